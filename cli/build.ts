@@ -1,0 +1,210 @@
+// Commands that touch the engine: build, test, setup-qemu, builder create.
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { UsageError } from "../core/errors.ts";
+import { short } from '../core/hash.ts';
+import { isEmptySelection, selectTasks } from '../core/select.ts';
+import { execute, type Renderer, type Summary } from '../tasks/execute.ts';
+import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
+import { authenticate, readmePusher } from '../tasks/authenticate.ts';
+import { addSelectionOptions, load, packageArg, selectionFrom } from './commands.ts';
+import type { Output } from './output.ts';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a positive integer, got "${v}"`);
+  return n;
+}
+
+export function registerBuildCommands(program: Command, out: Output): void {
+  addSelectionOptions(
+    program
+      .command('build')
+      .description('build, test, push and publish the selected images in dependency order; unchanged work is skipped')
+      .argument('[package]'),
+  )
+    .option('--only <task-ids>', 'exactly these task ids (and what they depend on)', (v: string, p: string[] = []) => [...p, ...v.split(',')])
+    .option('--push', 'push images and publish tags (default)')
+    .option('--load', 'load images into the local engine instead of pushing')
+    .option('--max-workers <n>', 'parallel tasks (default: spec build.max_workers, else 5)', positiveInt)
+    .option('--dry-run', 'print what would run, with argv and skip decisions; run nothing')
+    .option('--force', 'rebuild even when nothing changed')
+    .option('--keep-going', 'after a failure, still run everything that does not depend on it')
+    .option('--atomic', 'change no public tag unless every selected build and test succeeds')
+    .option('--builder <name>', 'buildx builder to use')
+    .addOption(new Option('--multi-platform <mode>', 'per-platform builds merged into manifests (split)').choices(['auto', 'split']).default('auto'))
+    .option('--staging-repository <repo>', 'where per-platform images wait for their manifest (default: the first publish registry)')
+    .option('--provenance <value>', 'pass --provenance to buildx')
+    .option('--sbom <value>', 'pass --sbom to buildx')
+    .option('--timeout <seconds>', 'per build and test task', positiveInt)
+    .option('--no-registry-check', 'trust only the state file, never the registry labels')
+    .option('--log-dir <dir>', 'task logs (default: generated/<package>/.logs)')
+    .option('--authenticate', 'log in to the package\'s registries first')
+    .option('--target-version <version>', 'override the spec version')
+    .option('--output <dir|json>', '"json" prints the summary as JSON; otherwise the generated root')
+    .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      if (o['push'] && o['load']) throw new UsageError('--push and --load exclude each other');
+      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      const sel = selectionFrom(o);
+      if (isEmptySelection(sel)) throw new UsageError('nothing selected: pass --all, --target package:release, or filters such as --releases / --distros');
+      const selected = selectTasks(l.plan, sel);
+      if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, out });
+      const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
+      const summary = await execute(l.plan, {
+        packageDir: l.packageDir,
+        logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
+        selected,
+        mode: o['load'] ? 'load' : 'push',
+        maxWorkers: (o['maxWorkers'] as number | undefined) ?? l.plan.spec.build.maxWorkers,
+        dryRun: Boolean(o['dryRun']),
+        force: Boolean(o['force']),
+        keepGoing: Boolean(o['keepGoing']),
+        atomic: Boolean(o['atomic']),
+        builder: o['builder'] as string | undefined,
+        stagingRepository: o['stagingRepository'] as string | undefined,
+        provenance: o['provenance'] as string | undefined,
+        sbom: o['sbom'] as string | undefined,
+        timeoutSec: o['timeout'] as number | undefined,
+        registryCheck: o['registryCheck'] !== false,
+        renderer,
+        pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
+        log: (line) => (o['dryRun'] ? out.result(line) : out.info(line)),
+      });
+      report(summary, out, Boolean(o['dryRun']));
+      if (!summary.ok) process.exitCode = 1;
+    });
+
+
+  addSelectionOptions(
+    program
+      .command('test')
+      .description('run the spec\'s image tests on already-built images (builds what is missing first)')
+      .argument('[package]'),
+  )
+    .option('--builder <name>', 'buildx builder to use')
+    .option('--timeout <seconds>', 'per test task', positiveInt)
+    .option('--target-version <version>', 'override the spec version')
+    .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      const sel = selectionFrom(o);
+      const all = selectTasks(l.plan, isEmptySelection(sel) ? { all: true } : sel);
+      const tests = [...all].filter((id) => l.plan.tasks.get(id)!.kind === 'test');
+      if (!tests.length) throw new UsageError('the selection has no image tests (add `tests` to a release)');
+      const selected = selectTasks(l.plan, { only: tests });
+      const summary = await execute(l.plan, {
+        packageDir: l.packageDir,
+        logDir: join(l.packageDir, '.logs'),
+        selected,
+        mode: 'push',
+        maxWorkers: l.plan.spec.build.maxWorkers,
+        dryRun: false,
+        force: false,
+        keepGoing: true,
+        atomic: false,
+        builder: o['builder'] as string | undefined,
+        timeoutSec: o['timeout'] as number | undefined,
+        registryCheck: true,
+        renderer: out.opts.json || out.opts.quiet ? 'silent' : 'simple',
+        log: (line) => out.info(line),
+      });
+      // Tests always run here: forget earlier passes for the selected tests.
+      report(summary, out, false);
+      if (!summary.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('setup-qemu')
+    .description('register QEMU binfmt handlers so the builder can run foreign platforms')
+    .option('--platforms <list>', 'arm64,arm,ppc64le,s390x (default: all of them)')
+    .action(async (o: Record<string, unknown>) => {
+      const res = await setupQemu(o['platforms'] ? String(o['platforms']).split(',') : undefined, (l) => out.info(l));
+      if (out.opts.json) out.json(res);
+      else out.result(`emulators enabled: ${res.enabled.join(', ') || 'none'}${res.failed.length ? `; failed: ${res.failed.join(', ')}` : ''}`);
+      if (res.failed.length) process.exitCode = 1;
+    });
+
+  const builder = program.command('builder').description('manage buildx builders (state never lives in the builder)');
+  builder
+    .command('create')
+    .description('create a buildx builder: one node per --node, or one local node')
+    .option('--name <name>', 'builder name', 'manager')
+    .addOption(new Option('--driver <driver>', 'buildx driver').choices(['docker-container', 'remote', 'kubernetes']).default('docker-container'))
+    .option('--node <platform=endpoint>', 'a node for one platform, e.g. linux/arm64=ssh://arm-host (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--driver-opt <opt>', 'passed to buildx as --driver-opt (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--use', 'make it the default builder')
+    .action(async (o: Record<string, unknown>) => {
+      const nodes = ((o['node'] as string[] | undefined) ?? []).map(parseNode);
+      const res = await createBuilder({
+        name: String(o['name']),
+        driver: o['driver'] as 'docker-container',
+        nodes,
+        driverOpts: (o['driverOpt'] as string[] | undefined) ?? [],
+        use: Boolean(o['use']),
+      }, (l) => out.info(l));
+      out.result(`builder ${res.name}: ${res.nodes} node(s), driver ${res.driver}`);
+    });
+
+  program
+    .command('authenticate')
+    .description('log in to the package\'s registries with credentials from the environment or $MANAGER_ROOT/.env')
+    .argument('<package>')
+    .option('--registry <names>', 'only these registries (names or hosts), comma-separated')
+    .option('--all', 'every registry the package publishes to (the default)')
+    .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), pkg, {}, out);
+      const names = o['registry'] ? String(o['registry']).split(',').map((s) => s.trim()) : undefined;
+      const res = await authenticate(l.plan.spec, { root: l.root, out, registries: names });
+      out.result(res.map((r) => `logged in to ${r.host} as ${r.username}`).join('\n') || 'no registry to log in to');
+    });
+
+  program
+    .command('push-readme')
+    .description('push the generated README.md to every registry repository with readme: true')
+    .argument('<package>')
+    .option('--registry <names>', 'only these registries, comma-separated')
+    .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), pkg, {}, out);
+      const names = o['registry'] ? String(o['registry']).split(',').map((s) => s.trim()) : undefined;
+      const readmes = [...l.plan.tasks.values()].filter((t) => t.kind === 'readme' && (!names || names.includes((t as { registry: string }).registry)));
+      if (!readmes.length) throw new UsageError('no registry of this package has readme: true');
+      const selected = selectTasks(l.plan, { only: readmes.map((t) => t.id) });
+      const onlyReadme = new Set([...selected].filter((id) => ['readme', 'render'].includes(l.plan.tasks.get(id)!.kind)));
+      const summary = await execute(l.plan, {
+        packageDir: l.packageDir,
+        logDir: join(l.packageDir, '.logs'),
+        selected: onlyReadme,
+        mode: 'push',
+        maxWorkers: 2,
+        dryRun: false,
+        force: true,
+        keepGoing: true,
+        atomic: false,
+        registryCheck: false,
+        renderer: 'silent',
+        pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
+        log: (line) => out.info(line),
+      });
+      report(summary, out, false);
+      if (!summary.ok) process.exitCode = 1;
+    });
+}
+
+function report(s: Summary, out: Output, dryRun: boolean): void {
+  if (out.opts.json) {
+    out.json({ ok: s.ok, interrupted: s.interrupted ?? false, builder: s.builder, tasks: s.results });
+    return;
+  }
+  if (dryRun) return;
+  const rows = s.results.map((r) => [r.status, r.id, r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : '-', short(r.hash), r.digest ? r.digest.slice(7, 19) : '', r.reason ?? '']);
+  const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['status', 'task', 'time', 'hash', 'digest'][i]!.length));
+  const line = (r: string[]) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  out.result([line(['status', 'task', 'time', 'hash', 'digest', 'reason']), ...rows.map(line)].join('\n'));
+  const by = (st: string) => s.results.filter((r) => r.status === st).length;
+  out.result(`${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed') + by('timed-out')} failed, ${by('blocked')} blocked, ${by('cancelled')} not started`);
+  if (!s.ok) {
+    for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
+      out.error(`FAILED ${r.id}: ${r.reason}${r.log ? `\n  log: ${r.log}` : ''}`);
+    }
+  }
+
+}

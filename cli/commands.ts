@@ -1,0 +1,219 @@
+// Planning commands: validate, context, generate, graph, init, schema.
+import { join, relative } from 'node:path';
+import { type Command, Option } from 'commander';
+import { diffParts, short } from '../core/hash.ts';
+import { UsageError } from '../core/errors.ts';
+import { formatGraph, type GraphFormat } from '../core/graph-format.ts';
+import { loadPlan, type Plan } from '../core/plan.ts';
+import { jsonSchema } from '../core/schema.ts';
+import { parseTarget, selectTasks, type Selection } from '../core/select.ts';
+import { loadSpec } from '../core/validate.ts';
+import { SpecError } from '../core/errors.ts';
+import { generate } from '../tasks/generate.ts';
+import { metadataFiles } from '../tasks/metadata.ts';
+import { readState } from '../tasks/state.ts';
+import { writeFileAtomic } from '../tasks/atomic.ts';
+import { initPackage } from '../tasks/init.ts';
+import type { Output } from './output.ts';
+import { generatedRoot, resolveManifest, specRoot } from './workspace.ts';
+import { registerBuildCommands } from './build.ts';
+
+export interface Loaded {
+  root: string;
+  manifest: string;
+  plan: Plan;
+  packageDir: string;
+}
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export function packageArg(pkg: string | undefined, targets: string[] | undefined): string {
+  if (pkg) return pkg;
+  const t = targets?.[0];
+  if (t) return parseTarget(t).package;
+  throw new UsageError('name a package (or a spec file), or pass --target package:release');
+}
+
+export function load(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): Loaded {
+  const root = specRoot(globals['specDir'] as string | undefined);
+  const manifest = resolveManifest(root, pkg);
+  const plan = loadPlan(manifest, { version: opts.targetVersion });
+  out.diagnostics(plan.warnings);
+  const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
+  return { root, manifest, plan, packageDir: join(genRoot, plan.spec.package) };
+}
+
+export function addSelectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--target <targets>', 'package:release[@distro], comma-separated or repeated', list)
+    .option('--releases <names>', 'only these releases (and what they build FROM)', list)
+    .option('--distros <names>', 'only these distros', list)
+    .option('--python-version <versions>', 'only these Python versions', list)
+    .option('--platforms <platforms>', 'only these platforms (linux/arm64 or arm64v8)', list)
+    .option('--all', 'everything in the spec');
+}
+
+export function selectionFrom(o: Record<string, unknown>): Selection {
+  return {
+    targets: (o['target'] as string[] | undefined)?.map(parseTarget),
+    releases: o['releases'] as string[] | undefined,
+    distros: o['distros'] as string[] | undefined,
+    python: o['pythonVersion'] as string[] | undefined,
+    platforms: o['platforms'] as string[] | undefined,
+    only: o['only'] as string[] | undefined,
+    all: Boolean(o['all']),
+  };
+}
+
+export function registerCommands(program: Command, out: Output): void {
+  program
+    .command('validate')
+    .description('check a package spec (or a spec file) and report every problem with file:line:column')
+    .argument('<package>', 'package name or path to a manifest')
+    .option('--target-version <version>', 'override the spec version')
+    .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const root = specRoot(cmd.optsWithGlobals()['specDir'] as string | undefined);
+      const manifest = resolveManifest(root, pkg);
+      const loaded = loadSpec(manifest, { version: o['targetVersion'] as string | undefined });
+      if (!loaded.spec) throw new SpecError(loaded.diagnostics);
+      const plan = loadPlan(manifest, { version: o['targetVersion'] as string | undefined });
+      out.diagnostics(loaded.diagnostics);
+      const counts: Record<string, number> = {};
+      for (const t of plan.tasks.values()) counts[t.kind] = (counts[t.kind] ?? 0) + 1;
+      if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: loaded.diagnostics, tasks: counts });
+      else out.result(`${relative(process.cwd(), manifest) || manifest}: valid (${plan.variants.length} images, ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')})`);
+    });
+
+  program
+    .command('context')
+    .alias('create_context')
+    .description('write dockerfiles.json (what rendering sees) and images.json (every image) into the generated directory')
+    .argument('<package>')
+    .option('--target-version <version>', 'override the spec version')
+    .option('--save-metadata', 'accepted for the notes\' spelling; context always writes the metadata files')
+    .option('--output <dir>', 'generated root (default: <spec root>/generated)')
+    .option('--validate', 'accepted for the notes\' spelling; validation always runs')
+    .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), pkg, o, out);
+      const files = metadataFiles(l.plan);
+      for (const [name, content] of Object.entries(files)) writeFileAtomic(join(l.packageDir, name), content);
+      if (out.opts.json) out.json({ packageDir: l.packageDir, files: Object.keys(files) });
+      else out.result(Object.keys(files).map((f) => join(l.packageDir, f)).join('\n'));
+    });
+
+  program
+    .command('generate')
+    .description('write generated/<package>/: <distro>/<release>/Dockerfile and extra files, README.md, versions')
+    .argument('<package>')
+    .option('--target-version <version>', 'override the spec version')
+    .option('--dockerfiles', 'only Dockerfiles and their files')
+    .option('--docs', 'only README.md and versions')
+    .option('--all', 'both (the default)')
+    .option('--save-metadata', 'also write dockerfiles.json and images.json')
+    .option('--output <dir>', 'generated root (default: <spec root>/generated)')
+    .option('--overwrite', 'rewrite every file from scratch instead of only what changed')
+    .option('--authenticate', 'log in to the package\'s registries first')
+    .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), pkg, o, out);
+      if (o['authenticate']) {
+        const { authenticate } = await import('../tasks/authenticate.ts');
+        await authenticate(l.plan.spec, { root: l.root, registries: undefined, out });
+      }
+      const onlyOne = Boolean(o['dockerfiles']) !== Boolean(o['docs']);
+      const res = generate(l.plan, {
+        packageDir: l.packageDir,
+        dockerfiles: o['all'] || !onlyOne ? true : Boolean(o['dockerfiles']),
+        docs: o['all'] || !onlyOne ? true : Boolean(o['docs']),
+        metadata: Boolean(o['saveMetadata']),
+        overwrite: Boolean(o['overwrite']),
+      });
+      if (out.opts.json) out.json(res);
+      else {
+        if (out.opts.verbose) for (const f of res.written) out.debug(`  wrote ${f}`);
+        if (out.opts.verbose) for (const f of res.removed) out.debug(`  removed ${f}`);
+        out.result(`${relative(process.cwd(), res.packageDir) || res.packageDir}: ${res.written.length} written, ${res.unchanged.length} unchanged, ${res.removed.length} removed`);
+      }
+    });
+
+  addSelectionOptions(
+    program
+      .command('graph')
+      .description('print the plan: every task with its id, hash and dependencies (a dry run of build)')
+      .argument('[package]'),
+  )
+    .addOption(new Option('--format <format>', 'tree, dot, mermaid or json').choices(['tree', 'dot', 'mermaid', 'json']).default('tree'))
+    .option('--target-version <version>', 'override the spec version')
+    .option('--output <dir>', 'generated root holding the last run\'s record (for --explain)')
+    .option('--explain <task-id>', 'say which inputs of a task changed since the last recorded run')
+    .action((pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      if (o['explain']) {
+        out.result(explain(l, String(o['explain'])));
+        return;
+      }
+      const selected = selectTasks(l.plan, selectionFrom(o));
+      const format = (out.opts.json ? 'json' : o['format']) as GraphFormat;
+      out.result(formatGraph(l.plan, selected, format));
+    });
+
+  program
+    .command('init')
+    .description('write a starter manifest (releases ordered by hierarchy) and templates that validate')
+    .argument('<package>')
+    .requiredOption('--releases <list>', 'releases in hierarchy order; each builds on the previous unless written child:parent; (gpu_supported) adds a CUDA axis', list)
+    .option('--distros <list>', 'distros from the built-in catalog (default: debian12)', list)
+    .option('--output <file>', 'manifest path (default: <spec root>/manifests/<package>.yaml)')
+    .option('--force', 'overwrite existing files')
+    .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const root = specRoot(cmd.optsWithGlobals()['specDir'] as string | undefined);
+      const res = initPackage({
+        root,
+        name: pkg,
+        releases: o['releases'] as string[],
+        distros: (o['distros'] as string[] | undefined) ?? ['debian12'],
+        manifest: o['output'] as string | undefined,
+        force: Boolean(o['force']),
+      });
+      if (out.opts.json) out.json(res);
+      else out.result(`wrote ${res.files.map((f) => relative(process.cwd(), f)).join('\n      ')}`);
+    });
+
+  program
+    .command('schema')
+    .description('print (or write) the spec JSON Schema for editor completion')
+    .option('--output <file>', 'write to this file instead of stdout')
+    .action((o: Record<string, unknown>) => {
+      const text = JSON.stringify(jsonSchema(), null, 2) + '\n';
+      if (o['output']) writeFileAtomic(String(o['output']), text);
+      else out.result(text);
+    });
+
+  registerBuildCommands(program, out);
+}
+
+export function explain(l: Loaded, id: string): string {
+  const t = l.plan.tasks.get(id);
+  if (!t) throw new UsageError(`unknown task id "${id}" (see: manager graph ${l.plan.spec.package} --format json)`);
+  const state = readState(l.packageDir);
+  const rec = state.tasks[id];
+  const lines = [`${id}`, `  hash now: ${short(t.hash.value)}`];
+  if (!rec) {
+    lines.push('  no recorded run: it has never succeeded here (or the record was removed), so it would run');
+    return lines.join('\n');
+  }
+  lines.push(`  last run: ${short(rec.hash)}${rec.finishedAt ? ` (${rec.finishedAt})` : ''}`);
+  if (rec.hash === t.hash.value) {
+    lines.push('  unchanged: every input hashes as it did, so it would be skipped');
+    return lines.join('\n');
+  }
+  const changes = diffParts(rec.parts, t.hash.parts);
+  lines.push('  changed inputs:');
+  for (const c of changes) {
+    const what = c.part === 'parent' ? `parent (${t.kind === 'build' && t.parentBuild ? t.parentBuild : 'parent image'} changed)` : c.part;
+    lines.push(`    ${c.change.padEnd(8)} ${what}${c.before ? `  ${short(c.before)}` : ''}${c.after ? ` -> ${short(c.after)}` : ''}`);
+  }
+  if (t.kind === 'build' && changes.some((c) => c.part === 'parent') && t.parentBuild) {
+    lines.push(`  see: manager graph ${l.plan.spec.package} --explain ${t.parentBuild}`);
+  }
+  return lines.join('\n');
+}

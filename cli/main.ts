@@ -1,0 +1,93 @@
+// The command line: parses argv, runs one command, maps errors to exit codes in one place.
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
+import { Output } from './output.ts';
+import { registerCommands } from './commands.ts';
+
+/** The notes spell flags in snake_case (`--target_version`); accept those as aliases. */
+export function normalizeArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  let passthrough = false;
+  for (const a of argv) {
+    if (passthrough || a === '--') {
+      passthrough = true;
+      out.push(a);
+      continue;
+    }
+    const m = /^--([a-z0-9]+(?:_[a-z0-9]+)+)(=.*)?$/.exec(a);
+    out.push(m ? `--${m[1]!.replace(/_/g, '-')}${m[2] ?? ''}` : a === 'create_context' ? 'context' : a);
+  }
+  return out;
+}
+
+const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 'schema', 'build', 'help']);
+
+/** `orchestrate.ts --target pkg:release` with no command means build. */
+export function withDefaultCommand(argv: string[], extra: Iterable<string> = []): string[] {
+  const known = new Set([...COMMANDS, ...extra]);
+  const first = argv.find((a) => !a.startsWith('-'));
+  if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V')) return argv;
+  if (first === undefined || !known.has(first)) return ['build', ...argv];
+  return argv;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // `manager graph ... | head` closes the pipe early; that is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+  const program = new Command('manager');
+  const out = new Output({ quiet: false, verbose: false, json: false });
+  program
+    .description('Image-matrix build orchestrator: spec → task graph → Dockerfiles, docs and multi-arch images.')
+    .version('0.1.0')
+    .addOption(new Option('--spec-dir <dir>', 'spec root (default: $MANAGER_ROOT, $BENTOML_GIT_ROOT, or the repository root)'))
+    .option('--verbose', 'print more', false)
+    .option('--quiet', 'print only results and errors', false)
+    .option('--json', 'print results as JSON', false)
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  program.hook('preAction', (cmd) => {
+    const o = cmd.optsWithGlobals();
+    out.opts.quiet = Boolean(o['quiet']);
+    out.opts.verbose = Boolean(o['verbose']);
+    out.opts.json = Boolean(o['json']) || o['output'] === 'json';
+  });
+  registerCommands(program, out);
+  const args = withDefaultCommand(normalizeArgv(argv), program.commands.map((c) => c.name()));
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    return report(err, out);
+  }
+}
+
+function report(err: unknown, out: Output): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (err instanceof SpecError) {
+    out.diagnostics(err.diagnostics);
+    const n = err.diagnostics.filter((d) => d.severity === 'error').length;
+    out.error(`${n} error${n === 1 ? '' : 's'}; nothing was written`);
+    return 2;
+  }
+  if (err instanceof UsageError) {
+    out.error(`error: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof WorkError) {
+    out.error(`error: ${err.message}`);
+    if (err.details) out.error(err.details);
+    return 1;
+  }
+  const e = err instanceof InternalError ? err : new InternalError(err instanceof Error ? err.stack ?? err.message : String(err));
+  out.error(`internal error (a bug in manager): ${e.message}`);
+  return exitCodeOf(e);
+}

@@ -1,0 +1,46 @@
+// Where things are: the spec root, a package's manifest, its generated directory.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { UsageError } from '../core/errors.ts';
+
+export function specRoot(flag?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  const explicit = flag ?? env['MANAGER_ROOT'] ?? env['BENTOML_GIT_ROOT'];
+  if (explicit) {
+    const r = resolve(cwd, explicit);
+    if (!existsSync(r) || !statSync(r).isDirectory()) throw new UsageError(`spec root ${r} is not a directory`);
+    return r;
+  }
+  for (let d = resolve(cwd); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return resolve(cwd);
+  }
+}
+
+/** Places a package's manifest may live, in the order they are tried. */
+export function manifestCandidates(root: string, pkg: string): string[] {
+  return [
+    join(root, 'manifests', `${pkg}.yaml`),
+    join(root, 'manifests', `${pkg}.yml`),
+    join(root, 'manifest', `${pkg}.yml`),
+    join(root, pkg, 'manifest.yaml'),
+    join(root, 'examples', pkg, 'manifest.yaml'),
+  ];
+}
+
+export function resolveManifest(root: string, arg: string, cwd = process.cwd()): string {
+  if (/\.ya?ml$/.test(arg)) {
+    const p = resolve(cwd, arg);
+    if (!existsSync(p)) throw new UsageError(`spec file ${p} does not exist`);
+    return p;
+  }
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(arg) || arg.includes('..')) throw new UsageError(`bad package name "${arg}"`);
+  const found = manifestCandidates(root, arg).find((p) => existsSync(p));
+  if (!found) {
+    throw new UsageError(`no manifest for package "${arg}"; looked for:\n  ${manifestCandidates(root, arg).join('\n  ')}`);
+  }
+  return found;
+}
+
+export function generatedRoot(root: string, output?: string): string {
+  return output ? resolve(output) : join(root, 'generated');
+}

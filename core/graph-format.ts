@@ -1,0 +1,125 @@
+// Views of a plan: the human tree (default), Graphviz dot, Mermaid and JSON.
+import { short } from './hash.ts';
+import type { Plan } from './plan.ts';
+import type { BuildTask, Task } from './task.ts';
+
+export type GraphFormat = 'tree' | 'dot' | 'mermaid' | 'json';
+
+export interface SkipInfo {
+  /** Why the task would not run, when known (e.g. "unchanged since last run"). */
+  reason: string;
+}
+
+function label(t: Task, pkg: string): string {
+  return t.id.slice(t.kind.length + 1 + pkg.length + 1) || t.id;
+}
+
+export function formatGraph(plan: Plan, selected: Set<string>, format: GraphFormat): string {
+  const tasks = plan.order.filter((id) => selected.has(id)).map((id) => plan.tasks.get(id)!);
+  switch (format) {
+    case 'json':
+      return JSON.stringify(graphJson(plan, tasks), null, 2);
+    case 'dot':
+      return dot(tasks);
+    case 'mermaid':
+      return mermaid(tasks);
+    default:
+      return tree(plan, tasks);
+  }
+}
+
+export function graphJson(plan: Plan, tasks: Task[]) {
+  return {
+    package: plan.spec.package,
+    version: plan.spec.version ?? null,
+    tasks: tasks.map((t) => {
+      const { hash, deps, ...rest } = t;
+      const slim: Record<string, unknown> = { ...rest };
+      if (t.kind === 'render') {
+        slim['files'] = t.files.map((f) => ({ path: f.path, sha256: f.sha256 }));
+        delete slim['data'];
+      }
+      return { ...slim, hash: hash.value, hashParts: hash.parts, deps };
+    }),
+  };
+}
+
+function counts(tasks: Task[]): string {
+  const c: Record<string, number> = {};
+  for (const t of tasks) c[t.kind] = (c[t.kind] ?? 0) + 1;
+  return Object.entries(c).map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+function tree(plan: Plan, tasks: Task[]): string {
+  const pkg = plan.spec.package;
+  const lines: string[] = [`${pkg}${plan.spec.version ? ` ${plan.spec.version}` : ''}: ${tasks.length} tasks (${counts(tasks)})`];
+  const inSel = new Set(tasks.map((t) => t.id));
+  const renders = tasks.filter((t) => t.kind === 'render');
+  if (renders.length) {
+    lines.push('', 'render');
+    for (const r of renders) lines.push(`  ${label(r, pkg).padEnd(40)} ${short(r.hash.value)}  ${r.kind === 'render' ? r.files.map((f) => f.path.split('/').pop()).join(' ') : ''}`);
+  }
+  const builds = tasks.filter((t): t is BuildTask => t.kind === 'build');
+  const children = new Map<string, BuildTask[]>();
+  const roots: BuildTask[] = [];
+  for (const b of builds) {
+    if (b.parentBuild && inSel.has(b.parentBuild)) {
+      if (!children.has(b.parentBuild)) children.set(b.parentBuild, []);
+      children.get(b.parentBuild)!.push(b);
+    } else roots.push(b);
+  }
+  const testsOf = new Map<string, Task[]>();
+  for (const t of tasks) if (t.kind === 'test') {
+    if (!testsOf.has(t.build)) testsOf.set(t.build, []);
+    testsOf.get(t.build)!.push(t);
+  }
+  if (builds.length) {
+    lines.push('', 'build (child releases nest under the image they build FROM)');
+    const walk = (b: BuildTask, prefix: string, last: boolean, depth: number) => {
+      const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
+      lines.push(`  ${prefix}${branch}${label(b, pkg)}  ${short(b.hash.value)}`);
+      const next = depth === 0 ? '' : prefix + (last ? '   ' : '│  ');
+      const kids: (Task)[] = [...(testsOf.get(b.id) ?? []), ...(children.get(b.id) ?? [])];
+      kids.forEach((k, i) => {
+        const isLast = i === kids.length - 1;
+        if (k.kind === 'build') walk(k, next, isLast, depth + 1);
+        else lines.push(`  ${next}${isLast ? '└─ ' : '├─ '}test ${k.kind === 'test' ? k.tests.map((x) => x.name).join(', ') : ''}  ${short(k.hash.value)}`);
+      });
+    };
+    for (const r of roots) walk(r, '', true, 0);
+  }
+  const manifests = tasks.filter((t) => t.kind === 'manifest');
+  if (manifests.length) {
+    lines.push('', 'manifest (multi-arch tags from the builds above)');
+    for (const m of manifests) {
+      if (m.kind !== 'manifest') continue;
+      lines.push(`  ${label(m, pkg)}  ${short(m.hash.value)}  [${m.platforms.join(', ')}]`);
+      lines.push(`    tags: ${m.tags.join(', ') || '(none)'}`);
+    }
+  }
+  const readmes = tasks.filter((t) => t.kind === 'readme');
+  if (readmes.length) {
+    lines.push('', 'readme');
+    for (const r of readmes) if (r.kind === 'readme') lines.push(`  ${r.registry}  ${r.repository}  ${short(r.hash.value)}`);
+  }
+  return lines.join('\n');
+}
+
+function dot(tasks: Task[]): string {
+  const lines = ['digraph plan {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
+  const shape: Record<string, string> = { render: 'note', build: 'box', test: 'diamond', manifest: 'component', readme: 'tab' };
+  for (const t of tasks) lines.push(`  ${JSON.stringify(t.id)} [shape=${shape[t.kind]}, label=${JSON.stringify(`${t.id}\n${short(t.hash.value)}`)}];`);
+  const ids = new Set(tasks.map((t) => t.id));
+  for (const t of tasks) for (const d of t.deps) if (ids.has(d)) lines.push(`  ${JSON.stringify(d)} -> ${JSON.stringify(t.id)};`);
+  lines.push('}');
+  return lines.join('\n');
+}
+
+function mermaid(tasks: Task[]): string {
+  const nid = new Map<string, string>();
+  tasks.forEach((t, i) => nid.set(t.id, `t${i}`));
+  const lines = ['graph LR'];
+  for (const t of tasks) lines.push(`  ${nid.get(t.id)}["${t.id.replace(/"/g, '#quot;')}"]`);
+  for (const t of tasks) for (const d of t.deps) if (nid.has(d)) lines.push(`  ${nid.get(d)} --> ${nid.get(t.id)}`);
+  return lines.join('\n');
+}

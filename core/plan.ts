@@ -1,0 +1,227 @@
+// assemble-plan: spec file in, typed task graph out. Pure apart from reading the spec and
+// template files; everything with side effects lives in tasks/.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DirectedGraph } from 'graphology';
+import { topologicalSort } from 'graphology-dag';
+import { docsContext, directoryContext } from './contexts.ts';
+import type { Diagnostic } from './diagnostics.ts';
+import { hasErrors } from './diagnostics.ts';
+import { SpecError } from './errors.ts';
+import { expand, type Variant } from './expand.ts';
+import { combine, hashValue, sha256 } from './hash.ts';
+import { publicRefs, publishRepositories } from './refs.ts';
+import { ENGINE_VERSION, Renderer, TemplateError } from './render.ts';
+import type { Spec } from './spec.ts';
+import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task, TestTask } from './task.ts';
+import { loadSpec, type LoadOptions } from './validate.ts';
+
+/** Bumped when the meaning of a build changes (argv shape, labels), so old records stop matching. */
+export const BUILD_FORMAT = 'build/1';
+
+export const BUILTIN_TEMPLATES = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'templates', '_builtin');
+
+export interface Plan {
+  spec: Spec;
+  variants: Variant[];
+  tasks: Map<string, Task>;
+  graph: DirectedGraph<{ task: Task }>;
+  /** Task ids, dependencies first; ties broken by id so the order is stable. */
+  order: string[];
+  warnings: Diagnostic[];
+}
+
+export function loadPlan(manifestFile: string, opts: LoadOptions = {}): Plan {
+  const loaded = loadSpec(manifestFile, opts);
+  if (!loaded.spec) throw new SpecError(loaded.diagnostics);
+  return planSpec(loaded.spec, loaded.diagnostics);
+}
+
+export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
+  const expansion = expand(spec);
+  if (hasErrors(expansion.diagnostics)) throw new SpecError([...warnings, ...expansion.diagnostics]);
+  const { variants } = expansion;
+  const tasks = new Map<string, Task>();
+  const add = (t: Task) => tasks.set(t.id, t);
+  const pkg = spec.package;
+  const renderer = new Renderer(spec.templatesDir);
+  const errors: Diagnostic[] = [];
+
+  // Render tasks: one per generated directory.
+  const byDir = new Map<string, Variant[]>();
+  for (const v of variants) {
+    const dir = `${v.distro}/${v.release}`;
+    if (!byDir.has(dir)) byDir.set(dir, []);
+    byDir.get(dir)!.push(v);
+  }
+  const renderIds = new Map<string, RenderTask>();
+  for (const [dir, vs] of byDir) {
+    const { distro, release } = vs[0]!;
+    const ctx = directoryContext(spec, distro, release, vs);
+    const tdir = spec.distros[distro]!.templates;
+    const sources: Record<string, string> = {};
+    const files: RenderedFile[] = [];
+    const renderOne = (outName: string, template: string, data: object) => {
+      try {
+        const r = renderer.render(`${tdir}/${template}`, data);
+        Object.assign(sources, r.sources);
+        files.push({ path: `${dir}/${outName}`, content: r.content, sha256: sha256(r.content) });
+      } catch (e) {
+        if (e instanceof TemplateError) errors.push(e.diagnostic);
+        else throw e;
+      }
+    };
+    renderOne('Dockerfile', spec.releases[release]!.dockerfile, ctx);
+    for (const f of ctx.files) {
+      const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
+      renderOne(f.path, f.template, { ...ctx, file: f, arch });
+    }
+    const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };
+    for (const [p, h] of Object.entries(sources)) parts[`template:${p}`] = h;
+    const task: RenderTask = { kind: 'render', id: `render:${pkg}/${dir}`, deps: [], hash: combine(parts), dir, distro, release, files, data: ctx };
+    renderIds.set(dir, task);
+    add(task);
+  }
+
+  // Package docs: README.md and versions.
+  const docs = docsContext(spec, variants);
+  let docsTask: RenderTask | undefined;
+  {
+    const own = join(spec.templatesDir, 'README.md.eta');
+    const docsRenderer = existsSync(own) ? renderer : new Renderer(BUILTIN_TEMPLATES);
+    try {
+      const r = docsRenderer.render('README.md', docs);
+      const versions = `${spec.version ?? ''}\n`;
+      const files: RenderedFile[] = [
+        { path: 'README.md', content: r.content, sha256: sha256(r.content) },
+        { path: 'versions', content: versions, sha256: sha256(versions) },
+      ];
+      const parts: Record<string, string> = { context: hashValue(docs), engine: sha256(ENGINE_VERSION) };
+      for (const [p, h] of Object.entries(r.sources)) parts[`template:${p}`] = h;
+      docsTask = { kind: 'render', id: `render:${pkg}/docs`, deps: [], hash: combine(parts), dir: '', files, data: docs };
+      add(docsTask);
+    } catch (e) {
+      if (e instanceof TemplateError) errors.push(e.diagnostic);
+      else throw e;
+    }
+  }
+  if (errors.length) throw new SpecError([...warnings, ...errors]);
+
+  // Builds, tests, manifests.
+  const buildId = (key: string, arch: string) => `build:${pkg}/${key}/${arch}`;
+  const manifests: ManifestTask[] = [];
+  for (const v of variants) {
+    const render = renderIds.get(`${v.distro}/${v.release}`)!;
+    const rel = spec.releases[v.release]!;
+    const distro = spec.distros[v.distro]!;
+    const fileParts: Record<string, string> = {};
+    for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
+    const builds: string[] = [];
+    const gates: string[] = [];
+    for (const arch of v.arches) {
+      const platform = spec.architectures[arch]!;
+      const parentBuild = v.parent ? buildId(v.parent, arch) : undefined;
+      const parentTask = parentBuild ? (tasks.get(parentBuild) as BuildTask | undefined) : undefined;
+      const baseImage = v.parent ? undefined : distro.image.replaceAll('{python}', v.python);
+      const parts: Record<string, string> = {
+        ...fileParts,
+        build_args: hashValue(v.buildArgs),
+        platform: sha256(platform),
+        format: sha256(BUILD_FORMAT),
+      };
+      if (parentTask) parts['parent'] = parentTask.hash.value;
+      if (baseImage) parts['base_image'] = sha256(baseImage);
+      const b: BuildTask = {
+        kind: 'build',
+        id: buildId(v.key, arch),
+        deps: parentBuild ? [render.id, parentBuild] : [render.id],
+        hash: combine(parts),
+        variant: v.key,
+        distro: v.distro,
+        release: v.release,
+        python: v.python,
+        axes: v.axes,
+        arch,
+        platform,
+        context: render.dir,
+        buildArgs: v.buildArgs,
+        parentBuild,
+        baseImage,
+        timeout: rel.timeout ?? spec.build.timeout,
+      };
+      add(b);
+      builds.push(b.id);
+      gates.push(b.id);
+      if (rel.tests.length) {
+        const tests = rel.tests.map((t) => ({
+          name: t.name,
+          run: t.run,
+          exitCode: t.expect.exitCode,
+          output: t.expect.output?.replace(/\{([A-Za-z_]\w*)\}/g, (m, k: string) => (k in v.vars ? escapeRegExp(v.vars[k]!) : m)),
+          timeout: t.timeout ?? spec.build.timeout,
+        }));
+        const tt: TestTask = {
+          kind: 'test',
+          id: `test:${pkg}/${v.key}/${arch}`,
+          deps: [b.id],
+          hash: combine({ build: b.hash.value, tests: hashValue(tests) }),
+          build: b.id,
+          variant: v.key,
+          platform,
+          tests,
+        };
+        add(tt);
+        gates.push(tt.id);
+      }
+    }
+    const refs = publicRefs(spec, v.tags);
+    const mparts: Record<string, string> = { refs: hashValue([...refs].sort()) };
+    for (const id of builds) mparts[`build:${(tasks.get(id) as BuildTask).arch}`] = tasks.get(id)!.hash.value;
+    const m: ManifestTask = {
+      kind: 'manifest',
+      id: `manifest:${pkg}/${v.key}`,
+      deps: gates,
+      hash: combine(mparts),
+      variant: v.key,
+      distro: v.distro,
+      release: v.release,
+      python: v.python,
+      axes: v.axes,
+      builds,
+      platforms: v.arches.map((a) => spec.architectures[a]!),
+      tags: v.tags,
+      refs,
+    };
+    add(m);
+    manifests.push(m);
+  }
+
+  // READMEs: one per registry repository that wants one, after every manifest pushed to it.
+  if (docsTask) {
+    const readme = docsTask.files.find((f) => f.path === 'README.md')!;
+    for (const { registry, repository } of publishRepositories(spec)) {
+      if (!registry.readme) continue;
+      const r: ReadmeTask = {
+        kind: 'readme',
+        id: `readme:${pkg}/${registry.name}`,
+        deps: [docsTask.id, ...manifests.map((m) => m.id)],
+        hash: combine({ readme: readme.sha256, repository: sha256(repository) }),
+        registry: registry.name,
+        repository,
+        docs: docsTask.id,
+      };
+      add(r);
+    }
+  }
+
+  const graph = new DirectedGraph<{ task: Task }>();
+  for (const t of tasks.values()) graph.addNode(t.id, { task: t });
+  for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
+  const order = topologicalSort(graph);
+  return { spec, variants, tasks, graph, order, warnings };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,189 @@
+// The spec's shape, in zod. Two modes from one definition: `full` checks a merged spec
+// (required fields required); `layer` is what one file may hold on its own, and is what
+// `manager schema` exports for editors, since a single file rarely has everything.
+import { z } from 'zod';
+
+type Mode = 'full' | 'layer';
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const name = (what: string) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? undefined : `expected ${what} (a string)`) })
+    .regex(NAME_RE, `expected ${what}: letters, digits, '.', '_' or '-', not starting with a symbol, at most 128 characters`)
+    .refine((s) => !s.includes('..'), { message: `expected ${what} without '..'` });
+
+/** YAML reads 3.10 as the number 3.1; refuse numbers so that never happens silently. */
+const versionString = (what: string) =>
+  z
+    .string({
+      error: (iss) =>
+        typeof iss.input === 'number'
+          ? `expected ${what} as a quoted string ("${iss.input}"): YAML reads unquoted numbers like 3.10 as 3.1`
+          : undefined,
+    })
+    .regex(NAME_RE, `expected ${what}: letters, digits, '.', '_' or '-'`);
+
+const PLATFORM_RE = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+const vars = z.record(z.string(), z.unknown()).describe('Free-form values passed to templates.');
+const stringMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a build-arg name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+export function buildSchema(mode: Mode) {
+  // Typed as the full shape: the layer variant is only ever exported as JSON Schema.
+  const req = <T extends z.ZodType>(t: T): T => (mode === 'full' ? t : (t.optional() as unknown as T));
+
+  const pythonSelection = z.union([
+    z.array(versionString('a Python version')),
+    z.strictObject({
+      include: z.array(versionString('a Python version')).optional(),
+      exclude: z.array(versionString('a Python version')).optional(),
+    }),
+  ]).describe('A list replaces the inherited Python versions; {include, exclude} adjusts them.');
+
+  const fileSpec = z.strictObject({
+    path: z.string().min(1).describe('Output file name inside the generated directory; `{arch}` expands per architecture.'),
+    template: z.string().min(1).describe('Template name, relative to the distro template directory (.eta is added).'),
+  });
+
+  const tagSpec = z.union([
+    z.string().min(1),
+    z.strictObject({
+      template: z.string().min(1),
+      when: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional()
+        .describe('Only emit the tag when each named axis has one of the given values (`default` = the axis default).'),
+    }),
+  ]);
+
+  const imageTest = z.strictObject({
+    name: name('a test name'),
+    run: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('Command run in the image; a string runs through /bin/sh -c.'),
+    expect: z
+      .strictObject({
+        exit_code: z.number().int().min(0).max(255).optional(),
+        output: z.string().optional().describe('Regular expression the combined output must match; `{python}` and other tag variables expand.'),
+      })
+      .optional(),
+    timeout: z.number().positive().optional(),
+  });
+
+  const release = z.strictObject({
+    description: z.string().optional(),
+    parent: z.union([name('a release name'), z.null()]).optional().describe('The release this one builds FROM; omit or null for a root.'),
+    dockerfile: z.string().min(1).optional().describe('Template name for the Dockerfile (default `<release>.Dockerfile`).'),
+    files: z.array(fileSpec).optional(),
+    tags: req(z.array(tagSpec).min(1)),
+    axes: z.array(name('an axis name')).optional().describe('Extra matrix axes this release (and its children) expand over.'),
+    build_args: stringMap.optional(),
+    tests: z.array(imageTest).optional(),
+    vars: vars.optional(),
+    timeout: z.number().positive().optional(),
+  });
+
+  const distroRelease = z.strictObject({
+    architectures: z.array(name('an architecture')).optional(),
+    python: pythonSelection.optional(),
+    files: z.array(fileSpec).optional(),
+    build_args: stringMap.optional(),
+    vars: vars.optional(),
+    axes: z.record(z.string(), z.array(z.string())).optional().describe('Restrict an axis to these values for this distro.'),
+  });
+
+  const distro = z.strictObject({
+    description: z.string().optional(),
+    alias: name('a tag alias').optional(),
+    family: req(name('a distro family')),
+    package_manager: req(z.enum(['apt', 'dnf', 'microdnf', 'yum', 'apk', 'zypper'])),
+    image: req(z.string().min(1).describe('Base image for root releases; `{python}` expands to ${PYTHON_VERSION}.')),
+    templates: name('a template directory').optional(),
+    architectures: req(z.array(name('an architecture')).min(1)),
+    python: pythonSelection.optional(),
+    releases: req(
+      z.union([
+        z.array(name('a release name')),
+        z.record(z.string(), z.union([distroRelease, z.null()])),
+      ]),
+    ),
+    build_args: stringMap.optional(),
+    vars: vars.optional(),
+  });
+
+  const axis = z.strictObject({
+    description: z.string().optional(),
+    default: req(z.string()),
+    values: req(
+      z.record(
+        z.string().regex(NAME_RE, 'expected an axis value: letters, digits, . _ -'),
+        z.union([
+          z.null(),
+          z.strictObject({
+            vars: vars.optional(),
+            architectures: z.record(z.string(), z.union([vars, z.null()])).optional()
+              .describe('When given, the value exists only on these architectures, each with its own vars.'),
+          }),
+        ]),
+      ),
+    ),
+  });
+
+  const registry = z.strictObject({
+    kind: req(z.enum(['dockerhub', 'quay', 'harbor', 'ghcr', 'gcr', 'ecr', 'generic'])),
+    host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected a registry host[:port]').optional(),
+    namespace: req(z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lowercase namespace')),
+    repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a lowercase repository name').optional(),
+    credentials: z
+      .strictObject({
+        username_env: z.string().optional(),
+        password_env: z.string().optional(),
+        token_env: z.string().optional(),
+      })
+      .optional(),
+    readme: z.boolean().optional(),
+    region: z.string().optional(),
+    api: z.string().url().optional().describe('Base URL of the registry web API used for README pushes (defaults per kind).'),
+  });
+
+  const cache = z.strictObject({
+    type: z.enum(['registry', 'local']),
+    ref: z.string().optional().describe('type=registry: cache image; `{registry}`, `{distro}`, `{release}` expand.'),
+    dir: z.string().optional().describe('type=local: directory.'),
+    mode: z.enum(['min', 'max']).optional(),
+  });
+
+  const build = z.strictObject({
+    max_workers: z.number().int().positive().optional(),
+    timeout: z.number().positive().optional().describe('Seconds per build or test task.'),
+    parent_arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('Build arg carrying the parent image (default BASE_IMAGE).'),
+    cache: cache.optional(),
+    multi_platform: z.enum(['auto', 'single', 'split']).optional(),
+  });
+
+  return z.strictObject({
+    $schema: z.string().optional(),
+    extends: z.union([z.string(), z.array(z.string())]).optional().describe('Base spec files, merged first.'),
+    package: req(name('a package name')),
+    description: z.string().optional(),
+    version: versionString('a version').optional(),
+    templates: z.string().optional().describe('Template directory, relative to the file that sets it.'),
+    repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/).optional(),
+    python: req(z.array(versionString('a Python version')).min(1)),
+    architectures: req(z.record(name('an architecture'), z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'))),
+    axes: z.record(name('an axis name'), axis).optional(),
+    releases: req(z.record(name('a release name'), release)),
+    distros: req(z.record(name('a distro name'), distro)),
+    registries: z.record(name('a registry name'), registry).optional(),
+    publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
+    build: build.optional(),
+    vars: vars.optional(),
+  });
+}
+
+export const fullSchema = buildSchema('full');
+export type RawSpec = z.output<typeof fullSchema>;
+
+export function jsonSchema(): Record<string, unknown> {
+  const js = z.toJSONSchema(buildSchema('layer'), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    ...js,
+    $id: 'https://image-matrix-manager.invalid/manager.schema.json',
+    title: 'Image matrix spec (one layer: defaults file or package manifest)',
+  };
+}

@@ -1,0 +1,88 @@
+// Selection: which tasks a command acts on. Seeds are matched by target and filters, then
+// closed over dependencies so a selected image always has what it builds FROM.
+import { UsageError } from './errors.ts';
+import type { Plan } from './plan.ts';
+import type { Task } from './task.ts';
+
+export interface Target {
+  package: string;
+  release?: string;
+  distro?: string;
+}
+
+export interface Selection {
+  targets?: Target[];
+  releases?: string[];
+  distros?: string[];
+  python?: string[];
+  platforms?: string[];
+  /** Exact task ids (`--only`). */
+  only?: string[];
+  all?: boolean;
+}
+
+/** `pkg`, `pkg:release`, `pkg:release@distro` or `pkg:@distro`. */
+export function parseTarget(text: string): Target {
+  const m = /^([A-Za-z0-9][\w.-]*)(?::([\w.-]*)(?:@([\w.-]+))?)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`bad target "${text}": expected package, package:release or package:release@distro`);
+  return { package: m[1]!, release: m[2] || undefined, distro: m[3] || undefined };
+}
+
+export function isEmptySelection(s: Selection): boolean {
+  return !s.all && !s.targets?.length && !s.releases?.length && !s.distros?.length && !s.python?.length && !s.platforms?.length && !s.only?.length;
+}
+
+export function selectTasks(plan: Plan, sel: Selection): Set<string> {
+  const { spec } = plan;
+  if (sel.all || isEmptySelection(sel)) return new Set(plan.tasks.keys());
+  const check = (what: string, given: string[] | undefined, known: string[]) => {
+    for (const g of given ?? []) {
+      if (!known.includes(g)) throw new UsageError(`unknown ${what} "${g}" (known: ${known.join(', ')})`);
+    }
+  };
+  for (const t of sel.targets ?? []) {
+    if (t.package !== spec.package) throw new UsageError(`target "${t.package}" names a different package than the spec (${spec.package})`);
+  }
+  check('release', [...(sel.releases ?? []), ...((sel.targets ?? []).flatMap((t) => (t.release ? [t.release] : [])))], spec.releaseOrder);
+  check('distro', [...(sel.distros ?? []), ...((sel.targets ?? []).flatMap((t) => (t.distro ? [t.distro] : [])))], Object.keys(spec.distros));
+  const allPython = [...new Set(Object.values(spec.distros).flatMap((d) => Object.values(d.releases).flatMap((r) => r.python)))];
+  check('Python version', sel.python, allPython);
+  const platforms = [...new Set(Object.values(spec.architectures))];
+  const platformOf = (p: string) => spec.architectures[p] ?? p; // accept arch names too
+  check('platform', sel.platforms?.map(platformOf), platforms);
+  for (const id of sel.only ?? []) if (!plan.tasks.has(id)) throw new UsageError(`unknown task id "${id}" (see: manager graph --format json)`);
+
+  const wantedPlatforms = sel.platforms?.map(platformOf);
+  const matchImage = (distro: string, release: string, python: string) =>
+    (!sel.targets?.length || sel.targets.some((t) => (!t.release || t.release === release) && (!t.distro || t.distro === distro))) &&
+    (!sel.releases?.length || sel.releases.includes(release)) &&
+    (!sel.distros?.length || sel.distros.includes(distro)) &&
+    (!sel.python?.length || sel.python.includes(python));
+  const matchPlatform = (p: string) => !wantedPlatforms?.length || wantedPlatforms.includes(p);
+
+  const seeds: string[] = [...(sel.only ?? [])];
+  const onlyGiven = (sel.only?.length ?? 0) > 0;
+  const filtered = !onlyGiven || sel.targets?.length || sel.releases?.length || sel.distros?.length || sel.python?.length || sel.platforms?.length;
+  if (filtered && !onlyGiven) {
+    for (const t of plan.tasks.values()) {
+      if (t.kind === 'build' || t.kind === 'test') {
+        const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as Extract<Task, { kind: 'build' }>);
+        if (matchImage(b.distro, b.release, b.python) && matchPlatform(b.platform)) seeds.push(t.id);
+      } else if (t.kind === 'manifest') {
+        // A manifest publishes every platform of its image: selecting part of them must not
+        // overwrite a multi-arch tag with fewer platforms, so it needs them all.
+        if (matchImage(t.distro, t.release, t.python) && t.platforms.every(matchPlatform)) seeds.push(t.id);
+      }
+    }
+  }
+  const out = new Set<string>();
+  const stack = [...seeds];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    for (const d of plan.tasks.get(id)!.deps) stack.push(d);
+  }
+  if (out.size === 0) throw new UsageError('the selection matches no task');
+  return out;
+}

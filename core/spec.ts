@@ -1,0 +1,134 @@
+// The normalized spec: every default filled in, list forms turned into maps, Python and
+// architecture sets resolved per distro × release. Everything downstream reads only this.
+import type { SourceMap } from './source.ts';
+
+export type Vars = Record<string, unknown>;
+
+export interface AxisValue {
+  vars: Vars;
+  /** Architectures the value exists on, with per-arch vars; undefined = every architecture. */
+  architectures?: Record<string, Vars>;
+}
+
+export interface Axis {
+  name: string;
+  description?: string;
+  default: string;
+  values: Record<string, AxisValue>;
+}
+
+export interface TagTemplate {
+  template: string;
+  when?: Record<string, string[]>;
+}
+
+export interface ImageTest {
+  name: string;
+  run: string | string[];
+  expect: { exitCode: number; output?: string };
+  timeout?: number;
+}
+
+export interface FileTemplate {
+  path: string;
+  template: string;
+}
+
+export interface Release {
+  name: string;
+  description?: string;
+  parent?: string;
+  dockerfile: string;
+  files: FileTemplate[];
+  tags: TagTemplate[];
+  /** Own axes plus every ancestor's, in declaration order. */
+  axes: string[];
+  buildArgs: Record<string, string>;
+  tests: ImageTest[];
+  vars: Vars;
+  timeout?: number;
+}
+
+export interface DistroRelease {
+  architectures: string[];
+  python: string[];
+  files: FileTemplate[];
+  buildArgs: Record<string, string>;
+  vars: Vars;
+  axes: Record<string, string[]>;
+}
+
+export interface Distro {
+  name: string;
+  description?: string;
+  alias: string;
+  family: string;
+  packageManager: string;
+  image: string;
+  templates: string;
+  architectures: string[];
+  python: string[];
+  /** Supported releases, in release topological order. */
+  releases: Record<string, DistroRelease>;
+  buildArgs: Record<string, string>;
+  vars: Vars;
+}
+
+export type RegistryKind = 'dockerhub' | 'quay' | 'harbor' | 'ghcr' | 'gcr' | 'ecr' | 'generic';
+
+export interface Registry {
+  name: string;
+  kind: RegistryKind;
+  host: string;
+  namespace: string;
+  repository: string;
+  credentials: { usernameEnv?: string; passwordEnv?: string; tokenEnv?: string };
+  readme: boolean;
+  region?: string;
+  api?: string;
+}
+
+export interface CacheSpec {
+  type: 'registry' | 'local';
+  ref?: string;
+  dir?: string;
+  mode?: 'min' | 'max';
+}
+
+export interface BuildSettings {
+  maxWorkers: number;
+  timeout: number;
+  parentArg: string;
+  cache?: CacheSpec;
+  multiPlatform: 'auto' | 'single' | 'split';
+}
+
+export interface Spec {
+  package: string;
+  description?: string;
+  version?: string;
+  templatesDir: string;
+  python: string[];
+  architectures: Record<string, string>;
+  axes: Record<string, Axis>;
+  releases: Record<string, Release>;
+  /** Release names, parents before children. */
+  releaseOrder: string[];
+  distros: Record<string, Distro>;
+  registries: Record<string, Registry>;
+  /** Registries this package publishes to, in spec order. */
+  publish: string[];
+  build: BuildSettings;
+  vars: Vars;
+  source: { manifest: string; files: string[]; locations: SourceMap };
+}
+
+export const DEFAULT_HOSTS: Record<RegistryKind, string | undefined> = {
+  dockerhub: 'docker.io',
+  quay: 'quay.io',
+  ghcr: 'ghcr.io',
+  gcr: 'gcr.io',
+  harbor: undefined,
+  ecr: undefined,
+  generic: undefined,
+};

@@ -1,0 +1,79 @@
+// The typed tasks of a plan. Each has a stable id, its dependencies and a content hash.
+import type { Hash } from './hash.ts';
+
+export interface RenderedFile {
+  /** Path relative to the package's generated directory, e.g. `ubi8/cudnn/Dockerfile`. */
+  path: string;
+  content: string;
+  sha256: string;
+}
+
+interface TaskBase {
+  id: string;
+  deps: string[];
+  hash: Hash;
+}
+
+export interface RenderTask extends TaskBase {
+  kind: 'render';
+  /** `debian11/cudnn`, or '' for the package-level docs (README.md, versions). */
+  dir: string;
+  distro?: string;
+  release?: string;
+  files: RenderedFile[];
+  /** The data the templates saw (written to dockerfiles.json). */
+  data: object;
+}
+
+export interface BuildTask extends TaskBase {
+  kind: 'build';
+  variant: string;
+  distro: string;
+  release: string;
+  python: string;
+  axes: Record<string, string>;
+  arch: string;
+  platform: string;
+  /** Generated directory used as build context, relative to the package's generated dir. */
+  context: string;
+  buildArgs: Record<string, string>;
+  /** The parent release's build on the same platform, if any. */
+  parentBuild?: string;
+  /** Root releases build FROM this image (the distro image, variables expanded). */
+  baseImage?: string;
+  timeout: number;
+}
+
+export interface TestTask extends TaskBase {
+  kind: 'test';
+  build: string;
+  variant: string;
+  platform: string;
+  tests: { name: string; run: string | string[]; exitCode: number; output?: string; timeout: number }[];
+}
+
+export interface ManifestTask extends TaskBase {
+  kind: 'manifest';
+  variant: string;
+  distro: string;
+  release: string;
+  python: string;
+  axes: Record<string, string>;
+  builds: string[];
+  platforms: string[];
+  tags: string[];
+  /** Every public reference: registry host/namespace/repository:tag. */
+  refs: string[];
+}
+
+export interface ReadmeTask extends TaskBase {
+  kind: 'readme';
+  registry: string;
+  /** host/namespace/repository */
+  repository: string;
+  /** The docs render task providing README.md. */
+  docs: string;
+}
+
+export type Task = RenderTask | BuildTask | TestTask | ManifestTask | ReadmeTask;
+export type TaskKind = Task['kind'];

@@ -1,0 +1,405 @@
+// Spec checking, in the order changesets uses for config: schema → normalise → rules.
+// Every problem becomes a Diagnostic with file:line:column; all are collected, none thrown.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hasCycle, topologicalSort } from 'graphology-dag';
+import { DirectedGraph } from 'graphology';
+import type { z } from 'zod';
+import type { Diagnostic, SpecPath } from './diagnostics.ts';
+import { formatPath, hasErrors } from './diagnostics.ts';
+import { loadLayers } from './layers.ts';
+import { fullSchema, type RawSpec } from './schema.ts';
+import { locate, type SourceMap } from './source.ts';
+import {
+  DEFAULT_HOSTS,
+  type Axis,
+  type Distro,
+  type DistroRelease,
+  type FileTemplate,
+  type Registry,
+  type Release,
+  type Spec,
+  type TagTemplate,
+} from './spec.ts';
+import { tagVariables, templateVariables } from './tags.ts';
+
+export interface LoadOptions {
+  /** `--target-version`: overrides the spec's version. */
+  version?: string;
+}
+
+export interface LoadResult {
+  spec?: Spec;
+  diagnostics: Diagnostic[];
+}
+
+class Reporter {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(private readonly locs: SourceMap) {}
+  error(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
+    this.add('error', path, message, prefer);
+  }
+  warn(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
+    this.add('warning', path, message, prefer);
+  }
+  private add(severity: 'error' | 'warning', path: SpecPath, message: string, prefer: 'key' | 'value'): void {
+    const at = locate(this.locs, path, prefer);
+    this.diagnostics.push({ severity, path: formatPath(path), message, ...at });
+  }
+}
+
+export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResult {
+  const manifest = resolve(manifestFile);
+  const layers = loadLayers(manifest);
+  if (hasErrors(layers.diagnostics)) return { diagnostics: layers.diagnostics };
+  const report = new Reporter(layers.locations);
+  report.diagnostics.push(...layers.diagnostics);
+  const parsed = fullSchema.safeParse(layers.value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) schemaIssue(report, issue);
+    return { diagnostics: report.diagnostics };
+  }
+  const spec = normalize(parsed.data, manifest, layers.files, layers.locations, report, opts);
+  if (hasErrors(report.diagnostics) || !spec) return { diagnostics: report.diagnostics };
+  return { spec, diagnostics: report.diagnostics };
+}
+
+function schemaIssue(report: Reporter, issue: z.core.$ZodIssue): void {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys') {
+    for (const key of issue.keys) {
+      report.error([...path, key], `unknown key "${key}"`, 'key');
+    }
+    return;
+  }
+  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
+    const key = path[path.length - 1];
+    report.error(path.slice(0, -1), `missing required key "${String(key)}" (expected ${issue.expected})`, 'key');
+    return;
+  }
+  if (issue.code === 'invalid_union') {
+    // A union's branches each fail; the most useful message is the branch that got furthest.
+    const branches = (issue as unknown as { errors: z.core.$ZodIssue[][] }).errors;
+    const best = branches
+      .map((b) => b.filter((i) => i.code !== 'invalid_type' || i.path.length > 0))
+      .sort((a, b) => a.length - b.length)
+      .find((b) => b.length > 0);
+    if (best && best.length > 0 && best.every((i) => i.path.length > 0)) {
+      for (const sub of best) schemaIssue(report, { ...sub, path: [...issue.path, ...sub.path] } as z.core.$ZodIssue);
+      return;
+    }
+  }
+  report.error(path, issue.message);
+}
+
+const uniq = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
+
+function normalize(
+  raw: RawSpec,
+  manifest: string,
+  files: string[],
+  locs: SourceMap,
+  report: Reporter,
+  opts: LoadOptions,
+): Spec | undefined {
+  const templatesDir = raw.templates ?? join(manifest, '..', 'templates');
+  const archNames = Object.keys(raw.architectures);
+
+  // Axes.
+  const axes: Record<string, Axis> = {};
+  for (const [name, a] of Object.entries(raw.axes ?? {})) {
+    const values: Axis['values'] = {};
+    for (const [v, def] of Object.entries(a.values)) {
+      const archs = def?.architectures;
+      if (archs) {
+        for (const arch of Object.keys(archs)) {
+          if (!raw.architectures[arch]) {
+            report.error(['axes', name, 'values', v, 'architectures', arch], `unknown architecture "${arch}" (known: ${archNames.join(', ')})`, 'key');
+          }
+        }
+      }
+      values[v] = {
+        vars: def?.vars ?? {},
+        architectures: archs ? Object.fromEntries(Object.entries(archs).map(([k, x]) => [k, x ?? {}])) : undefined,
+      };
+    }
+    if (!(a.default in values)) {
+      report.error(['axes', name, 'default'], `default "${a.default}" is not one of the values (${Object.keys(values).join(', ')})`);
+    }
+    axes[name] = { name, description: a.description, default: a.default, values };
+  }
+
+  // Releases: parents, cycles, order, inherited axes.
+  const relGraph = new DirectedGraph();
+  for (const name of Object.keys(raw.releases)) relGraph.addNode(name);
+  for (const [name, r] of Object.entries(raw.releases)) {
+    if (r.parent == null) continue;
+    if (!raw.releases[r.parent]) {
+      report.error(['releases', name, 'parent'], `parent release "${r.parent}" does not exist (releases: ${Object.keys(raw.releases).join(', ')})`);
+      continue;
+    }
+    relGraph.mergeEdge(r.parent, name);
+  }
+  let releaseOrder: string[];
+  if (hasCycle(relGraph)) {
+    for (const cycle of releaseCycles(raw.releases)) {
+      report.error(['releases', cycle[0]!, 'parent'], `release parents form a cycle: ${cycle.join(' -> ')} -> ${cycle[0]}`);
+    }
+    return undefined;
+  } else {
+    releaseOrder = topologicalSort(relGraph);
+  }
+
+  const releases: Record<string, Release> = {};
+  for (const name of releaseOrder) {
+    const r = raw.releases[name]!;
+    const parent = r.parent ?? undefined;
+    for (const [i, ax] of (r.axes ?? []).entries()) {
+      if (!axes[ax]) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
+    }
+    const inherited = parent && releases[parent] ? releases[parent]!.axes : [];
+    const ownAxes = (r.axes ?? []).filter((a) => axes[a]);
+    const tags: TagTemplate[] = r.tags.map((t) =>
+      typeof t === 'string'
+        ? { template: t }
+        : { template: t.template, when: t.when ? Object.fromEntries(Object.entries(t.when).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) : undefined },
+    );
+    releases[name] = {
+      name,
+      description: r.description,
+      parent,
+      dockerfile: r.dockerfile ?? `${name}.Dockerfile`,
+      files: r.files ?? [],
+      tags,
+      axes: uniq([...inherited, ...ownAxes]),
+      buildArgs: (r.build_args ?? {}) as Record<string, string>,
+      tests: (r.tests ?? []).map((t) => ({
+        name: t.name,
+        run: t.run,
+        expect: { exitCode: t.expect?.exit_code ?? 0, output: t.expect?.output },
+        timeout: t.timeout,
+      })),
+      vars: r.vars ?? {},
+      timeout: r.timeout,
+    };
+    const known = new Set([...tagVariables(), ...releases[name]!.axes]);
+    tags.forEach((t, i) => {
+      const at: SpecPath = typeof r.tags[i] === 'string' ? ['releases', name, 'tags', i] : ['releases', name, 'tags', i, 'template'];
+      for (const v of templateVariables(t.template)) {
+        if (!known.has(v)) report.error(at, `tag template uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
+      }
+      if (/[{}]/.test(t.template.replace(/\{[A-Za-z_][\w]*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
+      for (const key of Object.keys(t.when ?? {})) {
+        if (releases[name]!.axes.includes(key)) {
+          for (const v of t.when![key]!) {
+            if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
+          }
+        } else if (!tagVariables().includes(key) || key === 'version') {
+          report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${['python', 'distro', 'alias', 'family', 'release', ...releases[name]!.axes].join(', ')}; not "${key}"`, 'key');
+        }
+      }
+    });
+    for (const [i, f] of releases[name]!.files.entries()) checkFilePath(report, ['releases', name, 'files', i, 'path'], f);
+  }
+
+  // Distros.
+  const distros: Record<string, Distro> = {};
+  for (const [dname, d] of Object.entries(raw.distros)) {
+    d.architectures.forEach((a, i) => {
+      if (!raw.architectures[a]) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+    });
+    const distroArches = d.architectures.filter((a) => raw.architectures[a]);
+    const distroPython = selectPython(report, ['distros', dname, 'python'], raw.python, d.python);
+    const relEntries: [string, SpecPath, NonNullable<Extract<RawSpec['distros'][string]['releases'], Record<string, unknown>>[string]> | null][] = Array.isArray(d.releases)
+      ? d.releases.map((r, i) => [r, ['distros', dname, 'releases', i], null])
+      : Object.entries(d.releases).map(([r, v]) => [r, ['distros', dname, 'releases', r], v]);
+    const listed = new Set<string>();
+    for (const [rname, at] of relEntries) {
+      if (!raw.releases[rname]) report.error(at, `unknown release "${rname}" (releases: ${Object.keys(raw.releases).join(', ')})`, 'key');
+      else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
+      listed.add(rname);
+    }
+    const out: Record<string, DistroRelease> = {};
+    for (const rname of releaseOrder) {
+      const entry = relEntries.find(([n]) => n === rname);
+      if (!entry) continue;
+      const [, at, over] = entry;
+      const rel = releases[rname]!;
+      const parentDR = rel.parent ? out[rel.parent] : undefined;
+      if (rel.parent && !listed.has(rel.parent)) {
+        report.error(at, `release "${rname}" builds FROM "${rel.parent}", which distro "${dname}" does not list`, 'key');
+        continue;
+      }
+      if (rel.parent && !parentDR) continue; // the parent had its own error
+      const inheritedArches = parentDR ? parentDR.architectures : distroArches;
+      let arches = inheritedArches;
+      if (over?.architectures) {
+        over.architectures.forEach((a, i) => {
+          if (!raw.architectures[a]) report.error([...at, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+          else if (!inheritedArches.includes(a)) {
+            report.error([...at, 'architectures', i], parentDR
+              ? `architecture "${a}" is not built for parent release "${rel.parent}" on ${dname} (${inheritedArches.join(', ')})`
+              : `architecture "${a}" is not one of distro ${dname}'s architectures (${inheritedArches.join(', ')})`);
+          }
+        });
+        arches = over.architectures.filter((a) => inheritedArches.includes(a));
+      }
+      const python = selectPython(report, [...at, 'python'], parentDR ? parentDR.python : distroPython, over?.python);
+      const axisRestrict: Record<string, string[]> = {};
+      for (const [ax, vals] of Object.entries(over?.axes ?? {})) {
+        if (!rel.axes.includes(ax)) {
+          report.error([...at, 'axes', ax], `release "${rname}" does not expand over axis "${ax}"`, 'key');
+          continue;
+        }
+        vals.forEach((v, i) => {
+          if (!(v in axes[ax]!.values)) report.error([...at, 'axes', ax, i], `"${v}" is not a value of axis "${ax}"`);
+        });
+        axisRestrict[ax] = vals;
+      }
+      const files = over?.files ?? [];
+      files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
+      out[rname] = {
+        architectures: arches,
+        python,
+        files,
+        buildArgs: (over?.build_args ?? {}) as Record<string, string>,
+        vars: over?.vars ?? {},
+        axes: axisRestrict,
+      };
+    }
+    distros[dname] = {
+      name: dname,
+      description: d.description,
+      alias: d.alias ?? dname,
+      family: d.family,
+      packageManager: d.package_manager,
+      image: d.image,
+      templates: d.templates ?? d.family,
+      architectures: distroArches,
+      python: distroPython,
+      releases: out,
+      buildArgs: (d.build_args ?? {}) as Record<string, string>,
+      vars: d.vars ?? {},
+    };
+  }
+
+  // Registries.
+  const registries: Record<string, Registry> = {};
+  for (const [rname, r] of Object.entries(raw.registries ?? {})) {
+    const host = r.host ?? DEFAULT_HOSTS[r.kind];
+    if (!host) {
+      report.error(['registries', rname], `registry kind "${r.kind}" needs a host`, 'key');
+      continue;
+    }
+    registries[rname] = {
+      name: rname,
+      kind: r.kind,
+      host,
+      namespace: r.namespace,
+      repository: r.repository ?? raw.repository ?? raw.package,
+      credentials: {
+        usernameEnv: r.credentials?.username_env,
+        passwordEnv: r.credentials?.password_env,
+        tokenEnv: r.credentials?.token_env,
+      },
+      readme: r.readme ?? false,
+      region: r.region,
+      api: r.api,
+    };
+  }
+  const publish = raw.publish ?? Object.keys(registries);
+  (raw.publish ?? []).forEach((p, i) => {
+    if (!raw.registries?.[p]) report.error(['publish', i], `unknown registry "${p}" (registries: ${Object.keys(raw.registries ?? {}).join(', ') || 'none defined'})`);
+  });
+
+  // Templates must exist.
+  for (const [dname, d] of Object.entries(distros)) {
+    for (const rname of Object.keys(d.releases)) {
+      const rel = releases[rname]!;
+      const dir = join(templatesDir, d.templates);
+      const check = (tpl: string, at: SpecPath) => {
+        const p = templateFile(dir, tpl);
+        if (!existsSync(p)) report.error(at, `template "${tpl}" not found for distro ${dname}, release ${rname} (looked for ${p})`);
+      };
+      const dfAt: SpecPath = raw.releases[rname]!.dockerfile ? ['releases', rname, 'dockerfile'] : ['distros', dname, 'releases'];
+      check(rel.dockerfile, dfAt);
+      rel.files.forEach((f, i) => check(f.template, ['releases', rname, 'files', i, 'template']));
+      d.releases[rname]!.files.forEach((f, i) => check(f.template, ['distros', dname, 'releases', rname, 'files', i, 'template']));
+    }
+  }
+
+  const version = opts.version ?? raw.version;
+  const spec: Spec = {
+    package: raw.package,
+    description: raw.description,
+    version,
+    templatesDir,
+    python: raw.python,
+    architectures: raw.architectures,
+    axes,
+    releases,
+    releaseOrder,
+    distros,
+    registries,
+    publish: publish.filter((p) => registries[p]),
+    build: {
+      maxWorkers: raw.build?.max_workers ?? 5,
+      timeout: raw.build?.timeout ?? 3600,
+      parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
+      cache: raw.build?.cache,
+      multiPlatform: raw.build?.multi_platform ?? 'auto',
+    },
+    vars: raw.vars ?? {},
+    source: { manifest, files, locations: locs },
+  };
+  return spec;
+}
+
+export function templateFile(dir: string, name: string): string {
+  return join(dir, name.endsWith('.eta') ? name : `${name}.eta`);
+}
+
+function checkFilePath(report: Reporter, at: SpecPath, f: FileTemplate): void {
+  const p = f.path.replace(/\{arch\}/g, 'x');
+  if (p.includes('/') || p.includes('\\') || p === '.' || p === '..' || p.includes('\0') || p === 'Dockerfile' || /[{}]/.test(p)) {
+    report.error(at, `file path "${f.path}" must be a plain file name (no '/', '..' or braces other than {arch}) and not "Dockerfile"`);
+  }
+}
+
+function selectPython(
+  report: Reporter,
+  at: SpecPath,
+  inherited: string[],
+  sel: string[] | { include?: string[]; exclude?: string[] } | undefined,
+): string[] {
+  if (sel === undefined) return inherited;
+  if (Array.isArray(sel)) return uniq(sel);
+  const out = [...inherited];
+  for (const [i, v] of (sel.exclude ?? []).entries()) {
+    if (!out.includes(v)) report.warn([...at, 'exclude', i], `Python ${v} is not in the inherited list (${inherited.join(', ')}); nothing to exclude`);
+  }
+  const kept = out.filter((v) => !(sel.exclude ?? []).includes(v));
+  return uniq([...kept, ...(sel.include ?? [])]);
+}
+
+function releaseCycles(releases: RawSpec['releases']): string[][] {
+  const seen = new Set<string>();
+  const cycles: string[][] = [];
+  for (const start of Object.keys(releases)) {
+    const chain: string[] = [];
+    let cur: string | undefined = start;
+    while (cur && releases[cur] && !chain.includes(cur)) {
+      chain.push(cur);
+      cur = releases[cur]!.parent ?? undefined;
+    }
+    if (cur && chain.includes(cur)) {
+      const cyc = chain.slice(chain.indexOf(cur));
+      const key = [...cyc].sort().join(',');
+      if (!seen.has(key)) {
+        seen.add(key);
+        cycles.push(cyc.reverse());
+      }
+    }
+  }
+  return cycles;
+}

@@ -1,0 +1,25 @@
+// Credentials from the environment, with the spec's variable names first and each
+// registry's conventional names after; a missing one is an error that names it.
+import { UsageError } from '../core/errors.ts';
+import { redactor } from '../core/redact.ts';
+import type { Registry } from '../core/spec.ts';
+import type { Env } from './types.ts';
+
+export function pick(env: Env, names: (string | undefined)[]): { name: string; value: string } | undefined {
+  for (const n of names) {
+    if (!n) continue;
+    const v = env[n];
+    if (v !== undefined && v !== '') return { name: n, value: v };
+  }
+  return undefined;
+}
+
+export function required(registry: Registry, env: Env, what: 'username' | 'password', names: (string | undefined)[]): { name: string; value: string } {
+  const found = pick(env, names);
+  if (!found) {
+    const list = [...new Set(names.filter(Boolean))];
+    throw new UsageError(`registry ${registry.name} (${registry.host}): no ${what}; set ${list.join(' or ')} in the environment or in .env`);
+  }
+  if (what === 'password') redactor.add(found.value);
+  return found;
+}

@@ -1,0 +1,45 @@
+// One interface for every registry kind; adding a registry is one file implementing it.
+import type { Registry } from '../core/spec.ts';
+
+export type Env = Record<string, string | undefined>;
+
+export interface LoginPlan {
+  host: string;
+  username: string;
+  /** Goes to `docker login --password-stdin`; never into argv or logs. */
+  password: string;
+  /** Variables the credentials came from, for messages. */
+  from: string[];
+}
+
+/** Needed to fetch a password with a program first (ECR). */
+export interface PasswordCommand {
+  argv: string[];
+  username: string;
+  host: string;
+  why: string;
+}
+
+export interface ReadmeRequest {
+  registry: Registry;
+  /** namespace/repository */
+  repository: string;
+  content: string;
+  env: Env;
+  /** API base URL (tests point this at a local server). */
+  api: string;
+  log: (line: string) => void;
+}
+
+export interface RegistryDriver {
+  kind: Registry['kind'];
+  /** Env var names tried by default, in order, when the spec names none. */
+  defaultCredentials: { username?: string[]; password?: string[] };
+  /** Login credentials from the environment, or a clear error naming what is missing. */
+  login(registry: Registry, env: Env): LoginPlan | PasswordCommand;
+  /** Default API base for README pushes, if the registry has a description API. */
+  readmeApi?: (registry: Registry) => string;
+  pushReadme?: (req: ReadmeRequest) => Promise<void>;
+  /** docker-pushrm's provider name, when it supports this registry. */
+  pushrmProvider?: string;
+}

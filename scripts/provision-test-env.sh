@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Prepares this Debian machine for the end-to-end tier: a Docker engine with
+# buildx, QEMU for foreign platforms, a local registry with htpasswd auth, and a
+# multi-arch Debian base image in that registry. Idempotent: every step checks
+# first, so a second run costs seconds. Must run as root.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${MANAGER_TEST_CACHE:-$ROOT/.cache/e2e}"
+REGISTRY_PORT="${E2E_REGISTRY_PORT:-5555}"
+REGISTRY="127.0.0.1:${REGISTRY_PORT}"
+REGISTRY_USER="${E2E_REGISTRY_USER:-e2e}"
+SUITE="${E2E_SUITE:-bookworm}"
+ARCHES="${E2E_ARCHES:-amd64 arm64}"
+mkdir -p "$CACHE"
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+
+need_pkgs=()
+for p in docker.io docker-registry qemu-user-static binfmt-support apache2-utils debootstrap curl; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
+done
+if ((${#need_pkgs[@]})); then
+  log "installing ${need_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+# The Debian package enables a registry service on :5000 under systemd; we run our own.
+
+if ! docker buildx version >/dev/null 2>&1; then
+  # buildx is not packaged for bookworm; trixie's package is a static binary.
+  # Only that one .deb is downloaded: nothing else is installed from trixie.
+  log "installing docker-buildx from trixie (binary only)"
+  tmp="$(mktemp -d)"
+  list=/etc/apt/sources.list.d/manager-trixie-tmp.list
+  echo 'deb http://deb.debian.org/debian trixie main' >"$list"
+  trap 'rm -f "$list"' EXIT
+  apt-get update -qq -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
+  (cd "$tmp" && apt-get download -qq docker-buildx/trixie)
+  rm -f "$list"
+  trap - EXIT
+  apt-get update -qq
+  dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/x"
+  install -D -m 755 "$tmp/x/usr/libexec/docker/cli-plugins/docker-buildx" /usr/libexec/docker/cli-plugins/docker-buildx
+  rm -rf "$tmp"
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  nohup dockerd >/var/log/manager-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { tail -20 /var/log/manager-dockerd.log >&2; exit 1; }
+fi
+
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+fi
+for q in qemu-aarch64 qemu-arm qemu-ppc64le qemu-s390x; do
+  [ -e "/proc/sys/fs/binfmt_misc/$q" ] || update-binfmts --enable "$q" 2>/dev/null || log "could not enable $q"
+done
+
+# Registry: htpasswd auth on loopback only. The password is generated once and
+# kept in the cache with mode 600; tests read it from there.
+REG_DIR="$CACHE/registry"
+mkdir -p "$REG_DIR/data"
+if [ ! -s "$REG_DIR/password" ]; then
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$REG_DIR/password")
+fi
+chmod 600 "$REG_DIR/password"
+htpasswd -Bbc "$REG_DIR/htpasswd" "$REGISTRY_USER" "$(cat "$REG_DIR/password")" 2>/dev/null
+cat >"$REG_DIR/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REG_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+auth:
+  htpasswd:
+    realm: manager-e2e
+    path: $REG_DIR/htpasswd
+YAML
+if ! curl -fs -o /dev/null -w '' "http://$REGISTRY/v2/" -u "$REGISTRY_USER:$(cat "$REG_DIR/password")"; then
+  log "starting registry on $REGISTRY"
+  nohup docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/registry.log" 2>&1 &
+  for _ in $(seq 1 30); do curl -fs -o /dev/null "http://$REGISTRY/v2/" -u "$REGISTRY_USER:$(cat "$REG_DIR/password")" && break; sleep 0.5; done
+fi
+docker login "$REGISTRY" -u "$REGISTRY_USER" --password-stdin <"$REG_DIR/password" >/dev/null
+
+# Base image: debootstrap rootfs per arch, cached as tarballs.
+BASE_REF="$REGISTRY/e2e/debian:$SUITE"
+refs=()
+for arch in $ARCHES; do
+  tarball="$CACHE/rootfs/$SUITE-$arch.tar"
+  if [ ! -s "$tarball" ]; then
+    log "debootstrap $SUITE for $arch"
+    dir="$(mktemp -d "$CACHE/rootfs-XXXX")"
+    mkdir -p "$CACHE/rootfs"
+    debootstrap --variant=minbase --arch="$arch" "$SUITE" "$dir" http://deb.debian.org/debian >"$CACHE/debootstrap-$arch.log" 2>&1 \
+      || { tail -20 "$CACHE/debootstrap-$arch.log" >&2; exit 1; }
+    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    tar -C "$dir" --numeric-owner -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$dir"
+  fi
+  ref="$BASE_REF-$arch"
+  if ! docker buildx imagetools inspect "$ref" >/dev/null 2>&1; then
+    log "pushing $ref"
+    ctx="$(mktemp -d)"
+    ln "$tarball" "$ctx/rootfs.tar" 2>/dev/null || cp "$tarball" "$ctx/rootfs.tar"
+    printf 'FROM scratch\nADD rootfs.tar /\nCMD ["bash"]\n' >"$ctx/Dockerfile"
+    docker buildx build --builder default --platform "linux/$arch" --push -t "$ref" "$ctx" >"$CACHE/push-$arch.log" 2>&1 \
+      || { tail -20 "$CACHE/push-$arch.log" >&2; exit 1; }
+    rm -rf "$ctx"
+  fi
+  refs+=("$ref")
+done
+if ! docker buildx imagetools inspect "$BASE_REF" >/dev/null 2>&1; then
+  log "merging $BASE_REF"
+  docker buildx imagetools create -t "$BASE_REF" "${refs[@]}" >/dev/null
+fi
+
+cat >"$CACHE/env" <<ENV
+E2E_REGISTRY=$REGISTRY
+E2E_REGISTRY_USER=$REGISTRY_USER
+E2E_REGISTRY_PASSWORD_FILE=$REG_DIR/password
+E2E_BASE_IMAGE=$BASE_REF
+ENV
+log "ready: registry $REGISTRY, base image $BASE_REF"

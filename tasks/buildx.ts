@@ -1,0 +1,186 @@
+// docker buildx, as data: every invocation is an argv array built by a pure function, and
+// every answer is parsed by a pure function. Nothing here runs a program.
+
+export const HASH_LABEL = 'org.image-matrix.hash';
+export const TASK_LABEL = 'org.image-matrix.task';
+
+export interface CacheOptions {
+  type: 'registry' | 'local';
+  /** registry: image reference; local: directory. */
+  location: string;
+  mode?: 'min' | 'max';
+  /** Whether the builder can export cache (the docker driver cannot). */
+  export: boolean;
+}
+
+export interface BuildInvocation {
+  contextDir: string;
+  dockerfile?: string;
+  platforms: string[];
+  buildArgs: Record<string, string>;
+  tags: string[];
+  labels: Record<string, string>;
+  output: 'push' | 'load';
+  builder?: string;
+  cache?: CacheOptions;
+  provenance?: string;
+  sbom?: string;
+  metadataFile?: string;
+}
+
+const sortedEntries = (o: Record<string, string>) => Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
+
+export function buildArgv(b: BuildInvocation): string[] {
+  const argv = ['docker', 'buildx', 'build', '--progress', 'plain'];
+  if (b.builder) argv.push('--builder', b.builder);
+  argv.push('--platform', b.platforms.join(','));
+  if (b.dockerfile) argv.push('--file', b.dockerfile);
+  for (const [k, v] of sortedEntries(b.buildArgs)) argv.push('--build-arg', `${k}=${v}`);
+  for (const [k, v] of sortedEntries(b.labels)) argv.push('--label', `${k}=${v}`);
+  for (const t of b.tags) argv.push('--tag', t);
+  if (b.cache) {
+    const c = b.cache;
+    argv.push('--cache-from', c.type === 'registry' ? `type=registry,ref=${c.location}` : `type=local,src=${c.location}`);
+    if (c.export) {
+      const mode = `,mode=${c.mode ?? 'max'}`;
+      argv.push('--cache-to', c.type === 'registry' ? `type=registry,ref=${c.location}${mode}` : `type=local,dest=${c.location}${mode}`);
+    }
+  }
+  if (b.provenance !== undefined) argv.push(`--provenance=${b.provenance}`);
+  if (b.sbom !== undefined) argv.push(`--sbom=${b.sbom}`);
+  if (b.metadataFile) argv.push('--metadata-file', b.metadataFile);
+  argv.push(b.output === 'push' ? '--push' : '--load');
+  argv.push(b.contextDir);
+  return argv;
+}
+
+export function imagetoolsCreateArgv(tags: string[], sources: string[], builder?: string): string[] {
+  const argv = ['docker', 'buildx', 'imagetools', 'create'];
+  if (builder) argv.push('--builder', builder);
+  for (const t of tags) argv.push('--tag', t);
+  return [...argv, ...sources];
+}
+
+export function imagetoolsInspectArgv(ref: string, what: 'manifest' | 'image', builder?: string): string[] {
+  const argv = ['docker', 'buildx', 'imagetools', 'inspect'];
+  if (builder) argv.push('--builder', builder);
+  return [...argv, '--format', what === 'manifest' ? '{{json .Manifest}}' : '{{json .Image}}', ref];
+}
+
+export function inspectBuilderArgv(builder?: string): string[] {
+  return builder ? ['docker', 'buildx', 'inspect', builder] : ['docker', 'buildx', 'inspect'];
+}
+
+export interface BuilderNode {
+  platform?: string;
+  endpoint: string;
+}
+
+export function builderCreateArgv(name: string, driver: string, node: BuilderNode | undefined, append: boolean, driverOpts: string[] = []): string[] {
+  const argv = ['docker', 'buildx', 'create', '--name', name, '--driver', driver];
+  if (append) argv.push('--append');
+  for (const o of driverOpts) argv.push('--driver-opt', o);
+  if (node?.platform) argv.push('--platform', node.platform);
+  if (node?.endpoint) argv.push(node.endpoint);
+  return argv;
+}
+
+export function runTestArgv(ref: string, platform: string, run: string | string[]): string[] {
+  const argv = ['docker', 'run', '--rm', '--pull', 'missing', '--platform', platform];
+  if (typeof run === 'string') return [...argv, '--entrypoint', '/bin/sh', ref, '-c', run];
+  return [...argv, '--entrypoint', run[0]!, ref, ...run.slice(1)];
+}
+
+export interface BuilderInfo {
+  name: string;
+  driver: string;
+  platforms: string[];
+  buildkit?: string;
+  nodes: number;
+}
+
+/** Parses `docker buildx inspect` text output. */
+export function parseBuilderInspect(text: string): BuilderInfo {
+  const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  const platforms = [...text.matchAll(/^Platforms:\s*(.*)$/gm)].flatMap((m) => m[1]!.split(',').map((p) => p.trim().replace(/\*$/, '')).filter(Boolean));
+  return {
+    name: field('Name') ?? 'default',
+    driver: field('Driver') ?? 'unknown',
+    platforms: [...new Set(platforms)],
+    buildkit: field('BuildKit version') ?? field('Buildkit'),
+    nodes: [...text.matchAll(/^Endpoint:/gm)].length || 1,
+  };
+}
+
+/** Multi-platform in one build needs a driver other than `docker` (or the containerd store). */
+export function supportsMultiPlatform(b: BuilderInfo): boolean {
+  return b.driver !== 'docker';
+}
+
+export function supportsCacheExport(b: BuilderInfo): boolean {
+  return b.driver !== 'docker';
+}
+
+/** Named build contexts (`--build-context`, bake `target:`) need BuildKit ≥ 0.10 (Dockerfile 1.4). */
+export function supportsNamedContexts(b: BuilderInfo): boolean {
+  const m = /v?(\d+)\.(\d+)/.exec(b.buildkit ?? '');
+  if (!m) return false;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  return maj > 0 || min >= 10;
+}
+
+export function parseMetadataFile(json: string): { digest?: string; configDigest?: string } {
+  try {
+    const m = JSON.parse(json) as Record<string, unknown>;
+    return {
+      digest: typeof m['containerimage.digest'] === 'string' ? m['containerimage.digest'] : undefined,
+      configDigest: typeof m['containerimage.config.digest'] === 'string' ? m['containerimage.config.digest'] : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+export interface ManifestInfo {
+  mediaType: string;
+  digest: string;
+  /** For an index: platform → digest. */
+  platforms?: Record<string, string>;
+}
+
+export function parseManifestJson(json: string): ManifestInfo | undefined {
+  try {
+    const m = JSON.parse(json) as { mediaType?: string; digest?: string; manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[] };
+    if (!m.digest) return undefined;
+    const info: ManifestInfo = { mediaType: m.mediaType ?? '', digest: m.digest };
+    if (m.manifests) {
+      info.platforms = {};
+      for (const x of m.manifests) {
+        if (!x.platform || x.platform.os === 'unknown') continue;
+        info.platforms[[x.platform.os, x.platform.architecture, x.platform.variant].filter(Boolean).join('/')] = x.digest;
+      }
+    }
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Labels of a single-platform image from `imagetools inspect --format '{{json .Image}}'`. */
+export function parseImageLabels(json: string): Record<string, string> | undefined {
+  try {
+    const img = JSON.parse(json) as { config?: { Labels?: Record<string, string> } };
+    return img.config?.Labels ?? {};
+  } catch {
+    return undefined;
+  }
+}
+
+export function isNotFound(stderr: string): boolean {
+  return /not found|manifest unknown|no such manifest|404/i.test(stderr);
+}
+
+/** The engine cannot be reached at all: worth one clear message instead of N build failures. */
+export function isEngineDown(stderr: string): boolean {
+  return /Cannot connect to the Docker daemon|error during connect|connect: no such file or directory|dial unix .*docker\.sock/i.test(stderr);
+}

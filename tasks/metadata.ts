@@ -1,0 +1,39 @@
+// The notes' create_context outputs: dockerfiles.json (what each template saw) and
+// images.json (every image with tags, platforms, build args, parent and hash).
+import { stableStringify } from '../core/hash.ts';
+import type { Plan } from '../core/plan.ts';
+import type { BuildTask, ManifestTask, RenderTask } from '../core/task.ts';
+
+export function metadataFiles(plan: Plan): Record<string, string> {
+  const renders = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && t.dir !== '');
+  const dockerfiles = renders.map((r) => ({
+    id: r.id,
+    directory: r.dir,
+    hash: r.hash.value,
+    files: r.files.map((f) => f.path),
+    context: r.data,
+  }));
+  const manifests = [...plan.tasks.values()].filter((t): t is ManifestTask => t.kind === 'manifest');
+  const images = manifests.map((m) => {
+    const builds = m.builds.map((id) => plan.tasks.get(id) as BuildTask);
+    const v = plan.variants.find((x) => x.key === m.variant)!;
+    return {
+      id: m.id,
+      distro: m.distro,
+      release: m.release,
+      python: m.python,
+      axes: m.axes,
+      tags: m.tags,
+      refs: m.refs,
+      platforms: m.platforms,
+      context: `${m.distro}/${m.release}`,
+      build_args: v.buildArgs,
+      parent: v.parent ?? null,
+      hash: m.hash.value,
+      builds: builds.map((b) => ({ id: b.id, platform: b.platform, hash: b.hash.value })),
+    };
+  });
+  // Pretty but stable: same plan, same bytes.
+  const pretty = (v: unknown) => JSON.stringify(JSON.parse(stableStringify(v)), null, 2) + '\n';
+  return { 'dockerfiles.json': pretty(dockerfiles), 'images.json': pretty(images) };
+}

@@ -1,0 +1,23 @@
+// Where per-platform images wait before a manifest publishes them: a content-addressed tag
+// (the build's hash) in the staging repository, so "is this build already done?" is one
+// registry lookup and a child can always FROM its parent's exact image.
+import type { Plan } from '../core/plan.ts';
+import { publishRepositories } from '../core/refs.ts';
+import type { BuildTask } from '../core/task.ts';
+
+export function stagingRepository(plan: Plan, override?: string): string | undefined {
+  if (override) return override;
+  return publishRepositories(plan.spec)[0]?.repository;
+}
+
+export function stagingTag(b: BuildTask): string {
+  return `build-${b.arch}-${b.hash.value.slice(0, 32)}`;
+}
+
+export function stagingRef(repo: string, b: BuildTask): string {
+  return `${repo}:${stagingTag(b)}`;
+}
+
+export function logFileName(taskId: string): string {
+  return `${taskId.replace(/[^A-Za-z0-9._-]+/g, '_')}.log`;
+}

@@ -1,0 +1,54 @@
+// The record of what last succeeded: per task id, the hash (with its parts, for --explain)
+// and, for images, the digest. Lives next to the generated tree; written atomically.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Hash } from '../core/hash.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+export const STATE_VERSION = 1;
+
+export interface TaskRecord {
+  hash: string;
+  parts: Record<string, string>;
+  /** Image digest (per-platform build) or manifest-list digest. */
+  digest?: string;
+  /** Reference children build FROM (tag@digest). */
+  ref?: string;
+  finishedAt?: string;
+}
+
+export interface StateFile {
+  version: number;
+  tasks: Record<string, TaskRecord>;
+}
+
+export function statePath(packageDir: string): string {
+  return join(packageDir, '.manager', 'state.json');
+}
+
+export function readState(packageDir: string): StateFile {
+  const p = statePath(packageDir);
+  if (!existsSync(p)) return { version: STATE_VERSION, tasks: {} };
+  try {
+    const parsed = JSON.parse(readFileSync(p, 'utf8')) as StateFile;
+    if (parsed.version !== STATE_VERSION || typeof parsed.tasks !== 'object' || parsed.tasks === null) {
+      return { version: STATE_VERSION, tasks: {} };
+    }
+    return parsed;
+  } catch {
+    // A corrupt record only costs rebuilds; it must never stop work.
+    return { version: STATE_VERSION, tasks: {} };
+  }
+}
+
+export function writeState(packageDir: string, state: StateFile): void {
+  const sorted: StateFile = {
+    version: STATE_VERSION,
+    tasks: Object.fromEntries(Object.keys(state.tasks).sort().map((k) => [k, state.tasks[k]!])),
+  };
+  writeFileAtomic(statePath(packageDir), JSON.stringify(sorted, null, 2) + '\n');
+}
+
+export function record(hash: Hash, extra: Partial<TaskRecord> = {}): TaskRecord {
+  return { hash: hash.value, parts: hash.parts, ...extra };
+}
