@@ -25,7 +25,19 @@ const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 's
 /** `orchestrate.ts --target pkg:release` with no command means build. */
 export function withDefaultCommand(argv: string[], extra: Iterable<string> = []): string[] {
   const known = new Set([...COMMANDS, ...extra]);
-  const first = argv.find((a) => !a.startsWith('-'));
+  // The first word that is neither an option nor a global option's value.
+  let first: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--spec-dir') {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) {
+      first = a;
+      break;
+    }
+  }
   if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V')) return argv;
   if (first === undefined || !known.has(first)) return ['build', ...argv];
   return argv;

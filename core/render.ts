@@ -90,22 +90,22 @@ export class Renderer {
 
 function templateDiagnostic(e: unknown, file: string): Diagnostic {
   const msg = e instanceof Error ? e.message : String(e);
-  // Eta's debug errors name the failing file and line: keep the first useful line.
-  const lineMatch = /line (\d+)/i.exec(msg) ?? /:(\d+)\n/.exec(msg);
-  const fileMatch = /(?:^|\s)(\/[^\s:]+\.eta)/.exec(msg);
-  const summary = msg
+  // Eta's debug errors list each template on the include chain as `path.eta:line`, then the
+  // cause; the innermost location is where the mistake is.
+  const sites = [...msg.matchAll(/(\/[^\s:]+\.eta):(\d+)/g)];
+  const inner = sites[sites.length - 1];
+  const cause = msg
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l && !/^\d+\|/.test(l) && !/^>>/.test(l))
-    .slice(0, 2)
-    .join(': ')
-    .replace(/\/[^\s:]+\.eta:\d+: /, '');
+    .filter((l) => l && !/^(>>\s*)?\d+\|/.test(l) && !/^\/[^\s:]+\.eta:\d+$/.test(l))
+    .pop() ?? msg;
+  const lineMatch = inner ? null : /line (\d+)/i.exec(msg);
   return {
     severity: 'error',
     path: '',
-    message: `template error: ${summary}`,
-    file: fileMatch ? fileMatch[1] : file,
-    line: lineMatch ? Number(lineMatch[1]) : undefined,
-    column: lineMatch ? 1 : undefined,
+    message: `template error: ${cause}`,
+    file: inner ? inner[1] : file,
+    line: inner ? Number(inner[2]) : lineMatch ? Number(lineMatch[1]) : undefined,
+    column: inner || lineMatch ? 1 : undefined,
   };
 }

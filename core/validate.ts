@@ -56,7 +56,7 @@ export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResu
   report.diagnostics.push(...layers.diagnostics);
   const parsed = fullSchema.safeParse(layers.value);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) schemaIssue(report, issue);
+    for (const issue of parsed.error.issues) schemaIssue(report, issue, layers.value);
     return { diagnostics: report.diagnostics };
   }
   const spec = normalize(parsed.data, manifest, layers.files, layers.locations, report, opts);
@@ -64,7 +64,16 @@ export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResu
   return { spec, diagnostics: report.diagnostics };
 }
 
-function schemaIssue(report: Reporter, issue: z.core.$ZodIssue): void {
+function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg as string)) return { found: false };
+    cur = (cur as Record<string, unknown>)[seg as string];
+  }
+  return { found: true, value: cur };
+}
+
+function schemaIssue(report: Reporter, issue: z.core.$ZodIssue, raw: unknown): void {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   if (issue.code === 'unrecognized_keys') {
     for (const key of issue.keys) {
@@ -72,9 +81,10 @@ function schemaIssue(report: Reporter, issue: z.core.$ZodIssue): void {
     }
     return;
   }
-  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
+  if (path.length > 0 && !valueAt(raw, path).found && valueAt(raw, path.slice(0, -1)).found) {
     const key = path[path.length - 1];
-    report.error(path.slice(0, -1), `missing required key "${String(key)}" (expected ${issue.expected})`, 'key');
+    const expected = issue.code === 'invalid_type' ? ` (expected ${issue.expected})` : issue.code === 'invalid_value' ? ` (one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')})` : '';
+    report.error(path.slice(0, -1), `missing required key "${String(key)}"${expected}`, 'key');
     return;
   }
   if (issue.code === 'invalid_union') {
@@ -85,7 +95,7 @@ function schemaIssue(report: Reporter, issue: z.core.$ZodIssue): void {
       .sort((a, b) => a.length - b.length)
       .find((b) => b.length > 0);
     if (best && best.length > 0 && best.every((i) => i.path.length > 0)) {
-      for (const sub of best) schemaIssue(report, { ...sub, path: [...issue.path, ...sub.path] } as z.core.$ZodIssue);
+      for (const sub of best) schemaIssue(report, { ...sub, path: [...issue.path, ...sub.path] } as z.core.$ZodIssue, raw);
       return;
     }
   }
@@ -172,7 +182,8 @@ function normalize(
       files: r.files ?? [],
       tags,
       axes: uniq([...inherited, ...ownAxes]),
-      buildArgs: (r.build_args ?? {}) as Record<string, string>,
+      // Build args are inherited down the release chain (a child builds on its parent's setup).
+      buildArgs: { ...(parent && releases[parent] ? releases[parent]!.buildArgs : {}), ...((r.build_args ?? {}) as Record<string, string>) },
       tests: (r.tests ?? []).map((t) => ({
         name: t.name,
         run: t.run,
@@ -226,6 +237,7 @@ function normalize(
       const [, at, over] = entry;
       const rel = releases[rname]!;
       const parentDR = rel.parent ? out[rel.parent] : undefined;
+      if (rel.parent && !raw.releases[rel.parent]) continue; // reported with the release
       if (rel.parent && !listed.has(rel.parent)) {
         report.error(at, `release "${rname}" builds FROM "${rel.parent}", which distro "${dname}" does not list`, 'key');
         continue;

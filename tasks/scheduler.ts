@@ -74,7 +74,7 @@ export class Scheduler {
     if (!this.status.has(id)) return Promise.resolve({ go: false, reason: 'not selected', status: 'cancelled' });
     return new Promise((resolve) => {
       this.waiters.set(id, resolve);
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -86,13 +86,13 @@ export class Scheduler {
       this.failedIds.push(id);
       if (!this.opts.keepGoing && !this.stopping) this.stopping = id;
     }
-    this.pump();
+    this.schedulePump();
   }
 
   /** Stop starting new work (interrupt); queued tasks are told why. */
   cancel(reason: string): void {
     this.stopping ??= reason;
-    this.pump();
+    this.schedulePump();
   }
 
   statusOf(id: string): string | undefined {
@@ -106,6 +106,21 @@ export class Scheduler {
   private settled(id: string): boolean {
     const s = this.status.get(id)!;
     return s !== 'pending' && s !== 'running';
+  }
+
+  private pumpQueued = false;
+
+  /**
+   * Decisions wait for the current turn of the event loop to end, so every task that asks in
+   * the same turn competes on priority rather than on who asked first.
+   */
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
   }
 
   private pump(): void {

@@ -1,0 +1,62 @@
+// Helpers for unit tests: throwaway spec trees on disk (planning reads real files).
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BENTO_MANIFEST = join(REPO, 'examples', 'bento-server', 'manifest.yaml');
+export const PYTHON_BASE_MANIFEST = join(REPO, 'examples', 'python-base', 'manifest.yaml');
+
+export function tempDir(prefix = 'manager-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes files (path → content) under a new temp dir and returns it. */
+export function writeTree(files: Record<string, string>, dir = tempDir()): string {
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  return dir;
+}
+
+/** A small valid spec: two releases, one distro, two arches, with templates. */
+export const MINI_SPEC = `package: mini
+version: 1.2.3
+templates: ./templates
+python: ["3.10", "3.11"]
+architectures:
+  amd64: linux/amd64
+  arm64v8: linux/arm64
+releases:
+  base:
+    tags: ["base-python{python}-{distro}"]
+  runtime:
+    parent: base
+    tags: ["{version}-python{python}-{alias}-runtime"]
+distros:
+  deb:
+    alias: d
+    family: debian
+    package_manager: apt
+    image: example/python:{python}
+    architectures: [amd64, arm64v8]
+    releases: [base, runtime]
+registries:
+  hub:
+    kind: dockerhub
+    namespace: acme
+    readme: true
+`;
+
+export const MINI_TEMPLATES: Record<string, string> = {
+  'templates/debian/base.Dockerfile.eta': 'ARG PYTHON_VERSION\nFROM <%= it.distro.image %>\nRUN echo base\n',
+  'templates/debian/runtime.Dockerfile.eta': 'ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\n<%~ include("../partials/run", it) -%>\n',
+  'templates/partials/run.eta': 'RUN echo runtime\n',
+};
+
+export function miniSpec(overrides: Record<string, string> = {}): { dir: string; manifest: string } {
+  const dir = writeTree({ 'manifest.yaml': MINI_SPEC, ...MINI_TEMPLATES, ...overrides });
+  return { dir, manifest: join(dir, 'manifest.yaml') };
+}

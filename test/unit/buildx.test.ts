@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildArgv,
+  builderCreateArgv,
+  imagetoolsCreateArgv,
+  imagetoolsInspectArgv,
+  isEngineDown,
+  parseBuilderInspect,
+  parseImageLabels,
+  parseManifestJson,
+  parseMetadataFile,
+  runTestArgv,
+  supportsMultiPlatform,
+  supportsNamedContexts,
+} from '../../tasks/buildx.ts';
+import { createBuilderArgvs, parseNode } from '../../tasks/builders.ts';
+import { loginArgv, pushrmArgv } from '../../tasks/authenticate.ts';
+import { UsageError } from '../../core/errors.ts';
+
+describe('buildx argv', () => {
+  it('builds one platform with sorted args, labels, tags and push', () => {
+    expect(
+      buildArgv({
+        contextDir: '/g/debian11/runtime',
+        platforms: ['linux/arm64'],
+        buildArgs: { PYTHON_VERSION: '3.9', BASE_IMAGE: 'r/x:build-arm64v8-ab@sha256:1' },
+        tags: ['r/x:build-arm64v8-cd'],
+        labels: { 'org.image-matrix.hash': 'cd' },
+        output: 'push',
+        builder: 'b1',
+        metadataFile: '/tmp/m.json',
+      }),
+    ).toEqual([
+      'docker', 'buildx', 'build', '--progress', 'plain', '--builder', 'b1', '--platform', 'linux/arm64',
+      '--build-arg', 'BASE_IMAGE=r/x:build-arm64v8-ab@sha256:1', '--build-arg', 'PYTHON_VERSION=3.9',
+      '--label', 'org.image-matrix.hash=cd', '--tag', 'r/x:build-arm64v8-cd', '--metadata-file', '/tmp/m.json', '--push', '/g/debian11/runtime',
+    ]);
+  });
+
+  it('adds cache import always and cache export only where the builder can', () => {
+    const base = { contextDir: '.', platforms: ['linux/amd64'], buildArgs: {}, tags: [], labels: {}, output: 'load' as const };
+    expect(buildArgv({ ...base, cache: { type: 'registry', location: 'r/c:x', export: true, mode: 'max' } })).toEqual(
+      expect.arrayContaining(['--cache-from', 'type=registry,ref=r/c:x', '--cache-to', 'type=registry,ref=r/c:x,mode=max', '--load']),
+    );
+    const noExport = buildArgv({ ...base, cache: { type: 'local', location: '/c', export: false } });
+    expect(noExport).toContain('type=local,src=/c');
+    expect(noExport).not.toContain('--cache-to');
+    expect(buildArgv({ ...base, provenance: 'mode=max', sbom: 'true' })).toEqual(expect.arrayContaining(['--provenance=mode=max', '--sbom=true']));
+  });
+
+  it('merges manifests, inspects, runs tests and creates builders as argv arrays', () => {
+    expect(imagetoolsCreateArgv(['a:1', 'b:1'], ['s@sha256:1', 's@sha256:2'])).toEqual(['docker', 'buildx', 'imagetools', 'create', '--tag', 'a:1', '--tag', 'b:1', 's@sha256:1', 's@sha256:2']);
+    expect(imagetoolsInspectArgv('a:1', 'image')).toEqual(['docker', 'buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', 'a:1']);
+    expect(runTestArgv('img', 'linux/arm64', 'echo "$HOME"')).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/arm64', '--entrypoint', '/bin/sh', 'img', '-c', 'echo "$HOME"']);
+    expect(runTestArgv('img', 'linux/amd64', ['python', '--version'])).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/amd64', '--entrypoint', 'python', 'img', '--version']);
+    expect(builderCreateArgv('m', 'remote', { platform: 'linux/arm64', endpoint: 'tcp://arm:1234' }, true)).toEqual(['docker', 'buildx', 'create', '--name', 'm', '--driver', 'remote', '--append', '--platform', 'linux/arm64', 'tcp://arm:1234']);
+    expect(createBuilderArgvs({ name: 'm', driver: 'docker-container', nodes: [parseNode('linux/amd64=unix:///var/run/docker.sock'), parseNode('linux/arm64=ssh://arm')], driverOpts: [], use: true })).toEqual([
+      ['docker', 'buildx', 'create', '--name', 'm', '--driver', 'docker-container', '--platform', 'linux/amd64', 'unix:///var/run/docker.sock'],
+      ['docker', 'buildx', 'create', '--name', 'm', '--driver', 'docker-container', '--append', '--platform', 'linux/arm64', 'ssh://arm'],
+      ['docker', 'buildx', 'inspect', '--bootstrap', 'm'],
+      ['docker', 'buildx', 'use', 'm'],
+    ]);
+    expect(() => parseNode('arm64')).toThrow(UsageError);
+    expect(() => createBuilderArgvs({ name: 'm', driver: 'remote', nodes: [], driverOpts: [], use: false })).toThrow(/remote driver needs/);
+  });
+
+  it('never puts a password in a login argv', () => {
+    expect(loginArgv('quay.io', 'robot')).toEqual(['docker', 'login', 'quay.io', '--username', 'robot', '--password-stdin']);
+    expect(pushrmArgv('/t/README.md', 'quay', 'quay.io/a/b')).toEqual(['docker', 'pushrm', '--file', '/t/README.md', '--provider', 'quay', 'quay.io/a/b']);
+  });
+});
+
+describe('buildx answers', () => {
+  const inspect = `Name:   default
+Driver: docker
+
+Nodes:
+Name:             default
+Endpoint:         default
+Status:           running
+BuildKit version: v0.8+unknown
+Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/v7, linux/arm/v6
+`;
+
+  it('parses the builder: driver, platforms, BuildKit version and what it can do', () => {
+    const b = parseBuilderInspect(inspect);
+    expect(b).toMatchObject({ name: 'default', driver: 'docker', buildkit: 'v0.8+unknown', nodes: 1 });
+    expect(b.platforms).toContain('linux/arm/v7');
+    expect(supportsMultiPlatform(b)).toBe(false);
+    expect(supportsNamedContexts(b)).toBe(false);
+    expect(supportsNamedContexts({ ...b, buildkit: 'v0.12.5' })).toBe(true);
+  });
+
+  it('parses metadata files, manifests and labels', () => {
+    expect(parseMetadataFile('{"containerimage.digest":"sha256:aa","containerimage.config.digest":"sha256:bb"}')).toEqual({ digest: 'sha256:aa', configDigest: 'sha256:bb' });
+    expect(parseMetadataFile('not json')).toEqual({});
+    expect(parseManifestJson('{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","digest":"sha256:i","manifests":[{"digest":"sha256:a","platform":{"os":"linux","architecture":"arm","variant":"v7"}},{"digest":"sha256:att","platform":{"os":"unknown","architecture":"unknown"}}]}')).toEqual({
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+      digest: 'sha256:i',
+      platforms: { 'linux/arm/v7': 'sha256:a' },
+    });
+    expect(parseImageLabels('{"config":{"Labels":{"k":"v"}}}')).toEqual({ k: 'v' });
+    expect(isEngineDown('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toBe(true);
+    expect(isEngineDown('ERROR: failed to solve: process "/bin/sh -c false" did not complete')).toBe(false);
+  });
+});

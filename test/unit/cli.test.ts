@@ -1,0 +1,109 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { normalizeArgv, withDefaultCommand } from '../../cli/main.ts';
+import { jsonSchema } from '../../core/schema.ts';
+import { loadSpec } from '../../core/validate.ts';
+import { cli } from '../helpers/cli.ts';
+import { REPO, miniSpec, tempDir } from '../helpers/spec.ts';
+
+describe('argv', () => {
+  it('accepts the notes\' snake_case flags and create_context', () => {
+    expect(normalizeArgv(['generate', 'x', '--target_version', '1.0', '--save_metadata', '--python_version=3.9', '--', '--keep_this'])).toEqual(['generate', 'x', '--target-version', '1.0', '--save-metadata', '--python-version=3.9', '--', '--keep_this']);
+    expect(normalizeArgv(['create_context', 'x'])).toEqual(['context', 'x']);
+  });
+
+  it('treats a bare target as build', () => {
+    expect(withDefaultCommand(['--target', 'bento-server:cudnn'])).toEqual(['build', '--target', 'bento-server:cudnn']);
+    expect(withDefaultCommand(['graph', 'x'])).toEqual(['graph', 'x']);
+    expect(withDefaultCommand(['--help'])).toEqual(['--help']);
+  });
+});
+
+describe('manager CLI', () => {
+  it('dry-runs `--target bento-server:cudnn` with no command and no Docker', () => {
+    const out = tempDir();
+    const r = cli(['--target', 'bento-server:cudnn', '--dry-run', '--output', out], { env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^run  build:bento-server\/debian11\/cudnn\/py3\.9\/cuda11\.6\.2\/amd64 /m);
+    expect(r.stdout).toMatch(/docker buildx build --progress plain --platform linux\/amd64 .*--build-arg BASE_IMAGE=<build:bento-server\/debian11\/runtime\/py3\.9\/amd64 digest>/);
+    expect(r.stdout).not.toMatch(/devel/);
+    expect(existsSync(join(out, 'bento-server'))).toBe(false);
+  });
+
+  it('exits 2 with file:line:column and writes nothing for a bad spec', () => {
+    const { dir, manifest } = miniSpec();
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('parent: base', 'parent: bsae'));
+    const r = cli(['generate', manifest, '--output', join(dir, 'gen')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/manifest\.yaml:\d+:13: error: releases\.runtime\.parent: parent release "bsae" does not exist/);
+    expect(r.stderr).toMatch(/1 error; nothing was written/);
+    expect(existsSync(join(dir, 'gen'))).toBe(false);
+  });
+
+  it('annotates spec errors for GitHub Actions', () => {
+    const { manifest } = miniSpec();
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('parent: base', 'parent: bsae'));
+    const r = cli(['validate', manifest], { env: { GITHUB_ACTIONS: 'true' } });
+    expect(r.stderr).toMatch(/^::error file=.*manifest\.yaml,line=\d+,col=13::releases\.runtime\.parent: parent release/m);
+  });
+
+  it('exits 2 for usage errors', () => {
+    expect(cli(['graph', 'no-such-package']).code).toBe(2);
+    expect(cli(['graph', 'bento-server', '--bogus']).code).toBe(2);
+    const r = cli(['build', 'bento-server']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nothing selected/);
+  });
+
+  it('generates, then writes nothing on a rerun', () => {
+    const out = tempDir();
+    const first = cli(['generate', 'bento-server', '--output', out]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/21 written, 0 unchanged, 0 removed/);
+    const again = cli(['generate', 'bento-server', '--output', out, '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ written: [], removed: [] });
+  });
+
+  it('prints the graph as tree, dot, mermaid and json', () => {
+    const tree = cli(['graph', 'python-base']);
+    expect(tree.stdout).toMatch(/^python-base 2024\.1: 54 tasks \(6 render, 35 build, 13 manifest\)/);
+    expect(cli(['graph', 'python-base', '--format', 'dot']).stdout).toMatch(/^digraph plan \{/);
+    expect(cli(['graph', 'python-base', '--format', 'mermaid']).stdout).toMatch(/^graph LR/);
+    const json = JSON.parse(cli(['graph', 'python-base', '--format', 'json']).stdout) as { tasks: { id: string; hash: string; deps: string[] }[] };
+    expect(json.tasks).toHaveLength(54);
+    expect(json.tasks.find((t) => t.id === 'build:python-base/bookworm/build/py3.12/arm64v8')!.deps).toEqual(['render:python-base/bookworm/build', 'build:python-base/bookworm/slim/py3.12/arm64v8']);
+  });
+
+  it('explains why a task would rebuild', () => {
+    const { dir, manifest } = miniSpec();
+    const gen = join(dir, 'gen');
+    expect(cli(['generate', manifest, '--output', gen]).code).toBe(0);
+    const same = cli(['graph', manifest, '--output', gen, '--explain', 'render:mini/deb/runtime']);
+    expect(same.stdout).toMatch(/unchanged: every input hashes as it did/);
+    writeFileSync(join(dir, 'templates/partials/run.eta'), 'RUN echo v2\n');
+    const changed = cli(['graph', manifest, '--output', gen, '--explain', 'render:mini/deb/runtime']);
+    expect(changed.stdout).toMatch(/changed inputs:\n\s+changed\s+template:partials\/run\.eta/);
+    expect(cli(['graph', manifest, '--output', gen, '--explain', 'build:mini/deb/base/py3.10/amd64']).stdout).toMatch(/no recorded run/);
+  });
+
+  it('init writes a starter manifest and templates that validate', () => {
+    const root = tempDir();
+    const r = cli(['--spec-dir', root, 'init', 'widget', '--releases', 'runtime,cudnn(gpu_supported),devel:runtime', '--distros', 'debian12,ubi8']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const loaded = loadSpec(join(root, 'manifests', 'widget.yaml'));
+    expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(loaded.spec!.releaseOrder).toEqual(['base', 'runtime', 'cudnn', 'devel']);
+    expect(loaded.spec!.releases['devel']!.parent).toBe('runtime');
+    expect(loaded.spec!.releases['cudnn']!.axes).toEqual(['cuda']);
+    expect(cli(['--spec-dir', root, 'generate', 'widget']).code).toBe(0);
+    expect(cli(['--spec-dir', root, 'init', 'widget', '--releases', 'runtime']).code).toBe(2);
+  });
+
+  it('the committed JSON Schema is current and the examples point at it', () => {
+    expect(JSON.parse(readFileSync(join(REPO, 'schema', 'manager.schema.json'), 'utf8'))).toEqual(jsonSchema());
+    expect(readFileSync(join(REPO, 'examples', 'bento-server', 'manifest.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/\.\.\/schema\/manager\.schema\.json$/m);
+  });
+});

@@ -1,0 +1,176 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
+import { describe, expect, it } from 'vitest';
+import { loadPlan } from '../../core/plan.ts';
+import { SpecError, WorkError } from '../../core/errors.ts';
+import { generate } from '../../tasks/generate.ts';
+import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO, miniSpec, tempDir } from '../helpers/spec.ts';
+
+const ALL = { dockerfiles: true, docs: true, metadata: false, overwrite: false };
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (d === dir && e.name.startsWith('.')) continue;
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(relative(dir, join(d, e.name)));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+const INSTRUCTIONS = new Set(['ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER', 'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+
+/** Problems dockerfile-ast sees in a Dockerfile; empty when it is well formed. */
+export function dockerfileProblems(text: string): string[] {
+  const df = DockerfileParser.parse(text);
+  const problems: string[] = [];
+  const ins = df.getInstructions();
+  if (!df.getFROMs().length) problems.push('no FROM');
+  const firstNonArg = ins.find((i) => i.getKeyword() !== 'ARG');
+  if (firstNonArg?.getKeyword() !== 'FROM') problems.push(`first instruction after ARGs is ${firstNonArg?.getKeyword()}`);
+  const declared = new Set(ins.filter((i) => i.getKeyword() === 'ARG' && i.getRange().start.line < df.getFROMs()[0]!.getRange().start.line).map((i) => i.getArguments()[0]!.getValue().split('=')[0]));
+  for (const f of df.getFROMs()) {
+    for (const m of f.getArguments().map((a) => a.getValue()).join(' ').matchAll(/\$\{?([A-Za-z_]\w*)/g)) {
+      if (!declared.has(m[1]!)) problems.push(`FROM uses \${${m[1]}} without an ARG before it`);
+    }
+  }
+  for (const i of ins) {
+    if (!INSTRUCTIONS.has(i.getKeyword())) problems.push(`line ${i.getRange().start.line + 1}: unknown instruction ${i.getKeyword()}`);
+    if (i.getArguments().length === 0) problems.push(`line ${i.getRange().start.line + 1}: ${i.getKeyword()} without arguments`);
+  }
+  if (/\\\n\s*$/.test(text)) problems.push('ends inside a line continuation');
+  return problems;
+}
+
+describe('generate', () => {
+  it('writes the tree of the design notes, then nothing on a rerun', () => {
+    const out = tempDir();
+    const plan = loadPlan(BENTO_MANIFEST);
+    const pkgDir = join(out, 'bento-server');
+    const first = generate(plan, { ...ALL, packageDir: pkgDir });
+    expect(files(pkgDir)).toEqual([
+      'README.md',
+      'alpine3.14/base/Dockerfile', 'alpine3.14/runtime/Dockerfile',
+      'amazonlinux2/base/Dockerfile', 'amazonlinux2/runtime/Dockerfile',
+      'debian11/base/Dockerfile', 'debian11/cudnn/Dockerfile', 'debian11/devel-trt/Dockerfile', 'debian11/devel/Dockerfile', 'debian11/runtime/Dockerfile',
+      'ubi8/base/Dockerfile', 'ubi8/cudnn/Dockerfile',
+      'ubi8/cudnn/cuda.repo-amd64', 'ubi8/cudnn/cuda.repo-arm64v8', 'ubi8/cudnn/cuda.repo-ppc64le',
+      'ubi8/cudnn/nvidia-ml.repo-amd64', 'ubi8/cudnn/nvidia-ml.repo-arm64v8', 'ubi8/cudnn/nvidia-ml.repo-ppc64le',
+      'ubi8/devel/Dockerfile', 'ubi8/runtime/Dockerfile',
+      'versions',
+    ]);
+    expect(first.written).toHaveLength(21);
+    expect(readFileSync(join(pkgDir, 'versions'), 'utf8')).toBe('1.0.0a5\n');
+    const stamp = statSync(join(pkgDir, 'ubi8/cudnn/Dockerfile'));
+    const second = generate(loadPlan(BENTO_MANIFEST), { ...ALL, packageDir: pkgDir });
+    expect(second).toMatchObject({ written: [], removed: [] });
+    expect(second.unchanged).toHaveLength(21);
+    const again = statSync(join(pkgDir, 'ubi8/cudnn/Dockerfile'));
+    expect([again.ino, again.mtimeMs]).toEqual([stamp.ino, stamp.mtimeMs]);
+  });
+
+  it('rewrites only the files whose template changed, and removes what left the spec', () => {
+    const { dir, manifest } = miniSpec();
+    const pkgDir = join(dir, 'generated', 'mini');
+    generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    writeFileSync(join(dir, 'templates/partials/run.eta'), 'RUN echo runtime v2\n');
+    const r = generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    expect(r.written).toEqual(['deb/runtime/Dockerfile']);
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('releases: [base, runtime]', 'releases: [base]'));
+    const r2 = generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    expect(r2.removed).toEqual(['deb/runtime/Dockerfile']);
+    expect(existsSync(join(pkgDir, 'deb/runtime'))).toBe(false);
+    expect(r2.written).toEqual(['README.md']);
+  });
+
+  it('--dockerfiles leaves the docs alone, --overwrite rewrites everything', () => {
+    const { dir, manifest } = miniSpec();
+    const pkgDir = join(dir, 'out', 'mini');
+    generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir, docs: false });
+    expect(existsSync(join(pkgDir, 'README.md'))).toBe(false);
+    const all = generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    expect(all.written).toEqual(['README.md', 'versions']);
+    const over = generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir, overwrite: true });
+    expect(over.written).toHaveLength(4);
+  });
+
+  it('writes nothing when a template fails, naming the template and line', () => {
+    const { dir, manifest } = miniSpec();
+    const pkgDir = join(dir, 'generated', 'mini');
+    generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    const before = readFileSync(join(pkgDir, 'deb/runtime/Dockerfile'), 'utf8');
+    writeFileSync(join(dir, 'templates/partials/run.eta'), 'RUN echo <%= it.nope.deeper %>\n');
+    let err: unknown;
+    try {
+      loadPlan(manifest);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SpecError);
+    const d = (err as SpecError).diagnostics[0]!;
+    expect(d.file).toBe(join(dir, 'templates/partials/run.eta'));
+    expect(d.line).toBe(1);
+    expect(d.message).toMatch(/reading 'deeper'/);
+    expect(readFileSync(join(pkgDir, 'deb/runtime/Dockerfile'), 'utf8')).toBe(before);
+  });
+
+  it('refuses to write through a symlink inside the generated tree', () => {
+    const { dir, manifest } = miniSpec();
+    const pkgDir = join(dir, 'generated', 'mini');
+    mkdirSync(pkgDir, { recursive: true });
+    symlinkSync('/etc', join(pkgDir, 'deb'));
+    expect(() => generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir })).toThrow(WorkError);
+    expect(() => generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir })).toThrow(/symbolic link/);
+  });
+
+  it('writes dockerfiles.json and images.json with --save-metadata, deterministically', () => {
+    const out = tempDir();
+    const pkgDir = join(out, 'bento-server');
+    generate(loadPlan(BENTO_MANIFEST), { ...ALL, metadata: true, packageDir: pkgDir });
+    const images = JSON.parse(readFileSync(join(pkgDir, 'images.json'), 'utf8')) as { tags: string[]; platforms: string[] }[];
+    expect(images.length).toBe(loadPlan(BENTO_MANIFEST).variants.length);
+    expect(images.find((i) => i.tags.includes('1.0.0a5-python3.7-ami2-runtime'))!.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    const first = readFileSync(join(pkgDir, 'dockerfiles.json'), 'utf8');
+    expect(generate(loadPlan(BENTO_MANIFEST), { ...ALL, metadata: true, packageDir: pkgDir }).written).toEqual([]);
+    expect(readFileSync(join(pkgDir, 'dockerfiles.json'), 'utf8')).toBe(first);
+  });
+});
+
+describe('generated Dockerfiles', () => {
+  for (const manifest of [BENTO_MANIFEST, PYTHON_BASE_MANIFEST]) {
+    const plan = loadPlan(manifest);
+    for (const t of plan.tasks.values()) {
+      if (t.kind !== 'render') continue;
+      for (const f of t.files.filter((x) => x.path.endsWith('Dockerfile'))) {
+        it(`${plan.spec.package}/${f.path} parses without problems`, () => {
+          expect(dockerfileProblems(f.content)).toEqual([]);
+          expect(f.content).toMatch(/^ARG PYTHON_VERSION$/m);
+          expect(f.content).not.toMatch(/\n\n\n/);
+        });
+      }
+    }
+  }
+
+  it('the lint itself catches broken Dockerfiles', () => {
+    expect(dockerfileProblems('FRM x\nRUN echo \\\n')).not.toEqual([]);
+    expect(dockerfileProblems('FROM ${IMG}\n')).toEqual(['FROM uses ${IMG} without an ARG before it']);
+  });
+
+  const GOLDEN = join(REPO, 'test', 'golden', 'bento-server');
+  const golden = ['debian11/base/Dockerfile', 'debian11/devel-trt/Dockerfile', 'ubi8/cudnn/Dockerfile', 'ubi8/cudnn/cuda.repo-arm64v8', 'amazonlinux2/base/Dockerfile', 'alpine3.14/runtime/Dockerfile'];
+  const rendered = new Map([...loadPlan(BENTO_MANIFEST).tasks.values()].flatMap((t) => (t.kind === 'render' ? t.files.map((f) => [f.path, f.content] as const) : [])));
+  for (const g of golden) {
+    it(`matches the golden ${g}`, () => {
+      const p = join(GOLDEN, g);
+      if (process.env['UPDATE_GOLDEN'] === '1') {
+        mkdirSync(join(p, '..'), { recursive: true });
+        writeFileSync(p, rendered.get(g)!);
+      }
+      expect(rendered.get(g)).toBe(readFileSync(p, 'utf8'));
+    });
+  }
+});

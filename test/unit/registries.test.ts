@@ -1,0 +1,182 @@
+// Registry modules. The README pushes run against a local server speaking the documented
+// Docker Hub, Quay and Harbor endpoints: these are contract tests, not tests of the services.
+import { writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError, WorkError } from '../../core/errors.ts';
+import { Redactor, redactor } from '../../core/redact.ts';
+import type { Registry } from '../../core/spec.ts';
+import { DRIVERS } from '../../registries/index.ts';
+import { DOCKERHUB_README_LIMIT } from '../../registries/dockerhub.ts';
+import { ecrRegion } from '../../registries/ecr.ts';
+import { requestJson } from '../../registries/http.ts';
+import { loadEnv } from '../../tasks/authenticate.ts';
+import { retry } from '../../tasks/retry.ts';
+import { startServer } from '../helpers/http.ts';
+import { tempDir } from '../helpers/spec.ts';
+
+const reg = (kind: Registry['kind'], extra: Partial<Registry> = {}): Registry => ({
+  name: kind,
+  kind,
+  host: { dockerhub: 'docker.io', quay: 'quay.io', harbor: 'harbor.example', ghcr: 'ghcr.io', gcr: 'gcr.io', ecr: '1.dkr.ecr.eu-west-1.amazonaws.com', generic: 'r.example:5000' }[kind],
+  namespace: 'acme',
+  repository: 'app',
+  credentials: {},
+  readme: true,
+  ...extra,
+});
+
+const servers: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe('login credentials', () => {
+  it('uses the notes\' variables per registry', () => {
+    expect(DRIVERS.dockerhub.login(reg('dockerhub'), { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p1234' })).toEqual({ host: 'docker.io', username: 'u', password: 'p1234', from: ['DOCKER_USER', 'DOCKER_PASSWORD'] });
+    expect(DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u', QUAY_PASSWORD: 'p1234' })).toMatchObject({ host: 'quay.io', username: 'u' });
+    expect(DRIVERS.harbor.login(reg('harbor'), { HARBOR_USER: 'u', HARBOR_PASSWORD: 'p1234' })).toMatchObject({ host: 'harbor.example' });
+    expect(DRIVERS.ghcr.login(reg('ghcr'), { GITHUB_TOKEN: 'ghs_x1234', GITHUB_ACTOR: 'octo' })).toMatchObject({ username: 'octo', password: 'ghs_x1234' });
+    expect(DRIVERS.ghcr.login(reg('ghcr'), { GHCR_USER: 'me', GHCR_TOKEN: 'ghp_1234' })).toMatchObject({ username: 'me', password: 'ghp_1234' });
+    expect(DRIVERS.gcr.login(reg('gcr'), { GCR_JSON_KEY: '{"type":"service_account"}' })).toMatchObject({ username: '_json_key', password: '{"type":"service_account"}' });
+    expect(DRIVERS.generic.login(reg('generic', { credentials: { usernameEnv: 'R_U', passwordEnv: 'R_P' } }), { R_U: 'x', R_P: 'y1234' })).toMatchObject({ username: 'x', password: 'y1234' });
+  });
+
+  it('names the missing variable and the registry', () => {
+    expect(() => DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u' })).toThrow(UsageError);
+    expect(() => DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u' })).toThrow('registry quay (quay.io): no password; set QUAY_PASSWORD in the environment or in .env');
+    expect(() => DRIVERS.gcr.login(reg('gcr'), { GCR_JSON_KEY: 'not json' })).toThrow(/is not JSON/);
+  });
+
+  it('gets ECR passwords from the AWS CLI, with the region from the host', () => {
+    const plan = DRIVERS.ecr.login(reg('ecr'), {});
+    expect(plan).toMatchObject({ argv: ['aws', 'ecr', 'get-login-password', '--region', 'eu-west-1'], username: 'AWS' });
+    expect(ecrRegion('123.dkr.ecr.us-west-2.amazonaws.com')).toBe('us-west-2');
+  });
+
+  it('loads .env without overriding the environment, warns when others can read it, and redacts secrets', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '.env'), 'DOCKER_USER=fromfile\nDOCKER_PASSWORD=s3cret-from-file\n');
+    chmodSync(join(dir, '.env'), 0o644);
+    const warnings: string[] = [];
+    const env: NodeJS.ProcessEnv = { DOCKER_USER: 'fromenv' };
+    loadEnv(dir, (w) => warnings.push(w), env);
+    expect(env['DOCKER_USER']).toBe('fromenv');
+    expect(env['DOCKER_PASSWORD']).toBe('s3cret-from-file');
+    expect(warnings[0]).toMatch(/readable by group or others/);
+    expect(redactor.redact('token s3cret-from-file here')).toBe('token *** here');
+    chmodSync(join(dir, '.env'), 0o600);
+    const quiet: string[] = [];
+    loadEnv(dir, (w) => quiet.push(w), {});
+    expect(quiet).toEqual([]);
+  });
+});
+
+describe('README push (contract tests against a local server)', () => {
+  it('Docker Hub: logs in for a JWT, then PATCHes full_description', async () => {
+    const s = await startServer((r) => {
+      if (r.method === 'POST' && r.path === '/v2/users/login') return { status: 200, body: { token: 'jwt-abc' } };
+      if (r.method === 'PATCH' && r.path === '/v2/repositories/acme/app/') return { status: 200, body: {} };
+      return undefined;
+    });
+    servers.push(s);
+    const log: string[] = [];
+    await DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: '# hi', env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'pw-1234' }, api: s.url, log: (l) => log.push(l) });
+    expect(s.requests.map((r) => [r.method, r.path])).toEqual([['POST', '/v2/users/login'], ['PATCH', '/v2/repositories/acme/app/']]);
+    expect(JSON.parse(s.requests[0]!.body)).toEqual({ username: 'u', password: 'pw-1234' });
+    expect(s.requests[1]!.headers.authorization).toBe('JWT jwt-abc');
+    expect(JSON.parse(s.requests[1]!.body)).toEqual({ full_description: '# hi' });
+    expect(log.join('\n')).not.toContain('pw-1234');
+  });
+
+  it('Docker Hub: refuses a description over the limit before sending anything', async () => {
+    const s = await startServer(() => ({ status: 200, body: { token: 't' } }));
+    servers.push(s);
+    const big = 'x'.repeat(DOCKERHUB_README_LIMIT + 1);
+    await expect(DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: big, env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p1234' }, api: s.url, log: () => {} })).rejects.toThrow(/25001 bytes; Docker Hub accepts at most 25000/);
+    expect(s.requests).toEqual([]);
+  });
+
+  it('Quay: PUTs the description with the API token', async () => {
+    const s = await startServer((r) => (r.method === 'PUT' && r.path === '/api/v1/repository/acme/app' ? { status: 200, body: {} } : undefined));
+    servers.push(s);
+    await DRIVERS.quay.pushReadme!({ registry: reg('quay'), repository: 'acme/app', content: 'd', env: { QUAY_API_TOKEN: 'tok-1234' }, api: s.url, log: () => {} });
+    expect(s.requests).toHaveLength(1);
+    expect(s.requests[0]!.headers.authorization).toBe('Bearer tok-1234');
+    expect(JSON.parse(s.requests[0]!.body)).toEqual({ description: 'd' });
+  });
+
+  it('Harbor: PUTs the repository description with basic auth', async () => {
+    const s = await startServer((r) => (r.method === 'PUT' && r.path === '/api/v2.0/projects/acme/repositories/app' ? { status: 200 } : undefined));
+    servers.push(s);
+    await DRIVERS.harbor.pushReadme!({ registry: reg('harbor'), repository: 'acme/app', content: 'd', env: { HARBOR_USER: 'h', HARBOR_PASSWORD: 'hp-1234' }, api: s.url, log: () => {} });
+    expect(s.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('h:hp-1234').toString('base64')}`);
+    expect(JSON.parse(s.requests[0]!.body)).toEqual({ description: 'd' });
+  });
+
+  it('a 401 is a clear failure, not retried', async () => {
+    const s = await startServer(() => ({ status: 401, body: { detail: 'Incorrect authentication credentials' } }));
+    servers.push(s);
+    await expect(DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: 'x', env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p1234' }, api: s.url, log: () => {} })).rejects.toThrow(WorkError);
+    expect(s.requests).toHaveLength(1);
+  });
+});
+
+describe('retries', () => {
+  it('retry 5xx and 429 with backoff, reporting each retry, then succeed', async () => {
+    let n = 0;
+    const s = await startServer(() => (++n <= 2 ? { status: n === 1 ? 503 : 429, body: {} } : { status: 200, body: { ok: true } }));
+    servers.push(s);
+    const log: string[] = [];
+    const r = await requestJson('GET', `${s.url}/x`, { log: (l) => log.push(l), retry: { baseMs: 5 } });
+    expect(r.json).toEqual({ ok: true });
+    expect(s.requests).toHaveLength(3);
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/^retry 1\/3 for GET .* in 5 ms: HTTP 503/);
+    expect(log[1]).toMatch(/^retry 2\/3 .* in 10 ms: HTTP 429/);
+  });
+
+  it('give up after the bounded number of attempts', async () => {
+    const s = await startServer(() => ({ status: 500, body: {} }));
+    servers.push(s);
+    await expect(requestJson('GET', `${s.url}/x`, { retry: { baseMs: 1, attempts: 3 } })).rejects.toThrow(/HTTP 500/);
+    expect(s.requests).toHaveLength(3);
+  });
+
+  it('retry connection errors', async () => {
+    const s = await startServer(() => ({ status: 200 }));
+    const url = s.url;
+    await s.close();
+    const log: string[] = [];
+    await expect(requestJson('GET', `${url}/x`, { log: (l) => log.push(l), retry: { baseMs: 1, attempts: 2 } })).rejects.toThrow(WorkError);
+    expect(log).toHaveLength(1);
+  });
+
+  it('retry() waits exponentially and stops on non-retryable errors', async () => {
+    const waits: number[] = [];
+    let calls = 0;
+    await expect(retry(async () => {
+      calls++;
+      throw new Error('boom');
+    }, { what: 'x', retryable: () => true, attempts: 4, baseMs: 100, maxMs: 250, sleep: async (ms) => void waits.push(ms) })).rejects.toThrow('boom');
+    expect(waits).toEqual([100, 200, 250]);
+    expect(calls).toBe(4);
+    calls = 0;
+    await expect(retry(async () => {
+      calls++;
+      throw new Error('fatal');
+    }, { what: 'x', retryable: () => false })).rejects.toThrow('fatal');
+    expect(calls).toBe(1);
+  });
+});
+
+describe('Redactor', () => {
+  it('replaces every known secret, its URL and base64 forms, longest first', () => {
+    const r = new Redactor();
+    r.add('abcd');
+    r.add('abcdefgh');
+    r.add('x');
+    expect(r.redact('abcdefgh abcd ' + Buffer.from('abcd').toString('base64'))).toBe('*** *** ***');
+    expect(r.redact('x is short and left alone')).toBe('x is short and left alone');
+  });
+});

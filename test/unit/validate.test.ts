@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { loadSpec } from '../../core/validate.ts';
+import { loadPlan } from '../../core/plan.ts';
+import { SpecError } from '../../core/errors.ts';
+import { formatDiagnostic, type Diagnostic } from '../../core/diagnostics.ts';
+import { BENTO_MANIFEST, MINI_SPEC, miniSpec, writeTree, MINI_TEMPLATES } from '../helpers/spec.ts';
+import { join } from 'node:path';
+
+function errorsOf(yaml: string, extra: Record<string, string> = {}): Diagnostic[] {
+  const { manifest } = miniSpec({ 'manifest.yaml': yaml, ...extra });
+  const r = loadSpec(manifest);
+  expect(r.spec, 'spec should be rejected').toBeUndefined();
+  return r.diagnostics.filter((d) => d.severity === 'error');
+}
+
+/** 1-based line of the first line containing `needle`. */
+function lineOf(text: string, needle: string): number {
+  const i = text.split('\n').findIndex((l) => l.includes(needle));
+  if (i < 0) throw new Error(`no line has ${needle}`);
+  return i + 1;
+}
+
+describe('loadSpec', () => {
+  it('accepts the bento-server example with no warnings', () => {
+    const r = loadSpec(BENTO_MANIFEST);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.spec!.releaseOrder).toEqual(['base', 'runtime', 'cudnn', 'devel', 'devel-trt']);
+    expect(r.spec!.releases['devel-trt']!.axes).toEqual(['cuda']);
+    expect(Object.keys(r.spec!.distros)).toEqual(['debian11', 'ubi8', 'alpine3.14', 'amazonlinux2']);
+    expect(r.spec!.distros['ubi8']!.python).toEqual(['3.8', '3.9']);
+    expect(r.spec!.distros['debian11']!.releases['devel-trt']!.architectures).toEqual(['amd64']);
+  });
+
+  it('reports an unknown key at its own line and column', () => {
+    const yaml = MINI_SPEC.replace('  deb:\n', '  deb:\n    colour: blue\n');
+    const [d, ...rest] = errorsOf(yaml);
+    expect(rest).toEqual([]);
+    expect(d).toMatchObject({ path: 'distros.deb.colour', line: lineOf(yaml, 'colour'), column: 5 });
+    expect(d!.message).toContain('unknown key "colour"');
+    expect(d!.file).toMatch(/manifest\.yaml$/);
+  });
+
+  it('reports a missing parent release with the parent value position', () => {
+    const yaml = MINI_SPEC.replace('parent: base', 'parent: bsae');
+    const [d] = errorsOf(yaml);
+    expect(d).toMatchObject({ path: 'releases.runtime.parent', line: lineOf(yaml, 'parent: bsae'), column: 13 });
+    expect(d!.message).toMatch(/parent release "bsae" does not exist/);
+  });
+
+  it('reports a cycle of parents', () => {
+    const yaml = MINI_SPEC.replace('  base:\n    tags', '  base:\n    parent: runtime\n    tags');
+    const ds = errorsOf(yaml);
+    expect(ds).toHaveLength(1);
+    expect(ds[0]!.message).toMatch(/cycle: (base -> runtime|runtime -> base) -> /);
+    expect(ds[0]!.line).toBeGreaterThan(0);
+  });
+
+  it('reports unknown releases and architectures listed by a distro, all at once', () => {
+    const yaml = MINI_SPEC.replace('architectures: [amd64, arm64v8]', 'architectures: [amd64, mips]').replace('releases: [base, runtime]', 'releases: [base, runtime, gpu]');
+    const ds = errorsOf(yaml);
+    const arch = ds.find((d) => d.message.includes('"mips"'))!;
+    const rel = ds.find((d) => d.message.includes('"gpu"'))!;
+    expect(arch).toMatchObject({ path: 'distros.deb.architectures[1]', line: lineOf(yaml, '[amd64, mips]'), column: 28 });
+    expect(rel).toMatchObject({ path: 'distros.deb.releases[2]', line: lineOf(yaml, 'runtime, gpu]') });
+  });
+
+  it('reports a template that does not exist', () => {
+    const yaml = MINI_SPEC.replace('    parent: base\n', '    parent: base\n    dockerfile: nope.Dockerfile\n');
+    const [d] = errorsOf(yaml);
+    expect(d).toMatchObject({ path: 'releases.runtime.dockerfile', line: lineOf(yaml, 'nope.Dockerfile') });
+    expect(d!.message).toMatch(/template "nope.Dockerfile" not found/);
+  });
+
+  it('reports duplicate YAML keys with their position', () => {
+    const yaml = MINI_SPEC.replace('version: 1.2.3\n', 'version: 1.2.3\nversion: 1.2.4\n');
+    const [d] = errorsOf(yaml);
+    expect(d!.message).toMatch(/duplicate key/i);
+    expect(d!.line).toBe(lineOf(yaml, 'version: 1.2.4'));
+  });
+
+  it('refuses unquoted numeric Python versions, which YAML would turn 3.10 into 3.1', () => {
+    const yaml = MINI_SPEC.replace('python: ["3.10", "3.11"]', 'python: [3.10, "3.11"]');
+    const [d] = errorsOf(yaml);
+    expect(d).toMatchObject({ path: 'python[0]', line: lineOf(yaml, 'python: [3.10') });
+    expect(d!.message).toMatch(/quoted string/);
+  });
+
+  it('reports a tag template that gives two images the same tag', () => {
+    const yaml = MINI_SPEC.replace('tags: ["base-python{python}-{distro}"]', 'tags: ["base-{distro}"]');
+    const { manifest } = miniSpec({ 'manifest.yaml': yaml });
+    // Schema and rules pass; the collision shows up when the matrix expands.
+    expect(loadSpec(manifest).spec).toBeDefined();
+    let err: unknown;
+    try {
+      loadPlan(manifest);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SpecError);
+    const [d] = (err as SpecError).diagnostics;
+    expect(d).toMatchObject({ path: 'releases.base.tags[0]', line: lineOf(yaml, '"base-{distro}"') });
+    expect(d!.message).toMatch(/gives tag "base-deb" to both deb\/base\/py3\.10 and deb\/base\/py3\.11/);
+  });
+
+  it('reports a missing required key at the parent object', () => {
+    const yaml = MINI_SPEC.replace('    package_manager: apt\n', '');
+    const [d] = errorsOf(yaml);
+    expect(d).toMatchObject({ path: 'distros.deb', line: lineOf(yaml, '  deb:') });
+    expect(d!.message).toMatch(/missing required key "package_manager"/);
+  });
+
+  it('reports unknown tag variables and a "when" on an axis the release lacks', () => {
+    const yaml = MINI_SPEC.replace('"{version}-python{python}-{alias}-runtime"', '"{version}-{flavour}"');
+    const [d] = errorsOf(yaml);
+    expect(d).toMatchObject({ path: 'releases.runtime.tags[0]', line: lineOf(yaml, '{flavour}') });
+    expect(d!.message).toMatch(/unknown variable \{flavour\}/);
+  });
+
+  it('reports every error in one pass, each with a position', () => {
+    const yaml = MINI_SPEC.replace('parent: base', 'parent: nope').replace('releases: [base, runtime]', 'releases: [base, nothing]').replace('namespace: acme', 'namespace: acme\n    colour: red');
+    const ds = errorsOf(yaml);
+    // The schema stage stops before rules, so the unknown key is reported alone first...
+    expect(ds.map((d) => d.path)).toEqual(['registries.hub.colour']);
+    const fixed = yaml.replace('\n    colour: red', '');
+    const ds2 = errorsOf(fixed);
+    expect(ds2.map((d) => d.path).sort()).toEqual(['distros.deb.releases[1]', 'releases.runtime.parent']);
+    for (const d of ds2) expect(d.line).toBeGreaterThan(0);
+  });
+
+  it('formats diagnostics as file:line:column: severity: path: message', () => {
+    const yaml = MINI_SPEC.replace('parent: base', 'parent: bsae');
+    const [d] = errorsOf(yaml);
+    expect(formatDiagnostic(d!, '/')).toMatch(/manifest\.yaml:\d+:13: error: releases\.runtime\.parent: parent release "bsae"/);
+  });
+
+  it('reports a YAML syntax error with its position and nothing else', () => {
+    const [d] = errorsOf('package: x\nreleases: [a, b\n');
+    expect(d!.line).toBeGreaterThan(0);
+  });
+
+  it('refuses alias bombs', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    const [d] = errorsOf(bomb.join('\n') + '\n');
+    expect(d!.message).toMatch(/alias/i);
+  });
+});
+
+describe('layers', () => {
+  const base = `architectures:
+  amd64: linux/amd64
+  arm64v8: linux/arm64
+python: ["3.10", "3.11"]
+releases:
+  base:
+    tags: ["base-python{python}-{distro}"]
+  runtime:
+    parent: base
+    tags: ["{version}-python{python}-{distro}-runtime"]
+distros:
+  deb:
+    family: debian
+    package_manager: apt
+    image: example/python:{python}
+    architectures: [amd64, arm64v8]
+    releases: [base, runtime]
+  alp:
+    family: alpine
+    package_manager: apk
+    image: example/python:{python}-alpine
+    architectures: [amd64]
+    releases: [base]
+registries:
+  hub: { kind: dockerhub, namespace: acme }
+`;
+
+  it('merges maps key by key, replaces lists, and removes keys set to null', () => {
+    const dir = writeTree({
+      'specs.yaml': base,
+      'pkg/manifest.yaml': `extends: ../specs.yaml
+package: pkg
+version: "1"
+templates: ../templates
+python: ["3.12"]
+releases:
+  runtime:
+    build_args: { X: "1" }
+distros:
+  alp: null
+  deb:
+    architectures: [amd64]
+`,
+      ...MINI_TEMPLATES,
+    });
+    const r = loadSpec(join(dir, 'pkg/manifest.yaml'));
+    expect(r.diagnostics).toEqual([]);
+    const s = r.spec!;
+    expect(s.python).toEqual(['3.12']);
+    expect(Object.keys(s.distros)).toEqual(['deb']);
+    expect(s.distros['deb']!.architectures).toEqual(['amd64']);
+    expect(s.distros['deb']!.family).toBe('debian');
+    expect(s.releases['runtime']!.parent).toBe('base');
+    expect(s.releases['runtime']!.buildArgs).toEqual({ X: '1' });
+    expect(s.source.files.map((f) => f.split('/').pop())).toEqual(['specs.yaml', 'manifest.yaml']);
+  });
+
+  it('points errors at the layer that wrote the bad value', () => {
+    const dir = writeTree({
+      'specs.yaml': base.replace('parent: base', 'parent: bsae'),
+      'pkg/manifest.yaml': 'extends: ../specs.yaml\npackage: pkg\nversion: "1"\ntemplates: ../templates\n',
+      ...MINI_TEMPLATES,
+    });
+    const r = loadSpec(join(dir, 'pkg/manifest.yaml'));
+    const d = r.diagnostics.find((x) => x.severity === 'error')!;
+    expect(d.file).toBe(join(dir, 'specs.yaml'));
+    expect(d.line).toBe(lineOf(base, 'parent: base'));
+  });
+
+  it('reports an extends cycle and a missing base file', () => {
+    const dir = writeTree({ 'a.yaml': 'extends: b.yaml\npackage: a\n', 'b.yaml': 'extends: a.yaml\n', 'c.yaml': 'extends: nope.yaml\npackage: c\n' });
+    expect(loadSpec(join(dir, 'a.yaml')).diagnostics[0]!.message).toMatch(/extends forms a cycle/);
+    const missing = loadSpec(join(dir, 'c.yaml')).diagnostics[0]!;
+    expect(missing.message).toMatch(/cannot read spec file .*nope\.yaml/);
+    expect(missing).toMatchObject({ file: join(dir, 'c.yaml'), line: 1, path: 'extends' });
+  });
+});
