@@ -34,7 +34,8 @@ export function isEmptySelection(s: Selection): boolean {
 
 export function selectTasks(plan: Plan, sel: Selection): Set<string> {
   const { spec } = plan;
-  if (sel.all || isEmptySelection(sel)) return new Set(plan.tasks.keys());
+  // `--all` only means something alone; with filters, the filters decide.
+  if (isEmptySelection({ ...sel, all: false })) return new Set(plan.tasks.keys());
   const check = (what: string, given: string[] | undefined, known: string[]) => {
     for (const g of given ?? []) {
       if (!known.includes(g)) throw new UsageError(`unknown ${what} "${g}" (known: ${known.join(', ')})`);

@@ -85,6 +85,12 @@ auth:
     path: $REG_DIR/htpasswd
 YAML
 if ! curl -fs -o /dev/null -w '' "http://$REGISTRY/v2/" -u "$REGISTRY_USER:$(cat "$REG_DIR/password")"; then
+  # Something else answers on the port (a test registry of another checkout): replace it.
+  if curl -s -o /dev/null "http://$REGISTRY/v2/"; then
+    log "replacing the registry already on $REGISTRY"
+    pkill -f "docker-registry serve" || true
+    sleep 1
+  fi
   log "starting registry on $REGISTRY"
   nohup docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/registry.log" 2>&1 &
   for _ in $(seq 1 30); do curl -fs -o /dev/null "http://$REGISTRY/v2/" -u "$REGISTRY_USER:$(cat "$REG_DIR/password")" && break; sleep 0.5; done

@@ -1,0 +1,165 @@
+// manager build against the real engine and registry (see scripts/provision-test-env.sh):
+// multi-arch builds, pushes, manifest merges, image tests, incremental reruns.
+import { appendFileSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, type CliResult } from '../helpers/cli.ts';
+import { allFiles, docker, e2eEnv, e2eSpec, type E2EEnv } from '../helpers/e2e.ts';
+
+interface Row {
+  id: string;
+  kind: string;
+  status: string;
+  reason?: string;
+  digest?: string;
+}
+
+const env = e2eEnv();
+const outputs: CliResult[] = [];
+
+function build(manifest: string, generated: string, ...extra: string[]): { code: number; rows: Row[]; r: CliResult } {
+  const r = cli(['build', manifest, '--all', '--output', generated, '--json', ...extra], { env: { E2E_REGISTRY_USER: env?.user, E2E_REGISTRY_PASSWORD: env?.password } });
+  outputs.push(r);
+  let rows: Row[] = [];
+  try {
+    rows = (JSON.parse(r.stdout) as { tasks: Row[] }).tasks;
+  } catch {
+    throw new Error(`build printed no JSON (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  }
+  return { code: r.code, rows, r };
+}
+
+const ids = (rows: Row[], kind: string, status: string) => rows.filter((x) => x.kind === kind && x.status === status).map((x) => x.id).sort();
+
+describe.skipIf(!env)('build on the real engine', () => {
+  const e = env as E2EEnv;
+  const ns = `e2e-${Date.now().toString(36)}`;
+  let spec: ReturnType<typeof e2eSpec>;
+  const repo = () => `${e.registry}/${ns}/e2e-app`;
+
+  beforeAll(() => {
+    spec = e2eSpec(e, ns);
+  });
+
+  it('builds, tests, pushes and merges multi-arch images from nothing', () => {
+    const { code, rows, r } = build(spec.manifest, spec.generated);
+    expect(code, r.stderr.slice(-2000)).toBe(0);
+    expect(ids(rows, 'build', 'built')).toHaveLength(12);
+    expect(ids(rows, 'test', 'ran')).toHaveLength(8);
+    expect(ids(rows, 'manifest', 'ran')).toHaveLength(6);
+    for (const tag of ['base-python3.11-bookworm', '0.0.1-python3.9-bookworm-runtime', '0.0.1-python3.9-debian-runtime', 'devel-python3.11-bookworm']) {
+      const inspect = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo()}:${tag}`]);
+      expect(inspect.code, inspect.stderr).toBe(0);
+      const platforms = (JSON.parse(inspect.stdout) as { manifests: { platform: { architecture: string } }[] }).manifests.map((m) => m.platform.architecture).sort();
+      expect(platforms, tag).toEqual(['amd64', 'arm64']);
+    }
+    const hello = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', `${repo()}:0.0.1-python3.11-debian-runtime`, 'hello-app']);
+    expect(hello.stdout).toMatch(/^hello from e2e-app 0\.0\.1 on Python 3\.11\.\d+$/m);
+    const devel = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/amd64', `${repo()}:devel-python3.9-bookworm`, 'cat', '/etc/devel-marker']);
+    expect(devel.stdout.trim()).toBe('devel tools for Python 3.9');
+    // The child really is FROM its parent's exact image.
+    const log = readFileSync(join(spec.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_runtime_py3.11_arm64v8.log'), 'utf8');
+    const parentDigest = rows.find((x) => x.id === 'build:e2e-app/bookworm/base/py3.11/arm64v8')!.digest!;
+    expect(log).toContain(`BASE_IMAGE=${repo()}:build-arm64v8-`);
+    expect(log).toContain(`@${parentDigest}`);
+  });
+
+  it('builds nothing the second time, and says why', () => {
+    const { code, rows } = build(spec.manifest, spec.generated);
+    expect(code).toBe(0);
+    expect(rows.filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
+    expect(new Set(rows.filter((x) => x.kind === 'build').map((x) => x.reason))).toEqual(new Set(['unchanged since the last run']));
+  });
+
+  it('rebuilds exactly the images whose template changed, and their children', () => {
+    const tpl = join(spec.dir, 'templates', 'debian', 'runtime.Dockerfile.eta');
+    appendFileSync(tpl, 'LABEL e2e.change="1"\n');
+    const { code, rows } = build(spec.manifest, spec.generated);
+    expect(code).toBe(0);
+    expect(ids(rows, 'build', 'built')).toEqual([
+      'build:e2e-app/bookworm/devel/py3.11/amd64', 'build:e2e-app/bookworm/devel/py3.11/arm64v8', 'build:e2e-app/bookworm/devel/py3.9/amd64', 'build:e2e-app/bookworm/devel/py3.9/arm64v8',
+      'build:e2e-app/bookworm/runtime/py3.11/amd64', 'build:e2e-app/bookworm/runtime/py3.11/arm64v8', 'build:e2e-app/bookworm/runtime/py3.9/amd64', 'build:e2e-app/bookworm/runtime/py3.9/arm64v8',
+    ]);
+    expect(ids(rows, 'build', 'skipped')).toHaveLength(4);
+    expect(rows.find((x) => x.id === 'build:e2e-app/bookworm/runtime/py3.9/amd64')!.reason).toBe('inputs changed: file:Dockerfile');
+    expect(rows.find((x) => x.id === 'build:e2e-app/bookworm/devel/py3.9/amd64')!.reason).toBe('inputs changed: parent');
+    expect(ids(rows, 'manifest', 'ran')).toEqual(['manifest:e2e-app/bookworm/devel/py3.11', 'manifest:e2e-app/bookworm/devel/py3.9', 'manifest:e2e-app/bookworm/runtime/py3.11', 'manifest:e2e-app/bookworm/runtime/py3.9']);
+  });
+
+  it('skips through the registry labels when the state file is gone', () => {
+    rmSync(join(spec.generated, 'e2e-app', '.manager', 'state.json'));
+    const { code, rows } = build(spec.manifest, spec.generated);
+    expect(code).toBe(0);
+    expect(ids(rows, 'build', 'built')).toEqual([]);
+    expect(new Set(rows.filter((x) => x.kind === 'build').map((x) => x.reason))).toEqual(new Set(['unchanged: the registry already has an image with this hash']));
+    expect(new Set(rows.filter((x) => x.kind === 'manifest').map((x) => x.reason))).toEqual(new Set(['unchanged: every tag already points at these images']));
+  });
+
+  it('--keep-going builds the rest around a broken release and reports its dependents', () => {
+    const broken = e2eSpec(e, `${ns}-broken`);
+    const m = readFileSync(broken.manifest, 'utf8').replace('distros:', `  broken:
+    parent: base
+    tags: ["broken-python{python}"]
+  broken-child:
+    parent: broken
+    tags: ["broken-child-python{python}"]
+distros:`).replace('releases: [base, runtime, devel]', 'releases: [base, runtime, devel, broken, broken-child]');
+    writeFileSync(broken.manifest, m);
+    writeFileSync(join(broken.dir, 'templates/debian/broken.Dockerfile.eta'), 'ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nARG PYTHON_VERSION\nRUN echo "this release is broken on purpose" && exit 3\n');
+    writeFileSync(join(broken.dir, 'templates/debian/broken-child.Dockerfile.eta'), 'ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nARG PYTHON_VERSION\n');
+    const { code, rows, r } = build(broken.manifest, broken.generated, '--keep-going', '--python-version', '3.11', '--platforms', 'linux/amd64');
+    expect(code).toBe(1);
+    expect(ids(rows, 'build', 'failed')).toEqual(['build:e2e-app/bookworm/broken/py3.11/amd64']);
+    expect(rows.find((x) => x.id === 'build:e2e-app/bookworm/broken-child/py3.11/amd64')).toMatchObject({ status: 'blocked', reason: 'dependency build:e2e-app/bookworm/broken/py3.11/amd64 failed' });
+    expect(ids(rows, 'build', 'built').concat(ids(rows, 'build', 'skipped'))).toEqual(['build:e2e-app/bookworm/base/py3.11/amd64', 'build:e2e-app/bookworm/devel/py3.11/amd64', 'build:e2e-app/bookworm/runtime/py3.11/amd64']);
+    const failed = rows.find((x) => x.status === 'failed')!;
+    expect(failed.reason).toBe('exited 1');
+    const human = cli(['build', broken.manifest, '--output', broken.generated, '--keep-going', '--python-version', '3.11', '--platforms', 'linux/amd64']);
+    outputs.push(human, r);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toMatch(/FAILED build:e2e-app\/bookworm\/broken\/py3\.11\/amd64: exited 1\n\s+log: .*build_e2e-app_bookworm_broken_py3\.11_amd64\.log/);
+    expect(human.stdout + human.stderr).toMatch(/this release is broken on purpose/);
+  });
+
+  it('--atomic leaves every public tag as it was when something fails', () => {
+    const before = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo()}:0.0.1-python3.11-debian-runtime`]);
+    const tpl = join(spec.dir, 'templates', 'debian', 'runtime.Dockerfile.eta');
+    appendFileSync(tpl, 'LABEL e2e.change="2"\n');
+    const dev = join(spec.dir, 'templates', 'debian', 'devel.Dockerfile.eta');
+    writeFileSync(dev, readFileSync(dev, 'utf8') + 'RUN exit 4\n');
+    const { code, rows } = build(spec.manifest, spec.generated, '--atomic', '--keep-going', '--python-version', '3.11');
+    expect(code).toBe(1);
+    expect(ids(rows, 'build', 'built')).toContain('build:e2e-app/bookworm/runtime/py3.11/amd64');
+    expect(rows.filter((x) => x.kind === 'manifest').map((x) => [x.status, x.reason])).toEqual(rows.filter((x) => x.kind === 'manifest').map(() => ['blocked', expect.stringMatching(/^(atomic publish: build:e2e-app\/bookworm\/devel\/.* failed, so no public tag changes|dependency build:e2e-app\/bookworm\/devel\/.* failed)$/)]));
+    const after = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo()}:0.0.1-python3.11-debian-runtime`]);
+    expect(after.stdout).toBe(before.stdout);
+  });
+
+  it('logs in with the right password, refuses the wrong one, and never shows it', () => {
+    const home = join(spec.dir, 'docker-config');
+    mkdirSync(home, { recursive: true });
+    const ok = cli(['authenticate', spec.manifest], { env: { DOCKER_CONFIG: home, E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password } });
+    outputs.push(ok);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`logged in to ${e.registry.replace(/\./g, '\\.')} as ${e.user}`));
+    const bad = cli(['authenticate', spec.manifest], { env: { DOCKER_CONFIG: home, E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: `${e.password}-wrong` } });
+    outputs.push(bad);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/login to .* was refused: wrong username or password/);
+    expect(bad.stderr).not.toContain(`${e.password}-wrong`);
+    const missing = cli(['authenticate', spec.manifest], { env: { DOCKER_CONFIG: home, E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: '' } });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/registry local \(127\.0\.0\.1:\d+\): no password; set E2E_REGISTRY_PASSWORD/);
+  });
+
+  it('never wrote or printed the registry password anywhere', () => {
+    const hits: string[] = [];
+    for (const o of outputs) if ((o.stdout + o.stderr).includes(e.password)) hits.push('CLI output');
+    for (const f of allFiles(spec.dir)) {
+      if (f.path.includes('docker-config')) continue; // docker's own credential store, not ours
+      if (f.content.includes(e.password) || f.content.includes(Buffer.from(e.password).toString('base64'))) hits.push(f.path);
+    }
+    expect(hits).toEqual([]);
+    expect(existsSync(join(spec.generated, 'e2e-app', '.manager', 'state.json'))).toBe(true);
+  });
+});

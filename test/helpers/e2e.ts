@@ -1,0 +1,60 @@
+// The end-to-end environment: provisioned by scripts/provision-test-env.sh. In CI a missing
+// engine or registry fails the suite; on a workstation without them it is skipped.
+import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO, tempDir } from './spec.ts';
+
+export interface E2EEnv {
+  registry: string;
+  user: string;
+  password: string;
+  baseImage: string;
+}
+
+export function e2eEnv(): E2EEnv | undefined {
+  const file = join(process.env['MANAGER_TEST_CACHE'] ?? join(REPO, '.cache', 'e2e'), 'env');
+  const problems: string[] = [];
+  let env: E2EEnv | undefined;
+  if (!existsSync(file)) problems.push(`${file} is missing: run scripts/provision-test-env.sh`);
+  else {
+    const kv = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    env = { registry: kv['E2E_REGISTRY']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim(), baseImage: kv['E2E_BASE_IMAGE']! };
+    const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
+    if (info.status !== 0) problems.push(`the Docker engine is not reachable: ${info.stderr.trim()}`);
+  }
+  if (problems.length) {
+    if (process.env['CI']) throw new Error(`end-to-end environment missing (CI never skips these):\n${problems.join('\n')}`);
+    return undefined;
+  }
+  return env;
+}
+
+/** Copies the e2e fixture into a temp dir with this run's registry, namespace and base image. */
+export function e2eSpec(env: E2EEnv, namespace: string): { dir: string; manifest: string; generated: string } {
+  const dir = tempDir('manager-e2e-');
+  cpSync(join(REPO, 'test', 'e2e', 'fixture'), dir, { recursive: true });
+  const manifest = join(dir, 'manifest.yaml');
+  writeFileSync(manifest, readFileSync(manifest, 'utf8').replaceAll('@REGISTRY@', env.registry).replaceAll('@NAMESPACE@', namespace).replaceAll('@BASE_IMAGE@', env.baseImage));
+  return { dir, manifest, generated: join(dir, 'generated') };
+}
+
+/** Every file under dir, with contents, for secret sweeps. */
+export function allFiles(dir: string): { path: string; content: Buffer }[] {
+  const out: { path: string; content: Buffer }[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) out.push({ path: p, content: readFileSync(p) });
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+export function docker(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
