@@ -105,9 +105,9 @@ export function registerBuildCommands(program: Command, out: Output): void {
         timeoutSec: o['timeout'] as number | undefined,
         registryCheck: true,
         renderer: out.opts.json || out.opts.quiet ? 'silent' : 'simple',
+        retest: true,
         log: (line) => out.info(line),
       });
-      // Tests always run here: forget earlier passes for the selected tests.
       report(summary, out, false);
       if (!summary.ok) process.exitCode = 1;
     });

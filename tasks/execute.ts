@@ -48,6 +48,8 @@ export interface ExecuteOptions {
   stagingRepository?: string;
   provenance?: string;
   sbom?: string;
+  /** Run image tests even when they passed on this image before (`manager test`). */
+  retest?: boolean;
   /** Overrides every task's timeout (seconds). */
   timeoutSec?: number;
   /** With push: trust the registry's hash labels when the state file has no record. */
@@ -100,10 +102,11 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
 
   if (opts.dryRun) return dryRun(ctx, ordered);
 
-  ctx.builder = await inspectBuilder(opts.builder);
+  const needsEngine = ordered.some((t) => t.kind !== 'render' && t.kind !== 'readme');
+  if (needsEngine) ctx.builder = await inspectBuilder(opts.builder);
   const wanted = [...new Set(ordered.filter((t): t is BuildTask => t.kind === 'build').map((t) => t.platform))];
-  const missing = wanted.filter((p) => !platformSupported(ctx.builder!, p));
-  if (missing.length) {
+  const missing = ctx.builder ? wanted.filter((p) => !platformSupported(ctx.builder!, p)) : [];
+  if (missing.length && ctx.builder) {
     throw new WorkError(
       `builder "${ctx.builder.name}" (driver ${ctx.builder.driver}) cannot build ${missing.join(', ')}: no emulator or node for ${missing.length === 1 ? 'it' : 'them'}`,
       `Supported: ${ctx.builder.platforms.join(', ') || 'none reported'}.\nRegister QEMU with \`manager setup-qemu\`, or add a native node with \`manager builder create --node PLATFORM=ENDPOINT\`.`,
@@ -381,7 +384,7 @@ class RunContext {
     const started = performance.now();
     const d = this.decideFromState(t);
     // A test's hash includes its image's hash, so an unchanged record means this exact image passed.
-    if (d.skip) return this.skipWith(t, started, 'passed before on this exact image', d.rec!);
+    if (d.skip && !this.opts.retest) return this.skipWith(t, started, 'passed before on this exact image', d.rec!);
     const image = this.refs.get(t.build);
     if (!image) throw new WorkError(`${t.build} has no image to test`);
     const log = this.logPath(t);
