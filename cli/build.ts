@@ -7,6 +7,7 @@ import { isEmptySelection, selectTasks } from '../core/select.ts';
 import { execute, type Renderer, type Summary } from '../tasks/execute.ts';
 import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
+import { acquireLock } from '../tasks/lock.ts';
 import { addSelectionOptions, load, packageArg, selectionFrom } from './commands.ts';
 import type { Output } from './output.ts';
 
@@ -39,6 +40,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--timeout <seconds>', 'per build and test task', positiveInt)
     .option('--no-registry-check', 'trust only the state file, never the registry labels')
     .option('--log-dir <dir>', 'task logs (default: generated/<package>/.logs)')
+    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .option('--authenticate', 'log in to the package\'s registries first')
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir|json>', '"json" prints the summary as JSON; otherwise the generated root')
@@ -48,30 +50,36 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const sel = selectionFrom(o);
       if (isEmptySelection(sel)) throw new UsageError('nothing selected: pass --all, --target package:release, or filters such as --releases / --distros');
       const selected = selectTasks(l.plan, sel);
-      if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, out });
-      const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
-      const summary = await execute(l.plan, {
-        packageDir: l.packageDir,
-        logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
-        selected,
-        mode: o['load'] ? 'load' : 'push',
-        maxWorkers: (o['maxWorkers'] as number | undefined) ?? l.plan.spec.build.maxWorkers,
-        dryRun: Boolean(o['dryRun']),
-        force: Boolean(o['force']),
-        keepGoing: Boolean(o['keepGoing']),
-        atomic: Boolean(o['atomic']),
-        builder: o['builder'] as string | undefined,
-        stagingRepository: o['stagingRepository'] as string | undefined,
-        provenance: o['provenance'] as string | undefined,
-        sbom: o['sbom'] as string | undefined,
-        timeoutSec: o['timeout'] as number | undefined,
-        registryCheck: o['registryCheck'] !== false,
-        renderer,
-        pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
-        log: (line) => (o['dryRun'] ? out.result(line) : out.info(line)),
-      });
-      report(summary, out, Boolean(o['dryRun']));
-      if (!summary.ok) process.exitCode = 1;
+      const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
+      try {
+        if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, out });
+        const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
+        const summary = await execute(l.plan, {
+          packageDir: l.packageDir,
+          logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
+          selected,
+          mode: o['load'] ? 'load' : 'push',
+          maxWorkers: (o['maxWorkers'] as number | undefined) ?? l.plan.spec.build.maxWorkers,
+          dryRun: Boolean(o['dryRun']),
+          force: Boolean(o['force']),
+          keepGoing: Boolean(o['keepGoing']),
+          atomic: Boolean(o['atomic']),
+          builder: o['builder'] as string | undefined,
+          stagingRepository: o['stagingRepository'] as string | undefined,
+          provenance: o['provenance'] as string | undefined,
+          sbom: o['sbom'] as string | undefined,
+          timeoutSec: o['timeout'] as number | undefined,
+          registryCheck: o['registryCheck'] !== false,
+          renderer,
+          pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
+          log: (line) => (o['dryRun'] ? out.result(line) : out.info(line)),
+        });
+        report(summary, out, Boolean(o['dryRun']));
+        if (summary.interrupted) process.exitCode = summary.interrupted === 'SIGTERM' ? 143 : 130;
+        else if (!summary.ok) process.exitCode = 1;
+      } finally {
+        lock?.release();
+      }
     });
 
 

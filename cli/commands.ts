@@ -14,6 +14,7 @@ import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { initPackage } from '../tasks/init.ts';
+import { acquireLock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
 import { generatedRoot, resolveManifest, specRoot } from './workspace.ts';
 import { registerBuildCommands } from './build.ts';
@@ -113,25 +114,31 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
     .option('--overwrite', 'rewrite every file from scratch instead of only what changed')
     .option('--authenticate', 'log in to the package\'s registries first')
+    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, o, out);
-      if (o['authenticate']) {
-        const { authenticate } = await import('../tasks/authenticate.ts');
-        await authenticate(l.plan.spec, { root: l.root, registries: undefined, out });
-      }
-      const onlyOne = Boolean(o['dockerfiles']) !== Boolean(o['docs']);
-      const res = generate(l.plan, {
-        packageDir: l.packageDir,
-        dockerfiles: o['all'] || !onlyOne ? true : Boolean(o['dockerfiles']),
-        docs: o['all'] || !onlyOne ? true : Boolean(o['docs']),
-        metadata: Boolean(o['saveMetadata']),
-        overwrite: Boolean(o['overwrite']),
-      });
-      if (out.opts.json) out.json(res);
-      else {
-        if (out.opts.verbose) for (const f of res.written) out.debug(`  wrote ${f}`);
-        if (out.opts.verbose) for (const f of res.removed) out.debug(`  removed ${f}`);
-        out.result(`${relative(process.cwd(), res.packageDir) || res.packageDir}: ${res.written.length} written, ${res.unchanged.length} unchanged, ${res.removed.length} removed`);
+      const lock = await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
+      try {
+        if (o['authenticate']) {
+          const { authenticate } = await import('../tasks/authenticate.ts');
+          await authenticate(l.plan.spec, { root: l.root, registries: undefined, out });
+        }
+        const onlyOne = Boolean(o['dockerfiles']) !== Boolean(o['docs']);
+        const res = generate(l.plan, {
+          packageDir: l.packageDir,
+          dockerfiles: o['all'] || !onlyOne ? true : Boolean(o['dockerfiles']),
+          docs: o['all'] || !onlyOne ? true : Boolean(o['docs']),
+          metadata: Boolean(o['saveMetadata']),
+          overwrite: Boolean(o['overwrite']),
+        });
+        if (out.opts.json) out.json(res);
+        else {
+          if (out.opts.verbose) for (const f of res.written) out.debug(`  wrote ${f}`);
+          if (out.opts.verbose) for (const f of res.removed) out.debug(`  removed ${f}`);
+          out.result(`${relative(process.cwd(), res.packageDir) || res.packageDir}: ${res.written.length} written, ${res.unchanged.length} unchanged, ${res.removed.length} removed`);
+        }
+      } finally {
+        lock.release();
       }
     });
 

@@ -79,7 +79,8 @@ export interface Summary {
   ok: boolean;
   results: TaskResult[];
   builder?: BuilderInfo;
-  interrupted?: boolean;
+  /** The signal that interrupted the run, if one did. */
+  interrupted?: NodeJS.Signals;
 }
 
 interface Decision {
@@ -123,10 +124,10 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   });
   ctx.scheduler = scheduler;
 
-  let interrupted = false;
+  let interrupted: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
-    interrupted = true;
+    interrupted = sig;
     opts.log(`received ${sig}: cancelling running builds`);
     scheduler.cancel(`interrupted by ${sig}`);
     ctx.abort.abort();
@@ -219,11 +220,13 @@ function platformSupported(b: BuilderInfo, platform: string): boolean {
 
 export async function inspectBuilder(builder?: string): Promise<BuilderInfo> {
   const r = await run(inspectBuilderArgv(builder));
-  if (r.exitCode !== 0) {
-    if (isEngineDown(r.stderr)) {
-      throw new WorkError(`cannot reach the Docker engine${process.env['DOCKER_HOST'] ? ` at ${process.env['DOCKER_HOST']}` : ''}: is dockerd running?`, r.stderr.trim());
+  // buildx reports an unreachable engine in an `Error:` field and still exits 0.
+  const fieldError = /^Error:\s*(.+)$/m.exec(r.stdout)?.[1];
+  if (r.exitCode !== 0 || fieldError) {
+    if (isEngineDown(`${r.stderr}\n${fieldError ?? ''}`)) {
+      throw new WorkError(`cannot reach the Docker engine${process.env['DOCKER_HOST'] ? ` at ${process.env['DOCKER_HOST']}` : ''}: is dockerd running?`, (fieldError ?? r.stderr).trim());
     }
-    throw new WorkError(`cannot inspect buildx builder${builder ? ` "${builder}"` : ''}`, describeFailure(r));
+    throw new WorkError(`cannot inspect buildx builder${builder ? ` "${builder}"` : ''}`, fieldError ?? describeFailure(r));
   }
   return parseBuilderInspect(r.stdout);
 }

@@ -1,0 +1,99 @@
+// Injected faults on the real engine: each test states what it breaks and what must hold.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.ts';
+import { e2eEnv, e2eSpec, type E2EEnv } from '../helpers/e2e.ts';
+import { REPO } from '../helpers/spec.ts';
+
+const env = e2eEnv();
+
+/** The fixture plus a `slow` release (FROM base) whose build sleeps, and optional extras. */
+function slowSpec(e: E2EEnv, ns: string, seconds: number, test?: string) {
+  const s = e2eSpec(e, ns);
+  const tests = test ? `\n    tests:\n      - name: marker\n        run: "cat /slow"\n        expect: { output: "${test}" }` : '';
+  writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8')
+    .replace('distros:', `  slow:\n    parent: base\n    tags: ["slow-python{python}"]${tests}\ndistros:`)
+    .replace('releases: [base, runtime, devel]', 'releases: [base, runtime, devel, slow]'));
+  writeFileSync(join(s.dir, 'templates/debian/slow.Dockerfile.eta'), `ARG <%= it.parent_arg %>\nFROM \${<%= it.parent_arg %>}\nARG PYTHON_VERSION\nRUN echo slow-start && sleep ${seconds} && echo slow-done > /slow\n`);
+  return s;
+}
+
+const ONE = ['--python-version', '3.11', '--platforms', 'linux/amd64'];
+const creds = (e: E2EEnv) => ({ E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password });
+
+function json(stdout: string): { id: string; status: string; reason?: string }[] {
+  return (JSON.parse(stdout) as { tasks: { id: string; status: string; reason?: string }[] }).tasks;
+}
+
+describe.skipIf(!env)('faults', () => {
+  const e = env as E2EEnv;
+  const ns = `faults-${Date.now().toString(36)}`;
+
+  it('engine unreachable (DOCKER_HOST at a socket with nothing behind it): clear error naming it, exit 1, nothing recorded', () => {
+    const s = e2eSpec(e, `${ns}-down`);
+    const r = cli(['build', s.manifest, '--all', '--output', s.generated], { env: { DOCKER_HOST: 'unix:///tmp/manager-no-engine.sock' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach the Docker engine at unix:\/\/\/tmp\/manager-no-engine\.sock: is dockerd running\?/);
+    expect(existsSync(join(s.generated, 'e2e-app', '.manager', 'state.json'))).toBe(false);
+  });
+
+  it('SIGINT mid-build: running builds cancelled, no child left, state intact, rerun redoes only unfinished work', async () => {
+    const s = slowSpec(e, `${ns}-int`, 40);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrate.ts'), 'build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], {
+      cwd: REPO,
+      env: { ...process.env, CI: 'true', ...creds(e) },
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const slowLog = join(s.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
+    const deadline = Date.now() + 300_000;
+    while (!(existsSync(slowLog) && readFileSync(slowLog, 'utf8').includes('slow-start'))) {
+      if (Date.now() > deadline) throw new Error('the slow build never started');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).toBe(130);
+    const rows = json(stdout);
+    expect(rows.find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toBe('cancelled');
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+    expect(ps.split('\n').filter((l) => l.includes(`${ns}-int`))).toEqual([]);
+    const state = JSON.parse(readFileSync(join(s.generated, 'e2e-app', '.manager', 'state.json'), 'utf8')) as { tasks: Record<string, unknown> };
+    expect(state.tasks['build:e2e-app/bookworm/base/py3.11/amd64']).toBeDefined();
+    expect(state.tasks['build:e2e-app/bookworm/slow/py3.11/amd64']).toBeUndefined();
+    const finished = rows.filter((x) => x.status === 'built').map((x) => x.id);
+    const rerun = cli(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json', '--timeout', '300'], { env: creds(e) });
+    expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0);
+    const again = json(rerun.stdout);
+    for (const id of finished) expect(again.find((x) => x.id === id)!.status, id).toBe('skipped');
+    expect(again.find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toBe('built');
+  });
+
+  it('a build past its timeout is killed and reported as timed out', () => {
+    const s = slowSpec(e, `${ns}-timeout`, 120);
+    const started = Date.now();
+    const r = cli(['build', s.manifest, '--releases', 'slow', ...ONE, '--output', s.generated, '--json', '--timeout', '8'], { env: creds(e) });
+    expect(r.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(100_000);
+    const row = json(r.stdout).find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!;
+    expect(row).toMatchObject({ status: 'timed-out' });
+    expect(row.reason).toMatch(/^timed out after \d+s$/);
+  });
+
+  it('a failing image test blocks the publication of that image', () => {
+    const s = slowSpec(e, `${ns}-test`, 1, 'something-else');
+    const r = cli(['build', s.manifest, '--releases', 'slow', ...ONE, '--output', s.generated, '--json', '--keep-going'], { env: creds(e) });
+    expect(r.code).toBe(1);
+    const rows = json(r.stdout);
+    expect(rows.find((x) => x.id === 'test:e2e-app/bookworm/slow/py3.11/amd64')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^test "marker" output did not match \/something-else\/: slow-done/) });
+    // With --platforms only part of the image's platforms is selected, so no manifest at all;
+    // select both platforms to see the manifest blocked.
+    const both = cli(['build', s.manifest, '--releases', 'slow', '--python-version', '3.11', '--output', s.generated, '--json', '--keep-going'], { env: creds(e) });
+    expect(json(both.stdout).find((x) => x.id === 'manifest:e2e-app/bookworm/slow/py3.11')).toMatchObject({ status: 'blocked', reason: 'dependency test:e2e-app/bookworm/slow/py3.11/amd64 failed' });
+    const inspect = spawnSync('docker', ['buildx', 'imagetools', 'inspect', `${e.registry}/${ns}-test/e2e-app:slow-python3.11`], { encoding: 'utf8' });
+    expect(inspect.status).not.toBe(0);
+  });
+});
