@@ -51,7 +51,7 @@ export function expand(spec: Spec): Expansion {
   const error = (path: SpecPath, message: string, once = message) => {
     if (reported.has(once)) return;
     reported.add(once);
-    diagnostics.push({ severity: 'error', path: formatPath(path), message, ...locate(spec.source.locations, path) });
+    diagnostics.push({ severity: 'error', path: formatPath(path), message, ...(locate(spec.source.locations, path) ?? { file: spec.source.manifest, line: 1, column: 1 }) });
   };
   const variants: Variant[] = [];
   const byKey = new Map<string, Variant>();

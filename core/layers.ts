@@ -112,7 +112,7 @@ export function mergeInto(
   overlayLocs: SourceMap,
 ): void {
   const here: Located | undefined = overlayLocs.get(pathKey(path));
-  if (here && path.length > 0) targetLocs.set(pathKey(path), here);
+  if (here) targetLocs.set(pathKey(path), here);
   for (const [key, value] of Object.entries(overlay)) {
     const childPath = [...path, key];
     if (value === null && key in target) {

@@ -35,7 +35,8 @@ export interface LoadResult {
 
 class Reporter {
   readonly diagnostics: Diagnostic[] = [];
-  constructor(private readonly locs: SourceMap) {}
+  /** `fallback` is where problems with no better position point (the manifest's first line). */
+  constructor(private readonly locs: SourceMap, private readonly fallback: string) {}
   error(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
     this.add('error', path, message, prefer);
   }
@@ -43,7 +44,7 @@ class Reporter {
     this.add('warning', path, message, prefer);
   }
   private add(severity: 'error' | 'warning', path: SpecPath, message: string, prefer: 'key' | 'value'): void {
-    const at = locate(this.locs, path, prefer);
+    const at = locate(this.locs, path, prefer) ?? { file: this.fallback, line: 1, column: 1 };
     this.diagnostics.push({ severity, path: formatPath(path), message, ...at });
   }
 }
@@ -52,7 +53,7 @@ export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResu
   const manifest = resolve(manifestFile);
   const layers = loadLayers(manifest);
   if (hasErrors(layers.diagnostics)) return { diagnostics: layers.diagnostics };
-  const report = new Reporter(layers.locations);
+  const report = new Reporter(layers.locations, manifest);
   report.diagnostics.push(...layers.diagnostics);
   const parsed = fullSchema.safeParse(layers.value);
   if (!parsed.success) {
