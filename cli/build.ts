@@ -8,6 +8,13 @@ import { execute, type Renderer, type Summary } from '../tasks/execute.ts';
 import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { acquireLock } from '../tasks/lock.ts';
+import { resolve } from 'node:path';
+import { bakeFile, type ParentMode } from '../tasks/bake.ts';
+import { supportsNamedContexts } from '../tasks/buildx.ts';
+import { inspectBuilder } from '../tasks/execute.ts';
+import { stagingRepository } from '../tasks/staging.ts';
+import { readState } from '../tasks/state.ts';
+import { writeFileAtomic } from '../tasks/atomic.ts';
 import { addSelectionOptions, load, packageArg, selectionFrom } from './commands.ts';
 import type { Output } from './output.ts';
 
@@ -118,6 +125,48 @@ export function registerBuildCommands(program: Command, out: Output): void {
       });
       report(summary, out, false);
       if (!summary.ok) process.exitCode = 1;
+    });
+
+  addSelectionOptions(
+    program
+      .command('bake')
+      .description('export the selected builds as a docker-bake.json for docker buildx bake')
+      .argument('[package]'),
+  )
+    .addOption(new Option('--parent-mode <mode>', 'how children get their parent: target: contexts (BuildKit ≥ 0.10) or build args').choices(['auto', 'contexts', 'args']).default('auto'))
+    .option('--builder <name>', 'builder whose BuildKit decides --parent-mode auto')
+    .option('--staging-repository <repo>', 'where per-platform images go (default: the first publish registry)')
+    .option('--load', 'load into the local engine instead of pushing')
+    .option('--file <path>', 'write here instead of stdout')
+    .option('--target-version <version>', 'override the spec version')
+    .option('--output <dir>', 'generated root (default: <spec root>/generated)')
+    .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      const selected = selectTasks(l.plan, selectionFrom(o));
+      let mode = o['parentMode'] as 'auto' | ParentMode;
+      if (mode === 'auto') {
+        const info = await inspectBuilder(o['builder'] as string | undefined);
+        mode = supportsNamedContexts(info) ? 'contexts' : 'args';
+        out.info(`builder ${info.name} runs BuildKit ${info.buildkit ?? 'unknown'}: parents passed as ${mode === 'contexts' ? 'target: contexts' : 'build args (bake the level0, level1, … groups in order)'}`);
+      }
+      const file = o['file'] ? resolve(String(o['file'])) : undefined;
+      const state = readState(l.packageDir);
+      const refs = new Map(Object.entries(state.tasks).flatMap(([id, r]) => (r.ref ? [[id, r.ref] as const] : [])));
+      const doc = bakeFile(l.plan, {
+        selected,
+        packageDir: l.packageDir,
+        // buildx resolves contexts against the directory bake runs in: run it where this ran.
+        bakeDir: process.cwd(),
+        stagingRepo: stagingRepository(l.plan, o['stagingRepository'] as string | undefined) ?? `manager.local/${l.plan.spec.package}`,
+        parentMode: mode,
+        push: !o['load'],
+        refs,
+      });
+      const text = JSON.stringify(doc, null, 2) + '\n';
+      if (file) {
+        writeFileAtomic(file, text);
+        out.result(`${file}: ${Object.keys(doc.target).length} targets`);
+      } else out.result(text);
     });
 
   program

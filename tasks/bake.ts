@@ -1,0 +1,73 @@
+// Export of the selected builds as a docker-bake.json, so bake and docker/bake-action users can
+// adopt the graph. Pure: plan (and recorded references) in, bake document out.
+import { join, relative } from 'node:path';
+import type { Plan } from '../core/plan.ts';
+import type { BuildTask } from '../core/task.ts';
+import { HASH_LABEL, TASK_LABEL } from './buildx.ts';
+import { stagingRef } from './staging.ts';
+
+export type ParentMode = 'contexts' | 'args';
+
+export interface BakeOptions {
+  selected: Set<string>;
+  packageDir: string;
+  /** Directory bake will run in: contexts are written relative to it. */
+  bakeDir: string;
+  stagingRepo: string;
+  /**
+   * contexts: children name their parent with a `target:` build context (BuildKit ≥ 0.10);
+   * args: children get the parent's staging reference as a build arg, and groups per level
+   * (`level0`, `level1`, …) must be baked in order.
+   */
+  parentMode: ParentMode;
+  push: boolean;
+  /** Recorded parent references (with digests), used in args mode when known. */
+  refs?: Map<string, string>;
+}
+
+export interface BakeFile {
+  group: Record<string, { targets: string[] }>;
+  target: Record<string, Record<string, unknown>>;
+}
+
+export function bakeTargetName(b: BuildTask): string {
+  return `${b.variant}/${b.arch}`.replace(/[^A-Za-z0-9_-]+/g, '_');
+}
+
+export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
+  const builds = plan.order.map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build' && o.selected.has(t.id));
+  const group: BakeFile['group'] = { default: { targets: [] } };
+  const target: BakeFile['target'] = {};
+  const depth = new Map<string, number>();
+  const parentArg = plan.spec.build.parentArg;
+  for (const b of builds) {
+    const name = bakeTargetName(b);
+    const parent = b.parentBuild ? (plan.tasks.get(b.parentBuild) as BuildTask) : undefined;
+    const level = parent ? (depth.get(parent.id) ?? -1) + 1 : 0;
+    depth.set(b.id, level);
+    const args: Record<string, string> = { ...b.buildArgs };
+    const t: Record<string, unknown> = {
+      context: relative(o.bakeDir, join(o.packageDir, b.context)) || '.',
+      dockerfile: 'Dockerfile',
+      platforms: [b.platform],
+      tags: [stagingRef(o.stagingRepo, b)],
+      labels: { [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id },
+      output: [o.push ? 'type=image,push=true' : 'type=docker'],
+    };
+    if (parent) {
+      if (o.parentMode === 'contexts' && o.selected.has(parent.id)) {
+        // FROM ${BASE_IMAGE} resolves to the name "parent", which the named context supplies.
+        args[parentArg] = 'parent';
+        t['contexts'] = { parent: `target:${bakeTargetName(parent)}` };
+      } else {
+        args[parentArg] = o.refs?.get(parent.id) ?? stagingRef(o.stagingRepo, parent);
+      }
+    }
+    t['args'] = Object.fromEntries(Object.entries(args).sort(([a], [b2]) => a.localeCompare(b2)));
+    target[name] = t;
+    group['default']!.targets.push(name);
+    (group[b.release] ??= { targets: [] }).targets.push(name);
+    (group[`level${level}`] ??= { targets: [] }).targets.push(name);
+  }
+  return { group, target };
+}
