@@ -1,0 +1,249 @@
+// `npm run bench`: every benchmark, each printed with its figures and the ratio against a
+// named baseline measured in the same run. Medians of several runs; nothing here is a test.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPlan } from '../core/plan.ts';
+import type { BuildTask, Task } from '../core/task.ts';
+import { generate } from '../tasks/generate.ts';
+import { criticalPath, phaseSchedule, simulate } from './simulate.ts';
+import { syntheticSpec } from './synthetic.ts';
+
+const REPO = join(import.meta.dirname, '..');
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const only = process.argv.slice(2);
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number, d = 1) => n.toFixed(d);
+const tmp = () => mkdtempSync(join(tmpdir(), 'manager-bench-'));
+
+function header(title: string, baseline: string): void {
+  console.log(`\n## ${title}\nbaseline: ${baseline}`);
+}
+
+function table(rows: (string | number)[][]): void {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(w[i]!)).join('  '));
+}
+
+function timeCmd(argv: string[], cwd = REPO, env: Record<string, string> = {}): { ms: number; code: number; stdout: string; stderr: string } {
+  const t0 = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, maxBuffer: 64 << 20 });
+  return { ms: performance.now() - t0, code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function planning(): Promise<void> {
+  header('1. Planning at scale (load + validate + expand + render + hash + graph)', 'ms per 1k build tasks at the ~1k size');
+  const sizes = [
+    { label: '~1k', distros: 5, pythons: 5, releases: 4, arches: 10 },
+    { label: '~5k', distros: 25, pythons: 5, releases: 4, arches: 10 },
+    { label: '~20k', distros: 50, pythons: 5, releases: 4, arches: 20 },
+  ];
+  const rows: (string | number)[][] = [['size', 'build tasks', 'all tasks', 'wall ms (median)', 'peak RSS MB', 'ms per 1k builds', 'vs ~1k']];
+  let base = 0;
+  for (const s of sizes) {
+    const dir = tmp();
+    const { manifest } = syntheticSpec(dir, s);
+    const runs = Array.from({ length: RUNS }, () => JSON.parse(timeCmd([process.execPath, '--import', 'tsx', join(REPO, 'bench', 'plan-once.ts'), manifest]).stdout) as { ms: number; tasks: number; builds: number; maxRssMB: number });
+    const ms = median(runs.map((r) => r.ms));
+    const per1k = ms / (runs[0]!.builds / 1000);
+    if (!base) base = per1k;
+    rows.push([s.label, runs[0]!.builds, runs[0]!.tasks, fmt(ms), fmt(median(runs.map((r) => r.maxRssMB))), fmt(per1k, 2), `${fmt(per1k / base, 2)}x`]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  table(rows);
+  console.log('targets: 20k build tasks under 2000 ms and 300 MB; ms per 1k flat (ratio near 1.0x)');
+}
+
+const COSTS: Record<string, number> = { base: 10, runtime: 4, cudnn: 15, devel: 6, 'devel-trt': 12 };
+
+async function scheduling(): Promise<void> {
+  header('3. Scheduling the full bento-server graph (simulated executor, real scheduler)', 'lower bound max(critical path, total work / workers)');
+  const plan = loadPlan(join(REPO, 'examples', 'bento-server', 'manifest.yaml'));
+  const tasks = [...plan.tasks.values()];
+  const cost = (id: string): number => {
+    const t = plan.tasks.get(id)!;
+    if (t.kind === 'build') return (COSTS[t.release] ?? 5) * (t.arch === 'amd64' ? 1 : 3); // QEMU is ~3x slower
+    return { render: 0.01, test: 1, manifest: 0.2, readme: 0.1 }[t.kind as 'render' | 'test' | 'manifest' | 'readme'];
+  };
+  const deps = new Map(tasks.map((t) => [t.id, t.deps]));
+  const total = tasks.reduce((n, t) => n + cost(t.id), 0);
+  const cp = criticalPath(deps, cost);
+  // Stages a per-stage thread pool would run: renders, then each release depth's builds, then
+  // their tests, then manifests, then READMEs.
+  const depth = (t: BuildTask): number => (t.parentBuild ? 1 + depth(plan.tasks.get(t.parentBuild) as BuildTask) : 0);
+  const stages: string[][] = [tasks.filter((t) => t.kind === 'render').map((t) => t.id)];
+  const maxDepth = Math.max(...tasks.filter((t): t is BuildTask => t.kind === 'build').map(depth));
+  for (let d = 0; d <= maxDepth; d++) {
+    stages.push(tasks.filter((t): t is BuildTask => t.kind === 'build' && depth(t) === d).map((t) => t.id));
+    stages.push(tasks.filter((t: Task) => t.kind === 'test' && depth(plan.tasks.get(t.build) as BuildTask) === d).map((t) => t.id));
+  }
+  stages.push(tasks.filter((t) => t.kind === 'manifest').map((t) => t.id), tasks.filter((t) => t.kind === 'readme').map((t) => t.id));
+  const rows: (string | number)[][] = [['workers', 'lower bound', 'manager', 'vs lower bound', 'phase-by-phase', 'phase vs manager']];
+  for (const w of [2, 5, 16]) {
+    const lb = Math.max(cp, total / w);
+    const ours = await simulate(deps, cost, w);
+    const phased = phaseSchedule(stages, cost, w);
+    rows.push([w, fmt(lb), fmt(ours), `${fmt(ours / lb, 3)}x`, fmt(phased), `${fmt(phased / ours, 2)}x`]);
+  }
+  table(rows);
+  console.log(`${tasks.length} tasks, total work ${fmt(total)}, critical path ${fmt(cp)} (cost units: base 10, runtime 4, cudnn 15, devel 6, devel-trt 12; x3 under QEMU)`);
+  console.log('target: within 5% of the lower bound (ratio <= 1.05x)');
+}
+
+async function generateBench(): Promise<void> {
+  header('5. generate bento-server (in process: plan + write)', 'the cold generate');
+  const cold: number[] = [];
+  const noop: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = tmp();
+    let t0 = performance.now();
+    generate(loadPlan(join(REPO, 'examples', 'bento-server', 'manifest.yaml')), { packageDir: join(out, 'bento-server'), dockerfiles: true, docs: true, metadata: false, overwrite: false });
+    cold.push(performance.now() - t0);
+    t0 = performance.now();
+    const r = generate(loadPlan(join(REPO, 'examples', 'bento-server', 'manifest.yaml')), { packageDir: join(out, 'bento-server'), dockerfiles: true, docs: true, metadata: false, overwrite: false });
+    noop.push(performance.now() - t0);
+    if (r.written.length) throw new Error('no-op generate wrote files');
+    rmSync(out, { recursive: true, force: true });
+  }
+  const cli = Array.from({ length: 3 }, () => {
+    const out = tmp();
+    const r = manager(['generate', 'bento-server', '--output', out], REPO);
+    rmSync(out, { recursive: true, force: true });
+    return r.ms;
+  });
+  table([
+    ['run', 'ms (median)', 'vs cold'],
+    ['cold', fmt(median(cold)), '1.00x'],
+    ['no-op rerun', fmt(median(noop)), `${fmt(median(noop) / median(cold), 2)}x`],
+    ['cold, whole CLI process', fmt(median(cli)), `${fmt(median(cli) / median(cold), 2)}x`],
+  ]);
+}
+
+interface E2E {
+  registry: string;
+  baseImage: string;
+  user: string;
+  password: string;
+}
+
+function e2eEnv(): E2E | undefined {
+  const file = join(REPO, '.cache', 'e2e', 'env');
+  if (!existsSync(file)) return undefined;
+  const kv = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  if (timeCmd(['docker', 'info']).code !== 0) return undefined;
+  return { registry: kv['E2E_REGISTRY']!, baseImage: kv['E2E_BASE_IMAGE']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim() };
+}
+
+async function fixture(e: E2E, ns: string): Promise<{ dir: string; manifest: string; generated: string }> {
+  const { e2eSpec } = await import('../test/helpers/e2e.ts');
+  return e2eSpec({ registry: e.registry, baseImage: e.baseImage, user: e.user, password: e.password }, ns);
+}
+
+// The installed command, as users run it (the bundle when it is current).
+const manager = (args: string[], cwd: string) => timeCmd([process.execPath, join(REPO, 'bin', 'manager.js'), ...args], cwd);
+
+function bakeLevels(file: string, cwd: string): { ms: number; code: number } {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { group: Record<string, unknown> };
+  const levels = Object.keys(doc.group).filter((g) => /^level\d+$/.test(g)).sort();
+  let ms = 0;
+  for (const l of levels) {
+    const r = timeCmd(['docker', 'buildx', 'bake', '-f', file, l], cwd);
+    ms += r.ms;
+    if (r.code !== 0) return { ms, code: r.code };
+  }
+  return { ms, code: 0 };
+}
+
+async function noopRerun(e: E2E): Promise<void> {
+  header('2. No-op rerun of the e2e test spec (everything built and pushed)', 'docker buildx bake of the exported targets on the same engine (all cache hits)');
+  const s = await fixture(e, `bench-noop-${Date.now().toString(36)}`);
+  const first = manager(['build', s.manifest, '--all', '--output', s.generated], s.dir);
+  if (first.code !== 0) throw new Error(`initial build failed:\n${first.stderr.slice(-2000)}`);
+  manager(['bake', s.manifest, '--all', '--output', s.generated, '--file', join(s.dir, 'bake.json')], s.dir);
+  const ours: number[] = [];
+  const bake: number[] = [];
+  let invocations = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const r = manager(['build', s.manifest, '--all', '--output', s.generated, '--json'], s.dir);
+    ours.push(r.ms);
+    const rows = (JSON.parse(r.stdout) as { tasks: { kind: string; status: string }[] }).tasks;
+    invocations += rows.filter((x) => x.kind === 'build' && x.status !== 'skipped').length;
+    bake.push(bakeLevels(join(s.dir, 'bake.json'), s.dir).ms);
+  }
+  table([
+    ['tool', 'ms (median)', 'speed-up vs bake'],
+    ['docker buildx bake (per level)', fmt(median(bake)), '1.00x'],
+    ['manager build (whole CLI process)', fmt(median(ours)), `${fmt(median(bake) / median(ours), 2)}x`],
+  ]);
+  console.log(`builder invocations by manager across ${RUNS} no-op runs: ${invocations}; target: 10x faster than bake, zero invocations`);
+}
+
+async function coldBuild(e: E2E): Promise<void> {
+  header('4. Cold build of the e2e test spec, --max-workers 2 (fresh namespace, builder cache pruned)', 'docker buildx bake of the same exported targets, level by level');
+  const runsCold = Number(process.env['BENCH_COLD_RUNS'] ?? 2);
+  const ours: number[] = [];
+  const bake: number[] = [];
+  const overhead: number[] = [];
+  for (let i = 0; i < runsCold; i++) {
+    timeCmd(['docker', 'buildx', 'prune', '-af']);
+    const s = await fixture(e, `bench-cold-${Date.now().toString(36)}-${i}`);
+    const r = manager(['build', s.manifest, '--all', '--max-workers', '2', '--output', s.generated, '--json'], s.dir);
+    if (r.code !== 0) throw new Error(`cold build failed:\n${r.stderr.slice(-2000)}`);
+    ours.push(r.ms);
+    const rows = (JSON.parse(r.stdout) as { tasks: { kind: string; durationMs: number }[] }).tasks;
+    const dockerMs = rows.filter((x) => x.kind === 'build').reduce((n, x) => n + x.durationMs, 0);
+    overhead.push(dockerMs);
+    // Same targets for bake, in a namespace of their own, from a pruned cache.
+    timeCmd(['docker', 'buildx', 'prune', '-af']);
+    const b = await fixture(e, `bench-coldbake-${Date.now().toString(36)}-${i}`);
+    manager(['generate', b.manifest, '--output', b.generated], b.dir);
+    manager(['bake', b.manifest, '--all', '--output', b.generated, '--file', join(b.dir, 'bake.json')], b.dir);
+    const br = bakeLevels(join(b.dir, 'bake.json'), b.dir);
+    if (br.code !== 0) throw new Error('bake failed');
+    bake.push(br.ms);
+  }
+  table([
+    ['tool', 'ms (median)', 'ratio vs bake'],
+    ['docker buildx bake (per level)', fmt(median(bake)), '1.00x'],
+    ['manager build --max-workers 2', fmt(median(ours)), `${fmt(median(ours) / median(bake), 2)}x`],
+  ]);
+  console.log('target: ratio <= 1.0 (manager also runs the 8 image tests and 6 manifest merges bake does not)');
+}
+
+async function overheadBench(e: E2E): Promise<void> {
+  header('4b. Orchestration overhead per task (time not spent inside docker)', 'none: absolute, from a no-op run of the e2e spec');
+  const s = await fixture(e, `bench-ovh-${Date.now().toString(36)}`);
+  manager(['build', s.manifest, '--all', '--output', s.generated], s.dir);
+  // With --no-registry-check and a full state file, a rerun runs no program at all: its
+  // whole time is orchestration (process start, planning, state, listr2), spread over tasks.
+  const walls: number[] = [];
+  let n = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const r = manager(['build', s.manifest, '--all', '--output', s.generated, '--json', '--no-registry-check'], s.dir);
+    walls.push(r.ms);
+    n = (JSON.parse(r.stdout) as { tasks: unknown[] }).tasks.length;
+  }
+  const startup = median(Array.from({ length: RUNS }, () => manager(['--version'], s.dir).ms));
+  table([
+    ['measure', 'ms'],
+    ['whole no-op run (median)', fmt(median(walls))],
+    ['of which process start (manager --version)', fmt(startup)],
+    [`per task (${n} tasks), excluding process start`, fmt((median(walls) - startup) / n, 2)],
+  ]);
+  console.log('target: under 50 ms per task');
+}
+
+console.log(`# manager benchmarks (${RUNS} runs each, medians; ${new Date().toISOString().slice(0, 10)}, ${process.version})`);
+if (want('planning')) await planning();
+if (want('scheduling')) await scheduling();
+if (want('generate')) await generateBench();
+const e = e2eEnv();
+if (!e) console.log('\n(no engine or registry: skipping the no-op, overhead and cold-build benchmarks; run scripts/provision-test-env.sh)');
+else {
+  if (want('noop')) await noopRerun(e);
+  if (want('overhead')) await overheadBench(e);
+  if (want('cold')) await coldBuild(e);
+}
