@@ -8,7 +8,11 @@ import { execute, type Renderer, type Summary } from '../tasks/execute.ts';
 import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { acquireLock } from '../tasks/lock.ts';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { redactor } from '../core/redact.ts';
+import { ciMatrix, githubWorkflow, shardSelection } from '../core/ci.ts';
+import { changedBuilds } from '../tasks/changed.ts';
 import { bakeFile, type ParentMode } from '../tasks/bake.ts';
 import { supportsNamedContexts } from '../tasks/buildx.ts';
 import { inspectBuilder } from '../tasks/execute.ts';
@@ -32,6 +36,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       .argument('[package]'),
   )
     .option('--only <task-ids>', 'exactly these task ids (and what they depend on)', (v: string, p: string[] = []) => [...p, ...v.split(',')])
+    .option('--shard <i/n>', 'build only shard I of N (whole chains of distro × python × platform, dealt round-robin)')
     .option('--push', 'push images and publish tags (default)')
     .option('--load', 'load images into the local engine instead of pushing')
     .option('--max-workers <n>', 'parallel tasks (default: spec build.max_workers, else 5)', positiveInt)
@@ -56,7 +61,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       const sel = selectionFrom(o);
       if (isEmptySelection(sel)) throw new UsageError('nothing selected: pass --all, --target package:release, or filters such as --releases / --distros');
-      const selected = selectTasks(l.plan, sel);
+      let selected = selectTasks(l.plan, sel);
+      if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
       const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
       try {
         if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, out });
@@ -169,6 +175,45 @@ export function registerBuildCommands(program: Command, out: Output): void {
       } else out.result(text);
     });
 
+  const ci = program.command('ci').description('CI fan-out: job matrices and a GitHub Actions workflow');
+  addSelectionOptions(
+    ci
+      .command('matrix')
+      .description('print the job matrix (JSON for fromJSON) of builds the registry does not have yet, one job per chain')
+      .argument('[package]'),
+  )
+    .option('--builder <name>', 'buildx builder for registry lookups')
+    .option('--staging-repository <repo>', 'staging repository (default: the first publish registry)')
+    .option('--target-version <version>', 'override the spec version')
+    .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      const selected = selectTasks(l.plan, selectionFrom(o));
+      const repo = stagingRepository(l.plan, o['stagingRepository'] as string | undefined);
+      if (!repo) throw new UsageError('the spec publishes to no registry, so there is nothing to compare with');
+      const changed = await changedBuilds(l.plan, selected, repo, { builder: o['builder'] as string | undefined });
+      out.result(JSON.stringify(ciMatrix(l.plan, selected, changed)));
+    });
+  ci
+    .command('github')
+    .description('write (or print) a GitHub Actions workflow: plan → per-chain build jobs → publish')
+    .argument('<package>')
+    .option('--target <targets>', 'limit the workflow to these targets', (v: string, p: string[] = []) => [...p, ...v.split(',')])
+    .option('--write [file]', 'write the workflow (default .github/workflows/<package>-images.yml under the spec root)')
+    .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
+      const l = load(cmd.optsWithGlobals(), pkg, {}, out);
+      const rel = (p: string) => relative(l.root, p);
+      const paths = [...l.plan.spec.source.files.map(rel), `${rel(l.plan.spec.templatesDir)}/**`];
+      const manifestArg = l.manifest.startsWith(l.root) ? pkg : rel(l.manifest);
+      const text = githubWorkflow(l.plan, { packageArg: manifestArg, paths, targets: o['target'] as string[] | undefined });
+      if (o['write'] === undefined) {
+        out.result(text);
+        return;
+      }
+      const file = typeof o['write'] === 'string' ? resolve(o['write']) : join(l.root, '.github', 'workflows', `${l.plan.spec.package}-images.yml`);
+      writeFileAtomic(file, text);
+      out.result(file);
+    });
+
   program
     .command('setup-qemu')
     .description('register QEMU binfmt handlers so the builder can run foreign platforms')
@@ -246,7 +291,40 @@ export function registerBuildCommands(program: Command, out: Output): void {
     });
 }
 
+/** Under GitHub Actions: error annotations, a log group per failed task, a step summary. */
+export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env): { stdout: string[]; summary?: string } {
+  const lines: string[] = [];
+  for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
+    lines.push(`::error title=${r.id}::${escapeCommand(r.reason ?? r.status)}`);
+    if (r.log && existsSync(r.log)) {
+      lines.push(`::group::${r.id} log`, ...readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-200), '::endgroup::');
+    }
+  }
+  if (!env['GITHUB_STEP_SUMMARY']) return { stdout: lines };
+  const by = (st: string) => s.results.filter((r) => r.status === st).length;
+  const md = [
+    `### manager build: ${s.ok ? 'succeeded' : 'failed'}`,
+    '',
+    `${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed') + by('timed-out')} failed, ${by('blocked')} blocked`,
+    '',
+    '| status | task | time | hash | digest | reason |',
+    '|---|---|---|---|---|---|',
+    ...s.results.map((r) => `| ${r.status} | \`${r.id}\` | ${r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : ''} | \`${short(r.hash)}\` | ${r.digest ? `\`${r.digest.slice(7, 19)}\`` : ''} | ${(r.reason ?? '').replace(/\|/g, '\\|')} |`),
+    '',
+  ].join('\n');
+  return { stdout: lines, summary: md };
+}
+
+function escapeCommand(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
 function report(s: Summary, out: Output, dryRun: boolean): void {
+  if (process.env['GITHUB_ACTIONS'] === 'true' && !dryRun) {
+    const gh = githubReport(s);
+    for (const l of gh.stdout) out.error(l);
+    if (gh.summary) appendFileSync(process.env['GITHUB_STEP_SUMMARY']!, redactor.redact(gh.summary));
+  }
   if (out.opts.json) {
     out.json({ ok: s.ok, interrupted: s.interrupted ?? false, builder: s.builder, tasks: s.results });
     return;

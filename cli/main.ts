@@ -20,7 +20,7 @@ export function normalizeArgv(argv: string[]): string[] {
   return out;
 }
 
-const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 'schema', 'build', 'test', 'bake', 'setup-qemu', 'builder', 'authenticate', 'push-readme', 'help']);
+const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 'schema', 'build', 'test', 'bake', 'setup-qemu', 'builder', 'authenticate', 'push-readme', 'ci', 'help']);
 
 /** `orchestrate.ts --target pkg:release` with no command means build. */
 export function withDefaultCommand(argv: string[], extra: Iterable<string> = []): string[] {

@@ -154,6 +154,9 @@ export function buildSchema(mode: Mode) {
     parent_arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('Build arg carrying the parent image (default BASE_IMAGE).'),
     cache: cache.optional(),
     multi_platform: z.enum(['auto', 'single', 'split']).optional(),
+    runners: z.record(z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'), z.string().min(1)).optional()
+      .describe('CI runner label per platform (native runners); other platforms run under QEMU on the default runner.'),
+    default_runner: z.string().min(1).optional().describe('CI runner label for everything else (default ubuntu-latest).'),
   });
 
   return z.strictObject({

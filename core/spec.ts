@@ -101,6 +101,9 @@ export interface BuildSettings {
   parentArg: string;
   cache?: CacheSpec;
   multiPlatform: 'auto' | 'single' | 'split';
+  /** CI runner label per platform; platforms without one run under QEMU on `defaultRunner`. */
+  runners: Record<string, string>;
+  defaultRunner: string;
 }
 
 export interface Spec {

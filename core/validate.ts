@@ -361,6 +361,8 @@ function normalize(
       parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
       cache: raw.build?.cache,
       multiPlatform: raw.build?.multi_platform ?? 'auto',
+      runners: raw.build?.runners ?? {},
+      defaultRunner: raw.build?.default_runner ?? 'ubuntu-latest',
     },
     vars: raw.vars ?? {},
     source: { manifest, files, locations: locs },

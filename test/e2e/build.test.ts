@@ -95,6 +95,37 @@ describe.skipIf(!env)('build on the real engine', () => {
     expect(new Set(rows.filter((x) => x.kind === 'manifest').map((x) => x.reason))).toEqual(new Set(['unchanged: every tag already points at these images']));
   });
 
+  it('ci matrix finds nothing to do once the registry has every build, and one job per changed chain', () => {
+    const m = cli(['ci', 'matrix', spec.manifest, '--all']);
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout)).toEqual({ include: [] });
+    const tpl = join(spec.dir, 'templates', 'debian', 'devel.Dockerfile.eta');
+    const before = readFileSync(tpl, 'utf8');
+    writeFileSync(tpl, before + 'LABEL e2e.devel="changed"\n');
+    const jobs = (JSON.parse(cli(['ci', 'matrix', spec.manifest, '--all']).stdout) as { include: { name: string; only: string }[] }).include;
+    writeFileSync(tpl, before);
+    expect(jobs.map((j) => j.name).sort()).toEqual(['bookworm py3.11 linux/amd64', 'bookworm py3.11 linux/arm64', 'bookworm py3.9 linux/amd64', 'bookworm py3.9 linux/arm64']);
+    expect(jobs.every((j) => /^build:e2e-app\/bookworm\/devel\/py[\d.]+\/\w+$/.test(j.only))).toBe(true);
+  });
+
+  it('exports a bake file that the real buildx accepts, with target: contexts or per-level args', () => {
+    for (const mode of ['contexts', 'args']) {
+      const file = join(spec.dir, `bake-${mode}.json`);
+      const r = cli(['bake', spec.manifest, '--all', '--output', spec.generated, '--parent-mode', mode, '--file', file]);
+      expect(r.code, r.stderr).toBe(0);
+      const printed = docker(['buildx', 'bake', '--print', '-f', file]);
+      expect(printed.code, printed.stderr).toBe(0);
+      const doc = JSON.parse(printed.stdout) as { target: Record<string, { contexts?: Record<string, string>; args: Record<string, string> }> };
+      const ours = JSON.parse(readFileSync(file, 'utf8')) as { group: Record<string, { targets: string[] }> };
+      expect(Object.keys(doc.target)).toHaveLength(12);
+      const rt = doc.target['bookworm_runtime_py3_9_arm64v8']!;
+      if (mode === 'contexts') expect(rt.contexts).toEqual({ parent: 'target:bookworm_base_py3_9_arm64v8' });
+      else expect(rt.args['BASE_IMAGE']).toMatch(new RegExp(`^${repo().replace(/\./g, '\\.')}:build-arm64v8-[0-9a-f]{32}@sha256:[0-9a-f]{64}$`));
+      expect(ours.group['level2']!.targets).toHaveLength(4);
+      expect(docker(['buildx', 'bake', '--print', '-f', file, 'level1']).code).toBe(0);
+    }
+  });
+
   it('--keep-going builds the rest around a broken release and reports its dependents', () => {
     const broken = e2eSpec(e, `${ns}-broken`);
     const m = readFileSync(broken.manifest, 'utf8').replace('distros:', `  broken:
