@@ -19,7 +19,8 @@ import { inspectBuilder } from '../tasks/execute.ts';
 import { stagingRepository } from '../tasks/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
-import { addSelectionOptions, load, packageArg, selectionFrom } from './commands.ts';
+import { addSelectionOptions, selectionFrom } from './selection.ts';
+import { load, packageArg } from './workspace.ts';
 import type { Output } from './output.ts';
 
 function positiveInt(v: string): number {

@@ -2,13 +2,12 @@
 import { join, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/hash.ts';
-import { UsageError } from '../core/errors.ts';
+import { SpecError, UsageError } from '../core/errors.ts';
 import { formatGraph, type GraphFormat } from '../core/graph-format.ts';
-import { loadPlan, type Plan } from '../core/plan.ts';
+import { loadPlan } from '../core/plan.ts';
 import { jsonSchema } from '../core/schema.ts';
-import { parseTarget, selectTasks, type Selection } from '../core/select.ts';
+import { selectTasks } from '../core/select.ts';
 import { loadSpec } from '../core/validate.ts';
-import { SpecError } from '../core/errors.ts';
 import { generate } from '../tasks/generate.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
@@ -16,55 +15,8 @@ import { writeFileAtomic } from '../tasks/atomic.ts';
 import { initPackage } from '../tasks/init.ts';
 import { acquireLock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
-import { generatedRoot, resolveManifest, specRoot } from './workspace.ts';
-import { registerBuildCommands } from './build.ts';
-
-export interface Loaded {
-  root: string;
-  manifest: string;
-  plan: Plan;
-  packageDir: string;
-}
-
-const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-
-export function packageArg(pkg: string | undefined, targets: string[] | undefined): string {
-  if (pkg) return pkg;
-  const t = targets?.[0];
-  if (t) return parseTarget(t).package;
-  throw new UsageError('name a package (or a spec file), or pass --target package:release');
-}
-
-export function load(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): Loaded {
-  const root = specRoot(globals['specDir'] as string | undefined);
-  const manifest = resolveManifest(root, pkg);
-  const plan = loadPlan(manifest, { version: opts.targetVersion });
-  out.diagnostics(plan.warnings);
-  const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
-  return { root, manifest, plan, packageDir: join(genRoot, plan.spec.package) };
-}
-
-export function addSelectionOptions(cmd: Command): Command {
-  return cmd
-    .option('--target <targets>', 'package:release[@distro], comma-separated or repeated', list)
-    .option('--releases <names>', 'only these releases (and what they build FROM)', list)
-    .option('--distros <names>', 'only these distros', list)
-    .option('--python-version <versions>', 'only these Python versions', list)
-    .option('--platforms <platforms>', 'only these platforms (linux/arm64 or arm64v8)', list)
-    .option('--all', 'everything in the spec');
-}
-
-export function selectionFrom(o: Record<string, unknown>): Selection {
-  return {
-    targets: (o['target'] as string[] | undefined)?.map(parseTarget),
-    releases: o['releases'] as string[] | undefined,
-    distros: o['distros'] as string[] | undefined,
-    python: o['pythonVersion'] as string[] | undefined,
-    platforms: o['platforms'] as string[] | undefined,
-    only: o['only'] as string[] | undefined,
-    all: Boolean(o['all']),
-  };
-}
+import { load, packageArg, resolveManifest, specRoot, type Loaded } from './workspace.ts';
+import { addSelectionOptions, list, selectionFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
   program
@@ -195,7 +147,6 @@ export function registerCommands(program: Command, out: Output): void {
       else out.result(text);
     });
 
-  registerBuildCommands(program, out);
 }
 
 export function explain(l: Loaded, id: string): string {

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
 import { Output } from './output.ts';
 import { registerCommands } from './commands.ts';
+import { registerBuildCommands } from './build.ts';
 
 /** The notes spell flags in snake_case (`--target_version`); accept those as aliases. */
 export function normalizeArgv(argv: string[]): string[] {
@@ -70,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     out.opts.json = Boolean(o['json']) || o['output'] === 'json';
   });
   registerCommands(program, out);
+  registerBuildCommands(program, out);
   const args = withDefaultCommand(normalizeArgv(argv), program.commands.map((c) => c.name()));
   try {
     await program.parseAsync(args, { from: 'user' });

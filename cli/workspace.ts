@@ -2,6 +2,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
+import { loadPlan, type Plan } from '../core/plan.ts';
+import { parseTarget } from '../core/select.ts';
+import type { Output } from './output.ts';
 
 export function specRoot(flag?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const explicit = flag ?? env['MANAGER_ROOT'] ?? env['BENTOML_GIT_ROOT'];
@@ -44,3 +47,28 @@ export function resolveManifest(root: string, arg: string, cwd = process.cwd()):
 export function generatedRoot(root: string, output?: string): string {
   return output ? resolve(output) : join(root, 'generated');
 }
+
+export interface Loaded {
+  root: string;
+  manifest: string;
+  plan: Plan;
+  packageDir: string;
+}
+
+export function packageArg(pkg: string | undefined, targets: string[] | undefined): string {
+  if (pkg) return pkg;
+  const t = targets?.[0];
+  if (t) return parseTarget(t).package;
+  throw new UsageError('name a package (or a spec file), or pass --target package:release');
+}
+
+/** Resolves the package and plans it; warnings are printed, errors thrown. */
+export function load(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): Loaded {
+  const root = specRoot(globals['specDir'] as string | undefined);
+  const manifest = resolveManifest(root, pkg);
+  const plan = loadPlan(manifest, { version: opts.targetVersion });
+  out.diagnostics(plan.warnings);
+  const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
+  return { root, manifest, plan, packageDir: join(genRoot, plan.spec.package) };
+}
+

@@ -3,7 +3,7 @@
 import { UsageError } from '../core/errors.ts';
 import { redactor } from '../core/redact.ts';
 import type { Registry } from '../core/spec.ts';
-import type { Env } from './types.ts';
+import type { Env, LoginPlan } from './types.ts';
 
 export function pick(env: Env, names: (string | undefined)[]): { name: string; value: string } | undefined {
   for (const n of names) {
@@ -22,4 +22,11 @@ export function required(registry: Registry, env: Env, what: 'username' | 'passw
   }
   if (what === 'password') redactor.add(found.value);
   return found;
+}
+
+/** The common case: a username and a password variable, the spec's names before the defaults. */
+export function userPasswordLogin(registry: Registry, env: Env, userDefault: string | undefined, passwordDefault: string | undefined): LoginPlan {
+  const u = required(registry, env, 'username', [registry.credentials.usernameEnv, userDefault]);
+  const p = required(registry, env, 'password', [registry.credentials.passwordEnv, passwordDefault]);
+  return { host: registry.host, username: u.value, password: p.value, from: [u.name, p.name] };
 }

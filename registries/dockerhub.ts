@@ -1,7 +1,7 @@
 // Docker Hub: `docker login docker.io`; README through the Hub API (JWT from /v2/users/login,
 // then PATCH full_description), which caps the description at 25,000 bytes.
 import { WorkError } from '../core/errors.ts';
-import { required } from './credentials.ts';
+import { required, userPasswordLogin } from './credentials.ts';
 import { requestJson } from './http.ts';
 import type { RegistryDriver } from './types.ts';
 
@@ -11,11 +11,7 @@ export const dockerhub: RegistryDriver = {
   kind: 'dockerhub',
   defaultCredentials: { username: ['DOCKER_USER'], password: ['DOCKER_PASSWORD'] },
   pushrmProvider: 'dockerhub',
-  login(registry, env) {
-    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, 'DOCKER_USER']);
-    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, 'DOCKER_PASSWORD']);
-    return { host: registry.host, username: u.value, password: p.value, from: [u.name, p.name] };
-  },
+  login: (registry, env) => userPasswordLogin(registry, env, 'DOCKER_USER', 'DOCKER_PASSWORD'),
   readmeApi: () => 'https://hub.docker.com',
   async pushReadme({ registry, repository, content, env, api, log }) {
     const size = Buffer.byteLength(content, 'utf8');

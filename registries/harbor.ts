@@ -1,6 +1,6 @@
 // Harbor v2: basic-auth login; the README is the repository description, set with
 // PUT /api/v2.0/projects/{project}/repositories/{repo} (slashes in the name double-encoded).
-import { required } from './credentials.ts';
+import { required, userPasswordLogin } from './credentials.ts';
 import { requestJson } from './http.ts';
 import type { RegistryDriver } from './types.ts';
 
@@ -8,11 +8,7 @@ export const harbor: RegistryDriver = {
   kind: 'harbor',
   defaultCredentials: { username: ['HARBOR_USER'], password: ['HARBOR_PASSWORD'] },
   pushrmProvider: 'harbor2',
-  login(registry, env) {
-    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, 'HARBOR_USER']);
-    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, 'HARBOR_PASSWORD']);
-    return { host: registry.host, username: u.value, password: p.value, from: [u.name, p.name] };
-  },
+  login: (registry, env) => userPasswordLogin(registry, env, 'HARBOR_USER', 'HARBOR_PASSWORD'),
   readmeApi: (r) => `https://${r.host}`,
   async pushReadme({ registry, repository, content, env, api, log }) {
     const u = required(registry, env, 'username', [registry.credentials.usernameEnv, 'HARBOR_USER']);

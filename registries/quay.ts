@@ -1,6 +1,6 @@
 // Quay.io: robot or user login for `docker login`; the README is the repository description,
 // set with PUT /api/v1/repository/{ns}/{repo} and an OAuth application token.
-import { required } from './credentials.ts';
+import { required, userPasswordLogin } from './credentials.ts';
 import { requestJson } from './http.ts';
 import type { RegistryDriver } from './types.ts';
 
@@ -8,11 +8,7 @@ export const quay: RegistryDriver = {
   kind: 'quay',
   defaultCredentials: { username: ['QUAY_USER'], password: ['QUAY_PASSWORD'] },
   pushrmProvider: 'quay',
-  login(registry, env) {
-    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, 'QUAY_USER']);
-    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, 'QUAY_PASSWORD']);
-    return { host: registry.host, username: u.value, password: p.value, from: [u.name, p.name] };
-  },
+  login: (registry, env) => userPasswordLogin(registry, env, 'QUAY_USER', 'QUAY_PASSWORD'),
   readmeApi: (r) => `https://${r.host}`,
   async pushReadme({ registry, repository, content, env, api, log }) {
     const t = required(registry, env, 'password', [registry.credentials.tokenEnv, 'QUAY_API_TOKEN']);

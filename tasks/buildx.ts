@@ -176,10 +176,6 @@ export function parseImageLabels(json: string): Record<string, string> | undefin
   }
 }
 
-export function isNotFound(stderr: string): boolean {
-  return /not found|manifest unknown|no such manifest|404/i.test(stderr);
-}
-
 /** The engine cannot be reached at all: worth one clear message instead of N build failures. */
 export function isEngineDown(stderr: string): boolean {
   return /Cannot connect to the Docker daemon|error during connect|connect: no such file or directory|dial unix .*docker\.sock/i.test(stderr);

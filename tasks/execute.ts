@@ -17,7 +17,6 @@ import {
   imagetoolsInspectArgv,
   inspectBuilderArgv,
   isEngineDown,
-  isNotFound,
   parseBuilderInspect,
   parseImageLabels,
   parseManifestJson,
@@ -28,6 +27,7 @@ import {
   type CacheOptions,
 } from './buildx.ts';
 import { describeFailure, killAll, run, type RunResult } from './runner.ts';
+import { retryableDockerError } from './retry.ts';
 import { Scheduler, type Final } from './scheduler.ts';
 import { logFileName, stagingRef, stagingRepository } from './staging.ts';
 import { readState, record, writeState, type StateFile, type TaskRecord } from './state.ts';
@@ -444,7 +444,16 @@ class RunContext {
       if (digest) return this.succeed(m, 'skipped', performance.now() - started, 'unchanged: every tag already points at these images', { digest });
     }
     progress(`${m.refs.length} tags from ${m.builds.length} platform images`);
-    const r = await this.runLogged(m, this.manifestArgv(m), progress, 10 * 60_000, '');
+    // The merge is pure network work: retry registry hiccups with backoff, reporting each.
+    let r: RunResult | undefined;
+    for (let attempt = 1; ; attempt++) {
+      r = await this.runLogged(m, this.manifestArgv(m), progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1);
+      if (r.exitCode === 0 || attempt >= 4 || r.aborted || !retryableDockerError(r.stderr)) break;
+      const delay = 500 * 2 ** (attempt - 1);
+      this.opts.log(`retry ${attempt}/3 for the ${m.id} merge in ${delay} ms: ${r.stderr.trim().split('\n').pop()}`);
+      progress(`retrying in ${delay} ms`);
+      await new Promise((res) => setTimeout(res, delay));
+    }
     if (r.exitCode !== 0) return this.fail(m, r);
     const check = await run(imagetoolsInspectArgv(m.refs[0]!, 'manifest', this.opts.builder));
     const info = check.exitCode === 0 ? parseManifestJson(check.stdout) : undefined;
