@@ -89,7 +89,18 @@ interface Decision {
   rec?: TaskRecord;
 }
 
-const COST: Record<Task['kind'], number> = { render: 0.01, build: 1, test: 0.3, manifest: 0.1, readme: 0.05 };
+const COST: Record<Task['kind'], number> = { render: 0.01, build: 30, test: 3, manifest: 1, readme: 0.5 };
+const HOST_PLATFORM = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+
+/**
+ * Seconds a task is expected to take: its last recorded duration, else a guess by kind, with
+ * builds for emulated platforms (QEMU) several times slower than native ones.
+ */
+export function estimatedCost(t: Task, recordedMs?: number): number {
+  if (recordedMs !== undefined) return recordedMs / 1000;
+  if (t.kind === 'build') return COST.build * (t.platform === HOST_PLATFORM ? 1 : 4);
+  return COST[t.kind];
+}
 
 export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary> {
   const ordered = plan.order.filter((id) => opts.selected.has(id)).map((id) => plan.tasks.get(id)!);
@@ -119,7 +130,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
     maxWorkers: opts.maxWorkers,
     keepGoing: opts.keepGoing,
     atomic: opts.atomic,
-    cost: (id) => state.tasks[id]?.finishedAt && ctx.durations[id] ? ctx.durations[id]! / 1000 : COST[plan.tasks.get(id)!.kind],
+    cost: (id) => estimatedCost(plan.tasks.get(id)!, state.tasks[id]?.durationMs),
     isPublish: (id) => ['manifest', 'readme'].includes(plan.tasks.get(id)!.kind),
   });
   ctx.scheduler = scheduler;
@@ -234,7 +245,6 @@ export async function inspectBuilder(builder?: string): Promise<BuilderInfo> {
 class RunContext {
   readonly results = new Map<string, TaskResult>();
   readonly abort = new AbortController();
-  readonly durations: Record<string, number> = {};
   /** Task id → image reference (with digest) children and manifests use. */
   readonly refs = new Map<string, { ref: string; digest?: string }>();
   builder?: BuilderInfo;
@@ -257,7 +267,9 @@ class RunContext {
   }
 
   succeed(t: Task, status: TaskStatus, durationMs: number, reason: string | undefined, rec: Partial<TaskRecord> = {}): TaskResult {
-    this.state.tasks[t.id] = record(t.hash, { ...rec, finishedAt: new Date().toISOString() });
+    // A skip's duration says nothing about the work; keep the last real one.
+    const durationRecord = status === 'skipped' ? this.state.tasks[t.id]?.durationMs : Math.round(durationMs);
+    this.state.tasks[t.id] = record(t.hash, { ...rec, finishedAt: new Date().toISOString(), durationMs: durationRecord });
     writeState(this.opts.packageDir, this.state);
     if (rec.ref) this.refs.set(t.id, { ref: rec.ref, digest: rec.digest });
     return this.finish(t, status, durationMs, reason, { digest: rec.digest, ref: rec.ref });
@@ -370,7 +382,6 @@ class RunContext {
     const r = await this.runLogged(b, argv, progress, this.timeoutMs(b), `# ${d.reason}\n`);
     const meta = existsSync(metadataFile) ? parseMetadataFile(readFileSync(metadataFile, 'utf8')) : {};
     rmSync(metadataFile, { force: true });
-    this.durations[b.id] = r.durationMs;
     if (r.exitCode !== 0) return this.fail(b, r);
     const tag = stagingRef(this.stagingRepo, b);
     const ref = this.opts.mode === 'push' && meta.digest ? `${tag}@${meta.digest}` : tag;

@@ -15,6 +15,8 @@ export interface TaskRecord {
   /** Reference children build FROM (tag@digest). */
   ref?: string;
   finishedAt?: string;
+  /** How long the task took, for longest-path priorities on the next run. */
+  durationMs?: number;
 }
 
 export interface StateFile {
