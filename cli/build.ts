@@ -1,27 +1,26 @@
-// Commands that touch the engine: build, test, setup-qemu, builder create.
-import { join } from 'node:path';
-import { type Command, Option } from 'commander';
-import { UsageError } from "../core/errors.ts";
-import { short } from '../core/hash.ts';
-import { isEmptySelection, selectTasks } from '../core/select.ts';
-import { execute, type Renderer, type Summary } from '../tasks/execute.ts';
-import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
-import { authenticate, readmePusher } from '../tasks/authenticate.ts';
-import { acquireLock } from '../tasks/lock.ts';
-import { relative, resolve } from 'node:path';
+// Commands that touch the engine or a registry: build, test, bake, ci, setup-qemu, builder,
+// authenticate, push-readme.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { redactor } from '../core/redact.ts';
+import { join, relative, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
 import { ciMatrix, githubWorkflow, shardSelection } from '../core/ci.ts';
-import { changedBuilds } from '../tasks/changed.ts';
+import { UsageError } from '../core/errors.ts';
+import { short } from '../core/hash.ts';
+import { redactor } from '../core/redact.ts';
+import { isEmptySelection, selectTasks } from '../core/select.ts';
+import { writeFileAtomic } from '../tasks/atomic.ts';
+import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { bakeFile, type ParentMode } from '../tasks/bake.ts';
+import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
 import { supportsNamedContexts } from '../tasks/buildx.ts';
-import { inspectBuilder } from '../tasks/execute.ts';
+import { changedBuilds } from '../tasks/changed.ts';
+import { execute, inspectBuilder, type Renderer, type Summary } from '../tasks/execute.ts';
+import { acquireLock } from '../tasks/lock.ts';
 import { stagingRepository } from '../tasks/staging.ts';
 import { readState } from '../tasks/state.ts';
-import { writeFileAtomic } from '../tasks/atomic.ts';
+import type { Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
 import { load, packageArg } from './workspace.ts';
-import type { Output } from './output.ts';
 
 function positiveInt(v: string): number {
   const n = Number(v);

@@ -133,7 +133,6 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
     cost: (id) => estimatedCost(plan.tasks.get(id)!, state.tasks[id]?.durationMs),
     isPublish: (id) => ['manifest', 'readme'].includes(plan.tasks.get(id)!.kind),
   });
-  ctx.scheduler = scheduler;
 
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -223,6 +222,12 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   return { ok, results, builder: ctx.builder, interrupted };
 }
 
+/** The build itself succeeded but pushing it hit a registry or network hiccup. */
+export function isPushHiccup(output: string): boolean {
+  const tail = output.split('\n').slice(-30).join('\n');
+  return /(failed to push|pushing|push.*failed|failed to do request|unexpected status)/i.test(tail) && retryableDockerError(tail);
+}
+
 function platformSupported(b: BuilderInfo, platform: string): boolean {
   if (b.platforms.length === 0) return true;
   const norm = (p: string) => p.replace(/^linux\/arm64\/v8$/, 'linux/arm64');
@@ -248,7 +253,6 @@ class RunContext {
   /** Task id → image reference (with digest) children and manifests use. */
   readonly refs = new Map<string, { ref: string; digest?: string }>();
   builder?: BuilderInfo;
-  scheduler?: Scheduler;
   running = 0;
 
   constructor(
@@ -379,7 +383,16 @@ class RunContext {
     const metadataFile = join(this.opts.logDir, `.metadata-${logFileName(b.id)}.json`);
     rmSync(metadataFile, { force: true });
     const argv = this.buildArgv(b, this.parentRef(b), metadataFile);
-    const r = await this.runLogged(b, argv, progress, this.timeoutMs(b), `# ${d.reason}\n`);
+    let r = await this.runLogged(b, argv, progress, this.timeoutMs(b), `# ${d.reason}\n`);
+    // A push the registry refused for a passing reason (5xx, 429, a dropped connection) is
+    // retried with backoff; BuildKit's cache makes the retry only the push.
+    for (let attempt = 2; attempt <= 4 && r.exitCode !== 0 && !r.aborted && !r.timedOut && isPushHiccup(r.stdout + r.stderr); attempt++) {
+      const delay = 1000 * 2 ** (attempt - 2);
+      this.opts.log(`retry ${attempt - 1}/3 for the ${b.id} push in ${delay} ms`);
+      progress(`push failed; retrying in ${delay} ms`);
+      await new Promise((res) => setTimeout(res, delay));
+      r = await this.runLogged(b, argv, progress, this.timeoutMs(b), `# attempt ${attempt}: the push failed\n`, true);
+    }
     const meta = existsSync(metadataFile) ? parseMetadataFile(readFileSync(metadataFile, 'utf8')) : {};
     rmSync(metadataFile, { force: true });
     if (r.exitCode !== 0) return this.fail(b, r);

@@ -1,10 +1,11 @@
 // Injected faults on the real engine: each test states what it breaks and what must hold.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { e2eEnv, e2eSpec, type E2EEnv } from '../helpers/e2e.ts';
+import { startFaultProxy } from '../helpers/proxy.ts';
 import { REPO } from '../helpers/spec.ts';
 
 const env = e2eEnv();
@@ -95,5 +96,52 @@ describe.skipIf(!env)('faults', () => {
     expect(json(both.stdout).find((x) => x.id === 'manifest:e2e-app/bookworm/slow/py3.11')).toMatchObject({ status: 'blocked', reason: 'dependency test:e2e-app/bookworm/slow/py3.11/amd64 failed' });
     const inspect = spawnSync('docker', ['buildx', 'imagetools', 'inspect', `${e.registry}/${ns}-test/e2e-app:slow-python3.11`], { encoding: 'utf8' });
     expect(inspect.status).not.toBe(0);
+  });
+});
+
+describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopback)', () => {
+  const e = env as E2EEnv;
+
+  function proxiedSpec(host: string, ns: string) {
+    const s = e2eSpec(e, ns);
+    writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8').replace(`host: "${e.registry}"`, `host: "${host}"`));
+    return s;
+  }
+
+  it('5xx on pushes and merges: retried with backoff, then the run succeeds; the rerun skips through the registry', async () => {
+    // Every manifest path fails once with 503: each build's push and each merge must retry.
+    const proxy = await startFaultProxy(e.registry, [{ method: 'PUT', path: '/manifests/', status: 503, times: 1 }]);
+    try {
+      const login = spawnSync('docker', ['login', proxy.host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
+      expect(login.status, login.stderr).toBe(0);
+      const s = proxiedSpec(proxy.host, `${Date.now().toString(36)}-flaky`);
+      const r = cli(['build', s.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s.generated, '--json'], { env: creds(e) });
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      expect(proxy.injected().length).toBeGreaterThanOrEqual(3);
+      expect(r.stderr).toMatch(/retry 1\/3 for the build:e2e-app\/bookworm\/base\/py3\.11\/(amd64|arm64v8) push in \d+ ms/);
+      expect(r.stderr).toMatch(/retry 1\/3 for the manifest:e2e-app\/bookworm\/base\/py3\.11 merge in \d+ ms/);
+      rmSync(join(s.generated, 'e2e-app', '.manager', 'state.json'));
+      const again = cli(['build', s.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s.generated, '--json'], { env: creds(e) });
+      expect(again.code).toBe(0);
+      expect(json(again.stdout).filter((x) => x.status !== 'skipped' && !x.id.startsWith('test:') && !x.id.startsWith('render:'))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a registry that keeps failing: bounded retries, then a clear failure and exit 1', async () => {
+    const proxy = await startFaultProxy(e.registry, [{ method: 'PUT', path: '/manifests/', status: 500 }]);
+    try {
+      spawnSync('docker', ['login', proxy.host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
+      const s = proxiedSpec(proxy.host, `${Date.now().toString(36)}-down`);
+      const r = cli(['build', s.manifest, '--releases', 'base', ...ONE, '--output', s.generated, '--json'], { env: creds(e) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/retry 3\/3 for the build:e2e-app\/bookworm\/base\/py3\.11\/amd64 push/);
+      const row = json(r.stdout).find((x) => x.id === 'build:e2e-app/bookworm/base/py3.11/amd64')!;
+      expect(row).toMatchObject({ status: 'failed', reason: 'exited 1' });
+      expect(proxy.injected().length).toBe(4);
+    } finally {
+      await proxy.close();
+    }
   });
 });
