@@ -326,7 +326,8 @@ function report(s: Summary, out: Output, dryRun: boolean): void {
     if (gh.summary) appendFileSync(process.env['GITHUB_STEP_SUMMARY']!, redactor.redact(gh.summary));
   }
   if (out.opts.json) {
-    out.json({ ok: s.ok, interrupted: s.interrupted ?? false, builder: s.builder, tasks: s.results });
+    out.json({ ok: s.ok, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, builder: s.builder, tasks: s.results });
+    if (s.engineLost) out.error(`error: ${s.engineLost}`);
     return;
   }
   if (dryRun) return;
@@ -341,5 +342,6 @@ function report(s: Summary, out: Output, dryRun: boolean): void {
       out.error(`FAILED ${r.id}: ${r.reason}${r.log ? `\n  log: ${r.log}` : ''}`);
     }
   }
+  if (s.engineLost) out.error(`error: ${s.engineLost}`);
 
 }

@@ -1,10 +1,9 @@
 // Logging in and pushing READMEs: credentials come from the environment and
 // $MANAGER_ROOT/.env, travel only on stdin, and are registered with the redactor on load.
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { readFileSync } from 'node:fs';
 import { UsageError, WorkError } from '../core/errors.ts';
 import { redactor } from '../core/redact.ts';
 import type { Registry, Spec } from '../core/spec.ts';
@@ -12,7 +11,7 @@ import { repositoryRef } from '../core/refs.ts';
 import type { ReadmeTask } from '../core/task.ts';
 import { driverFor } from '../registries/index.ts';
 import type { Env, LoginPlan } from '../registries/types.ts';
-import { describeFailure, run } from './runner.ts';
+import { describeFailure, onPath, run } from './runner.ts';
 import { retry, retryableDockerError } from './retry.ts';
 
 interface Printer {
@@ -71,8 +70,7 @@ export async function authenticate(spec: Spec, o: { root: string; out: Printer; 
   for (const { reg, plan } of plans) {
     let login: LoginPlan;
     if ('argv' in plan) {
-      const which = await run(['sh', '-c', `command -v ${plan.argv[0]}`]);
-      if (which.exitCode !== 0) throw new UsageError(`registry ${reg.name}: ${plan.why}; \`${plan.argv[0]}\` is not installed`);
+      if (!onPath(plan.argv[0]!)) throw new UsageError(`registry ${reg.name}: ${plan.why}; \`${plan.argv[0]}\` is not installed`);
       const r = await retry(async () => {
         const x = await run(plan.argv);
         if (x.exitCode !== 0) throw Object.assign(new Error(describeFailure(x)), { stderr: x.stderr });

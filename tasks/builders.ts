@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { UsageError, WorkError } from '../core/errors.ts';
 import { builderCreateArgv, type BuilderNode } from './buildx.ts';
-import { describeFailure, run } from './runner.ts';
+import { describeFailure, onPath, run } from './runner.ts';
 
 export const QEMU_HANDLERS: Record<string, string> = { arm64: 'qemu-aarch64', arm: 'qemu-arm', ppc64le: 'qemu-ppc64le', s390x: 'qemu-s390x', riscv64: 'qemu-riscv64' };
 
@@ -48,7 +48,7 @@ export async function setupQemu(platforms: string[] | undefined, log: (line: str
   for (const p of wanted) if (!QEMU_HANDLERS[p]) throw new UsageError(`unknown emulator platform "${p}" (known: ${Object.keys(QEMU_HANDLERS).join(', ')})`);
   const enabled: string[] = [];
   const failed: string[] = [];
-  const hasUpdateBinfmts = (await run(['sh', '-c', 'command -v update-binfmts'])).exitCode === 0;
+  const hasUpdateBinfmts = onPath('update-binfmts') || onPath('update-binfmts', '/usr/sbin:/sbin');
   if (hasUpdateBinfmts) {
     if (!existsSync('/proc/sys/fs/binfmt_misc/register')) {
       const m = await run(['mount', '-t', 'binfmt_misc', 'binfmt_misc', '/proc/sys/fs/binfmt_misc']);

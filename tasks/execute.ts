@@ -81,6 +81,8 @@ export interface Summary {
   builder?: BuilderInfo;
   /** The signal that interrupted the run, if one did. */
   interrupted?: NodeJS.Signals;
+  /** Set when the engine was unreachable at the end of a failed run. */
+  engineLost?: string;
 }
 
 interface Decision {
@@ -219,7 +221,18 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   }
   const results = ordered.map((t) => ctx.results.get(t.id) ?? { id: t.id, kind: t.kind, status: 'cancelled' as const, durationMs: 0, hash: t.hash.value, reason: 'not started' });
   const ok = !interrupted && results.every((r) => r.status === 'built' || r.status === 'ran' || r.status === 'skipped');
-  return { ok, results, builder: ctx.builder, interrupted };
+  // Many failures at once are often one cause: ask whether the engine is still there.
+  let engineLost: string | undefined;
+  if (!ok && !interrupted && needsEngine) {
+    try {
+      await inspectBuilder(opts.builder);
+    } catch (e) {
+      if (e instanceof WorkError && /cannot reach the Docker engine/.test(e.message)) {
+        engineLost = `the Docker engine${process.env['DOCKER_HOST'] ? ` at ${process.env['DOCKER_HOST']}` : ''} stopped responding during the run; what finished is recorded, so rerun once it is back`;
+      }
+    }
+  }
+  return { ok, results, builder: ctx.builder, interrupted, engineLost };
 }
 
 /** The build itself succeeded but pushing it hit a registry or network hiccup. */

@@ -28,5 +28,6 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, o: Partial<R
 
 /** docker CLI failures worth retrying: the network or the registry hiccuped, not our input. */
 export function retryableDockerError(stderr: string): boolean {
-  return /\b(5\d\d|429)\b|Too Many Requests|connection refused|connection reset|i\/o timeout|TLS handshake timeout|EOF\b|unexpected EOF|Service Unavailable|Bad Gateway/i.test(stderr);
+  // Registries name rate limits and outages by error code (toomanyrequests, unavailable) or by status.
+  return /\b(5\d\d|429)\b|Too Many Requests|toomanyrequests|\bunavailable:|connection refused|connection reset|i\/o timeout|TLS handshake timeout|EOF\b|unexpected EOF|Service Unavailable|Bad Gateway/i.test(stderr);
 }

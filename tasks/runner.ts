@@ -1,5 +1,7 @@
 // The one place a program is started. Callers hand over an argv array (built by a pure
 // function and tested as data); secrets only ever travel on stdin.
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { $ } from 'zx';
 import { redactor } from '../core/redact.ts';
 
@@ -104,4 +106,16 @@ export function describeFailure(r: RunResult): string {
   const why = r.timedOut ? 'timed out' : r.aborted ? 'was cancelled' : r.exitCode === null ? `was killed (${r.signal})` : `exited ${r.exitCode}`;
   const tail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n');
   return redactor.redact(`${r.argv.slice(0, 3).join(' ')} ${why}${tail ? `:\n${tail}` : ''}`);
+}
+
+/** Whether a program is on PATH (looked up on disk, without a shell). */
+export function onPath(program: string, path = process.env['PATH'] ?? ''): boolean {
+  return path.split(delimiter).filter(Boolean).some((dir) => {
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -4,7 +4,7 @@
 import { appendFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 
-const [upstream, rulesJson, logFile] = process.argv.slice(2);
+const [upstream, rulesJson, logFile, port = '0'] = process.argv.slice(2);
 const [uhost, uport] = upstream.split(':');
 const rules = JSON.parse(rulesJson).map((r) => ({ ...r, path: new RegExp(r.path), times: r.times ?? Infinity }));
 const counts = new Map();
@@ -17,14 +17,22 @@ const server = createServer((req, res) => {
     if (n < rule.times) {
       counts.set(key, n + 1);
       appendFileSync(logFile, JSON.stringify({ method: req.method, path: req.url, status: rule.status }) + '\n');
+      if (rule.status === 0) return; // hang: never answer
       req.resume();
       req.on('end', () => {
-        res.writeHead(rule.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'injected fault' }] }));
+        // As the distribution API answers: 429 with its error code, 5xx as a bare status.
+        if (rule.status === 429) {
+          res.writeHead(429, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'rate limit exceeded (injected)' }] }));
+        } else {
+          res.writeHead(rule.status, { 'content-type': 'text/plain' });
+          res.end('injected fault\n');
+        }
       });
       return;
     }
   }
+  appendFileSync(logFile, JSON.stringify({ method: req.method, path: req.url, status: 'forwarded' }) + '\n');
   const up = request({ host: uhost, port: Number(uport), method: req.method, path: req.url, headers: req.headers }, (ur) => {
     res.writeHead(ur.statusCode ?? 502, ur.headers);
     ur.pipe(res);
@@ -35,7 +43,10 @@ const server = createServer((req, res) => {
   });
   req.pipe(up);
 });
-server.listen(0, '127.0.0.1', () => process.stdout.write(`127.0.0.1:${server.address().port}\n`));
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write(`127.0.0.1:${server.address().port}\n`));
 // Stop by itself if the test that started it is gone.
 setTimeout(() => process.exit(0), 30 * 60_000).unref();
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

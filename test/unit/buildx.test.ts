@@ -16,6 +16,7 @@ import {
 import { createBuilderArgvs, parseNode } from '../../tasks/builders.ts';
 import { loginArgv, pushrmArgv } from '../../tasks/authenticate.ts';
 import { UsageError } from '../../core/errors.ts';
+import { onPath } from '../../tasks/runner.ts';
 
 describe('buildx argv', () => {
   it('builds one platform with sorted args, labels, tags and push', () => {
@@ -102,5 +103,13 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     expect(parseImageLabels('{"config":{"Labels":{"k":"v"}}}')).toEqual({ k: 'v' });
     expect(isEngineDown('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toBe(true);
     expect(isEngineDown('ERROR: failed to solve: process "/bin/sh -c false" did not complete')).toBe(false);
+  });
+});
+
+describe('onPath', () => {
+  it('finds programs on PATH without a shell', () => {
+    expect(onPath('node')).toBe(true);
+    expect(onPath('no-such-program-here')).toBe(false);
+    expect(onPath('node', '/nonexistent')).toBe(false);
   });
 });
