@@ -16,11 +16,19 @@ import { supportsNamedContexts } from '../tasks/buildx.ts';
 import { changedBuilds } from '../tasks/changed.ts';
 import { execute, inspectBuilder, type Renderer, type Summary } from '../tasks/execute.ts';
 import { acquireLock } from '../tasks/lock.ts';
+import { run } from '../tasks/runner.ts';
 import { stagingRepository } from '../tasks/staging.ts';
 import { readState } from '../tasks/state.ts';
 import type { Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
 import { load, packageArg } from './workspace.ts';
+
+/** The commit the spec is at (CI's own variable first), for the OCI revision label. */
+async function specRevision(root: string): Promise<string | undefined> {
+  if (process.env['GITHUB_SHA']) return process.env['GITHUB_SHA'];
+  const r = await run(['git', '-C', root, 'rev-parse', 'HEAD']);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -84,6 +92,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           timeoutSec: o['timeout'] as number | undefined,
           registryCheck: o['registryCheck'] !== false,
           renderer,
+          revision: await specRevision(l.root),
           pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
           log: (line) => (o['dryRun'] ? out.result(line) : out.info(line)),
         });

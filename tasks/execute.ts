@@ -55,6 +55,8 @@ export interface ExecuteOptions {
   /** With push: trust the registry's hash labels when the state file has no record. */
   registryCheck: boolean;
   renderer: Renderer;
+  /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
+  revision?: string;
   /** Pushes one README; provided by the registries layer. */
   pushReadme?: (task: ReadmeTask, readme: string, log: (line: string) => void) => Promise<void>;
   /** Progress lines for the non-listr parts (preflight, dry run). */
@@ -359,6 +361,7 @@ class RunContext {
     if (parentRef) args[this.plan.spec.build.parentArg] = parentRef;
     const labels: Record<string, string> = { [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id };
     if (this.plan.spec.version) labels['org.opencontainers.image.version'] = this.plan.spec.version;
+    if (this.opts.revision) labels['org.opencontainers.image.revision'] = this.opts.revision;
     return buildArgv({
       contextDir: join(this.opts.packageDir, b.context),
       platforms: [b.platform],

@@ -127,6 +127,13 @@ describe('generate', () => {
     expect(() => generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir })).toThrow(/symbolic link/);
   });
 
+  it('generates the second family (python-base) with its own tree', () => {
+    const out = tempDir();
+    const r = generate(loadPlan(PYTHON_BASE_MANIFEST), { ...ALL, packageDir: join(out, 'python-base') });
+    expect(r.written).toEqual(['README.md', 'alpine3.19/build/Dockerfile', 'alpine3.19/slim/Dockerfile', 'bookworm/build/Dockerfile', 'bookworm/notebook/Dockerfile', 'bookworm/slim/Dockerfile', 'versions']);
+    expect(readFileSync(join(out, 'python-base', 'README.md'), 'utf8')).toContain('`3.12-notebook-bookworm-2024.1`');
+  });
+
   it('writes dockerfiles.json and images.json with --save-metadata, deterministically', () => {
     const out = tempDir();
     const pkgDir = join(out, 'bento-server');
