@@ -17,7 +17,8 @@ function slowSpec(e: E2EEnv, ns: string, seconds: number, test?: string) {
   writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8')
     .replace('distros:', `  slow:\n    parent: base\n    tags: ["slow-python{python}"]${tests}\ndistros:`)
     .replace('releases: [base, runtime, devel]', 'releases: [base, runtime, devel, slow]'));
-  writeFileSync(join(s.dir, 'templates/debian/slow.Dockerfile.eta'), `ARG <%= it.parent_arg %>\nFROM \${<%= it.parent_arg %>}\nARG PYTHON_VERSION\nRUN echo slow-start && sleep ${seconds} && echo slow-done > /slow\n`);
+  // The namespace makes the step unique, so no earlier run's cache can satisfy it.
+  writeFileSync(join(s.dir, 'templates/debian/slow.Dockerfile.eta'), `ARG <%= it.parent_arg %>\nFROM \${<%= it.parent_arg %>}\nARG PYTHON_VERSION\nRUN echo slow-start ${ns} && sleep ${seconds} && echo slow-done > /slow\n`);
   return s;
 }
 
@@ -51,7 +52,8 @@ describe.skipIf(!env)('faults', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const slowLog = join(s.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
     const deadline = Date.now() + 300_000;
-    while (!(existsSync(slowLog) && readFileSync(slowLog, 'utf8').includes('slow-start'))) {
+    // The step's own output (`#N 0.123 slow-start`), not BuildKit echoing its command line.
+    while (!(existsSync(slowLog) && /^#\d+ [\d.]+ slow-start/m.test(readFileSync(slowLog, 'utf8')))) {
       if (Date.now() > deadline) throw new Error('the slow build never started');
       await new Promise((r) => setTimeout(r, 250));
     }
