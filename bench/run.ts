@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { loadPlan } from '../core/plan.ts';
 import type { BuildTask, Task } from '../core/task.ts';
 import { generate } from '../tasks/generate.ts';
-import { criticalPath, phaseSchedule, simulate } from './simulate.ts';
+import { simulate } from '../test/helpers/simulate.ts';
+import { criticalPath, phaseSchedule } from './simulate.ts';
 import { syntheticSpec } from './synthetic.ts';
 
 const REPO = join(import.meta.dirname, '..');
@@ -84,7 +85,7 @@ async function scheduling(): Promise<void> {
   const rows: (string | number)[][] = [['workers', 'lower bound', 'manager', 'vs lower bound', 'phase-by-phase', 'phase vs manager']];
   for (const w of [2, 5, 16]) {
     const lb = Math.max(cp, total / w);
-    const ours = await simulate(deps, cost, w);
+    const ours = (await simulate(deps, cost, { workers: w })).makespan;
     const phased = phaseSchedule(stages, cost, w);
     rows.push([w, fmt(lb), fmt(ours), `${fmt(ours / lb, 3)}x`, fmt(phased), `${fmt(phased / ours, 2)}x`]);
   }

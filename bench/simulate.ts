@@ -1,31 +1,4 @@
-// The real Scheduler driven by a simulated executor on a virtual clock: each task "runs" for
-// its cost, so makespans are exact and repeatable.
-import { Scheduler } from '../tasks/scheduler.ts';
-
-export async function simulate(deps: Map<string, string[]>, cost: (id: string) => number, workers: number): Promise<number> {
-  const s = new Scheduler(deps, { maxWorkers: workers, keepGoing: false, cost });
-  let clock = 0;
-  const timers: { at: number; fire: () => void }[] = [];
-  const all = [...deps.keys()].map(async (id) => {
-    const g = await s.acquire(id);
-    if (!g.go) throw new Error(`${id} did not run: ${g.reason}`);
-    await new Promise<void>((r) => timers.push({ at: clock + cost(id), fire: r }));
-    s.release(id, 'done');
-  });
-  const settle = async () => {
-    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
-  };
-  for (;;) {
-    await settle();
-    if (!timers.length) break;
-    timers.sort((a, b) => a.at - b.at);
-    const t = timers.shift()!;
-    clock = t.at;
-    t.fire();
-  }
-  await Promise.all(all);
-  return clock;
-}
+// Schedule bounds for the scheduling benchmark; the simulation itself is test/helpers/simulate.ts.
 
 /** Longest cost-weighted path. */
 export function criticalPath(deps: Map<string, string[]>, cost: (id: string) => number): number {
