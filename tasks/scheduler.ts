@@ -2,6 +2,7 @@
 // dependencies have finished, and free workers go to the ready task with the longest
 // remaining path. Execution itself belongs to the caller (listr2 in `build`, a simulated
 // executor in the scheduling benchmark): each task asks `acquire` for permission to run.
+// Every event costs O(log n) plus the task's own edges, so large graphs schedule in linear time.
 
 export type Final = 'done' | 'skipped' | 'failed' | 'blocked' | 'cancelled';
 
@@ -22,47 +23,108 @@ export interface SchedulerOptions {
   atomic?: boolean;
 }
 
+type Status = 'pending' | 'running' | Final;
+
+/** Max-heap on priority, ties broken by id so the order is stable. */
+class ReadyHeap {
+  private items: string[] = [];
+  constructor(private readonly before: (a: string, b: string) => boolean) {}
+  get size(): number {
+    return this.items.length;
+  }
+  push(id: string): void {
+    const a = this.items;
+    a.push(id);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (!this.before(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): string | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length && last !== undefined) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && this.before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
 export class Scheduler {
   private readonly deps: Map<string, string[]>;
   private readonly dependents = new Map<string, string[]>();
   private readonly priority = new Map<string, number>();
-  private readonly status = new Map<string, 'pending' | 'running' | Final>();
+  private readonly status = new Map<string, Status>();
+  /** Unfinished dependencies per task. */
+  private readonly remaining = new Map<string, number>();
+  /** Why a task can never run: set before or after it asks. */
+  private readonly verdict = new Map<string, Grant>();
   private readonly waiters = new Map<string, (g: Grant) => void>();
+  /** Tasks that asked since the last decision round. */
+  private arrivals: string[] = [];
+  private readonly ready: ReadyHeap;
+  /** Atomic mode: ready publish tasks held until every other task has settled. */
+  private held: string[] = [];
+  private unsettledOthers = 0;
   private readonly failedIds: string[] = [];
   private running = 0;
   private stopping: string | undefined;
+  private pumpQueued = false;
 
   constructor(deps: Map<string, string[]>, private readonly opts: SchedulerOptions) {
+    if (opts.maxWorkers < 1) throw new Error('maxWorkers must be at least 1');
     // Only dependencies inside the selection count; the rest are assumed present.
     this.deps = new Map([...deps].map(([id, ds]) => [id, ds.filter((d) => deps.has(d))]));
     for (const id of this.deps.keys()) {
       this.status.set(id, 'pending');
       this.dependents.set(id, []);
+      if (!this.isPublish(id)) this.unsettledOthers++;
     }
-    for (const [id, ds] of this.deps) for (const d of ds) this.dependents.get(d)!.push(id);
-    // Longest remaining path (this task's cost plus the costliest chain after it).
-    const order = this.topo();
-    for (const id of order.reverse()) {
-      const after = Math.max(0, ...this.dependents.get(id)!.map((c) => this.priority.get(c)!));
+    for (const [id, ds] of this.deps) {
+      this.remaining.set(id, ds.length);
+      for (const d of ds) this.dependents.get(d)!.push(id);
+    }
+    // Longest remaining path: this task's cost plus the costliest chain after it.
+    for (const id of this.topo().reverse()) {
+      let after = 0;
+      for (const c of this.dependents.get(id)!) after = Math.max(after, this.priority.get(c)!);
       this.priority.set(id, opts.cost(id) + after);
     }
-    if (opts.maxWorkers < 1) throw new Error('maxWorkers must be at least 1');
+    this.ready = new ReadyHeap((a, b) => {
+      const pa = this.priority.get(a)!;
+      const pb = this.priority.get(b)!;
+      return pa > pb || (pa === pb && a < b);
+    });
+  }
+
+  private isPublish(id: string): boolean {
+    return Boolean(this.opts.isPublish?.(id));
   }
 
   private topo(): string[] {
     const indeg = new Map([...this.deps].map(([id, ds]) => [id, ds.length]));
     const queue = [...indeg].filter(([, n]) => n === 0).map(([id]) => id);
-    const out: string[] = [];
-    while (queue.length) {
-      const id = queue.shift()!;
-      out.push(id);
-      for (const c of this.dependents.get(id)!) {
+    for (let i = 0; i < queue.length; i++) {
+      for (const c of this.dependents.get(queue[i]!)!) {
         indeg.set(c, indeg.get(c)! - 1);
         if (indeg.get(c) === 0) queue.push(c);
       }
     }
-    if (out.length !== this.deps.size) throw new Error('scheduler: the task graph has a cycle');
-    return out;
+    if (queue.length !== this.deps.size) throw new Error('scheduler: the task graph has a cycle');
+    return queue;
   }
 
   priorityOf(id: string): number {
@@ -74,6 +136,7 @@ export class Scheduler {
     if (!this.status.has(id)) return Promise.resolve({ go: false, reason: 'not selected', status: 'cancelled' });
     return new Promise((resolve) => {
       this.waiters.set(id, resolve);
+      this.arrivals.push(id);
       this.schedulePump();
     });
   }
@@ -81,10 +144,17 @@ export class Scheduler {
   /** Reports a task's end; frees its worker. */
   release(id: string, final: 'done' | 'skipped' | 'failed'): void {
     if (this.status.get(id) === 'running') this.running--;
-    this.status.set(id, final);
+    this.settle(id, final);
     if (final === 'failed') {
       this.failedIds.push(id);
       if (!this.opts.keepGoing && !this.stopping) this.stopping = id;
+      for (const c of this.dependents.get(id)!) this.block(c, { go: false, status: 'blocked', reason: `dependency ${id} failed` });
+    } else {
+      for (const c of this.dependents.get(id)!) {
+        const n = this.remaining.get(c)! - 1;
+        this.remaining.set(c, n);
+        if (n === 0 && this.waiters.has(c) && !this.verdict.has(c)) this.enqueue(c);
+      }
     }
     this.schedulePump();
   }
@@ -103,12 +173,31 @@ export class Scheduler {
     return this.failedIds;
   }
 
-  private settled(id: string): boolean {
-    const s = this.status.get(id)!;
-    return s !== 'pending' && s !== 'running';
+  private settle(id: string, s: Final): void {
+    const before = this.status.get(id);
+    this.status.set(id, s);
+    if (before !== undefined && (before === 'pending' || before === 'running') && !this.isPublish(id)) this.unsettledOthers--;
   }
 
-  private pumpQueued = false;
+  /** A task that can never run, and everything above it. */
+  private block(id: string, g: Grant): void {
+    if (this.verdict.has(id) || !['pending'].includes(this.status.get(id)!)) return;
+    this.verdict.set(id, g);
+    if (this.waiters.has(id)) this.resolve(id, g);
+    for (const c of this.dependents.get(id)!) this.block(c, { go: false, status: 'blocked', reason: `dependency ${id} did not run` });
+  }
+
+  private resolve(id: string, g: Grant): void {
+    const w = this.waiters.get(id)!;
+    this.waiters.delete(id);
+    this.settle(id, g.status!);
+    w(g);
+  }
+
+  private enqueue(id: string): void {
+    if (this.opts.atomic && this.isPublish(id)) this.held.push(id);
+    else this.ready.push(id);
+  }
 
   /**
    * Decisions wait for the current turn of the event loop to end, so every task that asks in
@@ -123,49 +212,44 @@ export class Scheduler {
     });
   }
 
+  private stopReason(): string {
+    const s = this.stopping!;
+    return this.status.get(s) === 'failed' ? `not started: stopping after ${s} failed (use --keep-going to continue)` : `not started: ${s}`;
+  }
+
   private pump(): void {
-    let progressed = true;
-    while (progressed) {
-      progressed = false;
-      // Resolve what can never run.
-      for (const [id, resolve] of this.waiters) {
-        const blocker = this.deps.get(id)!.find((d) => ['failed', 'blocked', 'cancelled'].includes(this.status.get(d)!));
-        let grant: Grant | undefined;
-        if (blocker) {
-          const s = this.status.get(blocker);
-          grant = { go: false, status: 'blocked', reason: `dependency ${blocker} ${s === 'failed' ? 'failed' : 'did not run'}` };
-        } else if (this.stopping) {
-          grant = { go: false, status: 'cancelled', reason: this.stopping.includes(':') && this.status.get(this.stopping) === 'failed' ? `not started: stopping after ${this.stopping} failed (use --keep-going to continue)` : `not started: ${this.stopping}` };
-        } else if (this.opts.atomic && this.opts.isPublish?.(id) && this.failedIds.length) {
-          grant = { go: false, status: 'blocked', reason: `atomic publish: ${this.failedIds[0]} failed, so no public tag changes` };
-        }
-        if (grant) {
-          this.waiters.delete(id);
-          this.status.set(id, grant.status!);
-          resolve(grant);
-          progressed = true;
-        }
+    for (const id of this.arrivals.splice(0)) {
+      if (!this.waiters.has(id)) continue;
+      const v = this.verdict.get(id);
+      if (v) this.resolve(id, v);
+      else if (this.remaining.get(id) === 0) this.enqueue(id);
+    }
+    if (this.stopping) {
+      // Nothing new starts; everyone still waiting learns why.
+      for (const id of [...this.waiters.keys()]) {
+        const g = this.verdict.get(id) ?? { go: false, status: 'cancelled' as const, reason: this.stopReason() };
+        this.verdict.set(id, g);
+        this.resolve(id, g);
       }
-      if (progressed) continue;
-      // Start the best ready tasks.
-      while (this.running < this.opts.maxWorkers) {
-        let best: string | undefined;
-        for (const id of this.waiters.keys()) {
-          if (!this.deps.get(id)!.every((d) => this.settled(d))) continue;
-          if (this.opts.atomic && this.opts.isPublish?.(id)) {
-            const nonPublishPending = [...this.status].some(([x, s]) => !this.opts.isPublish!(x) && (s === 'pending' || s === 'running'));
-            if (nonPublishPending) continue;
-          }
-          if (best === undefined || this.priority.get(id)! > this.priority.get(best)! || (this.priority.get(id) === this.priority.get(best) && id < best)) best = id;
-        }
-        if (best === undefined) break;
-        const resolve = this.waiters.get(best)!;
-        this.waiters.delete(best);
-        this.status.set(best, 'running');
-        this.running++;
-        resolve({ go: true });
-        progressed = true;
-      }
+      this.held = [];
+      return;
+    }
+    if (this.opts.atomic && this.failedIds.length) {
+      const g: Grant = { go: false, status: 'blocked', reason: `atomic publish: ${this.failedIds[0]} failed, so no public tag changes` };
+      for (const id of this.held.splice(0)) if (this.waiters.has(id)) this.resolve(id, this.verdict.get(id) ?? g);
+      for (const id of this.status.keys()) if (this.isPublish(id) && this.status.get(id) === 'pending' && !this.verdict.has(id)) this.block(id, g);
+    }
+    if (this.opts.atomic && this.unsettledOthers === 0 && !this.failedIds.length) {
+      for (const id of this.held.splice(0)) this.ready.push(id);
+    }
+    while (this.running < this.opts.maxWorkers && this.ready.size) {
+      const id = this.ready.pop()!;
+      if (!this.waiters.has(id) || this.verdict.has(id)) continue;
+      const w = this.waiters.get(id)!;
+      this.waiters.delete(id);
+      this.status.set(id, 'running');
+      this.running++;
+      w({ go: true });
     }
   }
 }
