@@ -166,6 +166,19 @@ distros:`).replace('releases: [base, runtime, devel]', 'releases: [base, runtime
     expect(after.stdout).toBe(before.stdout);
   });
 
+  it('--load keeps images in the local engine and tags the host platform\'s image, pushing nothing', () => {
+    const local = e2eSpec(e, `${ns}-load`);
+    const { code, rows, r } = build(local.manifest, local.generated, '--load', '--releases', 'base', '--python-version', '3.11');
+    expect(code, r.stderr.slice(-2000)).toBe(0);
+    expect(ids(rows, 'build', 'built')).toEqual(['build:e2e-app/bookworm/base/py3.11/amd64', 'build:e2e-app/bookworm/base/py3.11/arm64v8']);
+    expect(rows.find((x) => x.id === 'manifest:e2e-app/bookworm/base/py3.11')).toMatchObject({ status: 'ran', reason: 'tagged the linux/amd64 image locally' });
+    const ref = `${e.registry}/${ns}-load/e2e-app:base-python3.11-bookworm`;
+    const img = docker(['image', 'inspect', '--format', '{{.Architecture}}', ref]);
+    expect(img.stdout.trim()).toBe('amd64');
+    // Nothing reached the registry.
+    expect(docker(['buildx', 'imagetools', 'inspect', ref]).code).not.toBe(0);
+  });
+
   it('logs in with the right password, refuses the wrong one, and never shows it', () => {
     const home = join(spec.dir, 'docker-config');
     mkdirSync(home, { recursive: true });
