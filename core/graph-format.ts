@@ -5,11 +5,6 @@ import type { BuildTask, Task } from './task.ts';
 
 export type GraphFormat = 'tree' | 'dot' | 'mermaid' | 'json';
 
-export interface SkipInfo {
-  /** Why the task would not run, when known (e.g. "unchanged since last run"). */
-  reason: string;
-}
-
 function label(t: Task, pkg: string): string {
   return t.id.slice(t.kind.length + 1 + pkg.length + 1) || t.id;
 }

@@ -6,7 +6,6 @@
 //   - relative paths (`templates`) are resolved against the file that wrote them.
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic, SpecPath } from './diagnostics.ts';
-import { formatPath } from './diagnostics.ts';
 import { pathKey, readSpecFile, type Located, type SourceMap } from './source.ts';
 
 export interface LayeredSpec {
@@ -131,4 +130,3 @@ export function mergeInto(
   }
 }
 
-export { formatPath };

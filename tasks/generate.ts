@@ -4,7 +4,6 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync
 import { dirname, join, relative, sep } from 'node:path';
 import { WorkError } from '../core/errors.ts';
 import type { Plan } from '../core/plan.ts';
-import type { RenderTask } from '../core/task.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { metadataFiles } from './metadata.ts';
 import { withSignalsDeferred } from './signals.ts';
@@ -131,8 +130,4 @@ function pruneEmptyDirs(root: string): void {
     return empty;
   };
   walk(root);
-}
-
-export function renderTasks(plan: Plan): RenderTask[] {
-  return [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
 }

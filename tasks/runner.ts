@@ -41,10 +41,6 @@ export async function killAll(signal: NodeJS.Signals = 'SIGTERM'): Promise<void>
   }));
 }
 
-export function runningCount(): number {
-  return running.size;
-}
-
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   if (argv.length === 0) throw new Error('run: empty argv');
   const started = performance.now();
