@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/hash.ts';
 import { SpecError, UsageError } from '../core/errors.ts';
 import { formatGraph, type GraphFormat } from '../core/graph-format.ts';
-import { loadPlan } from '../core/plan.ts';
+import { planSpec } from '../core/plan.ts';
 import { jsonSchema } from '../core/schema.ts';
 import { selectTasks } from '../core/select.ts';
 import { loadSpec } from '../core/validate.ts';
@@ -29,7 +29,7 @@ export function registerCommands(program: Command, out: Output): void {
       const manifest = resolveManifest(root, pkg);
       const loaded = loadSpec(manifest, { version: o['targetVersion'] as string | undefined });
       if (!loaded.spec) throw new SpecError(loaded.diagnostics);
-      const plan = loadPlan(manifest, { version: o['targetVersion'] as string | undefined });
+      const plan = planSpec(loaded.spec, loaded.diagnostics);
       out.diagnostics(loaded.diagnostics);
       const counts: Record<string, number> = {};
       for (const t of plan.tasks.values()) counts[t.kind] = (counts[t.kind] ?? 0) + 1;

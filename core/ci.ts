@@ -33,10 +33,12 @@ export function ciMatrix(plan: Plan, selected: Set<string>, changed: Set<string>
     if (!chains.has(k)) chains.set(k, []);
     chains.get(k)!.push(t);
   }
+  const testsOf = new Map<string, string[]>();
+  for (const t of plan.tasks.values()) if (t.kind === 'test') testsOf.set(t.build, [...(testsOf.get(t.build) ?? []), t.id]);
   const include = [...chains.entries()].map(([name, builds]) => {
     const platform = builds[0]!.platform;
     const native = plan.spec.build.runners[platform];
-    const tests = builds.flatMap((b) => [...plan.tasks.values()].filter((t) => t.kind === 'test' && t.build === b.id).map((t) => t.id));
+    const tests = builds.flatMap((b) => testsOf.get(b.id) ?? []);
     return {
       name,
       platform,

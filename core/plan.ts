@@ -19,6 +19,7 @@ import { loadSpec, type LoadOptions } from './validate.ts';
 
 /** Bumped when the meaning of a build changes (argv shape, labels), so old records stop matching. */
 export const BUILD_FORMAT = 'build/1';
+const FORMAT_HASH = sha256(BUILD_FORMAT);
 
 export const BUILTIN_TEMPLATES = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'templates', '_builtin');
 
@@ -119,6 +120,15 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
     for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
     const builds: string[] = [];
     const gates: string[] = [];
+    const tests = rel.tests.map((t) => ({
+      name: t.name,
+      run: t.run,
+      exitCode: t.expect.exitCode,
+      output: t.expect.output?.replace(/\{([A-Za-z_]\w*)\}/g, (m, k: string) => (k in v.vars ? escapeRegExp(v.vars[k]!) : m)),
+      timeout: t.timeout ?? spec.build.timeout,
+    }));
+    const testsHash = hashValue(tests);
+    const buildArgsHash = hashValue(v.buildArgs);
     for (const arch of v.arches) {
       const platform = spec.architectures[arch]!;
       const parentBuild = v.parent ? buildId(v.parent, arch) : undefined;
@@ -126,9 +136,9 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
       const baseImage = v.parent ? undefined : distro.image.replaceAll('{python}', v.python);
       const parts: Record<string, string> = {
         ...fileParts,
-        build_args: hashValue(v.buildArgs),
+        build_args: buildArgsHash,
         platform: sha256(platform),
-        format: sha256(BUILD_FORMAT),
+        format: FORMAT_HASH,
       };
       if (parentTask) parts['parent'] = parentTask.hash.value;
       if (baseImage) parts['base_image'] = sha256(baseImage);
@@ -153,19 +163,12 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
       add(b);
       builds.push(b.id);
       gates.push(b.id);
-      if (rel.tests.length) {
-        const tests = rel.tests.map((t) => ({
-          name: t.name,
-          run: t.run,
-          exitCode: t.expect.exitCode,
-          output: t.expect.output?.replace(/\{([A-Za-z_]\w*)\}/g, (m, k: string) => (k in v.vars ? escapeRegExp(v.vars[k]!) : m)),
-          timeout: t.timeout ?? spec.build.timeout,
-        }));
+      if (tests.length) {
         const tt: TestTask = {
           kind: 'test',
           id: `test:${pkg}/${v.key}/${arch}`,
           deps: [b.id],
-          hash: combine({ build: b.hash.value, tests: hashValue(tests) }),
+          hash: combine({ build: b.hash.value, tests: testsHash }),
           build: b.id,
           variant: v.key,
           platform,

@@ -33,6 +33,12 @@ export class Renderer {
     this.root = resolve(root);
   }
 
+  private realRootCache: string | undefined;
+
+  private realRoot(): string {
+    return (this.realRootCache ??= realpathSync(this.root));
+  }
+
   render(templatePath: string, data: object): RenderResult {
     const sources: Record<string, string> = {};
     const root = this.root;
@@ -57,7 +63,7 @@ export class Renderer {
       return text;
     };
     eta.readFile = (path: string) => readSource(path);
-    eta.resolvePath = function (name: string, options?: { filepath?: string }) {
+    eta.resolvePath = (name: string, options?: { filepath?: string }) => {
       const withExt = name.endsWith('.eta') ? name : `${name}.eta`;
       const base = (name.startsWith('./') || name.startsWith('../')) && options?.filepath ? dirname(options.filepath) : root;
       const abs = resolve(base, withExt);
@@ -67,7 +73,7 @@ export class Renderer {
       }
       try {
         const real = realpathSync(abs);
-        const realRoot = realpathSync(root);
+        const realRoot = this.realRoot();
         const realRel = relative(realRoot, real);
         if (realRel.startsWith('..') || isAbsolute(realRel)) throw new EtaError(`template "${name}" is a link outside the template root`);
       } catch (e) {

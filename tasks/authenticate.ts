@@ -118,8 +118,10 @@ export function pushrmArgv(file: string, provider: string, repository: string): 
 
 /** Returns the README pusher `build` and `push-readme` use: docker-pushrm when installed, else the registry's API. */
 export function readmePusher(spec: Spec, o: { root: string; out: Printer; env?: NodeJS.ProcessEnv }) {
+  // Loaded on the first push, once: most builds push no README.
+  let loaded: Env | undefined;
   return async (task: ReadmeTask, content: string, log: (line: string) => void): Promise<void> => {
-    const env = loadEnv(o.root, (l) => o.out.error(l), o.env);
+    const env = (loaded ??= loadEnv(o.root, (l) => o.out.error(l), o.env));
     const reg = spec.registries[task.registry]!;
     const driver = driverFor(reg.kind);
     if (driver.pushrmProvider && !reg.api && (await hasPushrm())) {

@@ -219,7 +219,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    writeState(opts.packageDir, state);
+    ctx.flush();
   }
   const results = ordered.map((t) => ctx.results.get(t.id) ?? { id: t.id, kind: t.kind, status: 'cancelled' as const, durationMs: 0, hash: t.hash.value, reason: 'not started' });
   const ok = !interrupted && results.every((r) => r.status === 'built' || r.status === 'ran' || r.status === 'skipped');
@@ -279,6 +279,22 @@ class RunContext {
     for (const [id, rec] of Object.entries(state.tasks)) if (rec.ref) this.refs.set(id, { ref: rec.ref, digest: rec.digest });
   }
 
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Successes reach the state file within a moment, not one rewrite per task: a run that
+   * skips thousands of builds through the registry would otherwise rewrite it thousands of times.
+   */
+  persist(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), 200);
+  }
+
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    writeState(this.opts.packageDir, this.state);
+  }
+
   finish(t: Task, status: TaskStatus, durationMs: number, reason?: string, extra: Partial<TaskResult> = {}): TaskResult {
     const r: TaskResult = { id: t.id, kind: t.kind, status, reason, durationMs, hash: t.hash.value, ...extra };
     this.results.set(t.id, r);
@@ -289,7 +305,7 @@ class RunContext {
     // A skip's duration says nothing about the work; keep the last real one.
     const durationRecord = status === 'skipped' ? this.state.tasks[t.id]?.durationMs : Math.round(durationMs);
     this.state.tasks[t.id] = record(t.hash, { ...rec, finishedAt: new Date().toISOString(), durationMs: durationRecord });
-    writeState(this.opts.packageDir, this.state);
+    this.persist();
     if (rec.ref) this.refs.set(t.id, { ref: rec.ref, digest: rec.digest });
     return this.finish(t, status, durationMs, reason, { digest: rec.digest, ref: rec.ref });
   }

@@ -14,9 +14,10 @@ export function metadataFiles(plan: Plan): Record<string, string> {
     context: r.data,
   }));
   const manifests = [...plan.tasks.values()].filter((t): t is ManifestTask => t.kind === 'manifest');
+  const variants = new Map(plan.variants.map((v) => [v.key, v]));
   const images = manifests.map((m) => {
     const builds = m.builds.map((id) => plan.tasks.get(id) as BuildTask);
-    const v = plan.variants.find((x) => x.key === m.variant)!;
+    const v = variants.get(m.variant)!;
     return {
       id: m.id,
       distro: m.distro,
