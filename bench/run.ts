@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, each printed with its figures and the ratio against a
 // named baseline measured in the same run. Medians of several runs; nothing here is a test.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlan } from '../core/plan.ts';
@@ -10,6 +10,7 @@ import { generate } from '../tasks/generate.ts';
 import { simulate } from '../test/helpers/simulate.ts';
 import { criticalPath, phaseSchedule } from './simulate.ts';
 import { syntheticSpec } from './synthetic.ts';
+import { e2eEnv, e2eSpec, type E2EEnv } from '../test/helpers/e2e.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
@@ -135,24 +136,13 @@ async function generateBench(): Promise<void> {
   ]);
 }
 
-interface E2E {
-  registry: string;
-  baseImage: string;
-  user: string;
-  password: string;
-}
-
-function e2eEnv(): E2E | undefined {
-  const file = join(REPO, '.cache', 'e2e', 'env');
-  if (!existsSync(file)) return undefined;
-  const kv = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
-  if (timeCmd(['docker', 'info']).code !== 0) return undefined;
-  return { registry: kv['E2E_REGISTRY']!, baseImage: kv['E2E_BASE_IMAGE']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim() };
-}
-
-async function fixture(e: E2E, ns: string): Promise<{ dir: string; manifest: string; generated: string }> {
-  const { e2eSpec } = await import('../test/helpers/e2e.ts');
-  return e2eSpec({ registry: e.registry, baseImage: e.baseImage, user: e.user, password: e.password }, ns);
+/** The e2e environment when it is there; benchmarks skip what needs it rather than fail. */
+function benchEnv(): E2EEnv | undefined {
+  try {
+    return e2eEnv();
+  } catch {
+    return undefined;
+  }
 }
 
 // The installed command, as users run it (the bundle when it is current).
@@ -170,9 +160,9 @@ function bakeLevels(file: string, cwd: string): { ms: number; code: number } {
   return { ms, code: 0 };
 }
 
-async function noopRerun(e: E2E): Promise<void> {
+async function noopRerun(e: E2EEnv): Promise<void> {
   header('2. No-op rerun of the e2e test spec (everything built and pushed)', 'docker buildx bake of the exported targets on the same engine (all cache hits)');
-  const s = await fixture(e, `bench-noop-${Date.now().toString(36)}`);
+  const s = e2eSpec(e, `bench-noop-${Date.now().toString(36)}`);
   const first = manager(['build', s.manifest, '--all', '--output', s.generated], s.dir);
   if (first.code !== 0) throw new Error(`initial build failed:\n${first.stderr.slice(-2000)}`);
   manager(['bake', s.manifest, '--all', '--output', s.generated, '--file', join(s.dir, 'bake.json')], s.dir);
@@ -194,7 +184,7 @@ async function noopRerun(e: E2E): Promise<void> {
   console.log(`builder invocations by manager across ${RUNS} no-op runs: ${invocations}; target: 10x faster than bake, zero invocations`);
 }
 
-async function coldBuild(e: E2E): Promise<void> {
+async function coldBuild(e: E2EEnv): Promise<void> {
   header('4. Cold build of the e2e test spec, --max-workers 2 (fresh namespace, builder cache pruned)', 'docker buildx bake of the same exported targets, level by level');
   const runsCold = Number(process.env['BENCH_COLD_RUNS'] ?? 2);
   const ours: number[] = [];
@@ -202,7 +192,7 @@ async function coldBuild(e: E2E): Promise<void> {
   const bake: number[] = [];
   const coldManager = async (workers: number, i: number): Promise<number> => {
     timeCmd(['docker', 'buildx', 'prune', '-af']);
-    const s = await fixture(e, `bench-cold${workers}-${Date.now().toString(36)}-${i}`);
+    const s = e2eSpec(e, `bench-cold${workers}-${Date.now().toString(36)}-${i}`);
     const r = manager(['build', s.manifest, '--all', '--max-workers', String(workers), '--output', s.generated, '--json'], s.dir);
     if (r.code !== 0) throw new Error(`cold build failed:\n${r.stderr.slice(-2000)}`);
     return r.ms;
@@ -213,7 +203,7 @@ async function coldBuild(e: E2E): Promise<void> {
     ours4.push(await coldManager(4, i));
     // Same targets for bake, in a namespace of their own, from a pruned cache.
     timeCmd(['docker', 'buildx', 'prune', '-af']);
-    const b = await fixture(e, `bench-coldbake-${Date.now().toString(36)}-${i}`);
+    const b = e2eSpec(e, `bench-coldbake-${Date.now().toString(36)}-${i}`);
     manager(['generate', b.manifest, '--output', b.generated], b.dir);
     manager(['bake', b.manifest, '--all', '--output', b.generated, '--file', join(b.dir, 'bake.json')], b.dir);
     const br = bakeLevels(join(b.dir, 'bake.json'), b.dir);
@@ -229,9 +219,9 @@ async function coldBuild(e: E2E): Promise<void> {
   console.log('target: ratio <= 1.0 (manager also runs the 8 image tests and 6 manifest merges bake does not)');
 }
 
-async function overheadBench(e: E2E): Promise<void> {
+async function overheadBench(e: E2EEnv): Promise<void> {
   header('4b. Orchestration overhead per task (time not spent inside docker)', 'none: absolute, from a no-op run of the e2e spec');
-  const s = await fixture(e, `bench-ovh-${Date.now().toString(36)}`);
+  const s = e2eSpec(e, `bench-ovh-${Date.now().toString(36)}`);
   manager(['build', s.manifest, '--all', '--output', s.generated], s.dir);
   // With --no-registry-check and a full state file, a rerun runs no program at all: its
   // whole time is orchestration (process start, planning, state, listr2), spread over tasks.
@@ -256,7 +246,7 @@ console.log(`# manager benchmarks (${RUNS} runs each, medians; ${new Date().toIS
 if (want('planning')) await planning();
 if (want('scheduling')) await scheduling();
 if (want('generate')) await generateBench();
-const e = e2eEnv();
+const e = benchEnv();
 if (!e) console.log('\n(no engine or registry: skipping the no-op, overhead and cold-build benchmarks; run scripts/provision-test-env.sh)');
 else {
   if (want('noop')) await noopRerun(e);

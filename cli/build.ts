@@ -13,15 +13,15 @@ import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { bakeFile, type ParentMode } from '../tasks/bake.ts';
 import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
 import { supportsNamedContexts } from '../tasks/buildx.ts';
-import { changedBuilds } from '../tasks/changed.ts';
-import { execute, inspectBuilder, type Renderer, type Summary } from '../tasks/execute.ts';
+import { changedBuilds } from '../tasks/staged.ts';
+import { execute, inspectBuilder, type ExecuteOptions, type Renderer, type Summary } from '../tasks/execute.ts';
 import { acquireLock } from '../tasks/lock.ts';
 import { run } from '../tasks/runner.ts';
-import { stagingRepository } from '../tasks/staging.ts';
+import { localRepository, stagingRepository } from '../tasks/staging.ts';
 import { readState } from '../tasks/state.ts';
-import type { Output } from './output.ts';
+import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { load, packageArg } from './workspace.ts';
+import { load, packageArg, type Loaded } from './workspace.ts';
 
 /** The commit the spec is at (CI's own variable first), for the OCI revision label. */
 async function specRevision(root: string): Promise<string | undefined> {
@@ -74,11 +74,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
       try {
         if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, out });
-        const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
-        const summary = await execute(l.plan, {
-          packageDir: l.packageDir,
+        await runSelected(l, out, selected, {
           logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
-          selected,
           mode: o['load'] ? 'load' : 'push',
           maxWorkers: (o['maxWorkers'] as number | undefined) ?? l.plan.spec.build.maxWorkers,
           dryRun: Boolean(o['dryRun']),
@@ -91,14 +88,9 @@ export function registerBuildCommands(program: Command, out: Output): void {
           sbom: o['sbom'] as string | undefined,
           timeoutSec: o['timeout'] as number | undefined,
           registryCheck: o['registryCheck'] !== false,
-          renderer,
           revision: await specRevision(l.root),
-          pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
           log: (line) => (o['dryRun'] ? out.result(line) : out.info(line)),
         });
-        report(summary, out, Boolean(o['dryRun']));
-        if (summary.interrupted) process.exitCode = summary.interrupted === 'SIGTERM' ? 143 : 130;
-        else if (!summary.ok) process.exitCode = 1;
       } finally {
         lock?.release();
       }
@@ -121,25 +113,12 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const tests = [...all].filter((id) => l.plan.tasks.get(id)!.kind === 'test');
       if (!tests.length) throw new UsageError('the selection has no image tests (add `tests` to a release)');
       const selected = selectTasks(l.plan, { only: tests });
-      const summary = await execute(l.plan, {
-        packageDir: l.packageDir,
-        logDir: join(l.packageDir, '.logs'),
-        selected,
-        mode: 'push',
-        maxWorkers: l.plan.spec.build.maxWorkers,
-        dryRun: false,
-        force: false,
+      await runSelected(l, out, selected, {
         keepGoing: true,
-        atomic: false,
         builder: o['builder'] as string | undefined,
         timeoutSec: o['timeout'] as number | undefined,
-        registryCheck: true,
-        renderer: out.opts.json || out.opts.quiet ? 'silent' : 'simple',
         retest: true,
-        log: (line) => out.info(line),
       });
-      report(summary, out, false);
-      if (!summary.ok) process.exitCode = 1;
     });
 
   addSelectionOptions(
@@ -172,7 +151,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
         packageDir: l.packageDir,
         // buildx resolves contexts against the directory bake runs in: run it where this ran.
         bakeDir: process.cwd(),
-        stagingRepo: stagingRepository(l.plan, o['stagingRepository'] as string | undefined) ?? `manager.local/${l.plan.spec.package}`,
+        stagingRepo: stagingRepository(l.plan, o['stagingRepository'] as string | undefined) ?? localRepository(l.plan),
         parentMode: mode,
         push: !o['load'],
         refs,
@@ -280,41 +259,53 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (!readmes.length) throw new UsageError('no registry of this package has readme: true');
       const selected = selectTasks(l.plan, { only: readmes.map((t) => t.id) });
       const onlyReadme = new Set([...selected].filter((id) => ['readme', 'render'].includes(l.plan.tasks.get(id)!.kind)));
-      const summary = await execute(l.plan, {
-        packageDir: l.packageDir,
-        logDir: join(l.packageDir, '.logs'),
-        selected: onlyReadme,
-        mode: 'push',
-        maxWorkers: 2,
-        dryRun: false,
-        force: true,
-        keepGoing: true,
-        atomic: false,
-        registryCheck: false,
-        renderer: 'silent',
-        pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
-        log: (line) => out.info(line),
-      });
-      report(summary, out, false);
-      if (!summary.ok) process.exitCode = 1;
+      await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' });
     });
+}
+
+/** Runs a selection with the settings every command shares, prints the summary, sets the exit code. */
+async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>): Promise<void> {
+  const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
+  const summary = await execute(l.plan, {
+    packageDir: l.packageDir,
+    logDir: join(l.packageDir, '.logs'),
+    selected,
+    mode: 'push',
+    maxWorkers: l.plan.spec.build.maxWorkers,
+    dryRun: false,
+    force: false,
+    keepGoing: false,
+    atomic: false,
+    registryCheck: true,
+    renderer,
+    pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
+    log: (line) => out.info(line),
+    ...opts,
+  });
+  report(summary, out, Boolean(opts.dryRun));
+  if (summary.interrupted) process.exitCode = summary.interrupted === 'SIGTERM' ? 143 : 130;
+  else if (!summary.ok) process.exitCode = 1;
+}
+
+function countLine(s: Summary): string {
+  const by = (st: string) => s.results.filter((r) => r.status === st).length;
+  return `${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed') + by('timed-out')} failed, ${by('blocked')} blocked, ${by('cancelled')} not started`;
 }
 
 /** Under GitHub Actions: error annotations, a log group per failed task, a step summary. */
 export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env): { stdout: string[]; summary?: string } {
   const lines: string[] = [];
   for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
-    lines.push(`::error title=${r.id}::${escapeCommand(r.reason ?? r.status)}`);
+    lines.push(`::error title=${r.id}::${escapeData(r.reason ?? r.status)}`);
     if (r.log && existsSync(r.log)) {
       lines.push(`::group::${r.id} log`, ...readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-200), '::endgroup::');
     }
   }
   if (!env['GITHUB_STEP_SUMMARY']) return { stdout: lines };
-  const by = (st: string) => s.results.filter((r) => r.status === st).length;
   const md = [
     `### manager build: ${s.ok ? 'succeeded' : 'failed'}`,
     '',
-    `${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed') + by('timed-out')} failed, ${by('blocked')} blocked`,
+    countLine(s),
     '',
     '| status | task | time | hash | digest | reason |',
     '|---|---|---|---|---|---|',
@@ -322,10 +313,6 @@ export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env): 
     '',
   ].join('\n');
   return { stdout: lines, summary: md };
-}
-
-function escapeCommand(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 function report(s: Summary, out: Output, dryRun: boolean): void {
@@ -344,8 +331,7 @@ function report(s: Summary, out: Output, dryRun: boolean): void {
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['status', 'task', 'time', 'hash', 'digest'][i]!.length));
   const line = (r: string[]) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
   out.result([line(['status', 'task', 'time', 'hash', 'digest', 'reason']), ...rows.map(line)].join('\n'));
-  const by = (st: string) => s.results.filter((r) => r.status === st).length;
-  out.result(`${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed') + by('timed-out')} failed, ${by('blocked')} blocked, ${by('cancelled')} not started`);
+  out.result(countLine(s));
   if (!s.ok) {
     for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
       out.error(`FAILED ${r.id}: ${r.reason}${r.log ? `\n  log: ${r.log}` : ''}`);

@@ -45,6 +45,11 @@ export class Output {
 /** GitHub Actions workflow command, so spec errors show on the spec line in the PR. */
 export function annotation(d: Diagnostic): string {
   const props = [d.file ? `file=${d.file}` : '', d.line ? `line=${d.line}` : '', d.column ? `col=${d.column}` : ''].filter(Boolean).join(',');
-  const msg = `${d.path ? d.path + ': ' : ''}${d.message}`.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const msg = escapeData(`${d.path ? d.path + ': ' : ''}${d.message}`);
   return `::${d.severity === 'error' ? 'error' : 'warning'}${props ? ' ' + props : ''}::${msg}`;
+}
+
+/** Escapes the data of a GitHub Actions workflow command. */
+export function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }

@@ -61,10 +61,9 @@ export function selectTasks(plan: Plan, sel: Selection): Set<string> {
     (!sel.python?.length || sel.python.includes(python));
   const matchPlatform = (p: string) => !wantedPlatforms?.length || wantedPlatforms.includes(p);
 
+  // `--only` names the seeds itself; otherwise the targets and filters pick them.
   const seeds: string[] = [...(sel.only ?? [])];
-  const onlyGiven = (sel.only?.length ?? 0) > 0;
-  const filtered = !onlyGiven || sel.targets?.length || sel.releases?.length || sel.distros?.length || sel.python?.length || sel.platforms?.length;
-  if (filtered && !onlyGiven) {
+  if (!sel.only?.length) {
     for (const t of plan.tasks.values()) {
       if (t.kind === 'build' || t.kind === 'test') {
         const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as Extract<Task, { kind: 'build' }>);

@@ -1,5 +1,5 @@
 // Writes that never leave a half-written file: write a sibling temp file, then rename.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
@@ -21,4 +21,9 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/** Whether the file already holds exactly this text (then it is left alone: same inode, same mtime). */
+export function hasContent(path: string, content: string): boolean {
+  return existsSync(path) && readFileSync(path, 'utf8') === content;
 }

@@ -8,7 +8,7 @@ import { diffParts, short } from '../core/hash.ts';
 import type { Plan } from '../core/plan.ts';
 import { redactor } from '../core/redact.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/task.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { hasContent, writeFileAtomic } from './atomic.ts';
 import {
   HASH_LABEL,
   TASK_LABEL,
@@ -18,7 +18,6 @@ import {
   inspectBuilderArgv,
   isEngineDown,
   parseBuilderInspect,
-  parseImageLabels,
   parseManifestJson,
   parseMetadataFile,
   runTestArgv,
@@ -27,9 +26,10 @@ import {
   type CacheOptions,
 } from './buildx.ts';
 import { describeFailure, killAll, run, type RunResult } from './runner.ts';
-import { retryableDockerError } from './retry.ts';
+import { retry, retryableDockerError } from './retry.ts';
+import { hasHashLabel } from './staged.ts';
 import { Scheduler, type Final } from './scheduler.ts';
-import { logFileName, stagingRef, stagingRepository } from './staging.ts';
+import { localRepository, logFileName, stagingRef, stagingRepository } from './staging.ts';
 import { readState, record, writeState, type StateFile, type TaskRecord } from './state.ts';
 
 export type Renderer = 'default' | 'simple' | 'silent' | 'test';
@@ -113,7 +113,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   if (opts.mode === 'push' && !repo && ordered.some((t) => t.kind === 'build')) {
     throw new WorkError('nothing to push to: the spec publishes to no registry (set "publish", or build with --load)');
   }
-  const stagingRepo = repo ?? `manager.local/${plan.spec.package}`;
+  const stagingRepo = repo ?? localRepository(plan);
   const ctx = new RunContext(plan, opts, state, stagingRepo);
 
   if (opts.dryRun) return dryRun(ctx, ordered);
@@ -237,6 +237,13 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   return { ok, results, builder: ctx.builder, interrupted, engineLost };
 }
 
+/** A run worth another try; its message is the last line it printed. */
+class FailedAttempt extends Error {
+  constructor(readonly result: RunResult) {
+    super((result.stderr || result.stdout).trim().split('\n').pop() ?? 'failed');
+  }
+}
+
 /** The build itself succeeded but pushing it hit a registry or network hiccup. */
 export function isPushHiccup(output: string): boolean {
   const tail = output.split('\n').slice(-30).join('\n');
@@ -349,7 +356,7 @@ class RunContext {
     let written = 0;
     for (const f of t.files) {
       const p = join(this.opts.packageDir, f.path);
-      if (existsSync(p) && readFileSync(p, 'utf8') === f.content) continue;
+      if (hasContent(p, f.content)) continue;
       writeFileAtomic(p, f.content);
       written++;
     }
@@ -395,10 +402,7 @@ class RunContext {
 
   private async registryHas(b: BuildTask): Promise<{ ref: string; digest: string } | undefined> {
     const ref = stagingRef(this.stagingRepo, b);
-    const img = await run(imagetoolsInspectArgv(ref, 'image', this.opts.builder), { signal: this.abort.signal });
-    if (img.exitCode !== 0) return undefined;
-    const labels = parseImageLabels(img.stdout);
-    if (labels?.[HASH_LABEL] !== b.hash.value) return undefined;
+    if (!(await hasHashLabel(ref, b.hash.value, { builder: this.opts.builder, signal: this.abort.signal }))) return undefined;
     const man = await run(imagetoolsInspectArgv(ref, 'manifest', this.opts.builder), { signal: this.abort.signal });
     const info = man.exitCode === 0 ? parseManifestJson(man.stdout) : undefined;
     return info ? { ref: `${ref}@${info.digest}`, digest: info.digest } : undefined;
@@ -415,16 +419,12 @@ class RunContext {
     const metadataFile = join(this.opts.logDir, `.metadata-${logFileName(b.id)}.json`);
     rmSync(metadataFile, { force: true });
     const argv = this.buildArgv(b, this.parentRef(b), metadataFile);
-    let r = await this.runLogged(b, argv, progress, this.timeoutMs(b), `# ${d.reason}\n`);
     // A push the registry refused for a passing reason (5xx, 429, a dropped connection) is
     // retried with backoff; BuildKit's cache makes the retry only the push.
-    for (let attempt = 2; attempt <= 4 && r.exitCode !== 0 && !r.aborted && !r.timedOut && isPushHiccup(r.stdout + r.stderr); attempt++) {
-      const delay = 1000 * 2 ** (attempt - 2);
-      this.opts.log(`retry ${attempt - 1}/3 for the ${b.id} push in ${delay} ms`);
-      progress(`push failed; retrying in ${delay} ms`);
-      await new Promise((res) => setTimeout(res, delay));
-      r = await this.runLogged(b, argv, progress, this.timeoutMs(b), `# attempt ${attempt}: the push failed\n`, true);
-    }
+    const r = await this.retrying(`the ${b.id} push`, 1000, progress, (attempt) =>
+      this.runLogged(b, argv, progress, this.timeoutMs(b), attempt === 1 ? `# ${d.reason}\n` : `# attempt ${attempt}: the push failed\n`, attempt > 1),
+      (x) => !x.timedOut && isPushHiccup(x.stdout + x.stderr),
+    );
     const meta = existsSync(metadataFile) ? parseMetadataFile(readFileSync(metadataFile, 'utf8')) : {};
     rmSync(metadataFile, { force: true });
     if (r.exitCode !== 0) return this.fail(b, r);
@@ -501,15 +501,10 @@ class RunContext {
     }
     progress(`${m.refs.length} tags from ${m.builds.length} platform images`);
     // The merge is pure network work: retry registry hiccups with backoff, reporting each.
-    let r: RunResult | undefined;
-    for (let attempt = 1; ; attempt++) {
-      r = await this.runLogged(m, this.manifestArgv(m), progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1);
-      if (r.exitCode === 0 || attempt >= 4 || r.aborted || !retryableDockerError(r.stderr)) break;
-      const delay = 500 * 2 ** (attempt - 1);
-      this.opts.log(`retry ${attempt}/3 for the ${m.id} merge in ${delay} ms: ${r.stderr.trim().split('\n').pop()}`);
-      progress(`retrying in ${delay} ms`);
-      await new Promise((res) => setTimeout(res, delay));
-    }
+    const r = await this.retrying(`the ${m.id} merge`, 500, progress, (attempt) =>
+      this.runLogged(m, this.manifestArgv(m), progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
+      (x) => retryableDockerError(x.stderr),
+    );
     if (r.exitCode !== 0) return this.fail(m, r);
     const check = await run(imagetoolsInspectArgv(m.refs[0]!, 'manifest', this.opts.builder));
     const info = check.exitCode === 0 ? parseManifestJson(check.stdout) : undefined;
@@ -547,6 +542,31 @@ class RunContext {
       progress(line);
     });
     return this.succeed(t, 'ran', performance.now() - started, d.reason);
+  }
+
+  /** Runs `attempt` until it succeeds or fails for a reason `worthRetry` does not accept. */
+  private async retrying(what: string, baseMs: number, progress: (line: string) => void, attempt: (n: number) => Promise<RunResult>, worthRetry: (r: RunResult) => boolean): Promise<RunResult> {
+    try {
+      return await retry(
+        async (n) => {
+          const r = await attempt(n);
+          if (r.exitCode !== 0 && !r.aborted && worthRetry(r)) throw new FailedAttempt(r);
+          return r;
+        },
+        {
+          what,
+          baseMs,
+          retryable: (e) => e instanceof FailedAttempt,
+          log: (line) => {
+            this.opts.log(line);
+            progress(line);
+          },
+        },
+      );
+    } catch (e) {
+      if (e instanceof FailedAttempt) return e.result;
+      throw e;
+    }
   }
 
   private async runLogged(t: Task, argv: string[], progress: (line: string) => void, timeoutMs: number, header: string, append = false): Promise<RunResult> {

@@ -1,10 +1,10 @@
 // apply-plan for files: writes the generated tree. Incremental (unchanged files keep their
 // inode and mtime), and all-or-nothing: new content is staged first, then renamed into place.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { WorkError } from '../core/errors.ts';
 import type { Plan } from '../core/plan.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { hasContent, writeFileAtomic } from './atomic.ts';
 import { metadataFiles } from './metadata.ts';
 import { withSignalsDeferred } from './signals.ts';
 import { readState, record, writeState } from './state.ts';
@@ -67,7 +67,7 @@ export function generate(plan: Plan, opts: GenerateOptions): GenerateResult {
   const written: string[] = [];
   const unchanged: string[] = [];
   for (const [path, content] of desired) {
-    if (!opts.overwrite && existingSet.has(path) && readFileSync(join(dir, path), 'utf8') === content) unchanged.push(path);
+    if (!opts.overwrite && existingSet.has(path) && hasContent(join(dir, path), content)) unchanged.push(path);
     else written.push(path);
   }
   const inScope = (p: string) =>

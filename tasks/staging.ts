@@ -10,6 +10,11 @@ export function stagingRepository(plan: Plan, override?: string): string | undef
   return publishRepositories(plan.spec)[0]?.repository;
 }
 
+/** A repository name only the local engine uses, for when nothing is pushed (`--load`). */
+export function localRepository(plan: Plan): string {
+  return `manager.local/${plan.spec.package}`;
+}
+
 export function stagingTag(b: BuildTask): string {
   return `build-${b.arch}-${b.hash.value.slice(0, 32)}`;
 }

@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SpecError } from '../../core/errors.ts';
+import { loadPlan } from '../../core/plan.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BENTO_MANIFEST = join(REPO, 'examples', 'bento-server', 'manifest.yaml');
@@ -59,4 +61,15 @@ export const MINI_TEMPLATES: Record<string, string> = {
 export function miniSpec(overrides: Record<string, string> = {}): { dir: string; manifest: string } {
   const dir = writeTree({ 'manifest.yaml': MINI_SPEC, ...MINI_TEMPLATES, ...overrides });
   return { dir, manifest: join(dir, 'manifest.yaml') };
+}
+
+/** The SpecError planning a manifest throws; fails the test when it plans cleanly. */
+export function planError(manifest: string): SpecError {
+  try {
+    loadPlan(manifest);
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
+  }
+  throw new Error(`expected ${manifest} to be rejected`);
 }

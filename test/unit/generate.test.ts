@@ -3,9 +3,9 @@ import { join, relative } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
 import { loadPlan } from '../../core/plan.ts';
-import { SpecError, WorkError } from '../../core/errors.ts';
+import { WorkError } from '../../core/errors.ts';
 import { generate } from '../../tasks/generate.ts';
-import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO, miniSpec, tempDir } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO, miniSpec, planError, tempDir } from '../helpers/spec.ts';
 
 const ALL = { dockerfiles: true, docs: true, metadata: false, overwrite: false };
 
@@ -104,14 +104,7 @@ describe('generate', () => {
     generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
     const before = readFileSync(join(pkgDir, 'deb/runtime/Dockerfile'), 'utf8');
     writeFileSync(join(dir, 'templates/partials/run.eta'), 'RUN echo <%= it.nope.deeper %>\n');
-    let err: unknown;
-    try {
-      loadPlan(manifest);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(SpecError);
-    const d = (err as SpecError).diagnostics[0]!;
+    const d = planError(manifest).diagnostics[0]!;
     expect(d.file).toBe(join(dir, 'templates/partials/run.eta'));
     expect(d.line).toBe(1);
     expect(d.message).toMatch(/reading 'deeper'/);
