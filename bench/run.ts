@@ -67,7 +67,7 @@ async function scheduling(): Promise<void> {
   const tasks = [...plan.tasks.values()];
   const cost = (id: string): number => {
     const t = plan.tasks.get(id)!;
-    if (t.kind === 'build') return (COSTS[t.release] ?? 5) * (t.arch === 'amd64' ? 1 : 3); // QEMU is ~3x slower
+    if (t.kind === 'build') return (COSTS[t.release] ?? 5) * (t.arches[0] === 'amd64' ? 1 : 3); // QEMU is ~3x slower
     return { render: 0.01, test: 1, manifest: 0.2, readme: 0.1 }[t.kind as 'render' | 'test' | 'manifest' | 'readme'];
   };
   const deps = new Map(tasks.map((t) => [t.id, t.deps]));
@@ -242,6 +242,40 @@ async function overheadBench(e: E2EEnv): Promise<void> {
   console.log('target: under 50 ms per task');
 }
 
+async function platformsBench(e: E2EEnv): Promise<void> {
+  header('4c. Cold build of the offline spec on the containerd-store engine: one build per image (single) vs per platform (split), --max-workers 2', 'split, same engine, builder cache pruned before each run');
+  const onPrivate = { DOCKER_HOST: e.privateEngine };
+  const runsCold = Number(process.env['BENCH_COLD_RUNS'] ?? 2);
+  const cold = (mode: 'split' | 'single', i: number) => {
+    timeCmd(['docker', 'buildx', 'prune', '-af'], REPO, onPrivate);
+    const s = e2eSpec(e, `bench-mp-${mode}-${Date.now().toString(36)}-${i}`, 'offline');
+    const r = timeCmd([process.execPath, join(REPO, 'bin', 'manager.js'), 'build', s.manifest, '--all', '--multi-platform', mode, '--max-workers', '2', '--output', s.generated, '--json'], s.dir, {
+      ...onPrivate,
+      E2E_REGISTRY_USER: e.user,
+      E2E_REGISTRY_PASSWORD: e.password,
+    });
+    if (r.code !== 0) throw new Error(`${mode} build failed:\n${r.stderr.slice(-2000)}`);
+    const rows = (JSON.parse(r.stdout) as { tasks: { kind: string; status: string }[] }).tasks;
+    return { ms: r.ms, builds: rows.filter((x) => x.kind === 'build' && x.status === 'built').length };
+  };
+  const split: number[] = [];
+  const single: number[] = [];
+  let calls = { split: 0, single: 0 };
+  for (let i = 0; i < runsCold; i++) {
+    const a = cold('split', i);
+    const b = cold('single', i);
+    split.push(a.ms);
+    single.push(b.ms);
+    calls = { split: a.builds, single: b.builds };
+  }
+  table([
+    ['strategy', 'buildx builds', 'ms (median)', 'ratio vs split'],
+    ['split (per platform, then imagetools merge)', calls.split, fmt(median(split)), '1.00x'],
+    ['single (--platform amd64,arm64, index copied)', calls.single, fmt(median(single)), `${fmt(median(single) / median(split), 2)}x`],
+  ]);
+  console.log('the Dockerfiles are one RUN each, so this measures what a build costs around its steps (context, base pull, export, push), not compile time');
+}
+
 console.log(`# manager benchmarks (${RUNS} runs each, medians; ${new Date().toISOString().slice(0, 10)}, ${process.version})`);
 if (want('planning')) await planning();
 if (want('scheduling')) await scheduling();
@@ -252,4 +286,5 @@ else {
   if (want('noop')) await noopRerun(e);
   if (want('overhead')) await overheadBench(e);
   if (want('cold')) await coldBuild(e);
+  if (want('platforms')) await platformsBench(e);
 }

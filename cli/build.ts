@@ -5,16 +5,18 @@ import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ciMatrix, githubWorkflow, shardSelection } from '../core/ci.ts';
 import { UsageError } from '../core/errors.ts';
+import { chooseMultiPlatform, type MultiPlatformMode } from '../core/multi-platform.ts';
+import { planSpec } from '../core/plan.ts';
 import { short } from '../core/hash.ts';
 import { redactor } from '../core/redact.ts';
 import { isEmptySelection, selectTasks } from '../core/select.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { bakeFile, type ParentMode } from '../tasks/bake.ts';
-import { createBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
-import { supportsNamedContexts } from '../tasks/buildx.ts';
+import { createBuilder, inspectBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
+import { builderCapabilities, supportsNamedContexts, type BuilderInfo } from '../tasks/buildx.ts';
 import { changedBuilds } from '../tasks/staged.ts';
-import { execute, inspectBuilder, type ExecuteOptions, type Renderer, type Summary } from '../tasks/execute.ts';
+import { execute, type ExecuteOptions, type Renderer, type Summary } from '../tasks/execute.ts';
 import { acquireLock } from '../tasks/lock.ts';
 import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../tasks/staging.ts';
@@ -53,7 +55,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--keep-going', 'after a failure, still run everything that does not depend on it')
     .option('--atomic', 'change no public tag unless every selected build and test succeeds')
     .option('--builder <name>', 'buildx builder to use')
-    .addOption(new Option('--multi-platform <mode>', 'per-platform builds merged into manifests (split)').choices(['auto', 'split']).default('auto'))
+    .addOption(multiPlatformOption())
     .option('--staging-repository <repo>', 'where per-platform images wait for their manifest (default: the first publish registry)')
     .option('--provenance <value>', 'pass --provenance to buildx')
     .option('--sbom <value>', 'pass --sbom to buildx')
@@ -66,9 +68,9 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--output <dir|json>', '"json" prints the summary as JSON; otherwise the generated root')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       if (o['push'] && o['load']) throw new UsageError('--push and --load exclude each other');
-      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       const sel = selectionFrom(o);
       if (isEmptySelection(sel)) throw new UsageError('nothing selected: pass --all, --target package:release, or filters such as --releases / --distros');
+      const { l, builder } = await planForBuilder(load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       let selected = selectTasks(l.plan, sel);
       if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
       const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
@@ -83,6 +85,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           keepGoing: Boolean(o['keepGoing']),
           atomic: Boolean(o['atomic']),
           builder: o['builder'] as string | undefined,
+          builderInfo: builder,
           stagingRepository: o['stagingRepository'] as string | undefined,
           provenance: o['provenance'] as string | undefined,
           sbom: o['sbom'] as string | undefined,
@@ -104,10 +107,11 @@ export function registerBuildCommands(program: Command, out: Output): void {
       .argument('[package]'),
   )
     .option('--builder <name>', 'buildx builder to use')
+    .addOption(multiPlatformOption())
     .option('--timeout <seconds>', 'per test task', positiveInt)
     .option('--target-version <version>', 'override the spec version')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
-      const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      const { l, builder } = await planForBuilder(load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       const sel = selectionFrom(o);
       const all = selectTasks(l.plan, isEmptySelection(sel) ? { all: true } : sel);
       const tests = [...all].filter((id) => l.plan.tasks.get(id)!.kind === 'test');
@@ -116,6 +120,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       await runSelected(l, out, selected, {
         keepGoing: true,
         builder: o['builder'] as string | undefined,
+        builderInfo: builder,
         timeoutSec: o['timeout'] as number | undefined,
         retest: true,
       });
@@ -261,6 +266,35 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const onlyReadme = new Set([...selected].filter((id) => ['readme', 'render'].includes(l.plan.tasks.get(id)!.kind)));
       await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' });
     });
+}
+
+function multiPlatformOption(): Option {
+  return new Option('--multi-platform <mode>', 'one build per platform merged by a manifest (split), one build for all platforms (single), or what the builder can do (auto; default: spec build.multi_platform)').choices(['auto', 'single', 'split']);
+}
+
+/**
+ * Plans for the builder at hand. Unless split is fixed, the builder is asked what it can do:
+ * that decides whether an image's platforms are one build or several, so the graph's shape.
+ */
+async function planForBuilder(l: Loaded, o: Record<string, unknown>, out: Output): Promise<{ l: Loaded; builder?: BuilderInfo }> {
+  const requested = (o['multiPlatform'] as MultiPlatformMode | undefined) ?? l.plan.spec.build.multiPlatform;
+  let builder: BuilderInfo | undefined;
+  if (requested !== 'split') {
+    try {
+      builder = await inspectBuilder(o['builder'] as string | undefined);
+    } catch (e) {
+      if (!o['dryRun']) throw e; // a dry run needs no engine
+    }
+  }
+  const platformFilter = Boolean((o['platforms'] as string[] | undefined)?.length);
+  const fanOut = Boolean((o['only'] as string[] | undefined)?.length || o['shard']);
+  const choice = chooseMultiPlatform(requested, builder && builderCapabilities(builder), { platformFilter, load: Boolean(o['load']), fanOut });
+  const line = `platforms: ${choice.strategy === 'single' ? 'one build per image for all its platforms' : 'one build per platform, merged by manifest tasks'} (${choice.reason})`;
+  // A dry run shows the plan on stdout, and this is part of it.
+  if (o['dryRun']) out.result(line);
+  else out.info(line);
+  if (choice.strategy === 'split') return { l, builder };
+  return { l: { ...l, plan: planSpec(l.plan.spec, l.plan.warnings, { multiPlatform: 'single' }) }, builder };
 }
 
 /** Runs a selection with the settings every command shares, prints the summary, sets the exit code. */

@@ -17,7 +17,7 @@ export interface MatrixJob {
 }
 
 function chainKey(b: BuildTask): string {
-  return `${b.distro} py${b.python} ${b.platform}`;
+  return `${b.distro} py${b.python} ${b.platforms.join(',')}`;
 }
 
 /**
@@ -36,7 +36,8 @@ export function ciMatrix(plan: Plan, selected: Set<string>, changed: Set<string>
   const testsOf = new Map<string, string[]>();
   for (const t of plan.tasks.values()) if (t.kind === 'test') testsOf.set(t.build, [...(testsOf.get(t.build) ?? []), t.id]);
   const include = [...chains.entries()].map(([name, builds]) => {
-    const platform = builds[0]!.platform;
+    // CI plans per-platform builds, so a chain is one platform; a native runner needs that.
+    const platform = builds[0]!.platforms.join(',');
     const native = plan.spec.build.runners[platform];
     const tests = builds.flatMap((b) => testsOf.get(b.id) ?? []);
     return {
@@ -125,8 +126,9 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
           { if: '${{ matrix.qemu }}', uses: 'docker/setup-qemu-action@v3' },
           { uses: 'docker/setup-buildx-action@v3' },
           { run: `npx manager authenticate ${pkg}` },
-          // Per-platform jobs push only content-addressed staging tags (by digest).
-          { run: `npx manager build ${pkg} --only "\${{ matrix.only }}"` },
+          // Per-platform jobs push only content-addressed staging tags (by digest). The matrix
+          // names per-platform builds, so split is fixed: setup-buildx's builder could do single.
+          { run: `npx manager build ${pkg} --multi-platform split --only "\${{ matrix.only }}"` },
         ],
       },
       publish: {
@@ -138,7 +140,7 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
           { uses: 'docker/setup-buildx-action@v3' },
           { run: `npx manager authenticate ${pkg}` },
           // Every build is found in the registry by its hash; this merges manifests and pushes READMEs.
-          { run: `npx manager build ${pkg}${sel}` },
+          { run: `npx manager build ${pkg} --multi-platform split${sel}` },
         ],
       },
     },

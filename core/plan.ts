@@ -33,13 +33,23 @@ export interface Plan {
   warnings: Diagnostic[];
 }
 
-export function loadPlan(manifestFile: string, opts: LoadOptions = {}): Plan {
-  const loaded = loadSpec(manifestFile, opts);
-  if (!loaded.spec) throw new SpecError(loaded.diagnostics);
-  return planSpec(loaded.spec, loaded.diagnostics);
+export interface PlanOptions {
+  /**
+   * `split` (the default): one build per platform, merged by the manifest task. `single`: one
+   * build per image for all its platforms, which the builder must support; the manifest task
+   * then copies that build's index to the public tags. Resolved before planning
+   * (core/multi-platform.ts), because it decides the shape of the graph.
+   */
+  multiPlatform?: 'split' | 'single';
 }
 
-export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
+export function loadPlan(manifestFile: string, opts: LoadOptions = {}, planOpts: PlanOptions = {}): Plan {
+  const loaded = loadSpec(manifestFile, opts);
+  if (!loaded.spec) throw new SpecError(loaded.diagnostics);
+  return planSpec(loaded.spec, loaded.diagnostics, planOpts);
+}
+
+export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOptions = {}): Plan {
   const expansion = expand(spec);
   if (hasErrors(expansion.diagnostics)) throw new SpecError([...warnings, ...expansion.diagnostics]);
   const { variants } = expansion;
@@ -110,7 +120,10 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
   if (errors.length) throw new SpecError([...warnings, ...errors]);
 
   // Builds, tests, manifests.
-  const buildId = (key: string, arch: string) => `build:${pkg}/${key}/${arch}`;
+  const single = opts.multiPlatform === 'single';
+  const buildId = (key: string, arches: string[]) => `build:${pkg}/${key}/${arches.join('+')}`;
+  /** Variant key → its builds by architecture, for children to find their parent's. */
+  const buildsOf = new Map<string, Map<string, BuildTask>>();
   const manifests: ManifestTask[] = [];
   for (const v of variants) {
     const render = renderIds.get(`${v.distro}/${v.release}`)!;
@@ -129,22 +142,24 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
     }));
     const testsHash = hashValue(tests);
     const buildArgsHash = hashValue(v.buildArgs);
-    for (const arch of v.arches) {
-      const platform = spec.architectures[arch]!;
-      const parentBuild = v.parent ? buildId(v.parent, arch) : undefined;
-      const parentTask = parentBuild ? (tasks.get(parentBuild) as BuildTask | undefined) : undefined;
+    const own = new Map<string, BuildTask>();
+    buildsOf.set(v.key, own);
+    for (const arches of single ? [v.arches] : v.arches.map((a) => [a])) {
+      const platforms = arches.map((a) => spec.architectures[a]!);
+      const parentTask = v.parent ? buildsOf.get(v.parent)?.get(arches[0]!) : undefined;
+      const parentBuild = parentTask?.id ?? (v.parent ? buildId(v.parent, arches) : undefined);
       const baseImage = v.parent ? undefined : distro.image.replaceAll('{python}', v.python);
       const parts: Record<string, string> = {
         ...fileParts,
         build_args: buildArgsHash,
-        platform: sha256(platform),
+        [single ? 'platforms' : 'platform']: sha256(platforms.join(',')),
         format: FORMAT_HASH,
       };
       if (parentTask) parts['parent'] = parentTask.hash.value;
       if (baseImage) parts['base_image'] = sha256(baseImage);
       const b: BuildTask = {
         kind: 'build',
-        id: buildId(v.key, arch),
+        id: buildId(v.key, arches),
         deps: parentBuild ? [render.id, parentBuild] : [render.id],
         hash: combine(parts),
         variant: v.key,
@@ -152,8 +167,8 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
         release: v.release,
         python: v.python,
         axes: v.axes,
-        arch,
-        platform,
+        arches,
+        platforms,
         context: render.dir,
         buildArgs: v.buildArgs,
         parentBuild,
@@ -163,12 +178,15 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
       add(b);
       builds.push(b.id);
       gates.push(b.id);
-      if (tests.length) {
+      for (const a of arches) own.set(a, b);
+      if (!tests.length) continue;
+      for (const arch of arches) {
+        const platform = spec.architectures[arch]!;
         const tt: TestTask = {
           kind: 'test',
           id: `test:${pkg}/${v.key}/${arch}`,
           deps: [b.id],
-          hash: combine({ build: b.hash.value, tests: testsHash }),
+          hash: combine({ build: b.hash.value, tests: testsHash, platform: sha256(platform) }),
           build: b.id,
           variant: v.key,
           platform,
@@ -180,7 +198,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = []): Plan {
     }
     const refs = publicRefs(spec, v.tags);
     const mparts: Record<string, string> = { refs: hashValue([...refs].sort()) };
-    for (const id of builds) mparts[`build:${(tasks.get(id) as BuildTask).arch}`] = tasks.get(id)!.hash.value;
+    for (const id of builds) mparts[`build:${(tasks.get(id) as BuildTask).arches.join('+')}`] = tasks.get(id)!.hash.value;
     const m: ManifestTask = {
       kind: 'manifest',
       id: `manifest:${pkg}/${v.key}`,

@@ -67,7 +67,7 @@ export function selectTasks(plan: Plan, sel: Selection): Set<string> {
     for (const t of plan.tasks.values()) {
       if (t.kind === 'build' || t.kind === 'test') {
         const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as Extract<Task, { kind: 'build' }>);
-        if (matchImage(b.distro, b.release, b.python) && matchPlatform(b.platform)) seeds.push(t.id);
+        if (matchImage(b.distro, b.release, b.python) && (t.kind === 'test' ? matchPlatform(t.platform) : b.platforms.every(matchPlatform))) seeds.push(t.id);
       } else if (t.kind === 'manifest') {
         // A manifest publishes every platform of its image: selecting part of them must not
         // overwrite a multi-arch tag with fewer platforms, so it needs them all.

@@ -32,12 +32,13 @@ export interface BuildTask extends TaskBase {
   release: string;
   python: string;
   axes: Record<string, string>;
-  arch: string;
-  platform: string;
+  /** One architecture per build (split), or all of the image's in one build (single). */
+  arches: string[];
+  platforms: string[];
   /** Generated directory used as build context, relative to the package's generated dir. */
   context: string;
   buildArgs: Record<string, string>;
-  /** The parent release's build on the same platform, if any. */
+  /** The parent release's build of the same platforms, if any. */
   parentBuild?: string;
   /** Root releases build FROM this image (the distro image, variables expanded). */
   baseImage?: string;

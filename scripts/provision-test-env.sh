@@ -27,21 +27,32 @@ if ((${#need_pkgs[@]})); then
 fi
 # The Debian package enables a registry service on :5000 under systemd; we run our own.
 
-if ! docker buildx version >/dev/null 2>&1; then
-  # buildx is not packaged for bookworm; trixie's package is a static binary.
-  # Only that one .deb is downloaded: nothing else is installed from trixie.
-  log "installing docker-buildx from trixie (binary only)"
+# Two binaries come from trixie's packages, downloaded and unpacked, never installed:
+# buildx (not packaged for bookworm; a static binary) and a dockerd with the containerd
+# image store, run only as the tests' private engine (scripts/private-engine.sh).
+# Nothing else is installed from trixie.
+ENGINE_DOCKERD="$CACHE/engine/dockerd"
+trixie=()
+docker buildx version >/dev/null 2>&1 || trixie+=(docker-buildx)
+[ -x "$ENGINE_DOCKERD" ] || trixie+=(docker.io)
+if ((${#trixie[@]})); then
+  log "unpacking ${trixie[*]} from trixie (binaries only)"
   tmp="$(mktemp -d)"
   list=/etc/apt/sources.list.d/manager-trixie-tmp.list
   echo 'deb http://deb.debian.org/debian trixie main' >"$list"
   trap 'rm -f "$list"' EXIT
   apt-get update -qq -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
-  (cd "$tmp" && apt-get download -qq docker-buildx/trixie)
+  for p in "${trixie[@]}"; do (cd "$tmp" && apt-get download -qq "$p/trixie" 2>/dev/null); done
   rm -f "$list"
   trap - EXIT
   apt-get update -qq
-  dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/x"
-  install -D -m 755 "$tmp/x/usr/libexec/docker/cli-plugins/docker-buildx" /usr/libexec/docker/cli-plugins/docker-buildx
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
+  if [ -e "$tmp/x/usr/libexec/docker/cli-plugins/docker-buildx" ]; then
+    install -D -m 755 "$tmp/x/usr/libexec/docker/cli-plugins/docker-buildx" /usr/libexec/docker/cli-plugins/docker-buildx
+  fi
+  if [ -e "$tmp/x/usr/sbin/dockerd" ]; then
+    install -D -m 755 "$tmp/x/usr/sbin/dockerd" "$ENGINE_DOCKERD"
+  fi
   rm -rf "$tmp"
 fi
 
@@ -130,10 +141,14 @@ if ! docker buildx imagetools inspect "$BASE_REF" >/dev/null 2>&1; then
   docker buildx imagetools create -t "$BASE_REF" "${refs[@]}" >/dev/null
 fi
 
+log "starting the private engine (containerd image store, own network namespace)"
+PRIVATE_ENGINE="$(bash "$ROOT/scripts/private-engine.sh" start)"
+
 cat >"$CACHE/env" <<ENV
 E2E_REGISTRY=$REGISTRY
 E2E_REGISTRY_USER=$REGISTRY_USER
 E2E_REGISTRY_PASSWORD_FILE=$REG_DIR/password
 E2E_BASE_IMAGE=$BASE_REF
+E2E_PRIVATE_ENGINE=$PRIVATE_ENGINE
 ENV
 log "ready: registry $REGISTRY, base image $BASE_REF"

@@ -31,7 +31,7 @@ export interface BakeFile {
 }
 
 export function bakeTargetName(b: BuildTask): string {
-  return `${b.variant}/${b.arch}`.replace(/[^A-Za-z0-9_-]+/g, '_');
+  return `${b.variant}/${b.arches.join('+')}`.replace(/[^A-Za-z0-9_-]+/g, '_');
 }
 
 export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
@@ -49,7 +49,7 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
     const t: Record<string, unknown> = {
       context: relative(o.bakeDir, join(o.packageDir, b.context)) || '.',
       dockerfile: 'Dockerfile',
-      platforms: [b.platform],
+      platforms: b.platforms,
       tags: [stagingRef(o.stagingRepo, b)],
       labels: { [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id },
       output: [o.push ? 'type=image,push=true' : 'type=docker'],

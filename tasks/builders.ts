@@ -2,7 +2,7 @@
 // the state file plus the registry, so any fresh builder (or machine) can continue.
 import { existsSync } from 'node:fs';
 import { UsageError, WorkError } from '../core/errors.ts';
-import { builderCreateArgv, type BuilderNode } from './buildx.ts';
+import { builderCreateArgv, dockerInfoArgv, inspectBuilderArgv, isEngineDown, parseBuilderInspect, parseImageStore, type BuilderInfo, type BuilderNode } from './buildx.ts';
 import { describeFailure, onPath, run } from './runner.ts';
 
 export const QEMU_HANDLERS: Record<string, string> = { arm64: 'qemu-aarch64', arm: 'qemu-arm', ppc64le: 'qemu-ppc64le', s390x: 'qemu-s390x', riscv64: 'qemu-riscv64' };
@@ -28,6 +28,25 @@ export function createBuilderArgvs(o: CreateBuilderOptions): string[][] {
   argvs.push(['docker', 'buildx', 'inspect', '--bootstrap', o.name]);
   if (o.use) argvs.push(['docker', 'buildx', 'use', o.name]);
   return argvs;
+}
+
+export async function inspectBuilder(builder?: string): Promise<BuilderInfo> {
+  const r = await run(inspectBuilderArgv(builder));
+  // buildx reports an unreachable engine in an `Error:` field and still exits 0.
+  const fieldError = /^Error:\s*(.+)$/m.exec(r.stdout)?.[1];
+  if (r.exitCode !== 0 || fieldError) {
+    if (isEngineDown(`${r.stderr}\n${fieldError ?? ''}`)) {
+      throw new WorkError(`cannot reach the Docker engine${process.env['DOCKER_HOST'] ? ` at ${process.env['DOCKER_HOST']}` : ''}: is dockerd running?`, (fieldError ?? r.stderr).trim());
+    }
+    throw new WorkError(`cannot inspect buildx builder${builder ? ` "${builder}"` : ''}`, fieldError ?? describeFailure(r));
+  }
+  const info = parseBuilderInspect(r.stdout);
+  if (info.driver === 'docker') {
+    // buildx does not say which image store a docker-driver engine uses; the engine does.
+    const d = await run(dockerInfoArgv(info.name));
+    if (d.exitCode === 0) info.imageStore = parseImageStore(d.stdout.trim());
+  }
+  return info;
 }
 
 export async function createBuilder(o: CreateBuilderOptions, log: (line: string) => void): Promise<{ name: string; nodes: number; driver: string }> {

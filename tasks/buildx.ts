@@ -1,5 +1,6 @@
 // docker buildx, as data: every invocation is an argv array built by a pure function, and
 // every answer is parsed by a pure function. Nothing here runs a program.
+import type { BuilderCapabilities } from '../core/multi-platform.ts';
 
 export const HASH_LABEL = 'org.image-matrix.hash';
 export const TASK_LABEL = 'org.image-matrix.task';
@@ -97,6 +98,25 @@ export interface BuilderInfo {
   platforms: string[];
   buildkit?: string;
   nodes: number;
+  /** The docker driver's engine stores images in containerd (multi-platform) or not. */
+  imageStore?: 'containerd' | 'classic';
+}
+
+/** The engine's storage driver status, which names the containerd snapshotter when it is in use. */
+export function dockerInfoArgv(context?: string): string[] {
+  const argv = ['docker'];
+  if (context && context !== 'default') argv.push('--context', context);
+  return [...argv, 'info', '--format', '{{json .DriverStatus}}'];
+}
+
+export function parseImageStore(json: string): 'containerd' | 'classic' | undefined {
+  try {
+    const status = JSON.parse(json) as [string, string][] | null;
+    if (!Array.isArray(status)) return undefined;
+    return status.some(([k, v]) => k === 'driver-type' && /containerd\.snapshotter/.test(v)) ? 'containerd' : 'classic';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Parses `docker buildx inspect` text output. */
@@ -112,13 +132,24 @@ export function parseBuilderInspect(text: string): BuilderInfo {
   };
 }
 
-/** Multi-platform in one build needs a driver other than `docker` (or the containerd store). */
+/**
+ * Several platforms in one build, and cache export, need a driver other than `docker`, or a
+ * docker driver whose engine uses the containerd image store.
+ */
 export function supportsMultiPlatform(b: BuilderInfo): boolean {
-  return b.driver !== 'docker';
+  return b.driver !== 'docker' || b.imageStore === 'containerd';
 }
 
 export function supportsCacheExport(b: BuilderInfo): boolean {
-  return b.driver !== 'docker';
+  return supportsMultiPlatform(b);
+}
+
+/**
+ * Loading several platforms of one image needs the containerd image store; for drivers other
+ * than docker the store of the engine it loads into is not known, so it is not assumed.
+ */
+export function builderCapabilities(b: BuilderInfo): BuilderCapabilities {
+  return { name: b.name, driver: b.driver, multiPlatform: supportsMultiPlatform(b), multiPlatformLoad: b.imageStore === 'containerd' };
 }
 
 /** Named build contexts (`--build-context`, bake `target:`) need BuildKit ≥ 0.10 (Dockerfile 1.4). */
@@ -166,11 +197,20 @@ export function parseManifestJson(json: string): ManifestInfo | undefined {
   }
 }
 
-/** Labels of a single-platform image from `imagetools inspect --format '{{json .Image}}'`. */
-export function parseImageLabels(json: string): Record<string, string> | undefined {
+interface ImageConfig {
+  config?: { Labels?: Record<string, string> };
+}
+
+/**
+ * Labels per platform from `imagetools inspect --format '{{json .Image}}'`: one image's
+ * config, or (for an index) a map from platform to config. Attestation entries carry no config.
+ */
+export function parseImageLabels(json: string): Record<string, string>[] | undefined {
   try {
-    const img = JSON.parse(json) as { config?: { Labels?: Record<string, string> } };
-    return img.config?.Labels ?? {};
+    const img = JSON.parse(json) as ImageConfig & Record<string, ImageConfig>;
+    if (img.config || 'rootfs' in img) return [img.config?.Labels ?? {}];
+    const perPlatform = Object.values(img).filter((x) => x && typeof x === 'object');
+    return perPlatform.map((x) => x.config?.Labels ?? {});
   } catch {
     return undefined;
   }

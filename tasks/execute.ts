@@ -15,9 +15,7 @@ import {
   buildArgv,
   imagetoolsCreateArgv,
   imagetoolsInspectArgv,
-  inspectBuilderArgv,
   isEngineDown,
-  parseBuilderInspect,
   parseManifestJson,
   parseMetadataFile,
   runTestArgv,
@@ -25,7 +23,8 @@ import {
   type BuilderInfo,
   type CacheOptions,
 } from './buildx.ts';
-import { describeFailure, killAll, run, type RunResult } from './runner.ts';
+import { inspectBuilder } from './builders.ts';
+import { killAll, run, type RunResult } from './runner.ts';
 import { retry, retryableDockerError } from './retry.ts';
 import { hasHashLabel } from './staged.ts';
 import { Scheduler, type Final } from './scheduler.ts';
@@ -45,6 +44,8 @@ export interface ExecuteOptions {
   keepGoing: boolean;
   atomic: boolean;
   builder?: string;
+  /** The builder as already inspected (to choose the multi-platform strategy): not asked again. */
+  builderInfo?: BuilderInfo;
   stagingRepository?: string;
   provenance?: string;
   sbom?: string;
@@ -102,7 +103,7 @@ const HOST_PLATFORM = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`
  */
 export function estimatedCost(t: Task, recordedMs?: number): number {
   if (recordedMs !== undefined) return recordedMs / 1000;
-  if (t.kind === 'build') return COST.build * (t.platform === HOST_PLATFORM ? 1 : 4);
+  if (t.kind === 'build') return t.platforms.reduce((s, p) => s + COST.build * (p === HOST_PLATFORM ? 1 : 4), 0);
   return COST[t.kind];
 }
 
@@ -119,8 +120,8 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   if (opts.dryRun) return dryRun(ctx, ordered);
 
   const needsEngine = ordered.some((t) => t.kind !== 'render' && t.kind !== 'readme');
-  if (needsEngine) ctx.builder = await inspectBuilder(opts.builder);
-  const wanted = [...new Set(ordered.filter((t): t is BuildTask => t.kind === 'build').map((t) => t.platform))];
+  if (needsEngine) ctx.builder = opts.builderInfo ?? (await inspectBuilder(opts.builder));
+  const wanted = [...new Set(ordered.filter((t): t is BuildTask => t.kind === 'build').flatMap((t) => t.platforms))];
   const missing = ctx.builder ? wanted.filter((p) => !platformSupported(ctx.builder!, p)) : [];
   if (missing.length && ctx.builder) {
     throw new WorkError(
@@ -256,19 +257,6 @@ function platformSupported(b: BuilderInfo, platform: string): boolean {
   return b.platforms.map(norm).includes(norm(platform));
 }
 
-export async function inspectBuilder(builder?: string): Promise<BuilderInfo> {
-  const r = await run(inspectBuilderArgv(builder));
-  // buildx reports an unreachable engine in an `Error:` field and still exits 0.
-  const fieldError = /^Error:\s*(.+)$/m.exec(r.stdout)?.[1];
-  if (r.exitCode !== 0 || fieldError) {
-    if (isEngineDown(`${r.stderr}\n${fieldError ?? ''}`)) {
-      throw new WorkError(`cannot reach the Docker engine${process.env['DOCKER_HOST'] ? ` at ${process.env['DOCKER_HOST']}` : ''}: is dockerd running?`, (fieldError ?? r.stderr).trim());
-    }
-    throw new WorkError(`cannot inspect buildx builder${builder ? ` "${builder}"` : ''}`, fieldError ?? describeFailure(r));
-  }
-  return parseBuilderInspect(r.stdout);
-}
-
 class RunContext {
   readonly results = new Map<string, TaskResult>();
   readonly abort = new AbortController();
@@ -373,7 +361,7 @@ class RunContext {
   private cache(b: BuildTask): CacheOptions | undefined {
     const c = this.plan.spec.build.cache;
     if (!c) return undefined;
-    const vars: Record<string, string> = { registry: this.stagingRepo.split('/')[0]!, repository: this.stagingRepo, distro: b.distro, release: b.release, arch: b.arch, python: b.python };
+    const vars: Record<string, string> = { registry: this.stagingRepo.split('/')[0]!, repository: this.stagingRepo, distro: b.distro, release: b.release, arch: b.arches.join('-'), python: b.python };
     const fill = (s: string) => s.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
     const location = c.type === 'registry' ? fill(c.ref ?? `${this.stagingRepo}:cache-{distro}-{release}-{arch}`) : fill(c.dir ?? join(this.opts.packageDir, '.cache', '{distro}-{release}-{arch}'));
     return { type: c.type, location, mode: c.mode, export: this.builder ? supportsCacheExport(this.builder) : true };
@@ -387,7 +375,7 @@ class RunContext {
     if (this.opts.revision) labels['org.opencontainers.image.revision'] = this.opts.revision;
     return buildArgv({
       contextDir: join(this.opts.packageDir, b.context),
-      platforms: [b.platform],
+      platforms: b.platforms,
       buildArgs: args,
       tags: [stagingRef(this.stagingRepo, b)],
       labels,
@@ -477,13 +465,19 @@ class RunContext {
   private async publishedAlready(m: ManifestTask): Promise<string | undefined> {
     const wanted = m.builds.map((id) => this.refs.get(id)?.digest);
     if (wanted.some((x) => !x)) return undefined;
+    // One build of every platform pushed an index; publishing copies it, digest and all.
+    const copiesIndex = m.builds.length === 1 && (this.plan.tasks.get(m.builds[0]!) as BuildTask).platforms.length > 1;
     let digest: string | undefined;
     for (const ref of m.refs) {
       const r = await run(imagetoolsInspectArgv(ref, 'manifest', this.opts.builder), { signal: this.abort.signal });
       const info = r.exitCode === 0 ? parseManifestJson(r.stdout) : undefined;
       if (!info?.platforms) return undefined;
-      const have = new Set(Object.values(info.platforms));
-      if (have.size !== wanted.length || !wanted.every((w) => have.has(w!))) return undefined;
+      if (copiesIndex) {
+        if (info.digest !== wanted[0]) return undefined;
+      } else {
+        const have = new Set(Object.values(info.platforms));
+        if (have.size !== wanted.length || !wanted.every((w) => have.has(w!))) return undefined;
+      }
       digest = info.digest;
     }
     return digest;
@@ -499,7 +493,7 @@ class RunContext {
       const digest = await this.publishedAlready(m);
       if (digest) return this.succeed(m, 'skipped', performance.now() - started, 'unchanged: every tag already points at these images', { digest });
     }
-    progress(`${m.refs.length} tags from ${m.builds.length} platform images`);
+    progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
     // The merge is pure network work: retry registry hiccups with backoff, reporting each.
     const r = await this.retrying(`the ${m.id} merge`, 500, progress, (attempt) =>
       this.runLogged(m, this.manifestArgv(m), progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
@@ -516,7 +510,7 @@ class RunContext {
     const started = performance.now();
     const builds = m.builds.map((id) => this.plan.tasks.get(id) as BuildTask);
     const hostArch = process.arch === 'x64' ? 'amd64' : process.arch;
-    const pick = builds.length === 1 ? builds[0] : builds.find((b) => b.platform.split('/')[1] === hostArch);
+    const pick = builds.length === 1 ? builds[0] : builds.find((b) => b.platforms[0]!.split('/')[1] === hostArch);
     if (!pick) return this.finish(m, 'skipped', 0, '--load keeps one platform per tag; none matches this host');
     const src = this.refs.get(pick.id)!.ref;
     for (const ref of m.refs) {
@@ -524,7 +518,7 @@ class RunContext {
       const r = await this.runLogged(m, ['docker', 'tag', src, ref], progress, 60_000, '', true);
       if (r.exitCode !== 0) return this.fail(m, r);
     }
-    return this.finish(m, 'ran', performance.now() - started, `tagged the ${pick.platform} image locally`);
+    return this.finish(m, 'ran', performance.now() - started, `tagged the ${pick.platforms.join(', ')} image locally`);
   }
 
   private async readme(t: ReadmeTask, progress: (line: string) => void): Promise<TaskResult> {

@@ -31,7 +31,7 @@ export function metadataFiles(plan: Plan): Record<string, string> {
       build_args: v.buildArgs,
       parent: v.parent ?? null,
       hash: m.hash.value,
-      builds: builds.map((b) => ({ id: b.id, platform: b.platform, hash: b.hash.value })),
+      builds: builds.map((b) => ({ id: b.id, platforms: b.platforms, hash: b.hash.value })),
     };
   });
   // Pretty but stable: same plan, same bytes.

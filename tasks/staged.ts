@@ -8,7 +8,8 @@ import { stagingRef } from './staging.ts';
 
 export async function hasHashLabel(ref: string, hash: string, opts: { builder?: string; signal?: AbortSignal } = {}): Promise<boolean> {
   const r = await run(imagetoolsInspectArgv(ref, 'image', opts.builder), { signal: opts.signal });
-  return r.exitCode === 0 && parseImageLabels(r.stdout)?.[HASH_LABEL] === hash;
+  const labels = r.exitCode === 0 ? parseImageLabels(r.stdout) : undefined;
+  return !!labels?.length && labels.every((l) => l[HASH_LABEL] === hash);
 }
 
 /** Builds of the selection the registry does not have yet, a few lookups at a time. */

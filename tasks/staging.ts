@@ -16,7 +16,8 @@ export function localRepository(plan: Plan): string {
 }
 
 export function stagingTag(b: BuildTask): string {
-  return `build-${b.arch}-${b.hash.value.slice(0, 32)}`;
+  // A tag holds at most 128 characters: a build of several platforms is `multi`, its hash says which.
+  return `build-${b.arches.length === 1 ? b.arches[0] : 'multi'}-${b.hash.value.slice(0, 32)}`;
 }
 
 export function stagingRef(repo: string, b: BuildTask): string {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
-import { e2eEnv, e2eSpec, type E2EEnv } from '../helpers/e2e.ts';
+import { e2eEnv, e2eSpec, privateEngine, type E2EEnv } from '../helpers/e2e.ts';
 import { startFaultProxy } from '../helpers/proxy.ts';
 import { REPO } from '../helpers/spec.ts';
 
@@ -25,6 +25,25 @@ function slowSpec(e: E2EEnv, ns: string, seconds: number, test?: string) {
 const ONE = ['--python-version', '3.11', '--platforms', 'linux/amd64'];
 const creds = (e: E2EEnv) => ({ E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password });
 
+/** `manager build` in the background, resolved once the build logging to `log` runs its step. */
+async function runUntilStarted(args: string[], env: Record<string, string | undefined>, log: string, marker: RegExp) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrate.ts'), ...args], { cwd: REPO, env: { ...process.env, CI: 'true', ...env } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const deadline = Date.now() + 300_000;
+  // The step's own output (`#N 0.123 slow-start`), not BuildKit echoing its command line.
+  while (!(existsSync(log) && marker.test(readFileSync(log, 'utf8')))) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the slow build never started:\n${out.stderr.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { child, out, exited };
+}
+
 function json(stdout: string): { id: string; status: string; reason?: string }[] {
   return (JSON.parse(stdout) as { tasks: { id: string; status: string; reason?: string }[] }).tasks;
 }
@@ -41,26 +60,48 @@ describe.skipIf(!env)('faults', () => {
     expect(existsSync(join(s.generated, 'e2e-app', '.manager', 'state.json'))).toBe(false);
   });
 
+  it('engine stopped mid-run (the private engine, stopped while a build runs): clear error naming it, exit 1, state valid, rerun does only the unfinished work', async () => {
+    privateEngine('start');
+    const tag = `${ns}-stop`;
+    const s = e2eSpec(e, tag, 'offline');
+    writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8')
+      .replace('distros:', '  slow:\n    parent: base\n    tags: ["slow-python{python}"]\ndistros:')
+      .replace('releases: [base, runtime, devel]', 'releases: [base, slow]'));
+    writeFileSync(join(s.dir, 'templates/debian/slow.Dockerfile.eta'), `ARG <%= it.parent_arg %>\nFROM \${<%= it.parent_arg %>}\nRUN echo slow-start ${tag} && sleep 30 && echo slow-done > /slow\n`);
+    const args = ['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'];
+    const engineEnv = { DOCKER_HOST: e.privateEngine, ...creds(e) };
+    const slowLog = join(s.generated, 'offline-app', '.logs', 'build_offline-app_bookworm_slow_py3.11_amd64.log');
+    const { child, out, exited } = await runUntilStarted(args, engineEnv, slowLog, /^#\d+ [\d.]+ slow-start/m);
+    try {
+      privateEngine('stop');
+      const code = await exited;
+      expect(code, out.stderr.slice(-2000)).toBe(1);
+      expect(out.stderr).toContain(`the Docker engine at ${e.privateEngine} stopped responding during the run`);
+      const rows = json(out.stdout);
+      expect(rows.find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/amd64')!.status).toBe('built');
+      expect(rows.find((x) => x.id === 'build:offline-app/bookworm/slow/py3.11/amd64')!.status).toBe('failed');
+      const state = JSON.parse(readFileSync(join(s.generated, 'offline-app', '.manager', 'state.json'), 'utf8')) as { tasks: Record<string, unknown> };
+      expect(state.tasks['build:offline-app/bookworm/base/py3.11/amd64']).toBeDefined();
+      expect(state.tasks['build:offline-app/bookworm/slow/py3.11/amd64']).toBeUndefined();
+    } finally {
+      child.kill('SIGKILL');
+      privateEngine('start');
+    }
+    const rerun = cli([...args, '--timeout', '300'], { env: engineEnv });
+    expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0);
+    const again = json(rerun.stdout);
+    expect(again.find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/amd64')).toMatchObject({ status: 'skipped', reason: 'unchanged since the last run' });
+    expect(again.find((x) => x.id === 'build:offline-app/bookworm/slow/py3.11/amd64')!.status).toBe('built');
+  });
+
   it('SIGINT mid-build: running builds cancelled, no child left, state intact, rerun redoes only unfinished work', async () => {
     const s = slowSpec(e, `${ns}-int`, 40);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrate.ts'), 'build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], {
-      cwd: REPO,
-      env: { ...process.env, CI: 'true', ...creds(e) },
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const slowLog = join(s.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
-    const deadline = Date.now() + 300_000;
-    // The step's own output (`#N 0.123 slow-start`), not BuildKit echoing its command line.
-    while (!(existsSync(slowLog) && /^#\d+ [\d.]+ slow-start/m.test(readFileSync(slowLog, 'utf8')))) {
-      if (Date.now() > deadline) throw new Error('the slow build never started');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const { child, out, exited } = await runUntilStarted(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowLog, /^#\d+ [\d.]+ slow-start/m);
     child.kill('SIGINT');
     const code = await exited;
     expect(code).toBe(130);
-    const rows = json(stdout);
+    const rows = json(out.stdout);
     expect(rows.find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toBe('cancelled');
     const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
     expect(ps.split('\n').filter((l) => l.includes(`${ns}-int`))).toEqual([]);
@@ -73,6 +114,23 @@ describe.skipIf(!env)('faults', () => {
     const again = json(rerun.stdout);
     for (const id of finished) expect(again.find((x) => x.id === id)!.status, id).toBe('skipped');
     expect(again.find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toBe('built');
+  });
+
+  it('SIGTERM mid-build (what CI runners and `docker stop` send): exit 143, builds cancelled, no child left, state and generated tree intact', async () => {
+    const s = slowSpec(e, `${ns}-term`, 40);
+    const pkgDir = join(s.generated, 'e2e-app');
+    const slowLog = join(pkgDir, '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
+    const { child, out, exited } = await runUntilStarted(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowLog, /^#\d+ [\d.]+ slow-start/m);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(out.stderr).toMatch(/received SIGTERM: cancelling running builds/);
+    expect(json(out.stdout).find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toBe('cancelled');
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+    expect(ps.split('\n').filter((l) => l.includes(`${ns}-term`))).toEqual([]);
+    const state = JSON.parse(readFileSync(join(pkgDir, '.manager', 'state.json'), 'utf8')) as { tasks: Record<string, unknown> };
+    expect(state.tasks['build:e2e-app/bookworm/base/py3.11/amd64']).toBeDefined();
+    expect(state.tasks['build:e2e-app/bookworm/slow/py3.11/amd64']).toBeUndefined();
+    for (const release of ['base', 'runtime', 'devel', 'slow']) expect(existsSync(join(pkgDir, 'bookworm', release, 'Dockerfile')), release).toBe(true);
   });
 
   it('a build past its timeout is killed and reported as timed out', () => {

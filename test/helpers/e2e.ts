@@ -10,6 +10,11 @@ export interface E2EEnv {
   user: string;
   password: string;
   baseImage: string;
+  /**
+   * DOCKER_HOST of the private engine (scripts/private-engine.sh): containerd image store, in
+   * a network namespace that reaches only the test registry, and free to be stopped by a test.
+   */
+  privateEngine: string;
 }
 
 export function e2eEnv(): E2EEnv | undefined {
@@ -19,7 +24,8 @@ export function e2eEnv(): E2EEnv | undefined {
   if (!existsSync(file)) problems.push(`${file} is missing: run scripts/provision-test-env.sh`);
   else {
     const kv = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
-    env = { registry: kv['E2E_REGISTRY']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim(), baseImage: kv['E2E_BASE_IMAGE']! };
+    env = { registry: kv['E2E_REGISTRY']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim(), baseImage: kv['E2E_BASE_IMAGE']!, privateEngine: kv['E2E_PRIVATE_ENGINE'] ?? '' };
+    if (!env.privateEngine) problems.push(`${file} names no private engine: run scripts/provision-test-env.sh`);
     const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
     if (info.status !== 0) problems.push(`the Docker engine is not reachable: ${info.stderr.trim()}`);
   }
@@ -30,10 +36,13 @@ export function e2eEnv(): E2EEnv | undefined {
   return env;
 }
 
-/** Copies the e2e fixture into a temp dir with this run's registry, namespace and base image. */
-export function e2eSpec(env: E2EEnv, namespace: string): { dir: string; manifest: string; generated: string } {
+/**
+ * Copies an e2e fixture into a temp dir with this run's registry, namespace and base image:
+ * `fixture` (installs Python from Debian's archive) or `offline` (needs no network).
+ */
+export function e2eSpec(env: E2EEnv, namespace: string, fixture: 'fixture' | 'offline' = 'fixture'): { dir: string; manifest: string; generated: string } {
   const dir = tempDir('manager-e2e-');
-  cpSync(join(REPO, 'test', 'e2e', 'fixture'), dir, { recursive: true });
+  cpSync(join(REPO, 'test', 'e2e', fixture), dir, { recursive: true });
   const manifest = join(dir, 'manifest.yaml');
   writeFileSync(manifest, readFileSync(manifest, 'utf8').replaceAll('@REGISTRY@', env.registry).replaceAll('@NAMESPACE@', namespace).replaceAll('@BASE_IMAGE@', env.baseImage));
   return { dir, manifest, generated: join(dir, 'generated') };
@@ -57,4 +66,10 @@ export function allFiles(dir: string): { path: string; content: Buffer }[] {
 export function docker(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts or stops the private engine; start waits until it answers. */
+export function privateEngine(action: 'start' | 'stop'): void {
+  const r = spawnSync('bash', [join(REPO, 'scripts', 'private-engine.sh'), action], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`private-engine.sh ${action} failed:\n${r.stderr}`);
 }

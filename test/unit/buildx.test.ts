@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   buildArgv,
   builderCreateArgv,
+  dockerInfoArgv,
   imagetoolsCreateArgv,
   imagetoolsInspectArgv,
   isEngineDown,
   parseBuilderInspect,
   parseImageLabels,
   parseManifestJson,
+  parseImageStore,
   parseMetadataFile,
   runTestArgv,
+  supportsCacheExport,
   supportsMultiPlatform,
   supportsNamedContexts,
 } from '../../tasks/buildx.ts';
@@ -88,8 +91,23 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     expect(b).toMatchObject({ name: 'default', driver: 'docker', buildkit: 'v0.8+unknown', nodes: 1 });
     expect(b.platforms).toContain('linux/arm/v7');
     expect(supportsMultiPlatform(b)).toBe(false);
+    expect(supportsMultiPlatform({ ...b, imageStore: 'classic' })).toBe(false);
+    expect(supportsMultiPlatform({ ...b, imageStore: 'containerd' })).toBe(true);
+    expect(supportsMultiPlatform({ ...b, driver: 'docker-container' })).toBe(true);
+    expect(supportsCacheExport(b)).toBe(false);
+    expect(supportsCacheExport({ ...b, imageStore: 'containerd' })).toBe(true);
     expect(supportsNamedContexts(b)).toBe(false);
     expect(supportsNamedContexts({ ...b, buildkit: 'v0.12.5' })).toBe(true);
+  });
+
+  it('tells the containerd image store from the classic one by the engine\'s driver status', () => {
+    expect(dockerInfoArgv()).toEqual(['docker', 'info', '--format', '{{json .DriverStatus}}']);
+    expect(dockerInfoArgv('default')).toEqual(['docker', 'info', '--format', '{{json .DriverStatus}}']);
+    expect(dockerInfoArgv('remote-box')).toEqual(['docker', '--context', 'remote-box', 'info', '--format', '{{json .DriverStatus}}']);
+    expect(parseImageStore('[["driver-type","io.containerd.snapshotter.v1"]]')).toBe('containerd');
+    expect(parseImageStore('[["Backing Filesystem","extfs"],["Supports d_type","true"]]')).toBe('classic');
+    expect(parseImageStore('null')).toBeUndefined();
+    expect(parseImageStore('garbage')).toBeUndefined();
   });
 
   it('parses metadata files, manifests and labels', () => {
@@ -100,7 +118,11 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
       digest: 'sha256:i',
       platforms: { 'linux/arm/v7': 'sha256:a' },
     });
-    expect(parseImageLabels('{"config":{"Labels":{"k":"v"}}}')).toEqual({ k: 'v' });
+    expect(parseImageLabels('{"config":{"Labels":{"k":"v"}}}')).toEqual([{ k: 'v' }]);
+    expect(parseImageLabels('{"created":"x","rootfs":{"type":"layers"}}')).toEqual([{}]);
+    // An index: one entry per platform.
+    expect(parseImageLabels('{"linux/amd64":{"config":{"Labels":{"k":"a"}}},"linux/arm64":{"config":{}}}')).toEqual([{ k: 'a' }, {}]);
+    expect(parseImageLabels('nope')).toBeUndefined();
     expect(isEngineDown('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toBe(true);
     expect(isEngineDown('ERROR: failed to solve: process "/bin/sh -c false" did not complete')).toBe(false);
   });

@@ -107,6 +107,10 @@ describe('GitHub Actions workflow', () => {
     }
     expect(runs.some((r) => r.includes('npx manager ci matrix bento-server --all'))).toBe(true);
     expect(runs.some((r) => r.includes('--only "${{ matrix.only }}"'))).toBe(true);
+    // The matrix names per-platform builds; a runner's builder able to do single must not re-plan.
+    const builds = runs.filter((r) => r.startsWith('npx manager build '));
+    expect(builds).toHaveLength(2);
+    for (const r of builds) expect(r).toContain('--multi-platform split');
   });
 
   it('the CLI prints the workflow and the matrix command exists', () => {

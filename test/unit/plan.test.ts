@@ -41,7 +41,7 @@ describe('bento-server expansion', () => {
     // Build args flow down the release chain: CUDA_VERSION from cudnn, BENTOML_VERSION from runtime.
     expect(b.buildArgs).toEqual({ PYTHON_VERSION: '3.9', CUDA_VERSION: '11.6.2', BENTOML_GIT_REF: 'main', BENTOML_VERSION: '1.0.0a5' });
     const root = bento.tasks.get('build:bento-server/alpine3.14/base/py3.10/arm32v7') as BuildTask;
-    expect(root.platform).toBe('linux/arm/v7');
+    expect(root.platforms).toEqual(['linux/arm/v7']);
     expect(root.baseImage).toBe('docker.io/library/python:3.10-alpine3.14');
   });
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A second Docker engine for the end-to-end tier, with the containerd image store (so its
+# docker driver builds several platforms in one build) and one that a test may stop.
+#
+# It lives in its own network namespace: a second dockerd in the host's namespace rewrites
+# the host's bridge and iptables and breaks the main engine. Inside the namespace a twin of
+# the test registry listens on the same 127.0.0.1 port and serves the same storage
+# directory, so what this engine pushes is what the host's clients see.
+#
+#   private-engine.sh start | stop | status
+# Needs the dockerd binary that provision-test-env.sh unpacks into the cache.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${MANAGER_TEST_CACHE:-$ROOT/.cache/e2e}"
+NS=manager-e2e
+RUN=/run/manager-e2e
+DATA=/var/lib/manager-e2e-engine
+DOCKERD="$CACHE/engine/dockerd"
+SOCK="unix://$RUN/docker.sock"
+
+log() { printf '[private-engine] %s\n' "$*" >&2; }
+in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
+alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+engine_up() { DOCKER_HOST="$SOCK" docker info >/dev/null 2>&1; }
+
+start() {
+  [ -x "$DOCKERD" ] || { log "$DOCKERD is missing: run scripts/provision-test-env.sh"; exit 1; }
+  mkdir -p "$RUN" "$DATA" "$CACHE/engine"
+  if [ ! -e "/run/netns/$NS" ]; then
+    ip netns add "$NS"
+    in_ns ip link set lo up
+  fi
+  # Restarted every time: a twin left by another checkout would serve that checkout's storage.
+  if alive "$RUN/registry.pid"; then kill "$(cat "$RUN/registry.pid")"; sleep 0.3; fi
+  {
+    # `ip netns exec` would remount /sys and hide the cgroup hierarchy dockerd needs; nsenter
+    # enters the network namespace alone.
+    in_ns setsid docker-registry serve "$CACHE/registry/config.yml" >"$CACHE/engine/registry.log" 2>&1 </dev/null &
+    echo $! >"$RUN/registry.pid"
+  }
+  if ! engine_up; then
+    printf '{"features": {"containerd-snapshotter": true}}\n' >"$CACHE/engine/daemon.json"
+    in_ns setsid "$DOCKERD" --config-file "$CACHE/engine/daemon.json" --data-root "$DATA" --exec-root "$RUN/exec" \
+      --pidfile "$RUN/docker.pid" -H "$SOCK" >>"$CACHE/engine/dockerd.log" 2>&1 </dev/null &
+    for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
+    engine_up || { tail -20 "$CACHE/engine/dockerd.log" >&2; exit 1; }
+  fi
+  for _ in $(seq 1 30); do in_ns curl -s -o /dev/null "http://127.0.0.1:${E2E_REGISTRY_PORT:-5555}/v2/" && break; sleep 0.3; done
+  echo "$SOCK"
+}
+
+stop() {
+  if alive "$RUN/docker.pid"; then
+    local pid
+    pid="$(cat "$RUN/docker.pid")"
+    kill -TERM "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  return 0
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) engine_up && echo "$SOCK" ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

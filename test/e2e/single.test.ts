@@ -1,0 +1,120 @@
+// One build per image for all its platforms (--multi-platform single), on the private engine:
+// a docker-driver engine with the containerd image store, which builds several platforms at
+// once. The host engine (classic store) shows the other side: auto splits, single is refused.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, type CliResult } from '../helpers/cli.ts';
+import { e2eEnv, e2eSpec, privateEngine, type E2EEnv } from '../helpers/e2e.ts';
+import { spawnSync } from 'node:child_process';
+
+interface Row {
+  id: string;
+  kind: string;
+  status: string;
+  reason?: string;
+  digest?: string;
+}
+
+const env = e2eEnv();
+
+describe.skipIf(!env)('single: every platform of an image in one build', () => {
+  const e = env as E2EEnv;
+  const ns = `single-${Date.now().toString(36)}`;
+  const repo = () => `${e.registry}/${ns}/offline-app`;
+  let spec: ReturnType<typeof e2eSpec>;
+  const onPrivate = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: e.privateEngine }, timeout: 300_000 });
+
+  function build(...extra: string[]): { code: number; rows: Row[]; r: CliResult } {
+    const r = cli(['build', spec.manifest, '--all', '--output', spec.generated, '--json', ...extra], {
+      env: { DOCKER_HOST: e.privateEngine, E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password },
+    });
+    let rows: Row[] = [];
+    try {
+      rows = (JSON.parse(r.stdout) as { tasks: Row[] }).tasks;
+    } catch {
+      throw new Error(`build printed no JSON (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+    }
+    return { code: r.code, rows, r };
+  }
+  const ids = (rows: Row[], kind: string, status: string) => rows.filter((x) => x.kind === kind && x.status === status).map((x) => x.id).sort();
+
+  beforeAll(() => {
+    privateEngine('start');
+    spec = e2eSpec(e, ns, 'offline');
+  });
+
+  it('auto asks the builder, which can: one build per image, index pushed, tested per platform, published', () => {
+    const { code, rows, r } = build();
+    expect(code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toMatch(/platforms: one build per image for all its platforms \(builder "default" \(driver docker\) builds several platforms in one build\)/);
+    expect(ids(rows, 'build', 'built')).toEqual([
+      'build:offline-app/bookworm/base/py3.11/amd64+arm64v8',
+      'build:offline-app/bookworm/base/py3.9/amd64+arm64v8',
+      'build:offline-app/bookworm/devel/py3.11/amd64+arm64v8',
+      'build:offline-app/bookworm/devel/py3.9/amd64+arm64v8',
+      'build:offline-app/bookworm/runtime/py3.11/amd64+arm64v8',
+      'build:offline-app/bookworm/runtime/py3.9/amd64+arm64v8',
+    ]);
+    expect(ids(rows, 'test', 'ran')).toHaveLength(8);
+    expect(ids(rows, 'manifest', 'ran')).toHaveLength(6);
+    // One buildx call per image, with both platforms, FROM the parent's exact index.
+    const log = readFileSync(join(spec.generated, 'offline-app', '.logs', 'build_offline-app_bookworm_runtime_py3.11_amd64_arm64v8.log'), 'utf8');
+    expect(log).toMatch(/^\$ docker buildx build .*--platform linux\/amd64,linux\/arm64 /m);
+    const parent = rows.find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/amd64+arm64v8')!;
+    expect(log).toContain(`BASE_IMAGE=${repo()}:build-multi-`);
+    expect(log).toContain(`@${parent.digest}`);
+    // The public tag is that index, copied: same digest, both platforms, each its own arch.
+    const runtime = rows.find((x) => x.id === 'build:offline-app/bookworm/runtime/py3.11/amd64+arm64v8')!;
+    const inspect = spawnSync('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo()}:0.0.2-python3.11-bookworm-runtime`], { encoding: 'utf8' });
+    expect(inspect.status, inspect.stderr).toBe(0);
+    const index = JSON.parse(inspect.stdout) as { digest: string; manifests: { platform: { os: string; architecture: string } }[] };
+    expect(index.digest).toBe(runtime.digest);
+    expect(index.manifests.filter((m) => m.platform.os !== 'unknown').map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+    for (const [platform, machine] of [['linux/amd64', 'x86_64'], ['linux/arm64', 'aarch64']]) {
+      const hello = onPrivate(['run', '--rm', '--pull', 'always', '--platform', platform!, `${repo()}:0.0.2-python3.11-bookworm-runtime`, 'hello-app']);
+      expect(hello.stdout.trim(), hello.stderr).toBe(`hello from offline-app 0.0.2 on python 3.11 on ${machine}`);
+    }
+  });
+
+  it('builds nothing the second time', () => {
+    const { code, rows } = build();
+    expect(code).toBe(0);
+    expect(rows.filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
+  });
+
+  it('skips through the registry when the state file is gone: every platform carries the hash label, the tags already point at the index', () => {
+    rmSync(join(spec.generated, 'offline-app', '.manager'), { recursive: true, force: true });
+    const { code, rows } = build();
+    expect(code).toBe(0);
+    expect(new Set(rows.filter((x) => x.kind === 'build').map((x) => x.reason))).toEqual(new Set(['unchanged: the registry already has an image with this hash']));
+    expect(new Set(rows.filter((x) => x.kind === 'manifest').map((x) => x.reason))).toEqual(new Set(['unchanged: every tag already points at these images']));
+  });
+
+  it('--load on the containerd image store keeps single: every platform of the image is loaded and tagged, nothing pushed', () => {
+    const local = e2eSpec(e, `${ns}-load`, 'offline');
+    const r = cli(['build', local.manifest, '--target', 'offline-app:runtime', '--python-version', '3.9', '--load', '--output', local.generated, '--json'], { env: { DOCKER_HOST: e.privateEngine } });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toMatch(/platforms: one build per image for all its platforms/);
+    const rows = (JSON.parse(r.stdout) as { tasks: Row[] }).tasks;
+    expect(ids(rows, 'build', 'built')).toEqual(['build:offline-app/bookworm/base/py3.9/amd64+arm64v8', 'build:offline-app/bookworm/runtime/py3.9/amd64+arm64v8']);
+    const tag = `${e.registry}/${ns}-load/offline-app:0.0.2-python3.9-bookworm-runtime`;
+    for (const [platform, machine] of [['linux/amd64', 'x86_64'], ['linux/arm64', 'aarch64']]) {
+      const hello = onPrivate(['run', '--rm', '--pull', 'never', '--platform', platform!, tag, 'hello-app']);
+      expect(hello.stdout.trim(), hello.stderr).toBe(`hello from offline-app 0.0.2 on python 3.9 on ${machine}`);
+    }
+    const pushed = spawnSync('docker', ['buildx', 'imagetools', 'inspect', tag], { encoding: 'utf8' });
+    expect(pushed.status).not.toBe(0);
+  });
+
+  it('on the host engine (classic image store) auto builds per platform and single is refused with exit 2', () => {
+    const other = e2eSpec(e, `${ns}-classic`, 'offline');
+    const dry = cli(['build', other.manifest, '--all', '--output', other.generated, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^platforms: one build per platform, merged by manifest tasks \(builder "default" \(driver docker\) builds one platform per build\)$/m);
+    expect(dry.stdout).toMatch(/^run  build:offline-app\/bookworm\/base\/py3\.11\/arm64v8 /m);
+    const single = cli(['build', other.manifest, '--all', '--output', other.generated, '--multi-platform', 'single']);
+    expect(single.code).toBe(2);
+    expect(single.stderr).toMatch(/builder "default" \(driver docker\) cannot build several platforms in one build/);
+  });
+});
