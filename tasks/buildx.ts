@@ -197,6 +197,18 @@ export function parseManifestJson(json: string): ManifestInfo | undefined {
   }
 }
 
+/**
+ * Whether a published index holds exactly the platform images that were staged. A staged
+ * reference is one image, or an index of its own: one build of several platforms, or one
+ * platform with attestations (builders other than the classic docker driver add provenance).
+ */
+export function holdsExactly(published: ManifestInfo, staged: ManifestInfo[]): boolean {
+  if (!published.platforms) return false;
+  const want = new Set(staged.flatMap((s) => (s.platforms ? Object.values(s.platforms) : [s.digest])));
+  const have = new Set(Object.values(published.platforms));
+  return want.size === have.size && [...want].every((d) => have.has(d));
+}
+
 interface ImageConfig {
   config?: { Labels?: Record<string, string> };
 }

@@ -13,6 +13,7 @@ import {
   HASH_LABEL,
   TASK_LABEL,
   buildArgv,
+  holdsExactly,
   imagetoolsCreateArgv,
   imagetoolsInspectArgv,
   isEngineDown,
@@ -22,6 +23,7 @@ import {
   supportsCacheExport,
   type BuilderInfo,
   type CacheOptions,
+  type ManifestInfo,
 } from './buildx.ts';
 import { inspectBuilder } from './builders.ts';
 import { killAll, run, type RunResult } from './runner.ts';
@@ -391,8 +393,7 @@ class RunContext {
   private async registryHas(b: BuildTask): Promise<{ ref: string; digest: string } | undefined> {
     const ref = stagingRef(this.stagingRepo, b);
     if (!(await hasHashLabel(ref, b.hash.value, { builder: this.opts.builder, signal: this.abort.signal }))) return undefined;
-    const man = await run(imagetoolsInspectArgv(ref, 'manifest', this.opts.builder), { signal: this.abort.signal });
-    const info = man.exitCode === 0 ? parseManifestJson(man.stdout) : undefined;
+    const info = await this.inspectManifest(ref);
     return info ? { ref: `${ref}@${info.digest}`, digest: info.digest } : undefined;
   }
 
@@ -462,22 +463,23 @@ class RunContext {
     return imagetoolsCreateArgv(m.refs, this.manifestSources(m), this.opts.builder);
   }
 
+  private async inspectManifest(ref: string): Promise<ManifestInfo | undefined> {
+    const r = await run(imagetoolsInspectArgv(ref, 'manifest', this.opts.builder), { signal: this.abort.signal });
+    return r.exitCode === 0 ? parseManifestJson(r.stdout) : undefined;
+  }
+
   private async publishedAlready(m: ManifestTask): Promise<string | undefined> {
-    const wanted = m.builds.map((id) => this.refs.get(id)?.digest);
-    if (wanted.some((x) => !x)) return undefined;
-    // One build of every platform pushed an index; publishing copies it, digest and all.
-    const copiesIndex = m.builds.length === 1 && (this.plan.tasks.get(m.builds[0]!) as BuildTask).platforms.length > 1;
+    const staged: ManifestInfo[] = [];
+    for (const id of m.builds) {
+      const ref = this.refs.get(id);
+      const info = ref?.digest ? await this.inspectManifest(ref.ref) : undefined;
+      if (!info) return undefined;
+      staged.push(info);
+    }
     let digest: string | undefined;
     for (const ref of m.refs) {
-      const r = await run(imagetoolsInspectArgv(ref, 'manifest', this.opts.builder), { signal: this.abort.signal });
-      const info = r.exitCode === 0 ? parseManifestJson(r.stdout) : undefined;
-      if (!info?.platforms) return undefined;
-      if (copiesIndex) {
-        if (info.digest !== wanted[0]) return undefined;
-      } else {
-        const have = new Set(Object.values(info.platforms));
-        if (have.size !== wanted.length || !wanted.every((w) => have.has(w!))) return undefined;
-      }
+      const info = await this.inspectManifest(ref);
+      if (!info || !holdsExactly(info, staged)) return undefined;
       digest = info.digest;
     }
     return digest;
@@ -500,8 +502,7 @@ class RunContext {
       (x) => retryableDockerError(x.stderr),
     );
     if (r.exitCode !== 0) return this.fail(m, r);
-    const check = await run(imagetoolsInspectArgv(m.refs[0]!, 'manifest', this.opts.builder));
-    const info = check.exitCode === 0 ? parseManifestJson(check.stdout) : undefined;
+    const info = await this.inspectManifest(m.refs[0]!);
     return this.succeed(m, 'ran', r.durationMs, d.reason, { digest: info?.digest });
   }
 

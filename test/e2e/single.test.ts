@@ -107,6 +107,21 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
     expect(pushed.status).not.toBe(0);
   });
 
+  it('split on the same engine, whose per-platform images come with attestations (each an index): a rerun without the state file skips every build and manifest through the registry', () => {
+    const other = e2eSpec(e, `${ns}-split`, 'offline');
+    const env = { DOCKER_HOST: e.privateEngine, E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password };
+    const args = ['build', other.manifest, '--all', '--output', other.generated, '--json', '--multi-platform', 'split', '--python-version', '3.11'];
+    const first = cli(args, { env });
+    expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    const staged = spawnSync('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', (JSON.parse(first.stdout) as { tasks: (Row & { ref?: string })[] }).tasks.find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/arm64v8')!.ref!], { encoding: 'utf8' });
+    expect((JSON.parse(staged.stdout) as { mediaType: string }).mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    rmSync(join(other.generated, 'offline-app', '.manager'), { recursive: true, force: true });
+    const again = cli(args, { env });
+    expect(again.code, again.stderr.slice(-2000)).toBe(0);
+    const rows = (JSON.parse(again.stdout) as { tasks: Row[] }).tasks;
+    expect(rows.filter((x) => x.kind === 'build' || x.kind === 'manifest').filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
+  });
+
   it('on the host engine (classic image store) auto builds per platform and single is refused with exit 2', () => {
     const other = e2eSpec(e, `${ns}-classic`, 'offline');
     const dry = cli(['build', other.manifest, '--all', '--output', other.generated, '--dry-run']);

@@ -3,6 +3,7 @@ import {
   buildArgv,
   builderCreateArgv,
   dockerInfoArgv,
+  holdsExactly,
   imagetoolsCreateArgv,
   imagetoolsInspectArgv,
   isEngineDown,
@@ -108,6 +109,23 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     expect(parseImageStore('[["Backing Filesystem","extfs"],["Supports d_type","true"]]')).toBe('classic');
     expect(parseImageStore('null')).toBeUndefined();
     expect(parseImageStore('garbage')).toBeUndefined();
+  });
+
+  it('tells whether a published index holds exactly the staged platform images', () => {
+    const pub = { mediaType: 'index', digest: 'sha256:pub', platforms: { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' } };
+    // split: one plain image per platform
+    expect(holdsExactly(pub, [{ mediaType: 'm', digest: 'sha256:a' }, { mediaType: 'm', digest: 'sha256:b' }])).toBe(true);
+    expect(holdsExactly(pub, [{ mediaType: 'm', digest: 'sha256:a' }])).toBe(false);
+    expect(holdsExactly(pub, [{ mediaType: 'm', digest: 'sha256:a' }, { mediaType: 'm', digest: 'sha256:c' }])).toBe(false);
+    // split on a builder that adds attestations: each staged ref is an index of one platform
+    expect(holdsExactly(pub, [
+      { mediaType: 'index', digest: 'sha256:i1', platforms: { 'linux/amd64': 'sha256:a' } },
+      { mediaType: 'index', digest: 'sha256:i2', platforms: { 'linux/arm64': 'sha256:b' } },
+    ])).toBe(true);
+    // single: one staged index of every platform
+    expect(holdsExactly(pub, [{ mediaType: 'index', digest: 'sha256:pub', platforms: { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' } }])).toBe(true);
+    // a plain image where an index is expected
+    expect(holdsExactly({ mediaType: 'm', digest: 'sha256:a' }, [{ mediaType: 'm', digest: 'sha256:a' }])).toBe(false);
   });
 
   it('parses metadata files, manifests and labels', () => {
