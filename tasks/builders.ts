@@ -2,7 +2,7 @@
 // the state file plus the registry, so any fresh builder (or machine) can continue.
 import { existsSync } from 'node:fs';
 import { UsageError, WorkError } from '../core/errors.ts';
-import { builderCreateArgv, dockerInfoArgv, inspectBuilderArgv, isEngineDown, parseBuilderInspect, parseImageStore, type BuilderInfo, type BuilderNode } from './buildx.ts';
+import { builderCreateArgv, dockerInfoArgv, inspectBuilderArgv, isEngineDown, parseBuilderInspect, parseDockerInfo, type BuilderInfo, type BuilderNode } from './buildx.ts';
 import { describeFailure, onPath, run } from './runner.ts';
 
 export const QEMU_HANDLERS: Record<string, string> = { arm64: 'qemu-aarch64', arm: 'qemu-arm', ppc64le: 'qemu-ppc64le', s390x: 'qemu-s390x', riscv64: 'qemu-riscv64' };
@@ -42,9 +42,10 @@ export async function inspectBuilder(builder?: string): Promise<BuilderInfo> {
   }
   const info = parseBuilderInspect(r.stdout);
   if (info.driver === 'docker') {
-    // buildx does not say which image store a docker-driver engine uses; the engine does.
+    // buildx does not say which image store a docker-driver engine uses, nor (for distribution
+    // builds) which BuildKit it embeds; the engine does.
     const d = await run(dockerInfoArgv(info.name));
-    if (d.exitCode === 0) info.imageStore = parseImageStore(d.stdout.trim());
+    if (d.exitCode === 0) Object.assign(info, parseDockerInfo(d.stdout));
   }
   return info;
 }

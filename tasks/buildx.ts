@@ -100,22 +100,27 @@ export interface BuilderInfo {
   nodes: number;
   /** The docker driver's engine stores images in containerd (multi-platform) or not. */
   imageStore?: 'containerd' | 'classic';
+  /** The docker driver's engine version: its BuildKit is built in, and distribution builds report it as v0.0.0. */
+  engine?: string;
 }
 
-/** The engine's storage driver status, which names the containerd snapshotter when it is in use. */
+/** The engine's version, and its storage driver status, which names the containerd snapshotter when it is in use. */
 export function dockerInfoArgv(context?: string): string[] {
   const argv = ['docker'];
   if (context && context !== 'default') argv.push('--context', context);
-  return [...argv, 'info', '--format', '{{json .DriverStatus}}'];
+  return [...argv, 'info', '--format', '{{json .ServerVersion}} {{json .DriverStatus}}'];
 }
 
-export function parseImageStore(json: string): 'containerd' | 'classic' | undefined {
+export function parseDockerInfo(text: string): { engine?: string; imageStore?: 'containerd' | 'classic' } {
+  const m = /^("[^"]*")\s+(.*)$/s.exec(text.trim());
+  if (!m) return {};
   try {
-    const status = JSON.parse(json) as [string, string][] | null;
-    if (!Array.isArray(status)) return undefined;
-    return status.some(([k, v]) => k === 'driver-type' && /containerd\.snapshotter/.test(v)) ? 'containerd' : 'classic';
+    const engine = JSON.parse(m[1]!) as string;
+    const status = JSON.parse(m[2]!) as [string, string][] | null;
+    const imageStore = !Array.isArray(status) ? undefined : status.some(([k, v]) => k === 'driver-type' && /containerd\.snapshotter/.test(v)) ? 'containerd' : 'classic';
+    return { engine: engine || undefined, imageStore };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -152,12 +157,20 @@ export function builderCapabilities(b: BuilderInfo): BuilderCapabilities {
   return { name: b.name, driver: b.driver, multiPlatform: supportsMultiPlatform(b), multiPlatformLoad: b.imageStore === 'containerd' };
 }
 
-/** Named build contexts (`--build-context`, bake `target:`) need BuildKit ≥ 0.10 (Dockerfile 1.4). */
+/**
+ * Named build contexts (`--build-context`, bake `target:`) need BuildKit ≥ 0.10 (Dockerfile
+ * 1.4). A docker-driver engine whose BuildKit reports no version (distribution builds say
+ * v0.0.0) is judged by its own version: Docker Engine 23.0 came with BuildKit 0.10.
+ */
 export function supportsNamedContexts(b: BuilderInfo): boolean {
-  const m = /v?(\d+)\.(\d+)/.exec(b.buildkit ?? '');
-  if (!m) return false;
-  const [maj, min] = [Number(m[1]), Number(m[2])];
-  return maj > 0 || min >= 10;
+  const version = (text: string | undefined) => {
+    const m = /v?(\d+)\.(\d+)/.exec(text ?? '');
+    return m ? [Number(m[1]), Number(m[2])] as const : undefined;
+  };
+  const bk = version(b.buildkit);
+  if (bk && (bk[0] > 0 || bk[1] > 0)) return bk[0] > 0 || bk[1] >= 10;
+  const engine = b.driver === 'docker' ? version(b.engine) : undefined;
+  return !!engine && engine[0] >= 23;
 }
 
 export function parseMetadataFile(json: string): { digest?: string; configDigest?: string } {

@@ -10,7 +10,7 @@ import {
   parseBuilderInspect,
   parseImageLabels,
   parseManifestJson,
-  parseImageStore,
+  parseDockerInfo,
   parseMetadataFile,
   runTestArgv,
   supportsCacheExport,
@@ -99,16 +99,24 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     expect(supportsCacheExport({ ...b, imageStore: 'containerd' })).toBe(true);
     expect(supportsNamedContexts(b)).toBe(false);
     expect(supportsNamedContexts({ ...b, buildkit: 'v0.12.5' })).toBe(true);
+    // Distribution builds of the engine report their embedded BuildKit as v0.0.0: the engine's version decides.
+    expect(supportsNamedContexts({ ...b, buildkit: 'v0.0.0+unknown', engine: '26.1.5+dfsg1' })).toBe(true);
+    expect(supportsNamedContexts({ ...b, buildkit: 'v0.0.0+unknown', engine: '20.10.24+dfsg1' })).toBe(false);
+    expect(supportsNamedContexts({ ...b, buildkit: 'v0.0.0+unknown' })).toBe(false);
+    expect(supportsNamedContexts({ ...b, driver: 'remote', buildkit: 'v0.0.0', engine: '26.1.5' })).toBe(false);
+    // A BuildKit that reports its version wins over the engine's.
+    expect(supportsNamedContexts({ ...b, buildkit: 'v0.8+unknown', engine: '26.1.5' })).toBe(false);
   });
 
   it('tells the containerd image store from the classic one by the engine\'s driver status', () => {
-    expect(dockerInfoArgv()).toEqual(['docker', 'info', '--format', '{{json .DriverStatus}}']);
-    expect(dockerInfoArgv('default')).toEqual(['docker', 'info', '--format', '{{json .DriverStatus}}']);
-    expect(dockerInfoArgv('remote-box')).toEqual(['docker', '--context', 'remote-box', 'info', '--format', '{{json .DriverStatus}}']);
-    expect(parseImageStore('[["driver-type","io.containerd.snapshotter.v1"]]')).toBe('containerd');
-    expect(parseImageStore('[["Backing Filesystem","extfs"],["Supports d_type","true"]]')).toBe('classic');
-    expect(parseImageStore('null')).toBeUndefined();
-    expect(parseImageStore('garbage')).toBeUndefined();
+    const format = '{{json .ServerVersion}} {{json .DriverStatus}}';
+    expect(dockerInfoArgv()).toEqual(['docker', 'info', '--format', format]);
+    expect(dockerInfoArgv('default')).toEqual(['docker', 'info', '--format', format]);
+    expect(dockerInfoArgv('remote-box')).toEqual(['docker', '--context', 'remote-box', 'info', '--format', format]);
+    expect(parseDockerInfo('"26.1.5+dfsg1" [["driver-type","io.containerd.snapshotter.v1"]]\n')).toEqual({ engine: '26.1.5+dfsg1', imageStore: 'containerd' });
+    expect(parseDockerInfo('"20.10.24+dfsg1" [["Backing Filesystem","extfs"],["Supports d_type","true"]]')).toEqual({ engine: '20.10.24+dfsg1', imageStore: 'classic' });
+    expect(parseDockerInfo('"20.10.24" null')).toEqual({ engine: '20.10.24', imageStore: undefined });
+    expect(parseDockerInfo('garbage')).toEqual({});
   });
 
   it('tells whether a published index holds exactly the staged platform images', () => {

@@ -1,10 +1,12 @@
-// One build per image for all its platforms (--multi-platform single), on the private engine:
-// a docker-driver engine with the containerd image store, which builds several platforms at
-// once. The host engine (classic store) shows the other side: auto splits, single is refused.
+// The private engine (scripts/private-engine.sh): Docker Engine 26, docker driver, containerd
+// image store. It builds several platforms at once, so one build per image (--multi-platform
+// single) runs for real; the host engine (classic store) shows the other side. Its BuildKit has
+// named contexts, so bake's target: contexts run for real too.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
+import { REPO } from '../helpers/spec.ts';
 import { e2eEnv, e2eSpec, privateEngine, type E2EEnv } from '../helpers/e2e.ts';
 import { spawnSync } from 'node:child_process';
 
@@ -131,5 +133,29 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
     const single = cli(['build', other.manifest, '--all', '--output', other.generated, '--multi-platform', 'single']);
     expect(single.code).toBe(2);
     expect(single.stderr).toMatch(/builder "default" \(driver docker\) cannot build several platforms in one build/);
+  });
+});
+
+describe.skipIf(!env)('bake with target: contexts, run for real', () => {
+  const e = env as E2EEnv;
+  const ns = `bake-${Date.now().toString(36)}`;
+
+  it('auto picks target: contexts from the engine\'s version, and bake builds every level at once with children FROM their parent target', () => {
+    privateEngine('start');
+    const s = e2eSpec(e, ns, 'offline');
+    const onPrivate = { DOCKER_HOST: e.privateEngine };
+    const file = join(s.dir, 'docker-bake.json');
+    const gen = cli(['generate', s.manifest, '--output', s.generated]);
+    expect(gen.code, gen.stderr).toBe(0);
+    const r = cli(['bake', s.manifest, '--all', '--python-version', '3.11', '--output', s.generated, '--file', file], { env: onPrivate });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/parents passed as target: contexts/);
+    // Contexts in the file are relative to where manager bake ran: the repository, as here.
+    const bake = spawnSync('docker', ['buildx', 'bake', '-f', file], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...onPrivate }, timeout: 600_000 });
+    expect(bake.status, bake.stderr.slice(-3000)).toBe(0);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { target: Record<string, { tags: string[] }> };
+    const devel = doc.target['bookworm_devel_py3_11_arm64v8']!.tags[0]!;
+    const run = spawnSync('docker', ['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', devel, 'sh', '-c', 'cat /etc/devel-marker; hello-app'], { encoding: 'utf8', env: { ...process.env, ...onPrivate }, timeout: 300_000 });
+    expect(run.stdout.trim().split('\n'), run.stderr).toEqual(['devel tools for Python 3.11 on aarch64', 'hello from offline-app 0.0.2 on python 3.11 on aarch64']);
   });
 });
