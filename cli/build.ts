@@ -6,7 +6,6 @@ import { type Command, Option } from 'commander';
 import { ciMatrix, githubWorkflow, shardSelection } from '../core/ci.ts';
 import { UsageError } from '../core/errors.ts';
 import { chooseMultiPlatform, type MultiPlatformMode } from '../core/multi-platform.ts';
-import { planSpec } from '../core/plan.ts';
 import { short } from '../core/hash.ts';
 import { redactor } from '../core/redact.ts';
 import { isEmptySelection, selectTasks } from '../core/select.ts';
@@ -23,7 +22,7 @@ import { localRepository, stagingRepository } from '../tasks/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { load, packageArg, type Loaded } from './workspace.ts';
+import { load, packageArg, replanned, type Loaded } from './workspace.ts';
 
 /** The commit the spec is at (CI's own variable first), for the OCI revision label. */
 async function specRevision(root: string): Promise<string | undefined> {
@@ -293,8 +292,7 @@ async function planForBuilder(l: Loaded, o: Record<string, unknown>, out: Output
   // A dry run shows the plan on stdout, and this is part of it.
   if (o['dryRun']) out.result(line);
   else out.info(line);
-  if (choice.strategy === 'split') return { l, builder };
-  return { l: { ...l, plan: planSpec(l.plan.spec, l.plan.warnings, { multiPlatform: 'single' }) }, builder };
+  return { l: replanned(l, choice.strategy), builder };
 }
 
 /** Runs a selection with the settings every command shares, prints the summary, sets the exit code. */

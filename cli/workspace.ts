@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
-import { loadPlan, type Plan } from '../core/plan.ts';
+import { loadPlan, planSpec, type Plan } from '../core/plan.ts';
 import { parseTarget } from '../core/select.ts';
 import type { Output } from './output.ts';
 
@@ -72,3 +72,7 @@ export function load(globals: Record<string, unknown>, pkg: string, opts: { targ
   return { root, manifest, plan, packageDir: join(genRoot, plan.spec.package) };
 }
 
+/** The same package planned with one build per image (single) instead of per platform. */
+export function replanned(l: Loaded, strategy: 'single' | 'split'): Loaded {
+  return strategy === 'split' ? l : { ...l, plan: planSpec(l.plan.spec, l.plan.warnings, { multiPlatform: 'single' }) };
+}

@@ -78,7 +78,7 @@ function tree(plan: Plan, tasks: Task[]): string {
       kids.forEach((k, i) => {
         const isLast = i === kids.length - 1;
         if (k.kind === 'build') walk(k, next, isLast, depth + 1);
-        else lines.push(`  ${next}${isLast ? '└─ ' : '├─ '}test ${k.kind === 'test' ? k.tests.map((x) => x.name).join(', ') : ''}  ${short(k.hash.value)}`);
+        else lines.push(`  ${next}${isLast ? '└─ ' : '├─ '}test ${k.kind === 'test' ? `${k.tests.map((x) => x.name).join(', ')} on ${k.platform}` : ''}  ${short(k.hash.value)}`);
       });
     };
     for (const r of roots) walk(r, '', true, 0);

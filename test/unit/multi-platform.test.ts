@@ -105,6 +105,13 @@ describe('the CLI', () => {
     expect(r.stdout).toMatch(/docker buildx imagetools create .* <build:bento-server\/debian11\/runtime\/py3\.9\/amd64\+arm64v8\+arm32v7\+ppc64le\+s390x digest>$/m);
   });
 
+  it('graph shows either plan without asking a builder, so ids from a single run can be explained', () => {
+    const text = cli(['graph', 'bento-server', '--target', 'bento-server:base@debian11', '--python-version', '3.9', '--multi-platform', 'single']).stdout;
+    expect(text).toMatch(/^ {2}debian11\/base\/py3\.9\/amd64\+arm64v8\+arm32v7\+ppc64le\+s390x {2}[0-9a-f]{12}$/m);
+    const split = cli(['graph', 'bento-server', '--target', 'bento-server:base@debian11', '--python-version', '3.9']).stdout;
+    expect(split).toMatch(/^ {2}debian11\/base\/py3\.9\/arm64v8 {2}[0-9a-f]{12}$/m);
+  });
+
   it('refuses single with a --platforms filter: exit 2', () => {
     const r = cli(['--target', 'bento-server:runtime', '--platforms', 'arm64v8', '--dry-run', '--multi-platform', 'single'], { env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
     expect(r.code).toBe(2);
