@@ -46,7 +46,9 @@ start() {
     for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
     engine_up || { tail -20 "$CACHE/engine/dockerd.log" >&2; exit 1; }
   fi
-  for _ in $(seq 1 30); do in_ns curl -s -o /dev/null "http://127.0.0.1:${E2E_REGISTRY_PORT:-5555}/v2/" && break; sleep 0.3; done
+  local twin="http://127.0.0.1:${E2E_REGISTRY_PORT:-5555}/v2/"
+  for _ in $(seq 1 30); do in_ns curl -s -o /dev/null "$twin" && break; sleep 0.3; done
+  in_ns curl -s -o /dev/null "$twin" || { log "the registry twin did not start"; tail -20 "$CACHE/engine/registry.log" >&2; exit 1; }
   echo "$SOCK"
 }
 
