@@ -146,7 +146,7 @@ function benchEnv(): E2EEnv | undefined {
 }
 
 // The installed command, as users run it (the bundle when it is current).
-const manager = (args: string[], cwd: string) => timeCmd([process.execPath, join(REPO, 'bin', 'manager.js'), ...args], cwd);
+const manager = (args: string[], cwd: string, env: Record<string, string> = {}) => timeCmd([process.execPath, join(REPO, 'bin', 'manager.js'), ...args], cwd, env);
 
 function bakeLevels(file: string, cwd: string): { ms: number; code: number } {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as { group: Record<string, unknown> };
@@ -249,7 +249,7 @@ async function platformsBench(e: E2EEnv): Promise<void> {
   const cold = (mode: 'split' | 'single', i: number) => {
     timeCmd(['docker', 'buildx', 'prune', '-af'], REPO, onPrivate);
     const s = e2eSpec(e, `bench-mp-${mode}-${Date.now().toString(36)}-${i}`, 'offline');
-    const r = timeCmd([process.execPath, join(REPO, 'bin', 'manager.js'), 'build', s.manifest, '--all', '--multi-platform', mode, '--max-workers', '2', '--output', s.generated, '--json'], s.dir, {
+    const r = manager(['build', s.manifest, '--all', '--multi-platform', mode, '--max-workers', '2', '--output', s.generated, '--json'], s.dir, {
       ...onPrivate,
       E2E_REGISTRY_USER: e.user,
       E2E_REGISTRY_PASSWORD: e.password,

@@ -4,32 +4,16 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsS
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
-import { allFiles, docker, e2eEnv, e2eSpec, type E2EEnv } from '../helpers/e2e.ts';
-
-interface Row {
-  id: string;
-  kind: string;
-  status: string;
-  reason?: string;
-  digest?: string;
-}
+import { allFiles, docker, e2eEnv, e2eSpec, idsOf as ids, taskRows, type E2EEnv, type TaskRow } from '../helpers/e2e.ts';
 
 const env = e2eEnv();
 const outputs: CliResult[] = [];
 
-function build(manifest: string, generated: string, ...extra: string[]): { code: number; rows: Row[]; r: CliResult } {
+function build(manifest: string, generated: string, ...extra: string[]): { code: number; rows: TaskRow[]; r: CliResult } {
   const r = cli(['build', manifest, '--all', '--output', generated, '--json', ...extra], { env: { E2E_REGISTRY_USER: env?.user, E2E_REGISTRY_PASSWORD: env?.password } });
   outputs.push(r);
-  let rows: Row[] = [];
-  try {
-    rows = (JSON.parse(r.stdout) as { tasks: Row[] }).tasks;
-  } catch {
-    throw new Error(`build printed no JSON (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-  }
-  return { code: r.code, rows, r };
+  return { code: r.code, rows: taskRows(r.stdout, r.stderr), r };
 }
-
-const ids = (rows: Row[], kind: string, status: string) => rows.filter((x) => x.kind === kind && x.status === status).map((x) => x.id).sort();
 
 describe.skipIf(!env)('build on the real engine', () => {
   const e = env as E2EEnv;

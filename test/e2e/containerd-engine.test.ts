@@ -7,16 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
 import { REPO } from '../helpers/spec.ts';
-import { e2eEnv, e2eSpec, privateEngine, type E2EEnv } from '../helpers/e2e.ts';
-import { spawnSync } from 'node:child_process';
-
-interface Row {
-  id: string;
-  kind: string;
-  status: string;
-  reason?: string;
-  digest?: string;
-}
+import { docker, e2eEnv, e2eSpec, idsOf as ids, privateEngine, taskRows, type E2EEnv, type TaskRow } from '../helpers/e2e.ts';
 
 const env = e2eEnv();
 
@@ -25,21 +16,14 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
   const ns = `single-${Date.now().toString(36)}`;
   const repo = () => `${e.registry}/${ns}/offline-app`;
   let spec: ReturnType<typeof e2eSpec>;
-  const onPrivate = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: e.privateEngine }, timeout: 300_000 });
+  const onPrivate = (args: string[]) => docker(args, { env: { DOCKER_HOST: e.privateEngine } });
 
-  function build(...extra: string[]): { code: number; rows: Row[]; r: CliResult } {
+  function build(...extra: string[]): { code: number; rows: TaskRow[]; r: CliResult } {
     const r = cli(['build', spec.manifest, '--all', '--output', spec.generated, '--json', ...extra], {
       env: { DOCKER_HOST: e.privateEngine, E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password },
     });
-    let rows: Row[] = [];
-    try {
-      rows = (JSON.parse(r.stdout) as { tasks: Row[] }).tasks;
-    } catch {
-      throw new Error(`build printed no JSON (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-    }
-    return { code: r.code, rows, r };
+    return { code: r.code, rows: taskRows(r.stdout, r.stderr), r };
   }
-  const ids = (rows: Row[], kind: string, status: string) => rows.filter((x) => x.kind === kind && x.status === status).map((x) => x.id).sort();
 
   beforeAll(() => {
     privateEngine('start');
@@ -68,8 +52,8 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
     expect(log).toContain(`@${parent.digest}`);
     // The public tag is that index, copied: same digest, both platforms, each its own arch.
     const runtime = rows.find((x) => x.id === 'build:offline-app/bookworm/runtime/py3.11/amd64+arm64v8')!;
-    const inspect = spawnSync('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo()}:0.0.2-python3.11-bookworm-runtime`], { encoding: 'utf8' });
-    expect(inspect.status, inspect.stderr).toBe(0);
+    const inspect = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo()}:0.0.2-python3.11-bookworm-runtime`]);
+    expect(inspect.code, inspect.stderr).toBe(0);
     const index = JSON.parse(inspect.stdout) as { digest: string; manifests: { platform: { os: string; architecture: string } }[] };
     expect(index.digest).toBe(runtime.digest);
     expect(index.manifests.filter((m) => m.platform.os !== 'unknown').map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
@@ -98,15 +82,15 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
     const r = cli(['build', local.manifest, '--target', 'offline-app:runtime', '--python-version', '3.9', '--load', '--output', local.generated, '--json'], { env: { DOCKER_HOST: e.privateEngine } });
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stderr).toMatch(/platforms: one build per image for all its platforms/);
-    const rows = (JSON.parse(r.stdout) as { tasks: Row[] }).tasks;
+    const rows = taskRows(r.stdout, r.stderr);
     expect(ids(rows, 'build', 'built')).toEqual(['build:offline-app/bookworm/base/py3.9/amd64+arm64v8', 'build:offline-app/bookworm/runtime/py3.9/amd64+arm64v8']);
     const tag = `${e.registry}/${ns}-load/offline-app:0.0.2-python3.9-bookworm-runtime`;
     for (const [platform, machine] of [['linux/amd64', 'x86_64'], ['linux/arm64', 'aarch64']]) {
       const hello = onPrivate(['run', '--rm', '--pull', 'never', '--platform', platform!, tag, 'hello-app']);
       expect(hello.stdout.trim(), hello.stderr).toBe(`hello from offline-app 0.0.2 on python 3.9 on ${machine}`);
     }
-    const pushed = spawnSync('docker', ['buildx', 'imagetools', 'inspect', tag], { encoding: 'utf8' });
-    expect(pushed.status).not.toBe(0);
+    const pushed = docker(['buildx', 'imagetools', 'inspect', tag]);
+    expect(pushed.code).not.toBe(0);
   });
 
   it('split on the same engine, whose per-platform images come with attestations (each an index): a rerun without the state file skips every build and manifest through the registry', () => {
@@ -115,12 +99,12 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
     const args = ['build', other.manifest, '--all', '--output', other.generated, '--json', '--multi-platform', 'split', '--python-version', '3.11'];
     const first = cli(args, { env });
     expect(first.code, first.stderr.slice(-2000)).toBe(0);
-    const staged = spawnSync('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', (JSON.parse(first.stdout) as { tasks: (Row & { ref?: string })[] }).tasks.find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/arm64v8')!.ref!], { encoding: 'utf8' });
+    const staged = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', taskRows(first.stdout).find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/arm64v8')!.ref!]);
     expect((JSON.parse(staged.stdout) as { mediaType: string }).mediaType).toBe('application/vnd.oci.image.index.v1+json');
     rmSync(join(other.generated, 'offline-app', '.manager'), { recursive: true, force: true });
     const again = cli(args, { env });
     expect(again.code, again.stderr.slice(-2000)).toBe(0);
-    const rows = (JSON.parse(again.stdout) as { tasks: Row[] }).tasks;
+    const rows = taskRows(again.stdout, again.stderr);
     expect(rows.filter((x) => x.kind === 'build' || x.kind === 'manifest').filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
   });
 
@@ -151,11 +135,11 @@ describe.skipIf(!env)('bake with target: contexts, run for real', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/parents passed as target: contexts/);
     // Contexts in the file are relative to where manager bake ran: the repository, as here.
-    const bake = spawnSync('docker', ['buildx', 'bake', '-f', file], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...onPrivate }, timeout: 600_000 });
-    expect(bake.status, bake.stderr.slice(-3000)).toBe(0);
+    const bake = docker(['buildx', 'bake', '-f', file], { cwd: REPO, env: onPrivate, timeoutMs: 600_000 });
+    expect(bake.code, bake.stderr.slice(-3000)).toBe(0);
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { target: Record<string, { tags: string[] }> };
     const devel = doc.target['bookworm_devel_py3_11_arm64v8']!.tags[0]!;
-    const run = spawnSync('docker', ['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', devel, 'sh', '-c', 'cat /etc/devel-marker; hello-app'], { encoding: 'utf8', env: { ...process.env, ...onPrivate }, timeout: 300_000 });
+    const run = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', devel, 'sh', '-c', 'cat /etc/devel-marker; hello-app'], { env: onPrivate });
     expect(run.stdout.trim().split('\n'), run.stderr).toEqual(['devel tools for Python 3.11 on aarch64', 'hello from offline-app 0.0.2 on python 3.11 on aarch64']);
   });
 });

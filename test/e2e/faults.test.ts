@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
-import { e2eEnv, e2eSpec, privateEngine, type E2EEnv } from '../helpers/e2e.ts';
+import { docker, e2eEnv, e2eSpec, privateEngine, taskRows as json, type E2EEnv } from '../helpers/e2e.ts';
 import { startFaultProxy } from '../helpers/proxy.ts';
 import { REPO } from '../helpers/spec.ts';
 
@@ -44,9 +44,6 @@ async function runUntilStarted(args: string[], env: Record<string, string | unde
   return { child, out, exited };
 }
 
-function json(stdout: string): { id: string; status: string; reason?: string }[] {
-  return (JSON.parse(stdout) as { tasks: { id: string; status: string; reason?: string }[] }).tasks;
-}
 
 describe.skipIf(!env)('faults', () => {
   const e = env as E2EEnv;
@@ -154,8 +151,7 @@ describe.skipIf(!env)('faults', () => {
     // select both platforms to see the manifest blocked.
     const both = cli(['build', s.manifest, '--releases', 'slow', '--python-version', '3.11', '--output', s.generated, '--json', '--keep-going'], { env: creds(e) });
     expect(json(both.stdout).find((x) => x.id === 'manifest:e2e-app/bookworm/slow/py3.11')).toMatchObject({ status: 'blocked', reason: 'dependency test:e2e-app/bookworm/slow/py3.11/amd64 failed' });
-    const inspect = spawnSync('docker', ['buildx', 'imagetools', 'inspect', `${e.registry}/${ns}-test/e2e-app:slow-python3.11`], { encoding: 'utf8' });
-    expect(inspect.status).not.toBe(0);
+    expect(docker(['buildx', 'imagetools', 'inspect', `${e.registry}/${ns}-test/e2e-app:slow-python3.11`]).code).not.toBe(0);
   });
 });
 

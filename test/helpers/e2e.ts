@@ -63,10 +63,33 @@ export function allFiles(dir: string): { path: string; content: Buffer }[] {
   return out;
 }
 
-export function docker(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 300_000 });
+/** The docker CLI; `env` adds to the environment (DOCKER_HOST of the private engine, say). */
+export function docker(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 300_000, cwd: opts.cwd, env: { ...process.env, ...opts.env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** One task of `manager build --json`'s summary. */
+export interface TaskRow {
+  id: string;
+  kind: string;
+  status: string;
+  reason?: string;
+  digest?: string;
+  ref?: string;
+}
+
+/** The tasks of a `--json` summary; a run that printed none fails with its stderr's tail. */
+export function taskRows(stdout: string, stderr = ''): TaskRow[] {
+  try {
+    return (JSON.parse(stdout) as { tasks: TaskRow[] }).tasks;
+  } catch {
+    throw new Error(`build printed no JSON:\n${stderr.slice(-3000)}`);
+  }
+}
+
+/** Ids of the tasks of one kind that ended with one status, sorted. */
+export const idsOf = (rows: TaskRow[], kind: string, status: string) => rows.filter((x) => x.kind === kind && x.status === status).map((x) => x.id).sort();
 
 /** Starts or stops the private engine; start waits until it answers. */
 export function privateEngine(action: 'start' | 'stop'): void {
