@@ -22,7 +22,7 @@ import { localRepository, stagingRepository } from '../tasks/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { load, packageArg, replanned, type Loaded } from './workspace.ts';
+import { load, loadPackage, packageArg, planned, type Loaded, type LoadedSpec } from './workspace.ts';
 
 /** The commit the spec is at (CI's own variable first), for the OCI revision label. */
 async function specRevision(root: string): Promise<string | undefined> {
@@ -69,7 +69,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (o['push'] && o['load']) throw new UsageError('--push and --load exclude each other');
       const sel = selectionFrom(o);
       if (isEmptySelection(sel)) throw new UsageError('nothing selected: pass --all, --target package:release, or filters such as --releases / --distros');
-      const { l, builder } = await planForBuilder(load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
+      const { l, builder } = await planForBuilder(loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       let selected = selectTasks(l.plan, sel);
       if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
       const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
@@ -110,7 +110,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--timeout <seconds>', 'per test task', positiveInt)
     .option('--target-version <version>', 'override the spec version')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
-      const { l, builder } = await planForBuilder(load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
+      const { l, builder } = await planForBuilder(loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       const sel = selectionFrom(o);
       const all = selectTasks(l.plan, isEmptySelection(sel) ? { all: true } : sel);
       const tests = [...all].filter((id) => l.plan.tasks.get(id)!.kind === 'test');
@@ -272,11 +272,11 @@ function multiPlatformOption(): Option {
 }
 
 /**
- * Plans for the builder at hand. Unless split is fixed, the builder is asked what it can do:
- * that decides whether an image's platforms are one build or several, so the graph's shape.
+ * Plans for the builder at hand. Unless split is fixed, the builder is asked what it can do
+ * first: that decides whether an image's platforms are one build or several, so the graph's shape.
  */
-async function planForBuilder(l: Loaded, o: Record<string, unknown>, out: Output): Promise<{ l: Loaded; builder?: BuilderInfo }> {
-  const requested = (o['multiPlatform'] as MultiPlatformMode | undefined) ?? l.plan.spec.build.multiPlatform;
+async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Output): Promise<{ l: Loaded; builder?: BuilderInfo }> {
+  const requested = (o['multiPlatform'] as MultiPlatformMode | undefined) ?? s.spec.build.multiPlatform;
   let builder: BuilderInfo | undefined;
   if (requested !== 'split') {
     try {
@@ -292,7 +292,7 @@ async function planForBuilder(l: Loaded, o: Record<string, unknown>, out: Output
   // A dry run shows the plan on stdout, and this is part of it.
   if (o['dryRun']) out.result(line);
   else out.info(line);
-  return { l: replanned(l, choice.strategy), builder };
+  return { l: planned(s, out, { multiPlatform: choice.strategy }), builder };
 }
 
 /** Runs a selection with the settings every command shares, prints the summary, sets the exit code. */

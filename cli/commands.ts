@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../tasks/atomic.ts';
 import { initPackage } from '../tasks/init.ts';
 import { acquireLock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
-import { load, packageArg, replanned, resolveManifest, specRoot, type Loaded } from './workspace.ts';
+import { load, loadPackage, packageArg, planned, resolveManifest, specRoot, type Loaded } from './workspace.ts';
 import { addSelectionOptions, list, selectionFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
@@ -106,9 +106,9 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--explain <task-id>', 'say which inputs of a task changed since the last recorded run')
     .addOption(new Option('--multi-platform <mode>', 'plan one build per platform (split) or per image (single); default: split, or the spec\'s build.multi_platform when it is single').choices(['single', 'split']))
     .action((pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
-      const loaded = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      const s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       // No builder to ask here: auto shows the plan every builder can run.
-      const l = replanned(loaded, (o['multiPlatform'] as 'single' | 'split' | undefined) ?? (loaded.plan.spec.build.multiPlatform === 'single' ? 'single' : 'split'));
+      const l = planned(s, out, { multiPlatform: (o['multiPlatform'] as 'single' | 'split' | undefined) ?? (s.spec.build.multiPlatform === 'single' ? 'single' : 'split') });
       if (o['explain']) {
         out.result(explain(l, String(o['explain'])));
         return;

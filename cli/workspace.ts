@@ -1,8 +1,11 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from '../core/errors.ts';
-import { loadPlan, planSpec, type Plan } from '../core/plan.ts';
+import type { Diagnostic } from '../core/diagnostics.ts';
+import { SpecError, UsageError } from '../core/errors.ts';
+import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
+import type { Spec } from '../core/spec.ts';
+import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
 import type { Output } from './output.ts';
 
@@ -62,17 +65,29 @@ export function packageArg(pkg: string | undefined, targets: string[] | undefine
   throw new UsageError('name a package (or a spec file), or pass --target package:release');
 }
 
-/** Resolves the package and plans it; warnings are printed, errors thrown. */
-export function load(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): Loaded {
-  const root = specRoot(globals['specDir'] as string | undefined);
-  const manifest = resolveManifest(root, pkg);
-  const plan = loadPlan(manifest, { version: opts.targetVersion });
-  out.diagnostics(plan.warnings);
-  const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
-  return { root, manifest, plan, packageDir: join(genRoot, plan.spec.package) };
+export interface LoadedSpec extends Omit<Loaded, 'plan'> {
+  spec: Spec;
+  warnings: Diagnostic[];
 }
 
-/** The same package planned with one build per image (single) instead of per platform. */
-export function replanned(l: Loaded, strategy: 'single' | 'split'): Loaded {
-  return strategy === 'split' ? l : { ...l, plan: planSpec(l.plan.spec, l.plan.warnings, { multiPlatform: 'single' }) };
+/** Resolves the package and validates its spec; warnings are printed, errors thrown. */
+export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): LoadedSpec {
+  const root = specRoot(globals['specDir'] as string | undefined);
+  const manifest = resolveManifest(root, pkg);
+  const loaded = loadSpec(manifest, { version: opts.targetVersion });
+  if (!loaded.spec) throw new SpecError(loaded.diagnostics);
+  const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
+  return { root, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
+}
+
+/** Plans a loaded package; the plan's own warnings are printed. */
+export function planned(s: LoadedSpec, out: Output, opts: PlanOptions = {}): Loaded {
+  const plan = planSpec(s.spec, s.warnings, opts);
+  out.diagnostics(plan.warnings);
+  return { root: s.root, manifest: s.manifest, plan, packageDir: s.packageDir };
+}
+
+/** Resolves the package and plans it (one build per platform); warnings are printed, errors thrown. */
+export function load(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): Loaded {
+  return planned(loadPackage(globals, pkg, opts, out), out);
 }

@@ -264,6 +264,8 @@ class RunContext {
   readonly abort = new AbortController();
   /** Task id → image reference (with digest) children and manifests use. */
   readonly refs = new Map<string, { ref: string; digest?: string }>();
+  /** Build id → its staged manifest, as the registry showed it (each looked up once per run). */
+  private readonly stagedManifests = new Map<string, ManifestInfo>();
   builder?: BuilderInfo;
   running = 0;
 
@@ -394,6 +396,7 @@ class RunContext {
     const ref = stagingRef(this.stagingRepo, b);
     if (!(await hasHashLabel(ref, b.hash.value, { builder: this.opts.builder, signal: this.abort.signal }))) return undefined;
     const info = await this.inspectManifest(ref);
+    if (info) this.stagedManifests.set(b.id, info);
     return info ? { ref: `${ref}@${info.digest}`, digest: info.digest } : undefined;
   }
 
@@ -472,7 +475,9 @@ class RunContext {
     const staged: ManifestInfo[] = [];
     for (const id of m.builds) {
       const ref = this.refs.get(id);
-      const info = ref?.digest ? await this.inspectManifest(ref.ref) : undefined;
+      if (!ref?.digest) return undefined;
+      const known = this.stagedManifests.get(id);
+      const info = known?.digest === ref.digest ? known : await this.inspectManifest(ref.ref);
       if (!info) return undefined;
       staged.push(info);
     }
