@@ -25,24 +25,26 @@ function slowSpec(e: E2EEnv, ns: string, seconds: number, test?: string) {
 const ONE = ['--python-version', '3.11', '--platforms', 'linux/amd64'];
 const creds = (e: E2EEnv) => ({ E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password });
 
-/** `manager build` in the background, resolved once the build logging to `log` runs its step. */
-async function runUntilStarted(args: string[], env: Record<string, string | undefined>, log: string, marker: RegExp) {
+/** `manager build` in the background, resolved once `ready()` holds; killed if it never does. */
+async function runUntil(args: string[], env: Record<string, string | undefined>, ready: () => boolean, what: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrate.ts'), ...args], { cwd: REPO, env: { ...process.env, CI: 'true', ...env } });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const deadline = Date.now() + 300_000;
-  // The step's own output (`#N 0.123 slow-start`), not BuildKit echoing its command line.
-  while (!(existsSync(log) && marker.test(readFileSync(log, 'utf8')))) {
+  while (!ready()) {
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the slow build never started:\n${out.stderr.slice(-2000)}`);
+      throw new Error(`${what} never started:\n${out.stderr.slice(-2000)}`);
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 100));
   }
   return { child, out, exited };
 }
+
+/** The slow build's own step runs: its output (`#N 0.123 slow-start`), not BuildKit echoing its command line. */
+const slowStarted = (log: string) => () => existsSync(log) && /^#\d+ [\d.]+ slow-start/m.test(readFileSync(log, 'utf8'));
 
 
 describe.skipIf(!env)('faults', () => {
@@ -68,7 +70,7 @@ describe.skipIf(!env)('faults', () => {
     const args = ['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'];
     const engineEnv = { DOCKER_HOST: e.privateEngine, ...creds(e) };
     const slowLog = join(s.generated, 'offline-app', '.logs', 'build_offline-app_bookworm_slow_py3.11_amd64.log');
-    const { child, out, exited } = await runUntilStarted(args, engineEnv, slowLog, /^#\d+ [\d.]+ slow-start/m);
+    const { child, out, exited } = await runUntil(args, engineEnv, slowStarted(slowLog), 'the slow build');
     try {
       privateEngine('stop');
       const code = await exited;
@@ -94,7 +96,7 @@ describe.skipIf(!env)('faults', () => {
   it('SIGINT mid-build: running builds cancelled, no child left, state intact, rerun redoes only unfinished work', async () => {
     const s = slowSpec(e, `${ns}-int`, 40);
     const slowLog = join(s.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
-    const { child, out, exited } = await runUntilStarted(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowLog, /^#\d+ [\d.]+ slow-start/m);
+    const { child, out, exited } = await runUntil(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowStarted(slowLog), 'the slow build');
     child.kill('SIGINT');
     const code = await exited;
     expect(code).toBe(130);
@@ -117,7 +119,7 @@ describe.skipIf(!env)('faults', () => {
     const s = slowSpec(e, `${ns}-term`, 40);
     const pkgDir = join(s.generated, 'e2e-app');
     const slowLog = join(pkgDir, '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
-    const { child, out, exited } = await runUntilStarted(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowLog, /^#\d+ [\d.]+ slow-start/m);
+    const { child, out, exited } = await runUntil(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowStarted(slowLog), 'the slow build');
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(out.stderr).toMatch(/received SIGTERM: cancelling running builds/);
@@ -158,6 +160,8 @@ describe.skipIf(!env)('faults', () => {
 describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopback)', () => {
   const e = env as E2EEnv;
 
+  const login = (host: string) => spawnSync('docker', ['login', host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
+
   function proxiedSpec(host: string, ns: string) {
     const s = e2eSpec(e, ns);
     writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8').replace(`host: "${e.registry}"`, `host: "${host}"`));
@@ -168,8 +172,8 @@ describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopb
     // Every manifest path is refused once with 429: each build's push and each merge must retry.
     const proxy = await startFaultProxy(e.registry, [{ method: 'PUT', path: '/manifests/', status: 429, times: 1 }]);
     try {
-      const login = spawnSync('docker', ['login', proxy.host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
-      expect(login.status, login.stderr).toBe(0);
+      const loggedIn = login(proxy.host);
+      expect(loggedIn.status, loggedIn.stderr).toBe(0);
       const s = proxiedSpec(proxy.host, `${Date.now().toString(36)}-flaky`);
       const r = cli(['build', s.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s.generated, '--json'], { env: creds(e) });
       expect(r.code, r.stderr.slice(-2000)).toBe(0);
@@ -190,7 +194,7 @@ describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopb
   it('a registry that keeps failing: bounded retries, then a clear failure and exit 1', async () => {
     const proxy = await startFaultProxy(e.registry, [{ method: 'PUT', path: '/manifests/', status: 500 }]);
     try {
-      spawnSync('docker', ['login', proxy.host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
+      login(proxy.host);
       const s = proxiedSpec(proxy.host, `${Date.now().toString(36)}-down`);
       const r = cli(['build', s.manifest, '--releases', 'base', ...ONE, '--output', s.generated, '--json'], { env: creds(e) });
       expect(r.code).toBe(1);
@@ -206,7 +210,7 @@ describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopb
   it('a registry that hangs: the build is killed at its timeout and reported, not waited on forever', async () => {
     const proxy = await startFaultProxy(e.registry, [{ method: 'PUT', path: '/manifests/', status: 0 }]);
     try {
-      spawnSync('docker', ['login', proxy.host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
+      login(proxy.host);
       const s = proxiedSpec(proxy.host, `${Date.now().toString(36)}-hang`);
       const started = Date.now();
       const r = cli(['build', s.manifest, '--releases', 'base', ...ONE, '--output', s.generated, '--json', '--timeout', '25'], { env: creds(e) });
@@ -221,32 +225,22 @@ describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopb
   it('the registry stopped mid-push and back a moment later: the run still succeeds', async () => {
     let proxy = await startFaultProxy(e.registry, []);
     const port = Number(proxy.host.split(':')[1]);
-    spawnSync('docker', ['login', proxy.host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
+    login(proxy.host);
     const s = proxiedSpec(proxy.host, `${Date.now().toString(36)}-bounce`);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrate.ts'), 'build', s.manifest, '--releases', 'base', ...ONE, '--output', s.generated, '--json'], {
-      cwd: REPO,
-      env: { ...process.env, CI: 'true', ...creds(e) },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let running: Awaited<ReturnType<typeof runUntil>> | undefined;
     try {
       // Stop the registry (as seen from the engine) as soon as the push starts.
-      const deadline = Date.now() + 300_000;
-      while (!proxy.injected().some((x) => x.method === 'POST' && /\/blobs\/uploads\//.test(x.path))) {
-        if (Date.now() > deadline) throw new Error('the push never started');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const pushing = () => proxy.injected().some((x) => x.method === 'POST' && /\/blobs\/uploads\//.test(x.path));
+      running = await runUntil(['build', s.manifest, '--releases', 'base', ...ONE, '--output', s.generated, '--json'], creds(e), pushing, 'the push');
+      const { out, exited } = running;
       await proxy.close();
       await new Promise((r) => setTimeout(r, 1500));
       proxy = await startFaultProxy(e.registry, [], port);
       // Whether the engine's own retries or ours carried it, the run must succeed.
-      expect(await exited, stderr.slice(-2000)).toBe(0);
-      expect(json(stdout).find((x) => x.id === 'build:e2e-app/bookworm/base/py3.11/amd64')).toMatchObject({ status: 'built' });
+      expect(await exited, out.stderr.slice(-2000)).toBe(0);
+      expect(json(out.stdout).find((x) => x.id === 'build:e2e-app/bookworm/base/py3.11/amd64')).toMatchObject({ status: 'built' });
     } finally {
-      child.kill();
+      running?.child.kill();
       await proxy.close();
     }
   });
