@@ -62,10 +62,13 @@ export function imagetoolsCreateArgv(tags: string[], sources: string[], builder?
   return [...argv, ...sources];
 }
 
-export function imagetoolsInspectArgv(ref: string, what: 'manifest' | 'image', builder?: string): string[] {
+const INSPECT_FORMAT = { manifest: '{{json .Manifest}}', image: '{{json .Image}}', all: '{{json .}}' };
+
+/** `all` gives the manifest and the image config in one lookup: `{name, manifest, image}`. */
+export function imagetoolsInspectArgv(ref: string, what: keyof typeof INSPECT_FORMAT, builder?: string): string[] {
   const argv = ['docker', 'buildx', 'imagetools', 'inspect'];
   if (builder) argv.push('--builder', builder);
-  return [...argv, '--format', what === 'manifest' ? '{{json .Manifest}}' : '{{json .Image}}', ref];
+  return [...argv, '--format', INSPECT_FORMAT[what], ref];
 }
 
 export function inspectBuilderArgv(builder?: string): string[] {
@@ -192,22 +195,30 @@ export interface ManifestInfo {
   platforms?: Record<string, string>;
 }
 
-export function parseManifestJson(json: string): ManifestInfo | undefined {
-  try {
-    const m = JSON.parse(json) as { mediaType?: string; digest?: string; manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[] };
-    if (!m.digest) return undefined;
-    const info: ManifestInfo = { mediaType: m.mediaType ?? '', digest: m.digest };
-    if (m.manifests) {
-      info.platforms = {};
-      for (const x of m.manifests) {
-        if (!x.platform || x.platform.os === 'unknown') continue;
-        info.platforms[[x.platform.os, x.platform.architecture, x.platform.variant].filter(Boolean).join('/')] = x.digest;
-      }
+function manifestInfo(value: unknown): ManifestInfo | undefined {
+  const m = value as { mediaType?: string; digest?: string; manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[] } | null;
+  if (!m?.digest) return undefined;
+  const info: ManifestInfo = { mediaType: m.mediaType ?? '', digest: m.digest };
+  if (m.manifests) {
+    info.platforms = {};
+    for (const x of m.manifests) {
+      if (!x.platform || x.platform.os === 'unknown') continue;
+      info.platforms[[x.platform.os, x.platform.architecture, x.platform.variant].filter(Boolean).join('/')] = x.digest;
     }
-    return info;
+  }
+  return info;
+}
+
+function parsed<T>(json: string, read: (value: unknown) => T): T | undefined {
+  try {
+    return read(JSON.parse(json));
   } catch {
     return undefined;
   }
+}
+
+export function parseManifestJson(json: string): ManifestInfo | undefined {
+  return parsed(json, manifestInfo);
 }
 
 /**
@@ -231,14 +242,22 @@ interface ImageConfig {
  * config, or (for an index) a map from platform to config. Attestation entries carry no config.
  */
 export function parseImageLabels(json: string): Record<string, string>[] | undefined {
-  try {
-    const img = JSON.parse(json) as ImageConfig & Record<string, ImageConfig>;
-    if (img.config || 'rootfs' in img) return [img.config?.Labels ?? {}];
-    const perPlatform = Object.values(img).filter((x) => x && typeof x === 'object');
-    return perPlatform.map((x) => x.config?.Labels ?? {});
-  } catch {
-    return undefined;
-  }
+  return parsed(json, imageLabels);
+}
+
+function imageLabels(value: unknown): Record<string, string>[] {
+  const img = value as ImageConfig & Record<string, ImageConfig>;
+  if (img.config || 'rootfs' in img) return [img.config?.Labels ?? {}];
+  const perPlatform = Object.values(img).filter((x) => x && typeof x === 'object');
+  return perPlatform.map((x) => x.config?.Labels ?? {});
+}
+
+/** `imagetools inspect --format '{{json .}}'`: the manifest and the labels per platform. */
+export function parseInspectAll(json: string): { manifest?: ManifestInfo; labels: Record<string, string>[] } | undefined {
+  return parsed(json, (v) => {
+    const all = v as { manifest?: unknown; image?: unknown };
+    return { manifest: manifestInfo(all.manifest), labels: all.image && typeof all.image === 'object' ? imageLabels(all.image) : [] };
+  });
 }
 
 /** The engine cannot be reached at all: worth one clear message instead of N build failures. */

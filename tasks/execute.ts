@@ -28,7 +28,7 @@ import {
 import { inspectBuilder } from './builders.ts';
 import { killAll, run, type RunResult } from './runner.ts';
 import { retry, retryableDockerError } from './retry.ts';
-import { hasHashLabel } from './staged.ts';
+import { stagedWithHash } from './staged.ts';
 import { Scheduler, type Final } from './scheduler.ts';
 import { localRepository, logFileName, stagingRef, stagingRepository } from './staging.ts';
 import { readState, record, writeState, type StateFile, type TaskRecord } from './state.ts';
@@ -394,8 +394,7 @@ class RunContext {
 
   private async registryHas(b: BuildTask): Promise<{ ref: string; digest: string } | undefined> {
     const ref = stagingRef(this.stagingRepo, b);
-    if (!(await hasHashLabel(ref, b.hash.value, { builder: this.opts.builder, signal: this.abort.signal }))) return undefined;
-    const info = await this.inspectManifest(ref);
+    const info = await stagedWithHash(ref, b.hash.value, { builder: this.opts.builder, signal: this.abort.signal });
     if (info) this.stagedManifests.set(b.id, info);
     return info ? { ref: `${ref}@${info.digest}`, digest: info.digest } : undefined;
   }

@@ -2,14 +2,25 @@
 // that is done, on any machine. Read-only.
 import type { Plan } from '../core/plan.ts';
 import type { BuildTask } from '../core/task.ts';
-import { HASH_LABEL, imagetoolsInspectArgv, parseImageLabels } from './buildx.ts';
+import { HASH_LABEL, imagetoolsInspectArgv, parseImageLabels, parseInspectAll, type ManifestInfo } from './buildx.ts';
 import { run } from './runner.ts';
 import { stagingRef } from './staging.ts';
 
-export async function hasHashLabel(ref: string, hash: string, opts: { builder?: string; signal?: AbortSignal } = {}): Promise<boolean> {
+type LookupOptions = { builder?: string; signal?: AbortSignal };
+
+/** Every platform's image carries the hash (an index with no platform image carries nothing). */
+const carries = (labels: Record<string, string>[] | undefined, hash: string) => !!labels?.length && labels.every((l) => l[HASH_LABEL] === hash);
+
+export async function hasHashLabel(ref: string, hash: string, opts: LookupOptions = {}): Promise<boolean> {
   const r = await run(imagetoolsInspectArgv(ref, 'image', opts.builder), { signal: opts.signal });
-  const labels = r.exitCode === 0 ? parseImageLabels(r.stdout) : undefined;
-  return !!labels?.length && labels.every((l) => l[HASH_LABEL] === hash);
+  return r.exitCode === 0 && carries(parseImageLabels(r.stdout), hash);
+}
+
+/** The staged manifest at `ref` if its images carry the hash: the label and the digest in one lookup. */
+export async function stagedWithHash(ref: string, hash: string, opts: LookupOptions = {}): Promise<ManifestInfo | undefined> {
+  const r = await run(imagetoolsInspectArgv(ref, 'all', opts.builder), { signal: opts.signal });
+  const all = r.exitCode === 0 ? parseInspectAll(r.stdout) : undefined;
+  return all && carries(all.labels, hash) ? all.manifest : undefined;
 }
 
 /** Builds of the selection the registry does not have yet, a few lookups at a time. */

@@ -9,6 +9,7 @@ import {
   isEngineDown,
   parseBuilderInspect,
   parseImageLabels,
+  parseInspectAll,
   parseManifestJson,
   parseDockerInfo,
   parseMetadataFile,
@@ -149,6 +150,18 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     // An index: one entry per platform.
     expect(parseImageLabels('{"linux/amd64":{"config":{"Labels":{"k":"a"}}},"linux/arm64":{"config":{}}}')).toEqual([{ k: 'a' }, {}]);
     expect(parseImageLabels('nope')).toBeUndefined();
+    // One lookup for both: the manifest and every platform's labels.
+    expect(imagetoolsInspectArgv('a:1', 'all')).toEqual(['docker', 'buildx', 'imagetools', 'inspect', '--format', '{{json .}}', 'a:1']);
+    expect(parseInspectAll('{"name":"a:1","manifest":{"mediaType":"m","digest":"sha256:a","size":1},"image":{"config":{"Labels":{"k":"v"}},"rootfs":{}}}')).toEqual({
+      manifest: { mediaType: 'm', digest: 'sha256:a' },
+      labels: [{ k: 'v' }],
+    });
+    expect(parseInspectAll('{"manifest":{"mediaType":"i","digest":"sha256:i","manifests":[{"digest":"sha256:x","platform":{"os":"linux","architecture":"arm64"}}]},"image":{"linux/arm64":{"config":{"Labels":{"k":"w"}}}}}')).toEqual({
+      manifest: { mediaType: 'i', digest: 'sha256:i', platforms: { 'linux/arm64': 'sha256:x' } },
+      labels: [{ k: 'w' }],
+    });
+    expect(parseInspectAll('{"manifest":{}}')).toEqual({ manifest: undefined, labels: [] });
+    expect(parseInspectAll('nope')).toBeUndefined();
     expect(isEngineDown('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toBe(true);
     expect(isEngineDown('ERROR: failed to solve: process "/bin/sh -c false" did not complete')).toBe(false);
   });
