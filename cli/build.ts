@@ -4,25 +4,27 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ciMatrix, githubWorkflow, shardSelection } from '../core/ci.ts';
-import { UsageError } from '../core/errors.ts';
+import { UsageError, WorkError } from '../core/errors.ts';
 import { chooseMultiPlatform, type MultiPlatformMode } from '../core/multi-platform.ts';
 import { short } from '../core/hash.ts';
 import { redactor } from '../core/redact.ts';
 import { isEmptySelection, selectTasks } from '../core/select.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
-import { bakeFile, type ParentMode } from '../tasks/bake.ts';
+import { bakeFile, type ParentMode } from '../core/bake.ts';
 import { createBuilder, inspectBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
-import { builderCapabilities, supportsNamedContexts, type BuilderInfo } from '../tasks/buildx.ts';
+import { builderCapabilities, supportsNamedContexts, type BuilderInfo } from '../core/buildx.ts';
 import { changedBuilds } from '../tasks/staged.ts';
+import { registryClient } from '../tasks/registry.ts';
+import { refreshLock } from './inputs.ts';
 import { execute, type ExecuteOptions, type Renderer, type Summary } from '../tasks/execute.ts';
 import { acquireLock } from '../tasks/lock.ts';
 import { run } from '../tasks/runner.ts';
-import { localRepository, stagingRepository } from '../tasks/staging.ts';
+import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { load, loadPackage, packageArg, planned, type Loaded, type LoadedSpec } from './workspace.ts';
+import { load, loadPackage, packageArg, pinningLine, planned, type Loaded, type LoadedSpec } from './workspace.ts';
 
 /** The commit the spec is at (CI's own variable first), for the OCI revision label. */
 async function specRevision(root: string): Promise<string | undefined> {
@@ -60,6 +62,9 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--sbom <value>', 'pass --sbom to buildx')
     .option('--timeout <seconds>', 'per build and test task', positiveInt)
     .option('--no-registry-check', 'trust only the state file, never the registry labels')
+    .option('--refresh', 're-resolve base images and git refs upstream and update the lock file before planning')
+    .option('--offline', 'decide from the state file alone: no registry lookups (with --dry-run: nothing leaves the machine)')
+    .option('--assume-missing', 'when a registry lookup fails (after retries), build as if the image were absent instead of failing the task')
     .option('--log-dir <dir>', 'task logs (default: generated/<package>/.logs)')
     .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .option('--authenticate', 'log in to the package\'s registries first')
@@ -69,7 +74,10 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (o['push'] && o['load']) throw new UsageError('--push and --load exclude each other');
       const sel = selectionFrom(o);
       if (isEmptySelection(sel)) throw new UsageError('nothing selected: pass --all, --target package:release, or filters such as --releases / --distros');
-      const { l, builder } = await planForBuilder(loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
+      if (o['refresh'] && o['offline']) throw new UsageError('--refresh asks upstream registries; it cannot be --offline');
+      let s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
+      if (o['refresh']) s = await refreshLock(s, out, { write: !o['dryRun'] });
+      const { l, builder } = await planForBuilder(s, o, out);
       let selected = selectTasks(l.plan, sel);
       if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
       const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
@@ -90,8 +98,11 @@ export function registerBuildCommands(program: Command, out: Output): void {
           sbom: o['sbom'] as string | undefined,
           timeoutSec: o['timeout'] as number | undefined,
           registryCheck: o['registryCheck'] !== false,
+          offline: Boolean(o['offline']),
+          assumeMissing: Boolean(o['assumeMissing']),
           revision: await specRevision(l.root),
-          log: (line) => (o['dryRun'] ? out.result(line) : out.info(line)),
+          // A dry run's plan is its result; with --json the JSON document is the only stdout.
+          log: (line) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line)),
         });
       } finally {
         lock?.release();
@@ -174,16 +185,24 @@ export function registerBuildCommands(program: Command, out: Output): void {
       .description('print the job matrix (JSON for fromJSON) of builds the registry does not have yet, one job per chain')
       .argument('[package]'),
   )
-    .option('--builder <name>', 'buildx builder for registry lookups')
-    .option('--staging-repository <repo>', 'staging repository (default: the first publish registry)')
+    .option('--staging-repository <repo>', 'staging repository (default: the first publish registry\'s)')
+    .option('--assume-missing', 'a build whose lookup fails (after retries) goes into the matrix instead of failing the plan')
     .option('--target-version <version>', 'override the spec version')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       const selected = selectTasks(l.plan, selectionFrom(o));
       const repo = stagingRepository(l.plan, o['stagingRepository'] as string | undefined);
       if (!repo) throw new UsageError('the spec publishes to no registry, so there is nothing to compare with');
-      const changed = await changedBuilds(l.plan, selected, repo, { builder: o['builder'] as string | undefined });
-      out.result(JSON.stringify(ciMatrix(l.plan, selected, changed)));
+      const client = registryClient({ log: (x) => out.info(x) });
+      try {
+        const found = await changedBuilds(l.plan, selected, repo, client, { assumeMissing: Boolean(o['assumeMissing']) });
+        if (found.failed.size) {
+          throw new WorkError(`the registry could not answer for ${found.failed.size} build${found.failed.size === 1 ? '' : 's'}; no matrix was printed`, [...found.failed].map(([id, why]) => `  ${id}: ${why}`).join('\n'));
+        }
+        out.result(JSON.stringify(ciMatrix(l.plan, selected, found.changed)));
+      } finally {
+        await client.close();
+      }
     });
   ci
     .command('github')
@@ -288,11 +307,12 @@ async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Ou
   const platformFilter = Boolean((o['platforms'] as string[] | undefined)?.length);
   const fanOut = Boolean((o['only'] as string[] | undefined)?.length || o['shard']);
   const choice = chooseMultiPlatform(requested, builder && builderCapabilities(builder), { platformFilter, load: Boolean(o['load']), fanOut });
-  const line = `platforms: ${choice.strategy === 'single' ? 'one build per image for all its platforms' : 'one build per platform, merged by manifest tasks'} (${choice.reason})`;
-  // A dry run shows the plan on stdout, and this is part of it.
-  if (o['dryRun']) out.result(line);
-  else out.info(line);
-  return { l: planned(s, out, { multiPlatform: choice.strategy }), builder };
+  // A dry run shows the plan on stdout, and these lines are part of it (unless stdout is one JSON document).
+  const say = (line: string) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line));
+  say(`platforms: ${choice.strategy === 'single' ? 'one build per image for all its platforms' : 'one build per platform, merged by manifest tasks'} (${choice.reason})`);
+  const l = planned(s, out, { multiPlatform: choice.strategy });
+  say(pinningLine(l.plan));
+  return { l, builder };
 }
 
 /** Runs a selection with the settings every command shares, prints the summary, sets the exit code. */
@@ -315,6 +335,9 @@ async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: 
     ...opts,
   });
   report(summary, out, Boolean(opts.dryRun));
+  if (opts.dryRun && !out.opts.json) {
+    out.result(`dry run: nothing was run or written; ${summary.registry.consulted ? 'decisions consulted the registry (read-only), as a real run does' : `the registry was not consulted (${summary.registry.why})`}`);
+  }
   if (summary.interrupted) process.exitCode = summary.interrupted === 'SIGTERM' ? 143 : 130;
   else if (!summary.ok) process.exitCode = 1;
 }
@@ -354,7 +377,7 @@ function report(s: Summary, out: Output, dryRun: boolean): void {
     if (gh.summary) appendFileSync(process.env['GITHUB_STEP_SUMMARY']!, redactor.redact(gh.summary));
   }
   if (out.opts.json) {
-    out.json({ ok: s.ok, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, builder: s.builder, tasks: s.results });
+    out.json({ ok: s.ok, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, tasks: s.results });
     if (s.engineLost) out.error(`error: ${s.engineLost}`);
     return;
   }

@@ -11,6 +11,7 @@ import { loadSpec } from '../core/validate.ts';
 import { generate } from '../tasks/generate.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
+import { execute } from '../tasks/execute.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { initPackage } from '../tasks/init.ts';
 import { acquireLock } from '../tasks/lock.ts';
@@ -103,14 +104,17 @@ export function registerCommands(program: Command, out: Output): void {
     .addOption(new Option('--format <format>', 'tree, dot, mermaid or json').choices(['tree', 'dot', 'mermaid', 'json']).default('tree'))
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir>', 'generated root holding the last run\'s record (for --explain)')
-    .option('--explain <task-id>', 'say which inputs of a task changed since the last recorded run')
+    .option('--explain <task-id>', 'say whether a task would run and which inputs changed since the last recorded run')
+    .option('--offline', 'with --explain: decide from the state file alone, without asking the registry')
     .addOption(new Option('--multi-platform <mode>', 'plan one build per platform (split) or per image (single); default: split, or the spec\'s build.multi_platform when it is single').choices(['single', 'split']))
-    .action((pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       // No builder to ask here: auto shows the plan every builder can run.
       const l = planned(s, out, { multiPlatform: (o['multiPlatform'] as 'single' | 'split' | undefined) ?? (s.spec.build.multiPlatform === 'single' ? 'single' : 'split') });
       if (o['explain']) {
-        out.result(explain(l, String(o['explain'])));
+        const e = await explain(l, String(o['explain']), { offline: Boolean(o['offline']) });
+        if (out.opts.json) out.json(e);
+        else out.result(formatExplanation(e, l));
         return;
       }
       const selected = selectTasks(l.plan, selectionFrom(o));
@@ -152,29 +156,72 @@ export function registerCommands(program: Command, out: Output): void {
 
 }
 
-export function explain(l: Loaded, id: string): string {
+export interface Explanation {
+  id: string;
+  kind: string;
+  hash: string;
+  recorded: { hash: string; finishedAt?: string } | null;
+  decision: { action: 'run' | 'skip' | 'fail'; reason: string };
+  changed: { part: string; change: string; before?: string; after?: string }[];
+}
+
+/**
+ * "Why is this rebuilding?": the dry run's decision for one task (over what it depends on, so
+ * the answer is the one a run would reach), with each changed input, readably where it can be.
+ */
+export async function explain(l: Loaded, id: string, o: { offline: boolean }): Promise<Explanation> {
   const t = l.plan.tasks.get(id);
   if (!t) throw new UsageError(`unknown task id "${id}" (see: manager graph ${l.plan.spec.package} --format json)`);
-  const state = readState(l.packageDir);
-  const rec = state.tasks[id];
-  const lines = [`${id}`, `  hash now: ${short(t.hash.value)}`];
-  if (!rec) {
-    lines.push('  no recorded run: it has never succeeded here (or the record was removed), so it would run');
-    return lines.join('\n');
-  }
-  lines.push(`  last run: ${short(rec.hash)}${rec.finishedAt ? ` (${rec.finishedAt})` : ''}`);
-  if (rec.hash === t.hash.value) {
-    lines.push('  unchanged: every input hashes as it did, so it would be skipped');
-    return lines.join('\n');
-  }
-  const changes = diffParts(rec.parts, t.hash.parts);
-  lines.push('  changed inputs:');
-  for (const c of changes) {
-    const what = c.part === 'parent' ? `parent (${t.kind === 'build' && t.parentBuild ? t.parentBuild : 'parent image'} changed)` : c.part;
-    lines.push(`    ${c.change.padEnd(8)} ${what}${c.before ? `  ${short(c.before)}` : ''}${c.after ? ` -> ${short(c.after)}` : ''}`);
-  }
-  if (t.kind === 'build' && changes.some((c) => c.part === 'parent') && t.parentBuild) {
-    lines.push(`  see: manager graph ${l.plan.spec.package} --explain ${t.parentBuild}`);
+  const summary = await execute(l.plan, {
+    packageDir: l.packageDir,
+    logDir: join(l.packageDir, '.logs'),
+    selected: selectTasks(l.plan, { only: [id] }),
+    mode: 'push',
+    maxWorkers: 1,
+    dryRun: true,
+    force: false,
+    keepGoing: false,
+    atomic: false,
+    registryCheck: true,
+    offline: o.offline,
+    renderer: 'silent',
+    log: () => {},
+  });
+  const r = summary.results.find((x) => x.id === id)!;
+  const rec = readState(l.packageDir).tasks[id];
+  const detail = (part: string, d?: Record<string, string>) => (d && Object.hasOwn(d, part) ? d[part] : undefined);
+  const changed = rec
+    ? diffParts(rec.parts, t.hash.parts).map((c) => ({
+        part: c.part,
+        change: c.change,
+        before: detail(c.part, rec.details) ?? (c.before ? short(c.before) : undefined),
+        after: detail(c.part, t.hash.details) ?? (c.after ? short(c.after) : undefined),
+      }))
+    : [];
+  return {
+    id,
+    kind: t.kind,
+    hash: t.hash.value,
+    recorded: rec ? { hash: rec.hash, finishedAt: rec.finishedAt } : null,
+    decision: { action: r.status === 'skipped' ? 'skip' : r.status === 'would-fail' ? 'fail' : 'run', reason: r.reason ?? '' },
+    changed,
+  };
+}
+
+export function formatExplanation(e: Explanation, l: Loaded): string {
+  const lines = [e.id, `  hash now: ${short(e.hash)}`];
+  lines.push(e.recorded ? `  last run: ${short(e.recorded.hash)}${e.recorded.finishedAt ? ` (${e.recorded.finishedAt})` : ''}` : '  last run: none recorded here');
+  lines.push(`  decision: ${e.decision.action} (${e.decision.reason})`);
+  if (e.changed.length) {
+    lines.push('  changed inputs:');
+    const t = l.plan.tasks.get(e.id)!;
+    for (const c of e.changed) {
+      const what = c.part === 'parent' && t.kind === 'build' && t.parentBuild ? `parent (${t.parentBuild} changed)` : c.part;
+      lines.push(`    ${c.change.padEnd(8)} ${what}${c.before ? `  ${c.before}` : ''}${c.after ? ` -> ${c.after}` : ''}`);
+    }
+    if (t.kind === 'build' && e.changed.some((c) => c.part === 'parent') && t.parentBuild) {
+      lines.push(`  see: manager graph ${l.plan.spec.package} --explain ${t.parentBuild}`);
+    }
   }
   return lines.join('\n');
 }

@@ -4,6 +4,8 @@ import { exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../
 import { Output } from './output.ts';
 import { registerCommands } from './commands.ts';
 import { registerBuildCommands } from './build.ts';
+import { registerInputCommands } from './inputs.ts';
+import { registerPruneCommand } from './prune.ts';
 
 /** The notes spell flags in snake_case (`--target_version`); accept those as aliases. */
 export function normalizeArgv(argv: string[]): string[] {
@@ -21,7 +23,7 @@ export function normalizeArgv(argv: string[]): string[] {
   return out;
 }
 
-const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 'schema', 'build', 'test', 'bake', 'setup-qemu', 'builder', 'authenticate', 'push-readme', 'ci', 'help']);
+const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 'schema', 'build', 'test', 'bake', 'setup-qemu', 'builder', 'authenticate', 'push-readme', 'ci', 'lock', 'outdated', 'prune', 'help']);
 
 /** `orchestrate.ts --target pkg:release` with no command means build. */
 export function withDefaultCommand(argv: string[], extra: Iterable<string> = []): string[] {
@@ -72,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   registerCommands(program, out);
   registerBuildCommands(program, out);
+  registerInputCommands(program, out);
+  registerPruneCommand(program, out);
   const args = withDefaultCommand(normalizeArgv(argv), program.commands.map((c) => c.name()));
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -1,6 +1,6 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.ts';
 import { SpecError, UsageError } from '../core/errors.ts';
 import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
@@ -85,6 +85,17 @@ export function planned(s: LoadedSpec, out: Output, opts: PlanOptions = {}): Loa
   const plan = planSpec(s.spec, s.warnings, opts);
   out.diagnostics(plan.warnings);
   return { root: s.root, manifest: s.manifest, plan, packageDir: s.packageDir };
+}
+
+/** One line on whether the floating inputs are pinned, for build and its dry run. */
+export function pinningLine(plan: Plan, cwd = process.cwd()): string {
+  const { lockFile, unpinned } = plan.pinning;
+  const lock = lockFile ? relative(cwd, lockFile) || lockFile : undefined;
+  if (!unpinned.length) return lock ? `floating inputs pinned by ${lock}` : 'no floating inputs (base images and git refs) to pin';
+  const list = unpinned.length > 3 ? `${unpinned.slice(0, 3).join(', ')} and ${unpinned.length - 3} more` : unpinned.join(', ');
+  return lock
+    ? `not pinned by ${lock}: ${list} (run \`manager lock\` to pin them)`
+    : `base images and git refs are unpinned: no lock file (\`manager lock\` pins ${unpinned.length === 1 ? 'it' : `all ${unpinned.length}`})`;
 }
 
 /** Resolves the package and plans it (one build per platform); warnings are printed, errors thrown. */

@@ -17,6 +17,11 @@ export interface DirectoryContext {
   release: { name: string; description?: string; parent: string | null };
   /** Build arg naming the parent image; null for root releases. */
   parent_arg: string | null;
+  /**
+   * What the Dockerfile builds FROM: the build arg the tool fills in (the parent's exact image,
+   * or a root's base image pinned by the lock file) and, for roots, its default for manual builds.
+   */
+  from: { arg: string; default: string | null };
   architectures: { name: string; platform: string; os: string; arch: string; variant?: string; axes: Record<string, Record<string, Vars>> }[];
   axes: Record<string, { default: string; values: string[] }>;
   /** Build args the Dockerfile should declare (PYTHON_VERSION and the parent arg excluded). */
@@ -69,6 +74,7 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     },
     release: { name: rel.name, description: rel.description, parent: rel.parent ?? null },
     parent_arg: rel.parent ? spec.build.parentArg : null,
+    from: { arg: spec.build.parentArg, default: rel.parent ? null : distro.image.replaceAll('{python}', '${PYTHON_VERSION}') },
     architectures,
     axes,
     build_args: [...buildArgNames].sort(),

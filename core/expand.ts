@@ -3,7 +3,7 @@
 import type { Diagnostic, SpecPath } from './diagnostics.ts';
 import { formatPath } from './diagnostics.ts';
 import { locate } from './source.ts';
-import type { Spec } from './spec.ts';
+import type { GitRef, Spec } from './spec.ts';
 import { MissingVariable, TAG_RE, expandTemplate, tagApplies } from './tags.ts';
 
 export interface Variant {
@@ -19,7 +19,11 @@ export interface Variant {
   tags: string[];
   /** Spec build args with variables expanded (PYTHON_VERSION included; the parent arg is not). */
   buildArgs: Record<string, string>;
+  /** Build args that follow a git ref (ref expanded); the lock turns each into a commit. */
+  gitArgs: Record<string, GitRef>;
   parent?: string;
+  /** Roots only: the external image they build FROM (the distro's image, variables expanded). */
+  baseImage?: string;
   /** Values the tag templates saw. */
   vars: Record<string, string>;
 }
@@ -126,9 +130,18 @@ export function expand(spec: Spec): Expansion {
           });
           const buildArgs: Record<string, string> = { PYTHON_VERSION: python };
           const merged = { ...rel.buildArgs, ...distro.buildArgs, ...dr.buildArgs };
+          // The last level that writes an arg decides whether it floats.
+          const gitArgs: Record<string, GitRef> = {};
+          for (const level of [rel, distro, dr]) {
+            for (const k of Object.keys(level.buildArgs)) {
+              if (Object.hasOwn(level.gitArgs, k)) gitArgs[k] = level.gitArgs[k]!;
+              else delete gitArgs[k];
+            }
+          }
           for (const [k, v] of Object.entries(merged)) {
             try {
               buildArgs[k] = expandTemplate(v, vars);
+              if (gitArgs[k]) gitArgs[k] = { url: gitArgs[k].url, ref: buildArgs[k] };
             } catch (e) {
               if (!(e instanceof MissingVariable)) throw e;
               const where: SpecPath = k in dr.buildArgs ? ['distros', distro.name, 'releases', rname, 'build_args', k]
@@ -148,7 +161,9 @@ export function expand(spec: Spec): Expansion {
             arches,
             tags,
             buildArgs,
+            gitArgs,
             parent: parentKey,
+            baseImage: parentKey ? undefined : distro.image.replaceAll('{python}', python),
             vars: Object.fromEntries(Object.entries(vars).filter(([, x]) => x !== undefined)) as Record<string, string>,
           };
           variants.push(v);

@@ -6,6 +6,8 @@ export interface Hash {
   value: string;
   /** Input name → hash of that input alone. */
   parts: Record<string, string>;
+  /** Input name → what it was, readably, where that is short (a base image digest, a commit). */
+  details?: Record<string, string>;
 }
 
 export function sha256(data: string | Buffer): string {
@@ -25,10 +27,12 @@ export function hashValue(value: unknown): string {
   return sha256(stableStringify(value));
 }
 
-export function combine(parts: Record<string, string>): Hash {
+export function combine(parts: Record<string, string>, details?: Record<string, string>): Hash {
   const sorted = Object.keys(parts).sort();
   const value = sha256(sorted.map((k) => `${k}=${parts[k]}`).join('\n'));
-  return { value, parts: Object.fromEntries(sorted.map((k) => [k, parts[k]!])) };
+  const h: Hash = { value, parts: Object.fromEntries(sorted.map((k) => [k, parts[k]!])) };
+  if (details && Object.keys(details).length) h.details = details;
+  return h;
 }
 
 export function short(hash: string): string {

@@ -10,6 +10,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import { hasErrors } from './diagnostics.ts';
 import { SpecError } from './errors.ts';
 import { expand, type Variant } from './expand.ts';
+import { pinBase, pinGit } from './floating.ts';
 import { combine, hashValue, sha256 } from './hash.ts';
 import { publicRefs, publishRepositories } from './refs.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from './render.ts';
@@ -18,7 +19,7 @@ import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, RenderedFile, Tas
 import { loadSpec, type LoadOptions } from './validate.ts';
 
 /** Bumped when the meaning of a build changes (argv shape, labels), so old records stop matching. */
-export const BUILD_FORMAT = 'build/1';
+export const BUILD_FORMAT = 'build/2';
 const FORMAT_HASH = sha256(BUILD_FORMAT);
 
 export const BUILTIN_TEMPLATES = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'templates', '_builtin');
@@ -31,6 +32,8 @@ export interface Plan {
   /** Task ids, dependencies first; ties broken by id so the order is stable. */
   order: string[];
   warnings: Diagnostic[];
+  /** Whether the floating inputs (base images, git refs) are pinned by a lock file. */
+  pinning: { lockFile?: string; unpinned: string[] };
 }
 
 export interface PlanOptions {
@@ -118,6 +121,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
     }
   }
   if (errors.length) throw new SpecError([...warnings, ...errors]);
+  const notes = spec.lock ? unpinnableRoots(spec, renderIds) : [];
 
   // Builds, tests, manifests.
   const single = opts.multiPlatform === 'single';
@@ -125,10 +129,10 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   /** Variant key → its builds by architecture, for children to find their parent's. */
   const buildsOf = new Map<string, Map<string, BuildTask>>();
   const manifests: ManifestTask[] = [];
+  const unpinned = new Set<string>();
   for (const v of variants) {
     const render = renderIds.get(`${v.distro}/${v.release}`)!;
     const rel = spec.releases[v.release]!;
-    const distro = spec.distros[v.distro]!;
     const fileParts: Record<string, string> = {};
     for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
     const builds: string[] = [];
@@ -148,20 +152,36 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
       const platforms = arches.map((a) => spec.architectures[a]!);
       const parentTask = v.parent ? buildsOf.get(v.parent)?.get(arches[0]!) : undefined;
       const parentBuild = parentTask?.id ?? (v.parent ? buildId(v.parent, arches) : undefined);
-      const baseImage = v.parent ? undefined : distro.image.replaceAll('{python}', v.python);
       const parts: Record<string, string> = {
         ...fileParts,
         build_args: buildArgsHash,
         [single ? 'platforms' : 'platform']: sha256(platforms.join(',')),
         format: FORMAT_HASH,
       };
+      const details: Record<string, string> = {};
       if (parentTask) parts['parent'] = parentTask.hash.value;
-      if (baseImage) parts['base_image'] = sha256(baseImage);
+      // Floating inputs hash as what they resolved to, so an upstream move rebuilds what uses it.
+      let baseImage: string | undefined;
+      if (v.baseImage) {
+        const base = pinBase(spec.lock, v.baseImage, platforms);
+        baseImage = base.ref;
+        parts['base_image'] = sha256(base.ref);
+        details['base_image'] = base.ref;
+        if (!base.pinned) unpinned.add(v.baseImage);
+      }
+      const floatingArgs: Record<string, string> = {};
+      for (const [arg, g] of Object.entries(v.gitArgs)) {
+        const commit = pinGit(spec.lock, g.url, g.ref);
+        parts[`git:${arg}`] = sha256(`${g.url}#${g.ref}@${commit ?? ''}`);
+        details[`git:${arg}`] = `${g.url}#${g.ref}${commit ? `@${commit}` : ' (unpinned)'}`;
+        if (commit) floatingArgs[arg] = commit;
+        else unpinned.add(`${g.url}#${g.ref}`);
+      }
       const b: BuildTask = {
         kind: 'build',
         id: buildId(v.key, arches),
         deps: parentBuild ? [render.id, parentBuild] : [render.id],
-        hash: combine(parts),
+        hash: combine(parts, details),
         variant: v.key,
         distro: v.distro,
         release: v.release,
@@ -171,6 +191,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
         platforms,
         context: render.dir,
         buildArgs: v.buildArgs,
+        floatingArgs,
         parentBuild,
         baseImage,
         timeout: rel.timeout ?? spec.build.timeout,
@@ -240,7 +261,32 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   for (const t of tasks.values()) graph.addNode(t.id, { task: t });
   for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
   const order = topologicalSort(graph);
-  return { spec, variants, tasks, graph, order, warnings };
+  return { spec, variants, tasks, graph, order, warnings: [...warnings, ...notes], pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
+}
+
+/** Whether a Dockerfile builds FROM the given build arg (`FROM ${ARG}` or `FROM $ARG`). */
+export function buildsFromArg(dockerfile: string, arg: string): boolean {
+  return new RegExp(`^\\s*FROM\\s+(--platform=\\S+\\s+)?\\$\\{?${arg}\\}?(\\s|$)`, 'im').test(dockerfile);
+}
+
+/**
+ * Roots whose Dockerfile names its base image itself: the lock file's digest cannot reach
+ * such a build, so say so rather than let a pin look applied.
+ */
+function unpinnableRoots(spec: Spec, renders: Map<string, RenderTask>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const r of renders.values()) {
+    if (!r.release || spec.releases[r.release]!.parent) continue;
+    const df = r.files.find((f) => f.path === `${r.dir}/Dockerfile`);
+    if (!df || buildsFromArg(df.content, spec.build.parentArg)) continue;
+    out.push({
+      severity: 'warning',
+      path: `distros.${r.distro}`,
+      message: `the lock file pins this distro's base image, but ${r.dir}/Dockerfile does not build FROM \${${spec.build.parentArg}}, so the pin cannot apply (write \`ARG ${spec.build.parentArg}=…\` and \`FROM \${${spec.build.parentArg}}\` in the template)`,
+      file: spec.source.manifest,
+    });
+  }
+  return out;
 }
 
 function escapeRegExp(s: string): string {

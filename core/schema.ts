@@ -2,6 +2,7 @@
 // (required fields required); `layer` is what one file may hold on its own, and is what
 // `manager schema` exports for editors, since a single file rarely has everything.
 import { z } from 'zod';
+import { isSafeGitUrl } from './floating.ts';
 
 type Mode = 'full' | 'layer';
 
@@ -25,7 +26,16 @@ const versionString = (what: string) =>
 
 const PLATFORM_RE = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 const vars = z.record(z.string(), z.unknown()).describe('Free-form values passed to templates.');
-const stringMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a build-arg name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+/** A build arg whose value follows a git ref (a branch): `manager lock` pins it to a commit. */
+const gitRef = z.strictObject({
+  git: z.string().min(1).refine(isSafeGitUrl, 'expected a git URL: https://, ssh://, git://, file://, user@host:path or an absolute path')
+    .describe('Git repository URL, as `git ls-remote` takes it.'),
+  ref: z.string().min(1).describe('Branch or tag; `{version}` and other tag variables expand.'),
+}).describe('A floating input: the build arg gets the commit the ref points at, as locked.');
+const stringMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a build-arg name'),
+  z.union([z.string(), z.number(), z.boolean(), gitRef]).transform((v) => (typeof v === 'object' ? v : String(v))),
+);
 
 export function buildSchema(mode: Mode) {
   // Typed as the full shape: the layer variant is only ever exported as JSON Schema.
@@ -129,6 +139,8 @@ export function buildSchema(mode: Mode) {
     host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected a registry host[:port]').optional(),
     namespace: req(z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lowercase namespace')),
     repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a lowercase repository name').optional(),
+    staging: z.union([z.literal('same'), z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a lowercase repository name, or "same"')]).optional()
+      .describe('Repository (in the same namespace) where images wait before publishing; "same" stages in the public repository. Default: <repository>-staging, or "same" for ECR, whose repositories must be created beforehand.'),
     credentials: z
       .strictObject({
         username_env: z.string().optional(),

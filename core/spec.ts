@@ -1,5 +1,6 @@
 // The normalized spec: every default filled in, list forms turned into maps, Python and
 // architecture sets resolved per distro × release. Everything downstream reads only this.
+import type { LockFile } from './lock-file.ts';
 import type { SourceMap } from './source.ts';
 
 export type Vars = Record<string, unknown>;
@@ -20,6 +21,12 @@ export interface Axis {
 export interface TagTemplate {
   template: string;
   when?: Record<string, string[]>;
+}
+
+/** A build arg that follows a git ref; locked to a commit by `manager lock`. */
+export interface GitRef {
+  url: string;
+  ref: string;
 }
 
 export interface ImageTest {
@@ -43,7 +50,9 @@ export interface Release {
   tags: TagTemplate[];
   /** Own axes plus every ancestor's, in declaration order. */
   axes: string[];
+  /** Values as written; a floating arg holds its ref here and its repository in gitArgs. */
   buildArgs: Record<string, string>;
+  gitArgs: Record<string, GitRef>;
   tests: ImageTest[];
   vars: Vars;
   timeout?: number;
@@ -54,6 +63,7 @@ export interface DistroRelease {
   python: string[];
   files: FileTemplate[];
   buildArgs: Record<string, string>;
+  gitArgs: Record<string, GitRef>;
   vars: Vars;
   axes: Record<string, string[]>;
 }
@@ -71,6 +81,7 @@ export interface Distro {
   /** Supported releases, in release topological order. */
   releases: Record<string, DistroRelease>;
   buildArgs: Record<string, string>;
+  gitArgs: Record<string, GitRef>;
   vars: Vars;
 }
 
@@ -82,6 +93,8 @@ export interface Registry {
   host: string;
   namespace: string;
   repository: string;
+  /** Where images wait before their manifest publishes them: host/namespace/repository. */
+  staging: string;
   credentials: { usernameEnv?: string; passwordEnv?: string; tokenEnv?: string };
   readme: boolean;
   region?: string;
@@ -123,6 +136,8 @@ export interface Spec {
   publish: string[];
   build: BuildSettings;
   vars: Vars;
+  /** The lock file beside the manifest, when there is one. */
+  lock?: LockFile;
   source: { manifest: string; files: string[]; locations: SourceMap };
 }
 

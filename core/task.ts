@@ -38,9 +38,11 @@ export interface BuildTask extends TaskBase {
   /** Generated directory used as build context, relative to the package's generated dir. */
   context: string;
   buildArgs: Record<string, string>;
+  /** Floating (git) build args → the commit the lock pins them to; overrides buildArgs when set. */
+  floatingArgs: Record<string, string>;
   /** The parent release's build of the same platforms, if any. */
   parentBuild?: string;
-  /** Root releases build FROM this image (the distro image, variables expanded). */
+  /** Root releases build FROM this image: the distro image, variables expanded, pinned by digest when locked. */
   baseImage?: string;
   timeout: number;
 }

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Diagnostic, SpecPath } from './diagnostics.ts';
 import { formatPath, hasErrors } from './diagnostics.ts';
 import { loadLayers } from './layers.ts';
+import { readLockFile } from './lock-file.ts';
 import { fullSchema, type RawSpec } from './schema.ts';
 import { locate, type SourceMap } from './source.ts';
 import {
@@ -16,6 +17,7 @@ import {
   type Distro,
   type DistroRelease,
   type FileTemplate,
+  type GitRef,
   type Registry,
   type Release,
   type Spec,
@@ -61,7 +63,10 @@ export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResu
     return { diagnostics: report.diagnostics };
   }
   const spec = normalize(parsed.data, manifest, layers.files, layers.locations, report, opts);
+  const lock = readLockFile(manifest);
+  report.diagnostics.push(...lock.diagnostics);
   if (hasErrors(report.diagnostics) || !spec) return { diagnostics: report.diagnostics };
+  if (lock.lock) spec.lock = lock.lock;
   return { spec, diagnostics: report.diagnostics };
 }
 
@@ -184,7 +189,7 @@ function normalize(
       tags,
       axes: uniq([...inherited, ...ownAxes]),
       // Build args are inherited down the release chain (a child builds on its parent's setup).
-      buildArgs: { ...(parent && releases[parent] ? releases[parent]!.buildArgs : {}), ...((r.build_args ?? {}) as Record<string, string>) },
+      ...inheritArgs(parent && releases[parent] ? releases[parent] : undefined, r.build_args),
       tests: (r.tests ?? []).map((t) => ({
         name: t.name,
         run: t.run,
@@ -275,7 +280,7 @@ function normalize(
         architectures: arches,
         python,
         files,
-        buildArgs: (over?.build_args ?? {}) as Record<string, string>,
+        ...inheritArgs(undefined, over?.build_args),
         vars: over?.vars ?? {},
         axes: axisRestrict,
       };
@@ -291,7 +296,7 @@ function normalize(
       architectures: distroArches,
       python: distroPython,
       releases: out,
-      buildArgs: (d.build_args ?? {}) as Record<string, string>,
+      ...inheritArgs(undefined, d.build_args),
       vars: d.vars ?? {},
     };
   }
@@ -304,12 +309,15 @@ function normalize(
       report.error(['registries', rname], `registry kind "${r.kind}" needs a host`, 'key');
       continue;
     }
+    const repository = r.repository ?? raw.repository ?? raw.package;
+    const staging = r.staging ?? (r.kind === 'ecr' ? 'same' : `${repository}-staging`);
     registries[rname] = {
       name: rname,
       kind: r.kind,
       host,
       namespace: r.namespace,
-      repository: r.repository ?? raw.repository ?? raw.package,
+      repository,
+      staging: `${host}/${r.namespace}/${staging === 'same' ? repository : staging}`,
       credentials: {
         usernameEnv: r.credentials?.username_env,
         passwordEnv: r.credentials?.password_env,
@@ -368,6 +376,28 @@ function normalize(
     source: { manifest, files, locations: locs },
   };
   return spec;
+}
+
+/**
+ * Build args of one level, on top of what it inherits: a floating (git) arg keeps its ref as
+ * the value and its repository in gitArgs; a plain value written later replaces it.
+ */
+export function inheritArgs(
+  inherited: { buildArgs: Record<string, string>; gitArgs: Record<string, GitRef> } | undefined,
+  own: Record<string, string | { git: string; ref: string }> | undefined,
+): { buildArgs: Record<string, string>; gitArgs: Record<string, GitRef> } {
+  const buildArgs = { ...inherited?.buildArgs };
+  const gitArgs = { ...inherited?.gitArgs };
+  for (const [k, v] of Object.entries(own ?? {})) {
+    if (typeof v === 'string') {
+      buildArgs[k] = v;
+      delete gitArgs[k];
+    } else {
+      buildArgs[k] = v.ref;
+      gitArgs[k] = { url: v.git, ref: v.ref };
+    }
+  }
+  return { buildArgs, gitArgs };
 }
 
 export function templateFile(dir: string, name: string): string {

@@ -1,7 +1,7 @@
 // HTTP for registry APIs: JSON in and out, retried on connection errors, 5xx and 429.
 import { WorkError } from '../core/errors.ts';
 import { redactor } from '../core/redact.ts';
-import { retry, type RetryOptions } from '../tasks/retry.ts';
+import { retry, type RetryOptions } from '../core/retry.ts';
 
 export interface HttpResponse {
   status: number;

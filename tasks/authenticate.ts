@@ -12,7 +12,7 @@ import type { ReadmeTask } from '../core/task.ts';
 import { driverFor } from '../registries/index.ts';
 import type { Env, LoginPlan } from '../registries/types.ts';
 import { describeFailure, onPath, run } from './runner.ts';
-import { retry, retryableDockerError } from './retry.ts';
+import { retry, retryableDockerError } from '../core/retry.ts';
 
 interface Printer {
   info(line: string): void;

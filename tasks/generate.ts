@@ -7,7 +7,8 @@ import type { Plan } from '../core/plan.ts';
 import { hasContent, writeFileAtomic } from './atomic.ts';
 import { metadataFiles } from './metadata.ts';
 import { withSignalsDeferred } from './signals.ts';
-import { readState, record, writeState } from './state.ts';
+import { record } from '../core/record.ts';
+import { readState, writeState } from './state.ts';
 
 export interface GenerateOptions {
   /** The package's generated directory, e.g. `generated/bento-server`. */
@@ -75,43 +76,80 @@ export function generate(plan: Plan, opts: GenerateOptions): GenerateResult {
     (p.includes('/') ? opts.dockerfiles : (DOC_FILES.has(p) && opts.docs) || (METADATA_FILES.has(p) && opts.metadata));
   const removed = existing.filter((p) => !desired.has(p) && inScope(p));
 
-  if (written.length || removed.length) {
-    const fresh = !existsSync(dir);
-    const staging = fresh
-      ? join(dirname(dir), `.${dir.split(sep).pop()}.staging-${process.pid}`)
-      : join(dir, `.staging-${process.pid}`);
-    rmSync(staging, { recursive: true, force: true });
-    try {
-      for (const p of written) writeFileAtomic(join(staging, p), desired.get(p)!);
-    } catch (e) {
-      rmSync(staging, { recursive: true, force: true });
-      throw new WorkError(`could not write generated files under ${dir}: ${(e as Error).message}`);
-    }
-    withSignalsDeferred(() => {
-      if (fresh) {
-        mkdirSync(dirname(dir), { recursive: true });
-        renameSync(staging, dir);
-        return;
-      }
-      for (const p of written) {
-        const target = join(dir, p);
-        mkdirSync(dirname(target), { recursive: true });
-        renameSync(join(staging, p), target);
-      }
-      for (const p of removed) rmSync(join(dir, p), { force: true });
-      rmSync(staging, { recursive: true, force: true });
-      pruneEmptyDirs(dir);
-    });
-  }
+  writeGenerated(dir, desired, written, removed);
   // Cleanup of staging dirs left by an interrupted earlier run.
   if (existsSync(dir)) for (const e of readdirSync(dir)) if (e.startsWith('.staging-')) rmSync(join(dir, e), { recursive: true, force: true });
 
+  // The record changes only where a render's hash did: a no-op generate writes nothing at all.
   const state = readState(dir);
+  let recorded = false;
   for (const t of plan.tasks.values()) {
-    if (t.kind === 'render' && (t.dir === '' ? opts.docs : opts.dockerfiles)) state.tasks[t.id] = record(t.hash);
+    if (t.kind !== 'render' || !(t.dir === '' ? opts.docs : opts.dockerfiles)) continue;
+    if (state.tasks[t.id]?.hash === t.hash.value) continue;
+    state.tasks[t.id] = record(t.hash);
+    recorded = true;
   }
-  writeState(dir, state);
+  if (recorded) writeState(dir, state);
   return { packageDir: dir, written: written.sort(), unchanged: unchanged.sort(), removed: removed.sort() };
+}
+
+/**
+ * Writes `written` (from `desired`) and removes `removed` under dir, all or nothing: new
+ * content is staged beside the tree, then renamed into place with signals held.
+ */
+export function writeGenerated(dir: string, desired: Map<string, string>, written: string[], removed: string[] = []): void {
+  if (!written.length && !removed.length) return;
+  const fresh = !existsSync(dir);
+  const staging = fresh
+    ? join(dirname(dir), `.${dir.split(sep).pop()}.staging-${process.pid}`)
+    : join(dir, `.staging-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    for (const p of written) writeFileAtomic(join(staging, p), desired.get(p)!);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new WorkError(`could not write generated files under ${dir}: ${(e as Error).message}`);
+  }
+  withSignalsDeferred(() => {
+    if (fresh) {
+      mkdirSync(dirname(dir), { recursive: true });
+      renameSync(staging, dir);
+      return;
+    }
+    for (const p of written) {
+      const target = join(dir, p);
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(join(staging, p), target);
+    }
+    for (const p of removed) rmSync(join(dir, p), { force: true });
+    rmSync(staging, { recursive: true, force: true });
+    if (removed.length) pruneEmptyDirs(dir);
+  });
+}
+
+/** Refuses to write through a symbolic link anywhere between dir and the given files. */
+export function refuseLinks(dir: string, paths: string[]): void {
+  const seen = new Set<string>();
+  const check = (p: string) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    if (existsSync(p) || isDanglingLink(p)) {
+      if (lstatSync(p).isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${p} is a symbolic link`);
+    }
+  };
+  check(dir);
+  for (const rel of paths) {
+    const parts = rel.split('/');
+    for (let i = 1; i <= parts.length; i++) check(join(dir, ...parts.slice(0, i)));
+  }
+}
+
+function isDanglingLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function pruneEmptyDirs(root: string): void {

@@ -138,6 +138,6 @@ function starterTemplate(r: ParsedRelease, family: string): string {
   };
   const head = r.parent
     ? 'ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nARG PYTHON_VERSION\n'
-    : 'ARG PYTHON_VERSION\nFROM <%= it.distro.image %>\nARG PYTHON_VERSION\n';
+    : 'ARG PYTHON_VERSION\nARG <%= it.from.arg %>=<%= it.from.default %>\nFROM ${<%= it.from.arg %>}\nARG PYTHON_VERSION\n';
   return `${head}LABEL org.opencontainers.image.title="<%= it.package.name %>-<%= it.release.name %>"\nRUN ${install[family] ?? 'true'}\n`;
 }

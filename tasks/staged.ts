@@ -1,39 +1,29 @@
-// What the registry already has: a staging tag whose image carries our hash label is a build
-// that is done, on any machine. Read-only.
+// What `ci matrix` fans out: the selected builds the registry does not have yet. CI runners
+// keep no state, so the registry is the only record; each build is decided by the same rule
+// as a run (decideTask), and a lookup that fails is an error, never "changed".
+import { DEFAULT_DECIDE } from '../core/decide.ts';
 import type { Plan } from '../core/plan.ts';
 import type { BuildTask } from '../core/task.ts';
-import { HASH_LABEL, imagetoolsInspectArgv, parseImageLabels, parseInspectAll, type ManifestInfo } from './buildx.ts';
-import { run } from './runner.ts';
-import { stagingRef } from './staging.ts';
+import type { RegistryClient } from '../registries/distribution.ts';
+import { decideTask, FactFinder } from './facts.ts';
 
-type LookupOptions = { builder?: string; signal?: AbortSignal };
-
-/** Every platform's image carries the hash (an index with no platform image carries nothing). */
-const carries = (labels: Record<string, string>[] | undefined, hash: string) => !!labels?.length && labels.every((l) => l[HASH_LABEL] === hash);
-
-export async function hasHashLabel(ref: string, hash: string, opts: LookupOptions = {}): Promise<boolean> {
-  const r = await run(imagetoolsInspectArgv(ref, 'image', opts.builder), { signal: opts.signal });
-  return r.exitCode === 0 && carries(parseImageLabels(r.stdout), hash);
+export interface ChangedBuilds {
+  changed: Set<string>;
+  /** Builds whose lookup failed: id → why. */
+  failed: Map<string, string>;
 }
 
-/** The staged manifest at `ref` if its images carry the hash: the label and the digest in one lookup. */
-export async function stagedWithHash(ref: string, hash: string, opts: LookupOptions = {}): Promise<ManifestInfo | undefined> {
-  const r = await run(imagetoolsInspectArgv(ref, 'all', opts.builder), { signal: opts.signal });
-  const all = r.exitCode === 0 ? parseInspectAll(r.stdout) : undefined;
-  return all && carries(all.labels, hash) ? all.manifest : undefined;
-}
-
-/** Builds of the selection the registry does not have yet, a few lookups at a time. */
-export async function changedBuilds(plan: Plan, selected: Set<string>, stagingRepo: string, opts: { builder?: string; concurrency?: number } = {}): Promise<Set<string>> {
+export async function changedBuilds(plan: Plan, selected: Set<string>, stagingRepo: string, client: RegistryClient, o: { assumeMissing?: boolean } = {}): Promise<ChangedBuilds> {
   const builds = [...selected].map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build');
-  const changed = new Set<string>();
-  let next = 0;
-  const worker = async () => {
-    while (next < builds.length) {
-      const b = builds[next++]!;
-      if (!(await hasHashLabel(stagingRef(stagingRepo, b), b.hash.value, opts))) changed.add(b.id);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, builds.length) }, worker));
-  return changed;
+  const finder = new FactFinder({ version: 1, tasks: {} }, '', { client, stagingRepo });
+  const out: ChangedBuilds = { changed: new Set(), failed: new Map() };
+  // The client bounds concurrency itself; every lookup is started at once.
+  await Promise.all(
+    builds.map(async (b) => {
+      const { decision } = await decideTask(b, finder, { ...DEFAULT_DECIDE, assumeMissing: Boolean(o.assumeMissing) }, () => undefined);
+      if (decision.action === 'fail') out.failed.set(b.id, decision.reason);
+      else if (decision.action === 'run') out.changed.add(b.id);
+    }),
+  );
+  return out;
 }

@@ -2,27 +2,11 @@
 // and, for images, the digest. Lives next to the generated tree; written atomically.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Hash } from '../core/hash.ts';
+import type { StateFile } from '../core/record.ts';
 import { writeFileAtomic } from './atomic.ts';
 
+
 export const STATE_VERSION = 1;
-
-export interface TaskRecord {
-  hash: string;
-  parts: Record<string, string>;
-  /** Image digest (per-platform build) or manifest-list digest. */
-  digest?: string;
-  /** Reference children build FROM (tag@digest). */
-  ref?: string;
-  finishedAt?: string;
-  /** How long the task took, for longest-path priorities on the next run. */
-  durationMs?: number;
-}
-
-export interface StateFile {
-  version: number;
-  tasks: Record<string, TaskRecord>;
-}
 
 export function statePath(packageDir: string): string {
   return join(packageDir, '.manager', 'state.json');
@@ -49,8 +33,4 @@ export function writeState(packageDir: string, state: StateFile): void {
     tasks: Object.fromEntries(Object.keys(state.tasks).sort().map((k) => [k, state.tasks[k]!])),
   };
   writeFileAtomic(statePath(packageDir), JSON.stringify(sorted, null, 2) + '\n');
-}
-
-export function record(hash: Hash, extra: Partial<TaskRecord> = {}): TaskRecord {
-  return { hash: hash.value, parts: hash.parts, ...extra };
 }

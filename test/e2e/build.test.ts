@@ -44,7 +44,7 @@ describe.skipIf(!env)('build on the real engine', () => {
     // The child really is FROM its parent's exact image.
     const log = readFileSync(join(spec.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_runtime_py3.11_arm64v8.log'), 'utf8');
     const parentDigest = rows.find((x) => x.id === 'build:e2e-app/bookworm/base/py3.11/arm64v8')!.digest!;
-    expect(log).toContain(`BASE_IMAGE=${repo()}:build-arm64v8-`);
+    expect(log).toContain(`BASE_IMAGE=${repo()}-staging:build-arm64v8-`);
     expect(log).toContain(`@${parentDigest}`);
   });
 
@@ -104,7 +104,7 @@ describe.skipIf(!env)('build on the real engine', () => {
       expect(Object.keys(doc.target)).toHaveLength(12);
       const rt = doc.target['bookworm_runtime_py3_9_arm64v8']!;
       if (mode === 'contexts') expect(rt.contexts).toEqual({ parent: 'target:bookworm_base_py3_9_arm64v8' });
-      else expect(rt.args['BASE_IMAGE']).toMatch(new RegExp(`^${repo().replace(/\./g, '\\.')}:build-arm64v8-[0-9a-f]{32}@sha256:[0-9a-f]{64}$`));
+      else expect(rt.args['BASE_IMAGE']).toMatch(new RegExp(`^${repo().replace(/\./g, '\\.')}-staging:build-arm64v8-[0-9a-f]{32}@sha256:[0-9a-f]{64}$`));
       expect(ours.group['level2']!.targets).toHaveLength(4);
       expect(docker(['buildx', 'bake', '--print', '-f', file, 'level1']).code).toBe(0);
     }

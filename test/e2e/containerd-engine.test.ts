@@ -48,7 +48,7 @@ describe.skipIf(!env)('single: every platform of an image in one build', () => {
     const log = readFileSync(join(spec.generated, 'offline-app', '.logs', 'build_offline-app_bookworm_runtime_py3.11_amd64_arm64v8.log'), 'utf8');
     expect(log).toMatch(/^\$ docker buildx build .*--platform linux\/amd64,linux\/arm64 /m);
     const parent = rows.find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/amd64+arm64v8')!;
-    expect(log).toContain(`BASE_IMAGE=${repo()}:build-multi-`);
+    expect(log).toContain(`BASE_IMAGE=${repo()}-staging:build-multi-`);
     expect(log).toContain(`@${parent.digest}`);
     // The public tag is that index, copied: same digest, both platforms, each its own arch.
     const runtime = rows.find((x) => x.id === 'build:offline-app/bookworm/runtime/py3.11/amd64+arm64v8')!;

@@ -75,6 +75,7 @@ export interface TaskRow {
   kind: string;
   status: string;
   reason?: string;
+  changed?: string[];
   digest?: string;
   ref?: string;
 }

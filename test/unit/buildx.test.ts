@@ -3,24 +3,20 @@ import {
   buildArgv,
   builderCreateArgv,
   dockerInfoArgv,
-  holdsExactly,
   imagetoolsCreateArgv,
-  imagetoolsInspectArgv,
   isEngineDown,
   parseBuilderInspect,
-  parseImageLabels,
-  parseInspectAll,
-  parseManifestJson,
   parseDockerInfo,
   parseMetadataFile,
   runTestArgv,
   supportsCacheExport,
   supportsMultiPlatform,
   supportsNamedContexts,
-} from '../../tasks/buildx.ts';
+} from '../../core/buildx.ts';
 import { createBuilderArgvs, parseNode } from '../../tasks/builders.ts';
 import { loginArgv, pushrmArgv } from '../../tasks/authenticate.ts';
 import { UsageError } from '../../core/errors.ts';
+import { holdsExactly, manifestInfo, parseManifest } from '../../core/manifest.ts';
 import { onPath } from '../../tasks/runner.ts';
 
 describe('buildx argv', () => {
@@ -56,7 +52,6 @@ describe('buildx argv', () => {
 
   it('merges manifests, inspects, runs tests and creates builders as argv arrays', () => {
     expect(imagetoolsCreateArgv(['a:1', 'b:1'], ['s@sha256:1', 's@sha256:2'])).toEqual(['docker', 'buildx', 'imagetools', 'create', '--tag', 'a:1', '--tag', 'b:1', 's@sha256:1', 's@sha256:2']);
-    expect(imagetoolsInspectArgv('a:1', 'image')).toEqual(['docker', 'buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', 'a:1']);
     expect(runTestArgv('img', 'linux/arm64', 'echo "$HOME"')).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/arm64', '--entrypoint', '/bin/sh', 'img', '-c', 'echo "$HOME"']);
     expect(runTestArgv('img', 'linux/amd64', ['python', '--version'])).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/amd64', '--entrypoint', 'python', 'img', '--version']);
     expect(builderCreateArgv('m', 'remote', { platform: 'linux/arm64', endpoint: 'tcp://arm:1234' }, true)).toEqual(['docker', 'buildx', 'create', '--name', 'm', '--driver', 'remote', '--append', '--platform', 'linux/arm64', 'tcp://arm:1234']);
@@ -137,31 +132,13 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     expect(holdsExactly({ mediaType: 'm', digest: 'sha256:a' }, [{ mediaType: 'm', digest: 'sha256:a' }])).toBe(false);
   });
 
-  it('parses metadata files, manifests and labels', () => {
+  it('parses metadata files and index manifests (attestations left out)', () => {
     expect(parseMetadataFile('{"containerimage.digest":"sha256:aa","containerimage.config.digest":"sha256:bb"}')).toEqual({ digest: 'sha256:aa', configDigest: 'sha256:bb' });
     expect(parseMetadataFile('not json')).toEqual({});
-    expect(parseManifestJson('{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","digest":"sha256:i","manifests":[{"digest":"sha256:a","platform":{"os":"linux","architecture":"arm","variant":"v7"}},{"digest":"sha256:att","platform":{"os":"unknown","architecture":"unknown"}}]}')).toEqual({
-      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
-      digest: 'sha256:i',
-      platforms: { 'linux/arm/v7': 'sha256:a' },
-    });
-    expect(parseImageLabels('{"config":{"Labels":{"k":"v"}}}')).toEqual([{ k: 'v' }]);
-    expect(parseImageLabels('{"created":"x","rootfs":{"type":"layers"}}')).toEqual([{}]);
-    // An index: one entry per platform.
-    expect(parseImageLabels('{"linux/amd64":{"config":{"Labels":{"k":"a"}}},"linux/arm64":{"config":{}}}')).toEqual([{ k: 'a' }, {}]);
-    expect(parseImageLabels('nope')).toBeUndefined();
-    // One lookup for both: the manifest and every platform's labels.
-    expect(imagetoolsInspectArgv('a:1', 'all')).toEqual(['docker', 'buildx', 'imagetools', 'inspect', '--format', '{{json .}}', 'a:1']);
-    expect(parseInspectAll('{"name":"a:1","manifest":{"mediaType":"m","digest":"sha256:a","size":1},"image":{"config":{"Labels":{"k":"v"}},"rootfs":{}}}')).toEqual({
-      manifest: { mediaType: 'm', digest: 'sha256:a' },
-      labels: [{ k: 'v' }],
-    });
-    expect(parseInspectAll('{"manifest":{"mediaType":"i","digest":"sha256:i","manifests":[{"digest":"sha256:x","platform":{"os":"linux","architecture":"arm64"}}]},"image":{"linux/arm64":{"config":{"Labels":{"k":"w"}}}}}')).toEqual({
-      manifest: { mediaType: 'i', digest: 'sha256:i', platforms: { 'linux/arm64': 'sha256:x' } },
-      labels: [{ k: 'w' }],
-    });
-    expect(parseInspectAll('{"manifest":{}}')).toEqual({ manifest: undefined, labels: [] });
-    expect(parseInspectAll('nope')).toBeUndefined();
+    const doc = parseManifest('{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"digest":"sha256:a","platform":{"os":"linux","architecture":"arm","variant":"v7"}},{"digest":"sha256:att","platform":{"os":"unknown","architecture":"unknown"}}]}');
+    expect(manifestInfo('sha256:i', doc)).toEqual({ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: 'sha256:i', platforms: { 'linux/arm/v7': 'sha256:a' } });
+    expect(manifestInfo('sha256:m', parseManifest('{"schemaVersion":2,"config":{"digest":"sha256:c"}}'))).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:m', config: 'sha256:c' });
+    expect(() => parseManifest('[]')).toThrow();
     expect(isEngineDown('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toBe(true);
     expect(isEngineDown('ERROR: failed to solve: process "/bin/sh -c false" did not complete')).toBe(false);
   });

@@ -126,6 +126,7 @@ describe('GitHub Actions reporting', () => {
     writeFileSync(log, 'step 1\nboom\n');
     const s: Summary = {
       ok: false,
+      registry: { consulted: true },
       results: [
         { id: 'build:p/d/r/py3/amd64', kind: 'build', status: 'failed', reason: 'exited 1', durationMs: 1500, hash: 'a'.repeat(64), log },
         { id: 'manifest:p/d/r/py3', kind: 'manifest', status: 'blocked', reason: 'dependency build:p/d/r/py3/amd64 failed', durationMs: 0, hash: 'b'.repeat(64) },

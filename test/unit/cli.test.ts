@@ -82,11 +82,15 @@ describe('manager CLI', () => {
     const gen = join(dir, 'gen');
     expect(cli(['generate', manifest, '--output', gen]).code).toBe(0);
     const same = cli(['graph', manifest, '--output', gen, '--explain', 'render:mini/deb/runtime']);
-    expect(same.stdout).toMatch(/unchanged: every input hashes as it did/);
+    expect(same.stdout).toMatch(/decision: skip \(files unchanged\)/);
     writeFileSync(join(dir, 'templates/partials/run.eta'), 'RUN echo v2\n');
     const changed = cli(['graph', manifest, '--output', gen, '--explain', 'render:mini/deb/runtime']);
-    expect(changed.stdout).toMatch(/changed inputs:\n\s+changed\s+template:partials\/run\.eta/);
-    expect(cli(['graph', manifest, '--output', gen, '--explain', 'build:mini/deb/base/py3.10/amd64']).stdout).toMatch(/no recorded run/);
+    expect(changed.stdout).toMatch(/decision: run \(inputs changed: template:partials\/run\.eta\)\n\s+changed inputs:\n\s+changed\s+template:partials\/run\.eta/);
+    const never = cli(['graph', manifest, '--output', gen, '--explain', 'build:mini/deb/base/py3.10/amd64', '--offline']);
+    expect(never.stdout).toMatch(/last run: none recorded here\n\s+decision: run \(no record of an earlier run\)/);
+    const json = JSON.parse(cli(['graph', manifest, '--output', gen, '--explain', 'render:mini/deb/runtime', '--json']).stdout) as { decision: { action: string }; changed: { part: string }[] };
+    expect(json.decision.action).toBe('run');
+    expect(json.changed.map((c) => c.part)).toEqual(['template:partials/run.eta']);
   });
 
   it('init writes a starter manifest and templates that validate', () => {

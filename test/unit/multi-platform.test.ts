@@ -5,7 +5,7 @@ import { chooseMultiPlatform, type BuilderCapabilities } from '../../core/multi-
 import { loadPlan, type Plan } from '../../core/plan.ts';
 import { selectTasks } from '../../core/select.ts';
 import type { BuildTask, ManifestTask, Task, TestTask } from '../../core/task.ts';
-import { stagingTag } from '../../tasks/staging.ts';
+import { stagingTag } from '../../core/staging.ts';
 import { BENTO_MANIFEST } from '../helpers/spec.ts';
 import { cli } from '../helpers/cli.ts';
 

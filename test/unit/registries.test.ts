@@ -11,7 +11,7 @@ import { DOCKERHUB_README_LIMIT } from '../../registries/dockerhub.ts';
 import { ecrRegion } from '../../registries/ecr.ts';
 import { requestJson } from '../../registries/http.ts';
 import { loadEnv } from '../../tasks/authenticate.ts';
-import { retry } from '../../tasks/retry.ts';
+import { retry } from '../../core/retry.ts';
 import { startServer } from '../helpers/http.ts';
 import { tempDir } from '../helpers/spec.ts';
 
@@ -21,6 +21,7 @@ const reg = (kind: Registry['kind'], extra: Partial<Registry> = {}): Registry =>
   host: { dockerhub: 'docker.io', quay: 'quay.io', harbor: 'harbor.example', ghcr: 'ghcr.io', gcr: 'gcr.io', ecr: '1.dkr.ecr.eu-west-1.amazonaws.com', generic: 'r.example:5000' }[kind],
   namespace: 'acme',
   repository: 'app',
+  staging: 'r.example/acme/app-staging',
   credentials: {},
   readme: true,
   ...extra,

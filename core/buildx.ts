@@ -1,6 +1,6 @@
 // docker buildx, as data: every invocation is an argv array built by a pure function, and
 // every answer is parsed by a pure function. Nothing here runs a program.
-import type { BuilderCapabilities } from '../core/multi-platform.ts';
+import type { BuilderCapabilities } from './multi-platform.ts';
 
 export const HASH_LABEL = 'org.image-matrix.hash';
 export const TASK_LABEL = 'org.image-matrix.task';
@@ -40,12 +40,8 @@ export function buildArgv(b: BuildInvocation): string[] {
   for (const [k, v] of sortedEntries(b.labels)) argv.push('--label', `${k}=${v}`);
   for (const t of b.tags) argv.push('--tag', t);
   if (b.cache) {
-    const c = b.cache;
-    argv.push('--cache-from', c.type === 'registry' ? `type=registry,ref=${c.location}` : `type=local,src=${c.location}`);
-    if (c.export) {
-      const mode = `,mode=${c.mode ?? 'max'}`;
-      argv.push('--cache-to', c.type === 'registry' ? `type=registry,ref=${c.location}${mode}` : `type=local,dest=${c.location}${mode}`);
-    }
+    argv.push('--cache-from', cacheFrom(b.cache));
+    if (b.cache.export) argv.push('--cache-to', cacheTo(b.cache));
   }
   if (b.provenance !== undefined) argv.push(`--provenance=${b.provenance}`);
   if (b.sbom !== undefined) argv.push(`--sbom=${b.sbom}`);
@@ -55,20 +51,22 @@ export function buildArgv(b: BuildInvocation): string[] {
   return argv;
 }
 
+/** `--cache-from` / bake `cache-from` entry. */
+export function cacheFrom(c: CacheOptions): string {
+  return c.type === 'registry' ? `type=registry,ref=${c.location}` : `type=local,src=${c.location}`;
+}
+
+/** `--cache-to` / bake `cache-to` entry. */
+export function cacheTo(c: CacheOptions): string {
+  const mode = `,mode=${c.mode ?? 'max'}`;
+  return c.type === 'registry' ? `type=registry,ref=${c.location}${mode}` : `type=local,dest=${c.location}${mode}`;
+}
+
 export function imagetoolsCreateArgv(tags: string[], sources: string[], builder?: string): string[] {
   const argv = ['docker', 'buildx', 'imagetools', 'create'];
   if (builder) argv.push('--builder', builder);
   for (const t of tags) argv.push('--tag', t);
   return [...argv, ...sources];
-}
-
-const INSPECT_FORMAT = { manifest: '{{json .Manifest}}', image: '{{json .Image}}', all: '{{json .}}' };
-
-/** `all` gives the manifest and the image config in one lookup: `{name, manifest, image}`. */
-export function imagetoolsInspectArgv(ref: string, what: keyof typeof INSPECT_FORMAT, builder?: string): string[] {
-  const argv = ['docker', 'buildx', 'imagetools', 'inspect'];
-  if (builder) argv.push('--builder', builder);
-  return [...argv, '--format', INSPECT_FORMAT[what], ref];
 }
 
 export function inspectBuilderArgv(builder?: string): string[] {
@@ -186,78 +184,6 @@ export function parseMetadataFile(json: string): { digest?: string; configDigest
   } catch {
     return {};
   }
-}
-
-export interface ManifestInfo {
-  mediaType: string;
-  digest: string;
-  /** For an index: platform → digest. */
-  platforms?: Record<string, string>;
-}
-
-function manifestInfo(value: unknown): ManifestInfo | undefined {
-  const m = value as { mediaType?: string; digest?: string; manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[] } | null;
-  if (!m?.digest) return undefined;
-  const info: ManifestInfo = { mediaType: m.mediaType ?? '', digest: m.digest };
-  if (m.manifests) {
-    info.platforms = {};
-    for (const x of m.manifests) {
-      if (!x.platform || x.platform.os === 'unknown') continue;
-      info.platforms[[x.platform.os, x.platform.architecture, x.platform.variant].filter(Boolean).join('/')] = x.digest;
-    }
-  }
-  return info;
-}
-
-function parsed<T>(json: string, read: (value: unknown) => T): T | undefined {
-  try {
-    return read(JSON.parse(json));
-  } catch {
-    return undefined;
-  }
-}
-
-export function parseManifestJson(json: string): ManifestInfo | undefined {
-  return parsed(json, manifestInfo);
-}
-
-/**
- * Whether a published index holds exactly the platform images that were staged. A staged
- * reference is one image, or an index of its own: one build of several platforms, or one
- * platform with attestations (builders other than the classic docker driver add provenance).
- */
-export function holdsExactly(published: ManifestInfo, staged: ManifestInfo[]): boolean {
-  if (!published.platforms) return false;
-  const want = new Set(staged.flatMap((s) => (s.platforms ? Object.values(s.platforms) : [s.digest])));
-  const have = new Set(Object.values(published.platforms));
-  return want.size === have.size && [...want].every((d) => have.has(d));
-}
-
-interface ImageConfig {
-  config?: { Labels?: Record<string, string> };
-}
-
-/**
- * Labels per platform from `imagetools inspect --format '{{json .Image}}'`: one image's
- * config, or (for an index) a map from platform to config. Attestation entries carry no config.
- */
-export function parseImageLabels(json: string): Record<string, string>[] | undefined {
-  return parsed(json, imageLabels);
-}
-
-function imageLabels(value: unknown): Record<string, string>[] {
-  const img = value as ImageConfig & Record<string, ImageConfig>;
-  if (img.config || 'rootfs' in img) return [img.config?.Labels ?? {}];
-  const perPlatform = Object.values(img).filter((x) => x && typeof x === 'object');
-  return perPlatform.map((x) => x.config?.Labels ?? {});
-}
-
-/** `imagetools inspect --format '{{json .}}'`: the manifest and the labels per platform. */
-export function parseInspectAll(json: string): { manifest?: ManifestInfo; labels: Record<string, string>[] } | undefined {
-  return parsed(json, (v) => {
-    const all = v as { manifest?: unknown; image?: unknown };
-    return { manifest: manifestInfo(all.manifest), labels: all.image && typeof all.image === 'object' ? imageLabels(all.image) : [] };
-  });
 }
 
 /** The engine cannot be reached at all: worth one clear message instead of N build failures. */

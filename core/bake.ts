@@ -1,9 +1,10 @@
 // Export of the selected builds as a docker-bake.json, so bake and docker/bake-action users can
 // adopt the graph. Pure: plan (and recorded references) in, bake document out.
-import { join, relative } from 'node:path';
-import type { Plan } from '../core/plan.ts';
-import type { BuildTask } from '../core/task.ts';
-import { HASH_LABEL, TASK_LABEL } from './buildx.ts';
+import { relative } from 'node:path';
+import type { Plan } from './plan.ts';
+import type { BuildTask } from './task.ts';
+import { cacheFrom, cacheTo } from './buildx.ts';
+import { buildInvocation } from './invocation.ts';
 import { stagingRef } from './staging.ts';
 
 export type ParentMode = 'contexts' | 'args';
@@ -23,6 +24,11 @@ export interface BakeOptions {
   push: boolean;
   /** Recorded parent references (with digests), used in args mode when known. */
   refs?: Map<string, string>;
+  /** Whether the builder bake will run on can export a cache (default: yes). */
+  cacheExport?: boolean;
+  revision?: string;
+  provenance?: string;
+  sbom?: string;
 }
 
 export interface BakeFile {
@@ -45,23 +51,40 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
     const parent = b.parentBuild ? (plan.tasks.get(b.parentBuild) as BuildTask) : undefined;
     const level = parent ? (depth.get(parent.id) ?? -1) + 1 : 0;
     depth.set(b.id, level);
-    const args: Record<string, string> = { ...b.buildArgs };
+    const parentRef = parent ? (o.refs?.get(parent.id) ?? stagingRef(o.stagingRepo, parent)) : undefined;
+    // The same invocation a run would use: labels, cache, floating args, base and parent images.
+    const inv = buildInvocation(b, parentRef, {
+      plan,
+      packageDir: o.packageDir,
+      stagingRepo: o.stagingRepo,
+      mode: o.push ? 'push' : 'load',
+      cacheExport: o.cacheExport ?? true,
+      revision: o.revision,
+      provenance: o.provenance,
+      sbom: o.sbom,
+    });
+    const args = inv.buildArgs;
     const t: Record<string, unknown> = {
-      context: relative(o.bakeDir, join(o.packageDir, b.context)) || '.',
+      context: relative(o.bakeDir, inv.contextDir) || '.',
       dockerfile: 'Dockerfile',
-      platforms: b.platforms,
-      tags: [stagingRef(o.stagingRepo, b)],
-      labels: { [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id },
+      platforms: inv.platforms,
+      tags: inv.tags,
+      labels: inv.labels,
       output: [o.push ? 'type=image,push=true' : 'type=docker'],
     };
-    if (parent) {
-      if (o.parentMode === 'contexts' && o.selected.has(parent.id)) {
-        // FROM ${BASE_IMAGE} resolves to the name "parent", which the named context supplies.
-        args[parentArg] = 'parent';
-        t['contexts'] = { parent: `target:${bakeTargetName(parent)}` };
-      } else {
-        args[parentArg] = o.refs?.get(parent.id) ?? stagingRef(o.stagingRepo, parent);
-      }
+    if (inv.cache) {
+      t['cache-from'] = [cacheFrom(inv.cache)];
+      if (inv.cache.export) t['cache-to'] = [cacheTo(inv.cache)];
+    }
+    const attest = [
+      ...(inv.provenance !== undefined ? [`type=provenance,${inv.provenance.includes('=') ? inv.provenance : `mode=${inv.provenance}`}`] : []),
+      ...(inv.sbom !== undefined && inv.sbom !== 'false' ? ['type=sbom'] : []),
+    ];
+    if (attest.length) t['attest'] = attest;
+    if (parent && o.parentMode === 'contexts' && o.selected.has(parent.id)) {
+      // FROM ${BASE_IMAGE} resolves to the name "parent", which the named context supplies.
+      args[parentArg] = 'parent';
+      t['contexts'] = { parent: `target:${bakeTargetName(parent)}` };
     }
     t['args'] = Object.fromEntries(Object.entries(args).sort(([a], [b2]) => a.localeCompare(b2)));
     target[name] = t;

@@ -1,0 +1,346 @@
+// A small OCI distribution client: the registry HTTP API (v2) for the lookups a run needs,
+// without a process per image. undici keeps one pooled keep-alive connection set per host;
+// this module writes only the protocol: auth challenges (Basic and the bearer-token flow),
+// manifests and indexes, blobs, tags, and retries that honour Retry-After.
+import { Agent, request, type Dispatcher } from 'undici';
+import pLimit from 'p-limit';
+import { apiHost, isLoopback, type ImageRef } from '../core/image-ref.ts';
+import { MANIFEST_ACCEPT, digestOf, parseConfig, parseManifest, type ImageConfig, type ManifestDoc } from '../core/manifest.ts';
+import { redactor } from '../core/redact.ts';
+import { parseRetryAfter, retry, type RetryOptions } from '../core/retry.ts';
+import type { Credential } from './docker-config.ts';
+
+const MAX_MANIFEST_BYTES = 4 << 20;
+const MAX_CONFIG_BYTES = 8 << 20;
+const MAX_ERROR_BYTES = 64 << 10;
+const MAX_REDIRECTS = 5;
+
+export interface ClientOptions {
+  /** Credentials per registry host (the user's docker config, usually). */
+  credentials?: (host: string) => Promise<Credential | undefined>;
+  /** Requests in flight at once, over all hosts. */
+  concurrency?: number;
+  /** Keep-alive connections per host. */
+  connectionsPerHost?: number;
+  retry?: Partial<Omit<RetryOptions, 'what' | 'retryable'>>;
+  /** Hosts spoken to over plain HTTP (default: loopback, as the docker daemon allows). */
+  plainHttp?: (host: string) => boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+/** A registry call that failed: `transient` ones (network, 429, 5xx) were already retried. */
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    readonly info: { url: string; status?: number; code?: string; transient: boolean; retryAfterMs?: number },
+  ) {
+    super(redactor.redact(message));
+  }
+}
+
+export interface ManifestResponse {
+  digest: string;
+  mediaType: string;
+  doc: ManifestDoc;
+  body: Buffer;
+}
+
+interface Send {
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  scope: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  maxBytes?: number;
+  /** Overrides the retry policy's attempts (a probe tries once). */
+  attempts?: number;
+}
+
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  url: string;
+}
+
+type Challenge = { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string; scope?: string };
+
+const header = (h: Raw['headers'], k: string): string | undefined => {
+  const v = h[k];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+export function parseChallenge(value: string | undefined): Challenge | undefined {
+  if (!value) return undefined;
+  const m = /^\s*(\w+)\s*(.*)$/.exec(value);
+  if (!m) return undefined;
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === 'basic') return { scheme: 'basic' };
+  if (scheme !== 'bearer') return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2]!.matchAll(/(\w+)="([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
+  if (!params['realm']) return undefined;
+  return { scheme: 'bearer', realm: params['realm'], service: params['service'], scope: params['scope'] };
+}
+
+export class RegistryClient {
+  private readonly agent: Agent;
+  private readonly limit: ReturnType<typeof pLimit>;
+  /** `host|scope` → bearer token (shared by concurrent requests for the same scope). */
+  private readonly tokens = new Map<string, Promise<{ token: string; expires: number }>>();
+  /** Hosts that asked for Basic auth: later requests send it up front. */
+  private readonly basicHosts = new Set<string>();
+  /** Requests sent, for benchmarks and tests. */
+  requests = 0;
+
+  constructor(private readonly o: ClientOptions = {}) {
+    this.agent = new Agent({ connections: o.connectionsPerHost ?? 8, keepAliveTimeout: 30_000, headersTimeout: o.timeoutMs ?? 30_000, bodyTimeout: o.timeoutMs ?? 30_000 });
+    this.limit = pLimit(o.concurrency ?? 16);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private base(host: string): string {
+    const plain = this.o.plainHttp ? this.o.plainHttp(host) : isLoopback(host);
+    return `${plain ? 'http' : 'https'}://${apiHost(host)}`;
+  }
+
+  /** Reachable and speaking the v2 API (an auth challenge counts as an answer). One try: it is a probe. */
+  async ping(host: string): Promise<void> {
+    const r = await this.send(host, '/v2/', { method: 'GET', scope: '', attempts: 1 }, [200, 401]);
+    if (r.status !== 200 && r.status !== 401) throw new RegistryError(`${host} does not speak the registry API (HTTP ${r.status})`, { url: r.url, status: r.status, transient: false });
+  }
+
+  /** The manifest or index at a tag or digest; undefined when the registry has none. */
+  async manifest(ref: ImageRef): Promise<ManifestResponse | undefined> {
+    const reference = ref.digest ?? ref.tag!;
+    const r = await this.send(ref.host, `/v2/${ref.repository}/manifests/${reference}`, { method: 'GET', scope: pull(ref.repository), headers: { accept: MANIFEST_ACCEPT }, maxBytes: MAX_MANIFEST_BYTES }, [200, 404]);
+    if (r.status === 404) return undefined;
+    const digest = digestOf(r.body);
+    if (ref.digest && digest !== ref.digest) throw new RegistryError(`${ref.host}/${ref.repository}@${ref.digest}: the registry returned content with digest ${digest}`, { url: r.url, transient: false });
+    const doc = parseJson(() => parseManifest(r.body, header(r.headers, 'content-type')), r.url);
+    return { digest, mediaType: doc.mediaType!, doc, body: r.body };
+  }
+
+  /** Digest and media type only (HEAD); undefined when absent. */
+  async head(ref: ImageRef): Promise<{ digest: string; mediaType: string } | undefined> {
+    const r = await this.send(ref.host, `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag!}`, { method: 'HEAD', scope: pull(ref.repository), headers: { accept: MANIFEST_ACCEPT } }, [200, 404]);
+    if (r.status === 404) return undefined;
+    const digest = header(r.headers, 'docker-content-digest');
+    if (!digest) return (await this.manifest(ref)) ?? undefined;
+    return { digest, mediaType: (header(r.headers, 'content-type') ?? '').split(';')[0]!.trim() };
+  }
+
+  async config(host: string, repository: string, digest: string): Promise<ImageConfig> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes: MAX_CONFIG_BYTES }, [200]);
+    if (digestOf(r.body) !== digest) throw new RegistryError(`${host}/${repository}: blob ${digest} arrived with another digest`, { url: r.url, transient: false });
+    return parseJson(() => parseConfig(r.body), r.url);
+  }
+
+  /** Stores a manifest under a tag (or its digest); returns the digest. */
+  async putManifest(host: string, repository: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
+    await this.send(host, `/v2/${repository}/manifests/${reference}`, { method: 'PUT', scope: push(repository), headers: { 'content-type': mediaType }, body }, [201]);
+    return digestOf(body);
+  }
+
+  /** Deletes a manifest by digest; 'unsupported' where the registry refuses deletes through this API. */
+  async deleteManifest(host: string, repository: string, digest: string): Promise<'deleted' | 'absent' | 'unsupported'> {
+    const r = await this.send(host, `/v2/${repository}/manifests/${digest}`, { method: 'DELETE', scope: `repository:${repository}:delete,pull,push` }, [202, 200, 404, 405]);
+    if (r.status === 405) return 'unsupported';
+    if (r.status === 404) return errorCode(r.body) === 'UNSUPPORTED' ? 'unsupported' : 'absent';
+    return 'deleted';
+  }
+
+  /** Every tag of a repository (following the Link header's pages); none when it does not exist. */
+  async tags(host: string, repository: string): Promise<string[]> {
+    const out: string[] = [];
+    let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
+    for (let page = 0; path && page < 1000; page++) {
+      const r = await this.send(host, path, { method: 'GET', scope: pull(repository), maxBytes: MAX_MANIFEST_BYTES }, [200, 404]);
+      if (r.status === 404) return out;
+      const doc = parseJson(() => JSON.parse(r.body.toString('utf8')) as { tags?: string[] | null }, r.url);
+      out.push(...(doc.tags ?? []));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(header(r.headers, 'link') ?? '')?.[1];
+      path = next ? new URL(next, 'http://x').pathname + new URL(next, 'http://x').search : undefined;
+    }
+    return out;
+  }
+
+  private send(host: string, path: string, s: Send, expected: number[]): Promise<Raw> {
+    return retry(
+      () => this.limit(() => this.once(host, path, s, expected)),
+      {
+        what: `${s.method} ${host}${path.split('?')[0]}`,
+        attempts: 4,
+        baseMs: 250,
+        maxMs: 4000,
+        log: this.o.log,
+        signal: this.o.signal,
+        ...this.o.retry,
+        ...(s.attempts ? { attempts: s.attempts } : {}),
+        retryable: (e) => e instanceof RegistryError && e.info.transient,
+        delayFor: (e) => (e instanceof RegistryError ? e.info.retryAfterMs : undefined),
+      },
+    );
+  }
+
+  private async once(host: string, path: string, s: Send, expected: number[]): Promise<Raw> {
+    const url = `${this.base(host)}${path}`;
+    let auth = await this.knownAuth(host, s.scope);
+    let r = await this.fetch(url, s, auth);
+    if (r.status === 401 && s.scope) {
+      auth = await this.authorize(host, parseChallenge(header(r.headers, 'www-authenticate')), s.scope, url);
+      if (auth) r = await this.fetch(url, s, auth);
+    }
+    if (expected.includes(r.status)) return r;
+    const code = errorCode(r.body);
+    const detail = errorMessage(r.body);
+    const what = `${s.method} ${url.replace(/\?.*$/, '')}: HTTP ${r.status}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`;
+    if (r.status === 401 || r.status === 403) {
+      throw new RegistryError(`${what} (credentials for ${host} were ${auth ? 'refused' : 'not found; log in with `manager authenticate` or `docker login`'})`, { url, status: r.status, code, transient: false });
+    }
+    const transient = r.status === 429 || r.status >= 500;
+    throw new RegistryError(what, { url, status: r.status, code, transient, retryAfterMs: parseRetryAfter(header(r.headers, 'retry-after')) });
+  }
+
+  /** One HTTP exchange, following redirects (credentials never follow to another host). */
+  private async fetch(url: string, s: Send, auth: string | undefined): Promise<Raw> {
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const sameHost = new URL(current).host === new URL(url).host;
+      this.requests++;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(current, {
+          method: s.method,
+          dispatcher: this.agent,
+          headers: { 'user-agent': 'image-matrix-manager', ...s.headers, ...(auth && sameHost ? { authorization: auth } : {}) },
+          body: s.body,
+          signal: this.o.signal,
+        });
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+        const aborted = this.o.signal?.aborted;
+        throw new RegistryError(`${s.method} ${current.replace(/\?.*$/, '')}: ${aborted ? 'cancelled' : `${code ?? ''} ${(e as Error).message}`.trim()}`, { url: current, code, transient: !aborted });
+      }
+      const location = header(res.headers, 'location');
+      if (res.statusCode >= 300 && res.statusCode < 400 && location && (s.method === 'GET' || s.method === 'HEAD')) {
+        await res.body.dump();
+        if (hop >= MAX_REDIRECTS) throw new RegistryError(`${s.method} ${url}: more than ${MAX_REDIRECTS} redirects`, { url, transient: false });
+        current = new URL(location, current).toString();
+        continue;
+      }
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const body = s.method === 'HEAD' ? (await res.body.dump(), Buffer.alloc(0)) : await readBounded(res.body, ok ? (s.maxBytes ?? MAX_MANIFEST_BYTES) : MAX_ERROR_BYTES, current, ok);
+      return { status: res.statusCode, headers: res.headers, body, url: current };
+    }
+  }
+
+  private async knownAuth(host: string, scope: string): Promise<string | undefined> {
+    if (this.basicHosts.has(host)) return basic(await this.o.credentials?.(host));
+    const t = this.tokens.get(`${host}|${scope}`);
+    if (!t) return undefined;
+    const got = await t.catch(() => undefined);
+    return got && got.expires > Date.now() ? `Bearer ${got.token}` : undefined;
+  }
+
+  private async authorize(host: string, c: Challenge | undefined, scope: string, url: string): Promise<string | undefined> {
+    const cred = await this.o.credentials?.(host);
+    if (!c || c.scheme === 'basic') {
+      const b = basic(cred);
+      if (b) this.basicHosts.add(host);
+      return b;
+    }
+    const key = `${host}|${scope}`;
+    const prior = this.tokens.get(key);
+    const fresh = prior ? await prior.catch(() => undefined) : undefined;
+    if (fresh && fresh.expires > Date.now() + 5000) return `Bearer ${fresh.token}`;
+    const p = this.token(c, scope, cred, url);
+    this.tokens.set(key, p);
+    return `Bearer ${(await p).token}`;
+  }
+
+  /** The bearer-token flow: GET the realm (Basic credentials, or anonymous), or POST a refresh token. */
+  private async token(c: Extract<Challenge, { scheme: 'bearer' }>, scope: string, cred: Credential | undefined, url: string): Promise<{ token: string; expires: number }> {
+    const realm = new URL(c.realm);
+    if (realm.protocol !== 'https:' && !isLoopback(realm.host)) throw new RegistryError(`${url}: refusing to send credentials to the non-HTTPS token service ${realm.origin}`, { url, transient: false });
+    const wanted = scope || c.scope;
+    const params = new URLSearchParams();
+    if (c.service) params.set('service', c.service);
+    if (wanted) params.set('scope', wanted);
+    let res: Dispatcher.ResponseData;
+    try {
+      if (cred?.identityToken) {
+        params.set('grant_type', 'refresh_token');
+        params.set('refresh_token', cred.identityToken);
+        params.set('client_id', 'image-matrix-manager');
+        res = await request(realm.toString(), { method: 'POST', dispatcher: this.agent, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal: this.o.signal });
+      } else {
+        for (const [k, v] of params) realm.searchParams.set(k, v);
+        const b = basic(cred);
+        res = await request(realm.toString(), { method: 'GET', dispatcher: this.agent, headers: b ? { authorization: b } : {}, signal: this.o.signal });
+      }
+    } catch (e) {
+      throw new RegistryError(`token service ${realm.origin}: ${(e as Error).message}`, { url: realm.origin, transient: !this.o.signal?.aborted });
+    }
+    this.requests++;
+    const body = await readBounded(res.body, MAX_ERROR_BYTES, realm.origin, true);
+    if (res.statusCode !== 200) {
+      throw new RegistryError(`token service ${realm.origin}: HTTP ${res.statusCode}${cred ? ' (credentials refused)' : ''}`, { url: realm.origin, status: res.statusCode, transient: res.statusCode === 429 || res.statusCode >= 500 });
+    }
+    const doc = parseJson(() => JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number }, realm.origin);
+    const token = doc.token ?? doc.access_token;
+    if (!token) throw new RegistryError(`token service ${realm.origin} returned no token`, { url: realm.origin, transient: false });
+    redactor.add(token);
+    return { token, expires: Date.now() + Math.max(30, doc.expires_in ?? 60) * 1000 - 10_000 };
+  }
+}
+
+const pull = (repository: string) => `repository:${repository}:pull`;
+const push = (repository: string) => `repository:${repository}:pull,push`;
+
+function basic(c: Credential | undefined): string | undefined {
+  if (!c?.username || c.password === undefined) return undefined;
+  const value = Buffer.from(`${c.username}:${c.password}`).toString('base64');
+  redactor.add(value);
+  return `Basic ${value}`;
+}
+
+async function readBounded(body: Dispatcher.ResponseData['body'], max: number, url: string, strict: boolean): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) {
+      body.destroy();
+      if (strict) throw new RegistryError(`${url}: response larger than ${max} bytes`, { url, transient: false });
+      break;
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJson<T>(read: () => T, url: string): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new RegistryError(`${url}: not valid JSON (${(e as Error).message})`, { url, transient: false });
+  }
+}
+
+/** The distribution API's `{errors: [{code, message}]}` body. */
+function firstError(body: Buffer): { code?: string; message?: string } | undefined {
+  try {
+    const doc = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
+    return doc.errors?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+const errorCode = (body: Buffer) => firstError(body)?.code;
+const errorMessage = (body: Buffer) => firstError(body)?.message?.slice(0, 300);

@@ -1,0 +1,48 @@
+// The dry run: the real run's decisions (same facts, same decide()), in dependency order,
+// with the argv each task that would run would get. Runs nothing and writes nothing.
+import { buildArgv, imagetoolsCreateArgv, runTestArgv } from '../core/buildx.ts';
+import type { DecideOptions } from '../core/decide.ts';
+import { short } from '../core/hash.ts';
+import { buildInvocation, type InvocationContext } from '../core/invocation.ts';
+import type { Task } from '../core/task.ts';
+import { decideTask, type FactFinder } from './facts.ts';
+import type { TaskResult } from './run.ts';
+
+export async function dryRun(
+  ordered: Task[],
+  finder: FactFinder,
+  decideOpts: DecideOptions,
+  images: Map<string, { ref: string; digest?: string }>,
+  inv: InvocationContext,
+  log: (line: string) => void,
+): Promise<TaskResult[]> {
+  const willRun = new Set<string>();
+  const results: TaskResult[] = [];
+  const placeholder = (id: string) => (willRun.has(id) ? `<${id} digest>` : images.get(id)?.ref ?? `<${id} digest>`);
+  for (const t of ordered) {
+    const { decision: d } = await decideTask(t, finder, decideOpts, (id) => (willRun.has(id) ? undefined : images.get(id)), (id) => willRun.has(id));
+    if (d.action === 'skip' && d.ref) images.set(t.id, { ref: d.ref, digest: d.digest });
+    if (d.action !== 'skip') willRun.add(t.id);
+    const verb = d.action === 'skip' ? 'skip' : d.action === 'fail' ? 'FAIL' : 'run ';
+    log(`${verb} ${t.id}  ${short(t.hash.value)}  (${d.reason})`);
+    if (d.action === 'run') {
+      if (t.kind === 'build') log(`     ${buildArgv(buildInvocation(t, t.parentBuild ? placeholder(t.parentBuild) : undefined, inv)).join(' ')}`);
+      else if (t.kind === 'manifest') log(`     ${imagetoolsCreateArgv(t.refs, t.builds.map(placeholder), inv.builder).join(' ')}`);
+      else if (t.kind === 'test') for (const x of t.tests) log(`     ${runTestArgv(placeholder(t.build), t.platform, x.run).join(' ')}`);
+      else if (t.kind === 'render') log(`     write ${t.files.map((f) => f.path).join(' ')}`);
+      else if (t.kind === 'readme') log(`     push README.md to ${t.repository}`);
+    }
+    results.push({
+      id: t.id,
+      kind: t.kind,
+      status: d.action === 'skip' ? 'skipped' : d.action === 'fail' ? 'would-fail' : 'would-run',
+      reason: d.reason,
+      changed: d.changed?.map((c) => c.part),
+      durationMs: 0,
+      hash: t.hash.value,
+      ref: d.ref,
+      digest: d.digest,
+    });
+  }
+  return results;
+}

@@ -1,0 +1,164 @@
+// What running each kind of task does to the world, once the decision says it runs: write a
+// generated directory, build and push an image, run its tests, publish its tags, push a README.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Decision } from '../core/decide.ts';
+import { WorkError } from '../core/errors.ts';
+import { buildArgv, imagetoolsCreateArgv, parseMetadataFile, runTestArgv } from '../core/buildx.ts';
+import { parseImageRef } from '../core/image-ref.ts';
+import { buildInvocation } from '../core/invocation.ts';
+import { redactor } from '../core/redact.ts';
+import { retryableDockerError } from '../core/retry.ts';
+import { logFileName, stagingRef, testRecordRef } from '../core/staging.ts';
+import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/task.ts';
+import { RegistryError } from '../registries/distribution.ts';
+import { refuseLinks, writeGenerated } from './generate.ts';
+import type { Run, TaskResult } from './run.ts';
+
+type Progress = (line: string) => void;
+
+export async function runEffect(r: Run, t: Task, d: Decision, progress: Progress): Promise<TaskResult> {
+  switch (t.kind) {
+    case 'render':
+      return render(r, t, d);
+    case 'build':
+      return build(r, t, d, progress);
+    case 'test':
+      return test(r, t, d, progress);
+    case 'manifest':
+      return r.opts.mode === 'load' ? tagLocally(r, t, progress) : manifest(r, t, d, progress);
+    case 'readme':
+      return readme(r, t, d, progress);
+  }
+}
+
+/** The build pushed fine but the registry hiccuped while receiving it. */
+export function isPushHiccup(output: string): boolean {
+  const tail = output.split('\n').slice(-30).join('\n');
+  return /(failed to push|pushing|push.*failed|failed to do request|unexpected status)/i.test(tail) && retryableDockerError(tail);
+}
+
+/** Writes the task's files through the same staged, link-refusing writer as `generate`. */
+function render(r: Run, t: RenderTask, d: Decision): TaskResult {
+  const started = performance.now();
+  const dir = r.opts.packageDir;
+  const desired = new Map(t.files.map((f) => [f.path, f.content]));
+  refuseLinks(dir, [...desired.keys()]);
+  writeGenerated(dir, desired, [...desired.keys()]);
+  return r.succeed(t, 'ran', performance.now() - started, d);
+}
+
+function parentRef(r: Run, b: BuildTask): string | undefined {
+  if (!b.parentBuild) return undefined;
+  const p = r.images.get(b.parentBuild);
+  if (!p) throw new WorkError(`parent ${b.parentBuild} has no image reference`);
+  return p.ref;
+}
+
+async function build(r: Run, b: BuildTask, d: Decision, progress: Progress): Promise<TaskResult> {
+  const builder = await r.engine();
+  const metadataFile = join(r.opts.logDir, `.metadata-${logFileName(b.id)}.json`);
+  rmSync(metadataFile, { force: true });
+  const argv = buildArgv(buildInvocation(b, parentRef(r, b), r.invocationContext(builder), metadataFile));
+  // A push the registry refused for a passing reason (5xx, 429, a dropped connection) is
+  // retried with backoff; BuildKit's cache makes the retry only the push.
+  const res = await r.retrying(`the ${b.id} push`, 1000, progress, (attempt) =>
+    r.runLogged(b, argv, progress, r.timeoutMs(b), attempt === 1 ? `# ${d.reason}\n` : `# attempt ${attempt}: the push failed\n`, attempt > 1),
+    (x) => !x.timedOut && isPushHiccup(x.stdout + x.stderr),
+  );
+  const meta = existsSync(metadataFile) ? parseMetadataFile(readFileSync(metadataFile, 'utf8')) : {};
+  rmSync(metadataFile, { force: true });
+  if (res.exitCode !== 0) return r.fail(b, res);
+  const tag = stagingRef(r.stagingRepo, b);
+  const ref = r.opts.mode === 'push' && meta.digest ? `${tag}@${meta.digest}` : tag;
+  return r.succeed(b, 'built', res.durationMs, d, { ref, digest: meta.digest });
+}
+
+async function test(r: Run, t: TestTask, d: Decision, progress: Progress): Promise<TaskResult> {
+  const started = performance.now();
+  await r.engine();
+  const image = r.images.get(t.build);
+  if (!image) throw new WorkError(`${t.build} has no image to test`);
+  writeFileSync(r.logPath(t), '');
+  for (const x of t.tests) {
+    const argv = runTestArgv(image.ref, t.platform, x.run);
+    progress(`${x.name}: ${argv.slice(-Math.max(1, Array.isArray(x.run) ? x.run.length : 2)).join(' ')}`);
+    const res = await r.runLogged(t, argv, () => {}, (r.opts.timeoutSec ?? x.timeout) * 1000, `# test ${x.name}\n`, true);
+    if (res.timedOut) return r.fail(t, res, `test "${x.name}" timed out`);
+    const output = res.stdout + res.stderr;
+    if (res.exitCode !== x.exitCode) return r.fail(t, res, `test "${x.name}" exited ${res.exitCode}, expected ${x.exitCode}`);
+    if (x.output && !new RegExp(x.output).test(output)) {
+      return r.fail(t, res, `test "${x.name}" output did not match /${x.output}/: ${output.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+  }
+  await recordTestPass(r, t, image, progress);
+  return r.succeed(t, 'ran', performance.now() - started, d);
+}
+
+/**
+ * Leaves the pass in the registry: the tested image tagged under the test's hash, so a
+ * machine with no state file knows these tests passed on this exact image. Best effort.
+ */
+async function recordTestPass(r: Run, t: TestTask, image: { ref: string; digest?: string }, progress: Progress): Promise<void> {
+  if (r.opts.mode !== 'push' || !r.client || !image.digest) return;
+  const src = parseImageRef(image.ref);
+  const dest = parseImageRef(testRecordRef(r.stagingRepo, t));
+  if (src.host !== dest.host || src.repository !== dest.repository) return; // blobs live elsewhere
+  try {
+    const m = await r.client.manifest({ ...src, tag: undefined, digest: image.digest });
+    if (m) await r.client.putManifest(dest.host, dest.repository, dest.tag!, m.mediaType, m.body);
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    progress(`could not record the pass in the registry: ${e.message}`);
+  }
+}
+
+async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress): Promise<TaskResult> {
+  await r.engine();
+  const sources = m.builds.map((id) => {
+    const img = r.images.get(id);
+    if (!img) throw new WorkError(`${id} has no image reference to publish`);
+    return img.ref;
+  });
+  progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
+  const argv = imagetoolsCreateArgv(m.refs, sources, r.opts.builder);
+  // The merge is pure network work: retry registry hiccups with backoff, reporting each.
+  const res = await r.retrying(`the ${m.id} merge`, 500, progress, (attempt) =>
+    r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
+    (x) => retryableDockerError(x.stderr),
+  );
+  if (res.exitCode !== 0) return r.fail(m, res);
+  const digest = r.client ? (await r.client.head(parseImageRef(m.refs[0]!)).catch(() => undefined))?.digest : undefined;
+  return r.succeed(m, 'ran', res.durationMs, d, { digest });
+}
+
+/** --load: no registry, so tag the local image of the host's platform (or the only one). */
+async function tagLocally(r: Run, m: ManifestTask, progress: Progress): Promise<TaskResult> {
+  const started = performance.now();
+  await r.engine();
+  const builds = m.builds.map((id) => r.plan.tasks.get(id) as BuildTask);
+  const hostArch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const pick = builds.length === 1 ? builds[0] : builds.find((b) => b.platforms[0]!.split('/')[1] === hostArch);
+  if (!pick) return r.finish(m, 'skipped', 0, '--load keeps one platform per tag; none matches this host');
+  const src = r.images.get(pick.id)!.ref;
+  for (const ref of m.refs) {
+    progress(`docker tag ${ref}`);
+    const res = await r.runLogged(m, ['docker', 'tag', src, ref], progress, 60_000, '', true);
+    if (res.exitCode !== 0) return r.fail(m, res);
+  }
+  return r.finish(m, 'ran', performance.now() - started, `tagged the ${pick.platforms.join(', ')} image locally`);
+}
+
+async function readme(r: Run, t: ReadmeTask, d: Decision, progress: Progress): Promise<TaskResult> {
+  const started = performance.now();
+  if (!r.opts.pushReadme) return r.finish(t, 'skipped', 0, 'README push not configured');
+  const docs = r.plan.tasks.get(t.docs) as RenderTask;
+  const content = docs.files.find((f) => f.path === 'README.md')!.content;
+  const log = r.logPath(t);
+  writeFileSync(log, '');
+  await r.opts.pushReadme(t, content, (line) => {
+    writeFileSync(log, redactor.redact(line) + '\n', { flag: 'a' });
+    progress(line);
+  });
+  return r.succeed(t, 'ran', performance.now() - started, d);
+}

@@ -1,0 +1,249 @@
+// One run's shared state: results, the images builds produced or found, the state file (written
+// in batches), per-task logs, retries, and the engine, asked for only when a task needs it.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Decision } from '../core/decide.ts';
+import { WorkError } from '../core/errors.ts';
+import type { BuilderInfo } from '../core/buildx.ts';
+import { isEngineDown, supportsCacheExport } from '../core/buildx.ts';
+import type { InvocationContext } from '../core/invocation.ts';
+import { normalizePlatform } from '../core/manifest.ts';
+import type { Plan } from '../core/plan.ts';
+import { record, type StateFile, type TaskRecord } from '../core/record.ts';
+import { redactor } from '../core/redact.ts';
+import { retry } from '../core/retry.ts';
+import { logFileName } from '../core/staging.ts';
+import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/task.ts';
+import type { RegistryClient } from '../registries/distribution.ts';
+import { inspectBuilder } from './builders.ts';
+import type { FactFinder } from './facts.ts';
+import { run, type RunResult } from './runner.ts';
+import { writeState } from './state.ts';
+
+export type Renderer = 'default' | 'simple' | 'silent' | 'test';
+
+export interface ExecuteOptions {
+  packageDir: string;
+  logDir: string;
+  selected: Set<string>;
+  mode: 'push' | 'load';
+  maxWorkers: number;
+  dryRun: boolean;
+  force: boolean;
+  keepGoing: boolean;
+  atomic: boolean;
+  builder?: string;
+  /** The builder as already inspected (to choose the multi-platform strategy): not asked again. */
+  builderInfo?: BuilderInfo;
+  stagingRepository?: string;
+  provenance?: string;
+  sbom?: string;
+  /** Run image tests even when they passed on this image before (`manager test`). */
+  retest?: boolean;
+  /** Overrides every task's timeout (seconds). */
+  timeoutSec?: number;
+  /** With push: trust the registry's hash labels when the state file has no record. */
+  registryCheck: boolean;
+  /** Decide from the state file alone: no registry lookups (the dry run's and the run's). */
+  offline?: boolean;
+  /** A registry lookup that fails counts as "absent" (with a warning) instead of failing the task. */
+  assumeMissing?: boolean;
+  renderer: Renderer;
+  /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
+  revision?: string;
+  /** Pushes one README; provided by the registries layer. */
+  pushReadme?: (task: ReadmeTask, readme: string, log: (line: string) => void) => Promise<void>;
+  /** The registry client (push mode); made by the caller so tests and benchmarks can count requests. */
+  client?: RegistryClient;
+  /** Progress lines for the non-listr parts (preflight, dry run). */
+  log: (line: string) => void;
+}
+
+/** What happened to a task; a dry run says `would-run` / `would-fail` of what it did not do. */
+export type TaskStatus = 'built' | 'ran' | 'skipped' | 'failed' | 'blocked' | 'cancelled' | 'timed-out' | 'would-run' | 'would-fail';
+
+export interface TaskResult {
+  id: string;
+  kind: Task['kind'];
+  status: TaskStatus;
+  reason?: string;
+  /** Inputs that changed since the last recorded run, when that is why it ran. */
+  changed?: string[];
+  durationMs: number;
+  hash: string;
+  digest?: string;
+  ref?: string;
+  log?: string;
+}
+
+/** A run worth another try; its message is the last line it printed. */
+export class FailedAttempt extends Error {
+  constructor(readonly result: RunResult) {
+    super((result.stderr || result.stdout).trim().split('\n').pop() ?? 'failed');
+  }
+}
+
+export class Run {
+  readonly results = new Map<string, TaskResult>();
+  /** Build id → the image reference (with digest) children and manifests use. */
+  readonly images = new Map<string, { ref: string; digest?: string }>();
+  builder?: BuilderInfo;
+  running = 0;
+  private engineReady?: Promise<BuilderInfo>;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly plan: Plan,
+    readonly opts: ExecuteOptions,
+    readonly state: StateFile,
+    readonly stagingRepo: string,
+    readonly finder: FactFinder,
+    readonly client: RegistryClient | undefined,
+    private readonly platformsWanted: string[],
+    readonly abort: AbortController,
+  ) {
+    for (const [id, rec] of Object.entries(state.tasks)) if (rec.ref) this.images.set(id, { ref: rec.ref, digest: rec.digest });
+  }
+
+  /**
+   * The builder, inspected once, and only when a task actually needs the engine: a run that
+   * skips everything starts no docker process at all.
+   */
+  engine(): Promise<BuilderInfo> {
+    this.engineReady ??= (async () => {
+      const b = this.opts.builderInfo ?? (await inspectBuilder(this.opts.builder));
+      const missing = this.platformsWanted.filter((p) => !platformSupported(b, p));
+      if (missing.length) {
+        throw new WorkError(
+          `builder "${b.name}" (driver ${b.driver}) cannot build ${missing.join(', ')}: no emulator or node for ${missing.length === 1 ? 'it' : 'them'}`,
+          `Supported: ${b.platforms.join(', ') || 'none reported'}.\nRegister QEMU with \`manager setup-qemu\`, or add a native node with \`manager builder create --node PLATFORM=ENDPOINT\`.`,
+        );
+      }
+      this.builder = b;
+      return b;
+    })();
+    return this.engineReady;
+  }
+
+  invocationContext(builder: BuilderInfo | undefined): InvocationContext {
+    return {
+      plan: this.plan,
+      packageDir: this.opts.packageDir,
+      stagingRepo: this.stagingRepo,
+      mode: this.opts.mode,
+      builder: this.opts.builder,
+      cacheExport: builder ? supportsCacheExport(builder) : true,
+      provenance: this.opts.provenance,
+      sbom: this.opts.sbom,
+      revision: this.opts.revision,
+    };
+  }
+
+  /** Successes reach the state file within a moment, not one rewrite per task. */
+  persist(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), 200);
+  }
+
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    writeState(this.opts.packageDir, this.state);
+  }
+
+  finish(t: Task, status: TaskStatus, durationMs: number, reason?: string, extra: Partial<TaskResult> = {}): TaskResult {
+    const r: TaskResult = { id: t.id, kind: t.kind, status, reason, durationMs, hash: t.hash.value, ...extra };
+    this.results.set(t.id, r);
+    return r;
+  }
+
+  succeed(t: Task, status: TaskStatus, durationMs: number, d: Pick<Decision, 'reason' | 'changed'> | undefined, rec: Partial<TaskRecord> = {}): TaskResult {
+    // A skip's duration says nothing about the work; keep the last real one.
+    const durationRecord = status === 'skipped' ? this.state.tasks[t.id]?.durationMs : Math.round(durationMs);
+    this.state.tasks[t.id] = record(t.hash, { ...rec, finishedAt: new Date().toISOString(), durationMs: durationRecord });
+    this.persist();
+    if (rec.ref) this.images.set(t.id, { ref: rec.ref, digest: rec.digest });
+    return this.finish(t, status, durationMs, d?.reason, { digest: rec.digest, ref: rec.ref, changed: d?.changed?.map((c) => c.part) });
+  }
+
+  /** A skip the decision justified: from the state file (nothing to record), or the registry or disk (recorded). */
+  skip(t: Task, d: Decision, started: number): TaskResult {
+    const ms = performance.now() - started;
+    if (d.source === 'registry' || d.source === 'disk') return this.succeed(t, 'skipped', ms, d, { ref: d.ref, digest: d.digest });
+    if (d.ref) this.images.set(t.id, { ref: d.ref, digest: d.digest });
+    return this.finish(t, 'skipped', ms, d.reason, { digest: d.digest, ref: d.ref });
+  }
+
+  timeoutMs(t: BuildTask | TestTask, testTimeout?: number): number {
+    const s = this.opts.timeoutSec ?? testTimeout ?? (t.kind === 'build' ? t.timeout : this.plan.spec.build.timeout);
+    return s * 1000;
+  }
+
+  logPath(t: Task): string {
+    return join(this.opts.logDir, logFileName(t.id));
+  }
+
+  imageOf = (id: string) => this.images.get(id);
+
+  /** Runs `attempt` until it succeeds or fails for a reason `worthRetry` does not accept. */
+  async retrying(what: string, baseMs: number, progress: (line: string) => void, attempt: (n: number) => Promise<RunResult>, worthRetry: (r: RunResult) => boolean): Promise<RunResult> {
+    try {
+      return await retry(
+        async (n) => {
+          const r = await attempt(n);
+          if (r.exitCode !== 0 && !r.aborted && worthRetry(r)) throw new FailedAttempt(r);
+          return r;
+        },
+        {
+          what,
+          baseMs,
+          retryable: (e) => e instanceof FailedAttempt,
+          signal: this.abort.signal,
+          log: (line) => {
+            this.opts.log(line);
+            progress(line);
+          },
+        },
+      );
+    } catch (e) {
+      if (e instanceof FailedAttempt) return e.result;
+      throw e;
+    }
+  }
+
+  async runLogged(t: Task, argv: string[], progress: (line: string) => void, timeoutMs: number, header: string, append = false): Promise<RunResult> {
+    const log = this.logPath(t);
+    const head = `${header}$ ${argv.join(' ')}\n`;
+    if (append) appendFileSync(log, redactor.redact(head));
+    else writeFileSync(log, redactor.redact(head));
+    let partial = '';
+    const r = await run(argv, {
+      timeoutMs,
+      signal: this.abort.signal,
+      onOutput: (chunk) => {
+        appendFileSync(log, chunk);
+        partial += chunk;
+        const lines = partial.split('\n');
+        partial = lines.pop()!;
+        const step = [...lines].reverse().find((l) => /^#\d+ \[/.test(l)) ?? lines.filter(Boolean).pop();
+        if (step) progress(step.slice(0, 160));
+      },
+    });
+    appendFileSync(log, `\n# exit ${r.exitCode ?? r.signal}${r.timedOut ? ' (timed out)' : ''} after ${(r.durationMs / 1000).toFixed(1)}s\n`);
+    return r;
+  }
+
+  fail(t: Task, r: RunResult, why?: string): never {
+    const log = this.logPath(t);
+    const tail = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15).join('\n') : '';
+    const reason = why ?? (r.timedOut ? `timed out after ${(r.durationMs / 1000).toFixed(0)}s` : r.aborted ? 'cancelled' : `exited ${r.exitCode ?? r.signal}`);
+    const status: TaskStatus = r.timedOut ? 'timed-out' : r.aborted ? 'cancelled' : 'failed';
+    this.finish(t, status, r.durationMs, reason, { log });
+    const engine = isEngineDown(r.stderr) ? ' (the Docker engine is not reachable)' : '';
+    throw new WorkError(`${reason}${engine}\n--- last lines of ${log} ---\n${redactor.redact(tail)}`);
+  }
+}
+
+function platformSupported(b: BuilderInfo, platform: string): boolean {
+  if (b.platforms.length === 0) return true;
+  return b.platforms.map(normalizePlatform).includes(normalizePlatform(platform));
+}

@@ -1,0 +1,171 @@
+// A small in-memory registry speaking the OCI distribution API, for the unit tests of the
+// registry client: the bearer-token flow as Docker Hub runs it (a token service on another
+// origin), Basic auth, Retry-After, blob redirects to another host, paginated tags. The real
+// CNCF registry covers the rest in the end-to-end tier; this covers what it cannot show.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeRegistry {
+  url: string;
+  host: string;
+  /** Every request, as received. */
+  log: { method: string; path: string; auth?: string }[];
+  /** The most requests the server had in hand at once. */
+  peak: () => number;
+  /** Answers these many requests with 503 (Retry-After: 1) before serving normally. */
+  failNext: (n: number, status?: number) => void;
+  putManifest: (repo: string, ref: string, body: string, mediaType: string) => string;
+  putBlob: (repo: string, body: string) => string;
+  /** Serves other bytes under a digest (a corrupt or lying registry). */
+  corrupt: (repo: string, digest: string, body: string) => void;
+  close: () => Promise<void>;
+}
+
+export interface FakeOptions {
+  /** basic: Basic challenge; bearer: Bearer challenge with a token service at /token; none: open. */
+  auth: 'basic' | 'bearer' | 'none';
+  user?: string;
+  password?: string;
+  /** Blob GETs redirect here (another origin), as registries backed by object stores do. */
+  blobRedirect?: string;
+  tagsPageSize?: number;
+  /** DELETE answers 405, as Docker Hub's registry does. */
+  noDelete?: boolean;
+  /** Holds every answer this long, so concurrent requests overlap. */
+  delayMs?: number;
+}
+
+const sha = (s: string | Buffer) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+async function body(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
+  const manifests = new Map<string, { body: string; mediaType: string }>(); // repo@digest
+  const tags = new Map<string, Map<string, string>>(); // repo → tag → digest
+  const blobs = new Map<string, string>(); // repo@digest → content
+  const log: FakeRegistry['log'] = [];
+  let failing = 0;
+  let failStatus = 503;
+  let url = '';
+  const tokens = new Set<string>();
+
+  const basicOk = (h?: string) => h === `Basic ${Buffer.from(`${o.user}:${o.password}`).toString('base64')}`;
+  const send = (res: ServerResponse, status: number, headers: Record<string, string> = {}, content = '') => {
+    res.writeHead(status, { 'content-length': String(Buffer.byteLength(content)), ...headers });
+    res.end(content);
+  };
+  const err = (res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}) =>
+    send(res, status, { 'content-type': 'application/json', ...headers }, JSON.stringify({ errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] }));
+
+  let inFlight = 0;
+  let peak = 0;
+  const server = createServer(async (req, res) => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    res.on('close', () => inFlight--);
+    if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
+    const u = new URL(req.url!, 'http://x');
+    const auth = req.headers.authorization;
+    log.push({ method: req.method!, path: u.pathname + u.search, auth });
+    const payload = await body(req);
+    if (u.pathname === '/token') {
+      if (o.user && auth && !basicOk(auth)) return err(res, 401, 'UNAUTHORIZED');
+      const token = `tok-${u.searchParams.get('scope') ?? ''}-${tokens.size}`;
+      tokens.add(token);
+      return send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ token, expires_in: 300 }));
+    }
+    if (failing > 0) {
+      failing--;
+      return err(res, failStatus, failStatus === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', { 'retry-after': '1' });
+    }
+    if (o.auth === 'basic' && !basicOk(auth)) return err(res, 401, 'UNAUTHORIZED', { 'www-authenticate': 'Basic realm="fake"' });
+    if (o.auth === 'bearer' && !(auth?.startsWith('Bearer ') && tokens.has(auth.slice(7)))) {
+      const m = /^\/v2\/(.+)\/(manifests|blobs|tags)\//.exec(u.pathname);
+      const scope = m ? `,scope="repository:${m[1]}:${req.method === 'GET' || req.method === 'HEAD' ? 'pull' : 'pull,push'}"` : '';
+      return err(res, 401, 'UNAUTHORIZED', { 'www-authenticate': `Bearer realm="${url}/token",service="fake"${scope}` });
+    }
+    if (u.pathname === '/v2/') return send(res, 200);
+    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(u.pathname);
+    const t = /^\/v2\/(.+)\/tags\/list$/.exec(u.pathname);
+    if (t) {
+      const all = [...(tags.get(t[1]!)?.keys() ?? [])].sort();
+      if (!tags.has(t[1]!)) return err(res, 404, 'NAME_UNKNOWN');
+      const n = Math.min(Number(u.searchParams.get('n') ?? 1000), o.tagsPageSize ?? 1000);
+      const last = u.searchParams.get('last');
+      const start = last ? all.indexOf(last) + 1 : 0;
+      const page = all.slice(start, start + n);
+      const more = start + n < all.length;
+      return send(res, 200, { 'content-type': 'application/json', ...(more ? { link: `</v2/${t[1]}/tags/list?n=${n}&last=${page[page.length - 1]}>; rel="next"` } : {}) }, JSON.stringify({ name: t[1], tags: page }));
+    }
+    if (!m) return err(res, 404, 'NOT_FOUND');
+    const [, repo, kind, ref] = m as unknown as [string, string, string, string];
+    if (kind === 'blobs') {
+      if (o.blobRedirect && !u.searchParams.has('redirected')) return send(res, 307, { location: `${o.blobRedirect}/v2/${repo}/blobs/${ref}?redirected=1` });
+      const b = blobs.get(`${repo}@${ref}`);
+      return b === undefined ? err(res, 404, 'BLOB_UNKNOWN') : send(res, 200, { 'content-type': 'application/octet-stream' }, b);
+    }
+    if (req.method === 'PUT') {
+      const d = sha(payload);
+      manifests.set(`${repo}@${d}`, { body: payload.toString(), mediaType: String(req.headers['content-type']) });
+      if (!ref.startsWith('sha256:')) (tags.get(repo) ?? tags.set(repo, new Map()).get(repo)!).set(ref, d);
+      return send(res, 201, { 'docker-content-digest': d, location: `/v2/${repo}/manifests/${d}` });
+    }
+    if (req.method === 'DELETE') {
+      if (o.noDelete) return err(res, 405, 'UNSUPPORTED');
+      if (!manifests.delete(`${repo}@${ref}`)) return err(res, 404, 'MANIFEST_UNKNOWN');
+      for (const [tag, d] of tags.get(repo) ?? []) if (d === ref) tags.get(repo)!.delete(tag);
+      return send(res, 202);
+    }
+    const digest = ref.startsWith('sha256:') ? ref : tags.get(repo)?.get(ref);
+    const found = digest ? manifests.get(`${repo}@${digest}`) : undefined;
+    if (!found) return err(res, 404, 'MANIFEST_UNKNOWN');
+    const headers = { 'content-type': found.mediaType, 'docker-content-digest': digest! };
+    return req.method === 'HEAD' ? (res.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(found.body)) }), res.end()) : send(res, 200, headers, found.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    log,
+    peak: () => peak,
+    failNext: (n, status = 503) => {
+      failing = n;
+      failStatus = status;
+    },
+    putManifest: (repo, ref, content, mediaType) => {
+      const d = sha(content);
+      manifests.set(`${repo}@${d}`, { body: content, mediaType });
+      (tags.get(repo) ?? tags.set(repo, new Map()).get(repo)!).set(ref, d);
+      return d;
+    },
+    corrupt: (repo, digest, content) => {
+      const was = manifests.get(`${repo}@${digest}`);
+      manifests.set(`${repo}@${digest}`, { body: content, mediaType: was?.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' });
+    },
+    putBlob: (repo, content) => {
+      const d = sha(content);
+      blobs.set(`${repo}@${d}`, content);
+      return d;
+    },
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+/** An image in the fake registry: a config blob with labels and a manifest pointing at it. */
+export function fakeImage(reg: FakeRegistry, repo: string, tag: string, o: { labels?: Record<string, string>; arch?: string; created?: string } = {}): string {
+  const config = JSON.stringify({ architecture: o.arch ?? 'amd64', os: 'linux', created: o.created ?? '2026-01-01T00:00:00Z', config: { Labels: o.labels ?? {} } });
+  const cd = reg.putBlob(repo, config);
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cd, size: config.length }, layers: [] });
+  return reg.putManifest(repo, tag, manifest, 'application/vnd.oci.image.manifest.v1+json');
+}
+
