@@ -3,7 +3,9 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { ciMatrix, githubWorkflow, shardSelection } from '../core/ci.ts';
+import { ciMatrix, MATRIX_LIMIT, matrixBatches, shardSelection } from '../core/ci.ts';
+import { githubWorkflow } from '../core/workflow.ts';
+import { DRIVERS } from '../registries/index.ts';
 import { UsageError, WorkError } from '../core/errors.ts';
 import { chooseMultiPlatform, type MultiPlatformMode } from '../core/multi-platform.ts';
 import { short } from '../core/hash.ts';
@@ -24,7 +26,10 @@ import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { load, loadPackage, packageArg, pinningLine, planned, type Loaded, type LoadedSpec } from './workspace.ts';
+import { gitRoot, load, loadPackage, packageArg, pinningLine, planned, type Loaded, type LoadedSpec } from './workspace.ts';
+
+/** Each registry kind's credential variables, from the one table the drivers keep. */
+const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as Parameters<typeof githubWorkflow>[1]['credentialDefaults'];
 
 /** The commit the spec is at (CI's own variable first), for the OCI revision label. */
 async function specRevision(root: string): Promise<string | undefined> {
@@ -82,7 +87,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
       const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
       try {
-        if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, out });
+        if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out });
         await runSelected(l, out, selected, {
           logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
           mode: o['load'] ? 'load' : 'push',
@@ -187,6 +192,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
   )
     .option('--staging-repository <repo>', 'staging repository (default: the first publish registry\'s)')
     .option('--assume-missing', 'a build whose lookup fails (after retries) goes into the matrix instead of failing the plan')
+    .option('--github-output', 'write matrix0…matrixN-1 to $GITHUB_OUTPUT (for the generated workflow) instead of printing')
+    .option('--batches <n>', `with --github-output: split the jobs into N matrices of at most ${MATRIX_LIMIT} (GitHub's limit)`, positiveInt, 1)
     .option('--target-version <version>', 'override the spec version')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
@@ -199,7 +206,15 @@ export function registerBuildCommands(program: Command, out: Output): void {
         if (found.failed.size) {
           throw new WorkError(`the registry could not answer for ${found.failed.size} build${found.failed.size === 1 ? '' : 's'}; no matrix was printed`, [...found.failed].map(([id, why]) => `  ${id}: ${why}`).join('\n'));
         }
-        out.result(JSON.stringify(ciMatrix(l.plan, selected, found.changed)));
+        const matrix = ciMatrix(l.plan, selected, found.changed);
+        if (o['githubOutput']) {
+          // Straight into $GITHUB_OUTPUT, one output per batch: no shell pipeline to hide a failure.
+          const file = process.env['GITHUB_OUTPUT'];
+          if (!file) throw new UsageError('--github-output needs $GITHUB_OUTPUT (it is set inside GitHub Actions)');
+          const batches = matrixBatches(matrix, o['batches'] as number);
+          appendFileSync(file, batches.map((b, i) => `matrix${i}=${JSON.stringify(b)}\n`).join(''));
+          out.result(`${matrix.include.length} job${matrix.include.length === 1 ? '' : 's'} in ${batches.length} batch${batches.length === 1 ? '' : 'es'}`);
+        } else out.result(JSON.stringify(matrix));
       } finally {
         await client.close();
       }
@@ -209,18 +224,21 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .description('write (or print) a GitHub Actions workflow: plan → per-chain build jobs → publish')
     .argument('<package>')
     .option('--target <targets>', 'limit the workflow to these targets', (v: string, p: string[] = []) => [...p, ...v.split(',')])
-    .option('--write [file]', 'write the workflow (default .github/workflows/<package>-images.yml under the spec root)')
+    .option('--write [file]', 'write the workflow (default .github/workflows/<package>-images.yml in the repository)')
     .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, {}, out);
-      const rel = (p: string) => relative(l.root, p);
+      // The workflow runs at the repository root, which the spec root may sit below.
+      const repoRoot = gitRoot(l.root) ?? l.root;
+      const rel = (p: string) => relative(repoRoot, p) || '.';
       const paths = [...l.plan.spec.source.files.map(rel), `${rel(l.plan.spec.templatesDir)}/**`];
-      const manifestArg = l.manifest.startsWith(l.root) ? pkg : rel(l.manifest);
-      const text = githubWorkflow(l.plan, { packageArg: manifestArg, paths, targets: o['target'] as string[] | undefined });
+      const packageArgument = /\.ya?ml$/.test(pkg) ? rel(l.manifest) : pkg;
+      const specDir = l.root === repoRoot ? undefined : rel(l.root);
+      const text = githubWorkflow(l.plan, { packageArg: packageArgument, paths, specDir, targets: o['target'] as string[] | undefined, credentialDefaults: credentialDefaults() });
       if (o['write'] === undefined) {
         out.result(text);
         return;
       }
-      const file = typeof o['write'] === 'string' ? resolve(o['write']) : join(l.root, '.github', 'workflows', `${l.plan.spec.package}-images.yml`);
+      const file = typeof o['write'] === 'string' ? resolve(o['write']) : join(repoRoot, '.github', 'workflows', `${l.plan.spec.package}-images.yml`);
       writeFileAtomic(file, text);
       out.result(file);
     });
@@ -266,7 +284,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, {}, out);
       const names = o['registry'] ? String(o['registry']).split(',').map((s) => s.trim()) : undefined;
-      const res = await authenticate(l.plan.spec, { root: l.root, out, registries: names });
+      const res = await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out, registries: names });
       out.result(res.map((r) => `logged in to ${r.host} as ${r.username}`).join('\n') || 'no registry to log in to');
     });
 
@@ -330,7 +348,7 @@ async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: 
     atomic: false,
     registryCheck: true,
     renderer,
-    pushReadme: readmePusher(l.plan.spec, { root: l.root, out }),
+    pushReadme: readmePusher(l.plan.spec, { root: l.root, envFile: l.envFile, out }),
     log: (line) => out.info(line),
     ...opts,
   });

@@ -74,7 +74,7 @@ export function registerCommands(program: Command, out: Output): void {
       try {
         if (o['authenticate']) {
           const { authenticate } = await import('../tasks/authenticate.ts');
-          await authenticate(l.plan.spec, { root: l.root, registries: undefined, out });
+          await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, registries: undefined, out });
         }
         const onlyOne = Boolean(o['dockerfiles']) !== Boolean(o['docs']);
         const res = generate(l.plan, {

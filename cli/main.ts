@@ -32,7 +32,7 @@ export function withDefaultCommand(argv: string[], extra: Iterable<string> = [])
   let first: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--spec-dir') {
+    if (a === '--spec-dir' || a === '--env-file') {
       i++;
       continue;
     }
@@ -60,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('Image-matrix build orchestrator: spec → task graph → Dockerfiles, docs and multi-arch images.')
     .version('0.1.0')
     .addOption(new Option('--spec-dir <dir>', 'spec root (default: $MANAGER_ROOT, $BENTOML_GIT_ROOT, or the repository root)'))
+    .addOption(new Option('--env-file <file>', 'credentials file (default: .env at the spec root); only the registries\' credential variables are read from it'))
     .option('--verbose', 'print more', false)
     .option('--quiet', 'print only results and errors', false)
     .option('--json', 'print results as JSON', false)

@@ -9,6 +9,14 @@ import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
 import type { Output } from './output.ts';
 
+/** The enclosing git repository's root, if there is one. */
+export function gitRoot(from: string): string | undefined {
+  for (let d = resolve(from); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
 export function specRoot(flag?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const explicit = flag ?? env['MANAGER_ROOT'] ?? env['BENTOML_GIT_ROOT'];
   if (explicit) {
@@ -16,10 +24,7 @@ export function specRoot(flag?: string, env: NodeJS.ProcessEnv = process.env, cw
     if (!existsSync(r) || !statSync(r).isDirectory()) throw new UsageError(`spec root ${r} is not a directory`);
     return r;
   }
-  for (let d = resolve(cwd); ; d = dirname(d)) {
-    if (existsSync(join(d, '.git'))) return d;
-    if (dirname(d) === d) return resolve(cwd);
-  }
+  return gitRoot(cwd) ?? resolve(cwd);
 }
 
 /** Places a package's manifest may live, in the order they are tried. */
@@ -53,6 +58,8 @@ export function generatedRoot(root: string, output?: string): string {
 
 export interface Loaded {
   root: string;
+  /** `--env-file`, resolved against the working directory. */
+  envFile?: string;
   manifest: string;
   plan: Plan;
   packageDir: string;
@@ -77,14 +84,15 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   const loaded = loadSpec(manifest, { version: opts.targetVersion });
   if (!loaded.spec) throw new SpecError(loaded.diagnostics);
   const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
-  return { root, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
+  const envFile = globals['envFile'] ? resolve(String(globals['envFile'])) : undefined;
+  return { root, envFile, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
 }
 
 /** Plans a loaded package; the plan's own warnings are printed. */
 export function planned(s: LoadedSpec, out: Output, opts: PlanOptions = {}): Loaded {
   const plan = planSpec(s.spec, s.warnings, opts);
   out.diagnostics(plan.warnings);
-  return { root: s.root, manifest: s.manifest, plan, packageDir: s.packageDir };
+  return { root: s.root, envFile: s.envFile, manifest: s.manifest, plan, packageDir: s.packageDir };
 }
 
 /** One line on whether the floating inputs are pinned, for build and its dry run. */

@@ -1,9 +1,8 @@
 // CI fan-out, planned purely: chains of builds (one distro × python × platform from the root
 // release up) become matrix jobs; a GitHub Actions workflow runs them and then publishes.
-import { stringify } from 'yaml';
 import { UsageError } from './errors.ts';
 import type { Plan } from './plan.ts';
-import type { BuildTask } from './task.ts';
+import type { BuildTask, TestTask } from './task.ts';
 
 export interface MatrixJob {
   /** Human name: `debian11 py3.9 linux/arm64`. */
@@ -14,7 +13,12 @@ export interface MatrixJob {
   qemu: boolean;
   /** Task ids for `manager build --only`. */
   only: string;
+  /** Minutes the job may take: its builds' and tests' timeouts, within GitHub's six hours. */
+  timeout: number;
 }
+
+/** GitHub refuses a matrix of more than 256 jobs; larger fan-outs go in several. */
+export const MATRIX_LIMIT = 256;
 
 function chainKey(b: BuildTask): string {
   return `${b.distro} py${b.python} ${b.platforms.join(',')}`;
@@ -40,15 +44,30 @@ export function ciMatrix(plan: Plan, selected: Set<string>, changed: Set<string>
     const platform = builds[0]!.platforms.join(',');
     const native = plan.spec.build.runners[platform];
     const tests = builds.flatMap((b) => testsOf.get(b.id) ?? []);
+    const seconds = builds.reduce((n, b) => n + b.timeout, 0) + tests.reduce((n, id) => n + (plan.tasks.get(id) as TestTask).tests.reduce((m, t) => m + t.timeout, 0), 0);
     return {
       name,
       platform,
       runner: native ?? plan.spec.build.defaultRunner,
       qemu: !native && platform !== 'linux/amd64' && platform !== 'linux/386',
       only: [...builds.map((b) => b.id), ...tests].join(','),
+      timeout: Math.min(360, Math.ceil(seconds / 60) + 10),
     };
   });
   return { include };
+}
+
+/** Every chain the selection could fan out to: the most jobs a matrix may ever hold. */
+export function chainCount(plan: Plan, selected: Set<string>): number {
+  return new Set([...selected].map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map(chainKey)).size;
+}
+
+/** The matrix in GitHub-sized pieces: `batches` of them, the last ones possibly empty. */
+export function matrixBatches(m: { include: MatrixJob[] }, batches: number, size = MATRIX_LIMIT): { include: MatrixJob[] }[] {
+  if (m.include.length > batches * size) {
+    throw new UsageError(`the matrix has ${m.include.length} jobs, more than the workflow's ${batches} batch${batches === 1 ? '' : 'es'} of ${size} hold: regenerate it with \`manager ci github\``);
+  }
+  return Array.from({ length: batches }, (_, i) => ({ include: m.include.slice(i * size, (i + 1) * size) }));
 }
 
 /** `--shard I/N`: whole chains, dealt round-robin in a stable order. */
@@ -66,84 +85,4 @@ export function shardSelection(plan: Plan, selected: Set<string>, shard: string)
     if (t.kind === 'test' && mine.has(chainKey(plan.tasks.get(t.build) as BuildTask))) out.add(id);
   }
   return out;
-}
-
-export interface WorkflowOptions {
-  /** How the workflow names the package to manager (package name or manifest path). */
-  packageArg: string;
-  /** Paths whose changes trigger the workflow. */
-  paths: string[];
-  targets?: string[];
-}
-
-/** Env vars every job needs for logins: each credential variable from repository secrets. */
-function credentialEnv(plan: Plan): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of plan.spec.publish) {
-    const r = plan.spec.registries[name]!;
-    for (const v of [r.credentials.usernameEnv, r.credentials.passwordEnv, r.credentials.tokenEnv]) if (v) env[v] = `\${{ secrets.${v} }}`;
-    if (r.kind === 'ghcr' && !r.credentials.passwordEnv) env['GITHUB_TOKEN'] = '${{ secrets.GITHUB_TOKEN }}';
-  }
-  return env;
-}
-
-export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
-  const pkg = o.packageArg;
-  const sel = o.targets?.length ? ` --target ${o.targets.join(',')}` : ' --all';
-  const setup = [
-    { uses: 'actions/checkout@v4' },
-    { uses: 'actions/setup-node@v4', with: { 'node-version': 20, cache: 'npm' } },
-    { run: 'npm ci' },
-  ];
-  const env = credentialEnv(plan);
-  const doc = {
-    name: `${plan.spec.package} images`,
-    on: {
-      push: { branches: ['main'], paths: o.paths },
-      workflow_dispatch: {},
-    },
-    permissions: { contents: 'read', packages: 'write' },
-    concurrency: { group: `${plan.spec.package}-images-\${{ github.ref }}`, 'cancel-in-progress': false },
-    env,
-    jobs: {
-      plan: {
-        'runs-on': plan.spec.build.defaultRunner,
-        outputs: { matrix: '${{ steps.matrix.outputs.matrix }}' },
-        steps: [
-          ...setup,
-          { run: `npx manager authenticate ${pkg}` },
-          { id: 'matrix', run: `echo "matrix=$(npx manager ci matrix ${pkg}${sel})" >> "$GITHUB_OUTPUT"` },
-        ],
-      },
-      build: {
-        needs: 'plan',
-        if: "fromJSON(needs.plan.outputs.matrix).include[0] != null",
-        name: '${{ matrix.name }}',
-        'runs-on': '${{ matrix.runner }}',
-        strategy: { 'fail-fast': false, matrix: '${{ fromJSON(needs.plan.outputs.matrix) }}' },
-        steps: [
-          ...setup,
-          { if: '${{ matrix.qemu }}', uses: 'docker/setup-qemu-action@v3' },
-          { uses: 'docker/setup-buildx-action@v3' },
-          { run: `npx manager authenticate ${pkg}` },
-          // Per-platform jobs push only content-addressed staging tags (by digest). The matrix
-          // names per-platform builds, so split is fixed: setup-buildx's builder could do single.
-          { run: `npx manager build ${pkg} --multi-platform split --only "\${{ matrix.only }}"` },
-        ],
-      },
-      publish: {
-        needs: ['plan', 'build'],
-        if: "${{ !cancelled() && needs.plan.result == 'success' && needs.build.result != 'failure' }}",
-        'runs-on': plan.spec.build.defaultRunner,
-        steps: [
-          ...setup,
-          { uses: 'docker/setup-buildx-action@v3' },
-          { run: `npx manager authenticate ${pkg}` },
-          // Every build is found in the registry by its hash; this merges manifests and pushes READMEs.
-          { run: `npx manager build ${pkg} --multi-platform split${sel}` },
-        ],
-      },
-    },
-  };
-  return `# Written by \`manager ci github\`; regenerate rather than edit.\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }

@@ -24,9 +24,11 @@ export function required(registry: Registry, env: Env, what: 'username' | 'passw
   return found;
 }
 
-/** The common case: a username and a password variable, the spec's names before the defaults. */
-export function userPasswordLogin(registry: Registry, env: Env, userDefault: string | undefined, passwordDefault: string | undefined): LoginPlan {
-  const u = required(registry, env, 'username', [registry.credentials.usernameEnv, userDefault]);
-  const p = required(registry, env, 'password', [registry.credentials.passwordEnv, passwordDefault]);
+/** The common case: a username and a password variable, the spec's names before the kind's defaults. */
+export function userPasswordLogin(registry: Registry, env: Env, defaults: { username?: string[]; password?: string[] }): LoginPlan {
+  const u = required(registry, env, 'username', [registry.credentials.usernameEnv, ...(defaults.username ?? [])]);
+  const p = required(registry, env, 'password', [registry.credentials.passwordEnv, ...(defaults.password ?? [])]);
+  // `user:password` travels base64-encoded in auth headers and docker's config.json.
+  redactor.add(`${u.value}:${p.value}`);
   return { host: registry.host, username: u.value, password: p.value, from: [u.name, p.name] };
 }

@@ -48,7 +48,7 @@ export interface ManifestResponse {
 }
 
 interface Send {
-  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   scope: string;
   headers?: Record<string, string>;
   body?: Buffer;
@@ -138,6 +138,18 @@ export class RegistryClient {
     const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes: MAX_CONFIG_BYTES }, [200]);
     if (digestOf(r.body) !== digest) throw new RegistryError(`${host}/${repository}: blob ${digest} arrived with another digest`, { url: r.url, transient: false });
     return parseJson(() => parseConfig(r.body), r.url);
+  }
+
+  /** Uploads a blob in one request (the monolithic POST then PUT); returns its digest. */
+  async putBlob(host: string, repository: string, body: Buffer): Promise<string> {
+    const digest = digestOf(body);
+    const start = await this.send(host, `/v2/${repository}/blobs/uploads/`, { method: 'POST', scope: push(repository) }, [202]);
+    const location = header(start.headers, 'location');
+    if (!location) throw new RegistryError(`${host}/${repository}: the upload has no Location`, { url: start.url, transient: false });
+    const u = new URL(location, start.url);
+    u.searchParams.set('digest', digest);
+    await this.send(host, u.pathname + u.search, { method: 'PUT', scope: push(repository), headers: { 'content-type': 'application/octet-stream' }, body }, [201]);
+    return digest;
   }
 
   /** Stores a manifest under a tag (or its digest); returns the digest. */

@@ -11,15 +11,15 @@ export const dockerhub: RegistryDriver = {
   kind: 'dockerhub',
   defaultCredentials: { username: ['DOCKER_USER'], password: ['DOCKER_PASSWORD'] },
   pushrmProvider: 'dockerhub',
-  login: (registry, env) => userPasswordLogin(registry, env, 'DOCKER_USER', 'DOCKER_PASSWORD'),
+  login: (registry, env) => userPasswordLogin(registry, env, dockerhub.defaultCredentials),
   readmeApi: () => 'https://hub.docker.com',
   async pushReadme({ registry, repository, content, env, api, log }) {
     const size = Buffer.byteLength(content, 'utf8');
     if (size > DOCKERHUB_README_LIMIT) {
       throw new WorkError(`README.md is ${size} bytes; Docker Hub accepts at most ${DOCKERHUB_README_LIMIT} bytes of full description (${repository})`);
     }
-    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, 'DOCKER_USER']);
-    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, 'DOCKER_PASSWORD']);
+    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, ...dockerhub.defaultCredentials.username!]);
+    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, ...dockerhub.defaultCredentials.password!]);
     const login = await requestJson('POST', `${api}/v2/users/login`, { body: { username: u.value, password: p.value }, log });
     const token = (login.json as { token?: string } | undefined)?.token;
     if (!token) throw new WorkError(`Docker Hub login for ${u.value} returned no token`);

@@ -6,5 +6,5 @@ import type { RegistryDriver } from './types.ts';
 export const generic: RegistryDriver = {
   kind: 'generic',
   defaultCredentials: {},
-  login: (registry, env) => userPasswordLogin(registry, env, undefined, registry.credentials.tokenEnv),
+  login: (registry, env) => userPasswordLogin(registry, env, { password: registry.credentials.tokenEnv ? [registry.credentials.tokenEnv] : [] }),
 };

@@ -7,9 +7,10 @@ export const ghcr: RegistryDriver = {
   kind: 'ghcr',
   defaultCredentials: { username: ['GHCR_USER', 'GITHUB_ACTOR'], password: ['GHCR_TOKEN', 'GITHUB_TOKEN'] },
   login(registry, env) {
-    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, registry.credentials.tokenEnv, 'GHCR_TOKEN', 'GITHUB_TOKEN']);
-    const u = pick(env, [registry.credentials.usernameEnv, 'GHCR_USER', 'GITHUB_ACTOR']) ?? (p.name === 'GITHUB_TOKEN' ? { name: 'default', value: 'github-actions' } : undefined);
-    const user = u ?? required(registry, env, 'username', [registry.credentials.usernameEnv, 'GHCR_USER', 'GITHUB_ACTOR']);
+    const d = ghcr.defaultCredentials;
+    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, registry.credentials.tokenEnv, ...d.password!]);
+    const u = pick(env, [registry.credentials.usernameEnv, ...d.username!]) ?? (p.name === 'GITHUB_TOKEN' ? { name: 'default', value: 'github-actions' } : undefined);
+    const user = u ?? required(registry, env, 'username', [registry.credentials.usernameEnv, ...d.username!]);
     return { host: registry.host, username: user.value, password: p.value, from: [user.name, p.name] };
   },
 };

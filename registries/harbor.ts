@@ -8,11 +8,11 @@ export const harbor: RegistryDriver = {
   kind: 'harbor',
   defaultCredentials: { username: ['HARBOR_USER'], password: ['HARBOR_PASSWORD'] },
   pushrmProvider: 'harbor2',
-  login: (registry, env) => userPasswordLogin(registry, env, 'HARBOR_USER', 'HARBOR_PASSWORD'),
+  login: (registry, env) => userPasswordLogin(registry, env, harbor.defaultCredentials),
   readmeApi: (r) => `https://${r.host}`,
   async pushReadme({ registry, repository, content, env, api, log }) {
-    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, 'HARBOR_USER']);
-    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, 'HARBOR_PASSWORD']);
+    const u = required(registry, env, 'username', [registry.credentials.usernameEnv, ...harbor.defaultCredentials.username!]);
+    const p = required(registry, env, 'password', [registry.credentials.passwordEnv, ...harbor.defaultCredentials.password!]);
     const [project, ...rest] = repository.split('/');
     const repo = encodeURIComponent(encodeURIComponent(rest.join('/')));
     await requestJson('PUT', `${api}/api/v2.0/projects/${project}/repositories/${repo}`, {

@@ -1,4 +1,4 @@
-import type { RegistryKind } from '../core/spec.ts';
+import type { Registry, RegistryKind } from '../core/spec.ts';
 import { dockerhub } from './dockerhub.ts';
 import { ecr } from './ecr.ts';
 import { gcr } from './gcr.ts';
@@ -15,3 +15,10 @@ export function driverFor(kind: RegistryKind): RegistryDriver {
 }
 
 export type { RegistryDriver, LoginPlan, PasswordCommand } from './types.ts';
+
+/** Every variable a registry's credentials may come from: the spec's names, then the kind's. */
+export function credentialVariables(r: Registry): string[] {
+  const d = DRIVERS[r.kind].defaultCredentials;
+  const names = [r.credentials.usernameEnv, r.credentials.passwordEnv, r.credentials.tokenEnv, ...(d.username ?? []), ...(d.password ?? []), ...(d.token ?? [])];
+  return [...new Set(names.filter((n): n is string => !!n))];
+}

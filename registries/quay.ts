@@ -6,12 +6,12 @@ import type { RegistryDriver } from './types.ts';
 
 export const quay: RegistryDriver = {
   kind: 'quay',
-  defaultCredentials: { username: ['QUAY_USER'], password: ['QUAY_PASSWORD'] },
+  defaultCredentials: { username: ['QUAY_USER'], password: ['QUAY_PASSWORD'], token: ['QUAY_API_TOKEN'] },
   pushrmProvider: 'quay',
-  login: (registry, env) => userPasswordLogin(registry, env, 'QUAY_USER', 'QUAY_PASSWORD'),
+  login: (registry, env) => userPasswordLogin(registry, env, quay.defaultCredentials),
   readmeApi: (r) => `https://${r.host}`,
   async pushReadme({ registry, repository, content, env, api, log }) {
-    const t = required(registry, env, 'password', [registry.credentials.tokenEnv, 'QUAY_API_TOKEN']);
+    const t = required(registry, env, 'password', [registry.credentials.tokenEnv, ...quay.defaultCredentials.token!]);
     await requestJson('PUT', `${api}/api/v1/repository/${repository}`, {
       headers: { authorization: `Bearer ${t.value}` },
       body: { description: content },

