@@ -1,13 +1,15 @@
 // The fresh-runner benchmark's families: N trivial images (one LABEL each, so builds cost
 // seconds, not minutes), and a way to leave in the registry exactly what a completed run
-// leaves there (staged images with hash labels, public indexes) without building 1,000 images.
+// leaves there (staged images with hash labels, public indexes, publication records) without
+// building 1,000 images.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HASH_LABEL } from '../core/buildx.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import { MEDIA } from '../core/manifest.ts';
 import type { Plan } from '../core/plan.ts';
-import { stagingRef } from '../core/staging.ts';
+import { publicationTag, stagingRef } from '../core/staging.ts';
+import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
 import type { BuildTask } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 
@@ -71,6 +73,7 @@ export async function seedRegistry(plan: Plan, client: RegistryClient, stagingRe
     }
   });
   const manifests = [...plan.tasks.values()].filter((t) => t.kind === 'manifest');
+  await client.putBlob(staging.host, staging.repository, EMPTY_CONFIG);
   await each(manifests, 16, async (m) => {
     if (m.kind !== 'manifest') return;
     const index = Buffer.from(JSON.stringify({
@@ -78,9 +81,14 @@ export async function seedRegistry(plan: Plan, client: RegistryClient, stagingRe
       mediaType: MEDIA.ociIndex,
       manifests: m.builds.map((id) => ({ mediaType: MEDIA.ociManifest, ...manifestOf.get(id)!, platform: { os: 'linux', architecture: 'amd64' } })),
     }));
+    let published = '';
     for (const ref of m.refs) {
       const r = parseImageRef(ref);
-      await client.putManifest(r.host, r.repository, r.tag!, MEDIA.ociIndex, index);
+      published = await client.putManifest(r.host, r.repository, r.tag!, MEDIA.ociIndex, index);
     }
+    // And the publication record a finished run writes beside the staged images.
+    const builds = Object.fromEntries(m.builds.map((id) => [id, manifestOf.get(id)!.digest]));
+    const record = recordManifest({ manifest: m.hash.value, tests: testsHash(m, plan.tasks), builds, published }, new Date().toISOString());
+    await client.putManifest(staging.host, staging.repository, publicationTag(m), MEDIA.ociManifest, record);
   });
 }

@@ -1,5 +1,6 @@
 // Commands that touch the engine or a registry: build, test, bake, ci, setup-qemu, builder,
 // authenticate, push-readme.
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -20,13 +21,12 @@ import { changedBuilds } from '../tasks/staged.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { refreshLock } from './inputs.ts';
 import { execute, type ExecuteOptions, type Renderer, type Summary } from '../tasks/execute.ts';
-import { acquireLock } from '../tasks/lock.ts';
 import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { gitRoot, load, loadPackage, packageArg, pinningLine, planned, type Loaded, type LoadedSpec } from './workspace.ts';
+import { gitRoot, load, loadPackage, packageArg, pinningLine, planned, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
 
 /** Each registry kind's credential variables, from the one table the drivers keep. */
 const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as Parameters<typeof githubWorkflow>[1]['credentialDefaults'];
@@ -85,8 +85,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const { l, builder } = await planForBuilder(s, o, out);
       let selected = selectTasks(l.plan, sel);
       if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
-      const lock = o['dryRun'] ? undefined : await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
-      try {
+      {
         if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out });
         await runSelected(l, out, selected, {
           logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
@@ -108,9 +107,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           revision: await specRevision(l.root),
           // A dry run's plan is its result; with --json the JSON document is the only stdout.
           log: (line) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line)),
-        });
-      } finally {
-        lock?.release();
+        }, Boolean(o['waitLock']));
       }
     });
 
@@ -125,6 +122,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .addOption(multiPlatformOption())
     .option('--timeout <seconds>', 'per test task', positiveInt)
     .option('--target-version <version>', 'override the spec version')
+    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const { l, builder } = await planForBuilder(loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       const sel = selectionFrom(o);
@@ -138,7 +136,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
         builderInfo: builder,
         timeoutSec: o['timeout'] as number | undefined,
         retest: true,
-      });
+      }, Boolean(o['waitLock']));
     });
 
   addSelectionOptions(
@@ -293,6 +291,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .description('push the generated README.md to every registry repository with readme: true')
     .argument('<package>')
     .option('--registry <names>', 'only these registries, comma-separated')
+    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, {}, out);
       const names = o['registry'] ? String(o['registry']).split(',').map((s) => s.trim()) : undefined;
@@ -300,7 +299,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (!readmes.length) throw new UsageError('no registry of this package has readme: true');
       const selected = selectTasks(l.plan, { only: readmes.map((t) => t.id) });
       const onlyReadme = new Set([...selected].filter((id) => ['readme', 'render'].includes(l.plan.tasks.get(id)!.kind)));
-      await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' });
+      await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' }, Boolean(o['waitLock']));
     });
 }
 
@@ -333,8 +332,20 @@ async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Ou
   return { l, builder };
 }
 
-/** Runs a selection with the settings every command shares, prints the summary, sets the exit code. */
-async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>): Promise<void> {
+/**
+ * Runs a selection with the settings every command shares, prints the summary, sets the exit
+ * code. Everything but a dry run holds the generated tree's lock: it writes state and logs.
+ */
+async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>, waitLock = false): Promise<void> {
+  const lock = opts.dryRun ? undefined : await takeLock(l.packageDir, out, waitLock);
+  try {
+    await runSelectedLocked(l, out, selected, opts);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>): Promise<void> {
   const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
   const summary = await execute(l.plan, {
     packageDir: l.packageDir,
@@ -366,12 +377,13 @@ function countLine(s: Summary): string {
 }
 
 /** Under GitHub Actions: error annotations, a log group per failed task, a step summary. */
-export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env): { stdout: string[]; summary?: string } {
+export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, token = randomBytes(16).toString('hex')): { stdout: string[]; summary?: string } {
   const lines: string[] = [];
   for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
-    lines.push(`::error title=${r.id}::${escapeData(r.reason ?? r.status)}`);
+    lines.push(`::error title=${escapeData(r.id)}::${escapeData(r.reason ?? r.status)}`);
     if (r.log && existsSync(r.log)) {
-      lines.push(`::group::${r.id} log`, ...readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-200), '::endgroup::');
+      // A build's output is not ours: GitHub runs no workflow command in it between these markers.
+      lines.push(`::group::${r.id} log`, `::stop-commands::${token}`, ...readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-200), `::${token}::`, '::endgroup::');
     }
   }
   if (!env['GITHUB_STEP_SUMMARY']) return { stdout: lines };

@@ -14,9 +14,8 @@ import { readState } from '../tasks/state.ts';
 import { execute } from '../tasks/execute.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { initPackage } from '../tasks/init.ts';
-import { acquireLock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
-import { load, loadPackage, packageArg, planned, resolveManifest, specRoot, type Loaded } from './workspace.ts';
+import { load, loadPackage, packageArg, planned, resolveManifest, specRoot, takeLock, type Loaded } from './workspace.ts';
 import { addSelectionOptions, list, selectionFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
@@ -47,10 +46,15 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--save-metadata', 'accepted for the notes\' spelling; context always writes the metadata files')
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
     .option('--validate', 'accepted for the notes\' spelling; validation always runs')
-    .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
+    .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, o, out);
       const files = metadataFiles(l.plan);
-      for (const [name, content] of Object.entries(files)) writeFileAtomic(join(l.packageDir, name), content);
+      const lock = await takeLock(l.packageDir, out, false);
+      try {
+        for (const [name, content] of Object.entries(files)) writeFileAtomic(join(l.packageDir, name), content);
+      } finally {
+        lock.release();
+      }
       if (out.opts.json) out.json({ packageDir: l.packageDir, files: Object.keys(files) });
       else out.result(Object.keys(files).map((f) => join(l.packageDir, f)).join('\n'));
     });
@@ -70,7 +74,7 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, o, out);
-      const lock = await acquireLock(l.packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait: Boolean(o['waitLock']), log: (x) => out.info(x) });
+      const lock = await takeLock(l.packageDir, out, Boolean(o['waitLock']));
       try {
         if (o['authenticate']) {
           const { authenticate } = await import('../tasks/authenticate.ts');

@@ -32,7 +32,7 @@ export function withDefaultCommand(argv: string[], extra: Iterable<string> = [])
   let first: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--spec-dir' || a === '--env-file') {
+    if (a === '--spec-dir' || a === '--credentials-file') {
       i++;
       continue;
     }
@@ -44,6 +44,24 @@ export function withDefaultCommand(argv: string[], extra: Iterable<string> = [])
   if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V')) return argv;
   if (first === undefined || !known.has(first)) return ['build', ...argv];
   return argv;
+}
+
+/**
+ * Values from the command line reach argv arrays, files and workflows: a newline or other
+ * control character in one is refused, and so is a value that looks like an option (commander
+ * hands `--target-version --insecure` the value "--insecure").
+ */
+export function checkValues(opts: Record<string, unknown>, args: unknown[] = []): void {
+  const check = (what: string, v: unknown) => {
+    if (typeof v !== 'string') return;
+    if (/[\u0000-\u001f\u007f]/.test(v)) throw new UsageError(`${what}: control characters (a newline?) are not allowed in values`);
+    if (v.startsWith('-') && what.startsWith('--')) throw new UsageError(`${what}: "${v}" looks like an option; a value may not start with "-"`);
+  };
+  for (const [k, v] of Object.entries(opts)) {
+    const name = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    for (const x of Array.isArray(v) ? v : [v]) check(name, x);
+  }
+  for (const a of args) for (const x of Array.isArray(a) ? a : [a]) check('argument', x);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,14 +78,18 @@ export async function main(argv: string[]): Promise<number> {
     .description('Image-matrix build orchestrator: spec → task graph → Dockerfiles, docs and multi-arch images.')
     .version('0.1.0')
     .addOption(new Option('--spec-dir <dir>', 'spec root (default: $MANAGER_ROOT, $BENTOML_GIT_ROOT, or the repository root)'))
-    .addOption(new Option('--env-file <file>', 'credentials file (default: .env at the spec root); only the registries\' credential variables are read from it'))
+    // Not --env-file: Node 20 takes that flag from anywhere on the command line and loads the
+    // file into the environment of the process and every child, which is what this avoids.
+    .addOption(new Option('--credentials-file <file>', 'credentials in dotenv format (default: .env at the spec root); only the registries\' credential variables are read from it'))
     .option('--verbose', 'print more', false)
     .option('--quiet', 'print only results and errors', false)
     .option('--json', 'print results as JSON', false)
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
-  program.hook('preAction', (cmd) => {
+  program.hook('preAction', (cmd, action) => {
+    checkValues(cmd.opts());
+    checkValues(action.opts(), action.processedArgs);
     const o = cmd.optsWithGlobals();
     out.opts.quiet = Boolean(o['quiet']);
     out.opts.verbose = Boolean(o['verbose']);

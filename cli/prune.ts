@@ -4,11 +4,11 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { planSpec } from '../core/plan.ts';
 import { parseRetention } from '../core/prune.ts';
-import { stagingTag, testRecordTag } from '../core/staging.ts';
+import { publicationTag, stagingTag, testRecordTag } from '../core/staging.ts';
 import { prune } from '../tasks/prune.ts';
 import { registryClient } from '../tasks/registry.ts';
 import type { Output } from './output.ts';
-import { loadPackage, packageArg } from './workspace.ts';
+import { loadPackage, packageArg, takeLock } from './workspace.ts';
 
 export function registerPruneCommand(program: Command, out: Output): void {
   program
@@ -22,14 +22,17 @@ export function registerPruneCommand(program: Command, out: Output): void {
       if (retentionMs === undefined) throw new UsageError(`bad --older-than "${String(o['olderThan'])}": expected a number and a unit (d, h, m, s), e.g. 14d`);
       const s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, undefined), {}, out);
       const client = registryClient({ log: (l) => out.info(l) });
+      const yes = Boolean(o['yes']);
+      // Deleting races a build that is about to reuse a staging tag: one at a time per tree.
+      const lock = yes ? await takeLock(s.packageDir, out, false) : undefined;
       try {
-        const yes = Boolean(o['yes']);
         // Both plan shapes: whichever a builder picks, its staged images stay.
         const current = new Set<string>();
         for (const mode of ['split', 'single'] as const) {
           for (const t of planSpec(s.spec, [], { multiPlatform: mode }).tasks.values()) {
             if (t.kind === 'build') current.add(stagingTag(t));
             if (t.kind === 'test') current.add(testRecordTag(t));
+            if (t.kind === 'manifest') current.add(publicationTag(t));
           }
         }
         const reports = await prune(s.spec, client, { now: Date.now(), retentionMs, yes, current });
@@ -50,6 +53,7 @@ export function registerPruneCommand(program: Command, out: Output): void {
         }
         if (reports.some((r) => r.unsupported)) process.exitCode = 1;
       } finally {
+        lock?.release();
         await client.close();
       }
     });

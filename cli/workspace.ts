@@ -7,6 +7,7 @@ import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
 import type { Spec } from '../core/spec.ts';
 import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
+import { acquireLock, type Lock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
 
 /** The enclosing git repository's root, if there is one. */
@@ -58,7 +59,7 @@ export function generatedRoot(root: string, output?: string): string {
 
 export interface Loaded {
   root: string;
-  /** `--env-file`, resolved against the working directory. */
+  /** `--credentials-file`, resolved against the working directory. */
   envFile?: string;
   manifest: string;
   plan: Plan;
@@ -84,7 +85,7 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   const loaded = loadSpec(manifest, { version: opts.targetVersion });
   if (!loaded.spec) throw new SpecError(loaded.diagnostics);
   const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
-  const envFile = globals['envFile'] ? resolve(String(globals['envFile'])) : undefined;
+  const envFile = globals['credentialsFile'] ? resolve(String(globals['credentialsFile'])) : undefined;
   return { root, envFile, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
 }
 
@@ -109,4 +110,9 @@ export function pinningLine(plan: Plan, cwd = process.cwd()): string {
 /** Resolves the package and plans it (one build per platform); warnings are printed, errors thrown. */
 export function load(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): Loaded {
   return planned(loadPackage(globals, pkg, opts, out), out);
+}
+
+/** The generated tree's lock, for every command that writes state, logs, registries or the tree. */
+export function takeLock(packageDir: string, out: Output, wait: boolean): Promise<Lock> {
+  return acquireLock(packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait, log: (x) => out.info(x) });
 }

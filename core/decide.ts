@@ -12,8 +12,12 @@ export type RegistryFact =
   /** Not asked: offline, --no-registry-check, --load, or nothing to ask about. */
   | { state: 'not-consulted'; why: string }
   | { state: 'absent' }
-  /** A build: the staged image with this hash; a manifest: every tag holds exactly the staged images; a test: a pass recorded on this image. */
-  | { state: 'present'; ref?: string; digest?: string }
+  /**
+   * A build: the staged image with this hash; a manifest: every tag holds exactly the staged
+   * images; a test: a pass recorded on this image. `record`: known from the publication
+   * record a finished run left (the registry's counterpart of the state file), not looked at.
+   */
+  | { state: 'present'; ref?: string; digest?: string; via?: 'record' }
   /** A manifest whose builds will run first: their digests are not known yet. */
   | { state: 'pending'; why: string }
   /** The lookup itself failed (after retries): never read as "absent". */
@@ -44,6 +48,8 @@ export interface Decision {
   changed?: PartChange[];
   /** Where a skip's evidence came from. */
   source?: 'state' | 'registry' | 'disk';
+  /** A registry skip known from a publication record rather than from the images themselves. */
+  via?: 'record';
   /** For a skipped image: the reference children and manifests use, and its digest. */
   ref?: string;
   digest?: string;
@@ -81,13 +87,20 @@ export function decide(t: Task, f: Facts, o: DecideOptions = DEFAULT_DECIDE): De
   }
   switch (reg?.state) {
     case 'present': {
-      const reason = {
-        build: 'unchanged: the registry already has an image with this hash',
-        manifest: 'unchanged: every tag already points at these images',
-        test: 'passed before on this exact image (recorded in the registry)',
-        readme: 'unchanged: the registry already has this README',
-      }[t.kind];
-      return { action: 'skip', reason, source: 'registry', ref: reg.ref, digest: reg.digest };
+      const reason = reg.via === 'record'
+        ? {
+            build: 'unchanged: published from this hash (the registry\'s record of the last run)',
+            manifest: 'unchanged: the registry\'s record says every tag was published from these images',
+            test: 'passed before on this exact image (recorded in the registry)',
+            readme: 'unchanged: recorded in the registry',
+          }[t.kind]
+        : {
+            build: 'unchanged: the registry already has an image with this hash',
+            manifest: 'unchanged: every tag already points at these images',
+            test: 'passed before on this exact image (recorded in the registry)',
+            readme: 'unchanged: the registry already has this README',
+          }[t.kind];
+      return { action: 'skip', reason, source: 'registry', ref: reg.ref, digest: reg.digest, ...(reg.via ? { via: reg.via } : {}) };
     }
     case 'pending':
       return { action: 'run', reason: reg.why, changed: rec ? diffParts(rec.parts, t.hash.parts) : undefined };

@@ -3,6 +3,7 @@
 // `manager schema` exports for editors, since a single file rarely has everything.
 import { z } from 'zod';
 import { isSafeGitUrl } from './floating.ts';
+import { isSafeApiUrl } from './url.ts';
 
 type Mode = 'full' | 'layer';
 
@@ -150,7 +151,7 @@ export function buildSchema(mode: Mode) {
       .optional(),
     readme: z.boolean().optional(),
     region: z.string().optional(),
-    api: z.string().url().optional().describe('Base URL of the registry web API used for README pushes (defaults per kind).'),
+    api: z.string().url().refine(isSafeApiUrl, 'expected an https:// URL (http:// only on localhost) without user:password@').optional().describe('Base URL of the registry web API used for README pushes (defaults per kind).'),
   });
 
   const cache = z.strictObject({

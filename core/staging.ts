@@ -4,7 +4,7 @@
 // leave a tag there too, so a fresh machine knows they passed. Pure.
 import type { Plan } from './plan.ts';
 import { publishRepositories } from './refs.ts';
-import type { BuildTask, TestTask } from './task.ts';
+import type { BuildTask, ManifestTask, TestTask } from './task.ts';
 
 /** The staging repository of the first registry the package publishes to, unless overridden. */
 export function stagingRepository(plan: Plan, override?: string): string | undefined {
@@ -17,8 +17,8 @@ export function localRepository(plan: Plan): string {
   return `manager.local/${plan.spec.package}`;
 }
 
-/** Tags this tool writes into a staging repository (and `manager prune` may remove). */
-export const STAGING_TAG_RE = /^(build|test)-[A-Za-z0-9_.-]*[0-9a-f]{32}$/;
+/** Tags this tool writes into a staging repository (and `manager prune` may remove): builds, test passes, publication records. */
+export const STAGING_TAG_RE = /^(build|test|pub)-[A-Za-z0-9_.-]*[0-9a-f]{32}$/;
 
 export function stagingTag(b: BuildTask): string {
   // A tag holds at most 128 characters: a build of several platforms is `multi`, its hash says which.
@@ -36,6 +36,11 @@ export function testRecordTag(t: TestTask): string {
 
 export function testRecordRef(repo: string, t: TestTask): string {
   return `${repo}:${testRecordTag(t)}`;
+}
+
+/** The tag of a manifest task's publication record (core/publication.ts). */
+export function publicationTag(m: ManifestTask): string {
+  return `pub-${m.hash.value.slice(0, 32)}`;
 }
 
 export function logFileName(taskId: string): string {

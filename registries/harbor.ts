@@ -10,7 +10,7 @@ export const harbor: RegistryDriver = {
   pushrmProvider: 'harbor2',
   login: (registry, env) => userPasswordLogin(registry, env, harbor.defaultCredentials),
   readmeApi: (r) => `https://${r.host}`,
-  async pushReadme({ registry, repository, content, env, api, log }) {
+  async pushReadme({ registry, repository, content, env, api, log, signal }) {
     const u = required(registry, env, 'username', [registry.credentials.usernameEnv, ...harbor.defaultCredentials.username!]);
     const p = required(registry, env, 'password', [registry.credentials.passwordEnv, ...harbor.defaultCredentials.password!]);
     const [project, ...rest] = repository.split('/');
@@ -19,6 +19,7 @@ export const harbor: RegistryDriver = {
       headers: { authorization: `Basic ${Buffer.from(`${u.value}:${p.value}`).toString('base64')}` },
       body: { description: content },
       log,
+      signal,
     });
     log(`README pushed to Harbor ${registry.host}/${repository}`);
   },

@@ -10,12 +10,13 @@ export const quay: RegistryDriver = {
   pushrmProvider: 'quay',
   login: (registry, env) => userPasswordLogin(registry, env, quay.defaultCredentials),
   readmeApi: (r) => `https://${r.host}`,
-  async pushReadme({ registry, repository, content, env, api, log }) {
+  async pushReadme({ registry, repository, content, env, api, log, signal }) {
     const t = required(registry, env, 'password', [registry.credentials.tokenEnv, ...quay.defaultCredentials.token!]);
     await requestJson('PUT', `${api}/api/v1/repository/${repository}`, {
       headers: { authorization: `Bearer ${t.value}` },
       body: { description: content },
       log,
+      signal,
     });
     log(`README pushed to Quay ${repository}`);
   },

@@ -29,6 +29,8 @@ export interface ReadmeRequest {
   /** API base URL (tests point this at a local server). */
   api: string;
   log: (line: string) => void;
+  /** Aborted on Ctrl-C: the request stops rather than runs on. */
+  signal?: AbortSignal;
 }
 
 export interface RegistryDriver {

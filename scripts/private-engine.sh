@@ -13,9 +13,11 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MANAGER_TEST_CACHE:-$ROOT/.cache/e2e}"
-NS=manager-e2e
-RUN=/run/manager-e2e
-DATA=/var/lib/manager-e2e-engine
+# shellcheck source=scripts/e2e-ids.sh
+. "$ROOT/scripts/e2e-ids.sh"
+NS="manager-e2e-$CHECKOUT_ID"
+RUN="/run/manager-e2e-$CHECKOUT_ID"
+DATA="/var/lib/manager-e2e-engine-$CHECKOUT_ID"
 DOCKERD="$CACHE/engine/dockerd"
 SOCK="unix://$RUN/docker.sock"
 
@@ -31,7 +33,7 @@ start() {
     ip netns add "$NS"
     in_ns ip link set lo up
   fi
-  # Restarted every time: a twin left by another checkout would serve that checkout's storage.
+  # Restarted every time, so it always serves this checkout's current storage and config.
   if alive "$RUN/registry.pid"; then kill "$(cat "$RUN/registry.pid")"; sleep 0.3; fi
   {
     # `ip netns exec` would remount /sys and hide the cgroup hierarchy dockerd needs; nsenter
@@ -46,13 +48,14 @@ start() {
     for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
     engine_up || { tail -20 "$CACHE/engine/dockerd.log" >&2; exit 1; }
   fi
-  local twin="http://127.0.0.1:${E2E_REGISTRY_PORT:-5555}/v2/"
+  local twin="http://127.0.0.1:$REGISTRY_PORT/v2/"
   for _ in $(seq 1 30); do in_ns curl -s -o /dev/null "$twin" && break; sleep 0.3; done
   in_ns curl -s -o /dev/null "$twin" || { log "the registry twin did not start"; tail -20 "$CACHE/engine/registry.log" >&2; exit 1; }
   echo "$SOCK"
 }
 
 stop() {
+  if alive "$RUN/registry.pid"; then kill "$(cat "$RUN/registry.pid")"; fi
   if alive "$RUN/docker.pid"; then
     local pid
     pid="$(cat "$RUN/docker.pid")"

@@ -3,11 +3,19 @@
 # buildx, QEMU for foreign platforms, a local registry with htpasswd auth, and a
 # multi-arch Debian base image in that registry. Idempotent: every step checks
 # first, so a second run costs seconds. Must run as root.
+#
+#   provision-test-env.sh          set up (or check) everything
+#   provision-test-env.sh stop     stop what this checkout started (by pid file), nothing else
+#
+# Per checkout: the registry's port, storage and password, the private engine's network
+# namespace, run and data directories all derive from this checkout's path, so two checkouts
+# on one machine do not touch each other's. Passwords go through stdin and mode-600 files only.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MANAGER_TEST_CACHE:-$ROOT/.cache/e2e}"
-REGISTRY_PORT="${E2E_REGISTRY_PORT:-5555}"
+# shellcheck source=scripts/e2e-ids.sh
+. "$ROOT/scripts/e2e-ids.sh"
 REGISTRY="127.0.0.1:${REGISTRY_PORT}"
 REGISTRY_USER="${E2E_REGISTRY_USER:-e2e}"
 SUITE="${E2E_SUITE:-bookworm}"
@@ -15,6 +23,15 @@ ARCHES="${E2E_ARCHES:-amd64 arm64}"
 mkdir -p "$CACHE"
 
 log() { printf '[provision] %s\n' "$*" >&2; }
+alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+if [ "${1:-}" = stop ]; then
+  bash "$ROOT/scripts/private-engine.sh" stop
+  if alive "$CACHE/registry/registry.pid"; then kill "$(cat "$CACHE/registry/registry.pid")"; log "stopped the registry on $REGISTRY"; fi
+  if alive "$CACHE/dockerd.pid"; then kill "$(cat "$CACHE/dockerd.pid")"; log "stopped the dockerd this script started"; fi
+  rm -f "$CACHE/registry/registry.pid" "$CACHE/dockerd.pid"
+  exit 0
+fi
 
 need_pkgs=()
 for p in docker.io docker-registry qemu-user-static binfmt-support apache2-utils debootstrap curl; do
@@ -59,6 +76,7 @@ fi
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   nohup dockerd >/var/log/manager-dockerd.log 2>&1 &
+  echo $! >"$CACHE/dockerd.pid"
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { tail -20 /var/log/manager-dockerd.log >&2; exit 1; }
 fi
@@ -74,11 +92,11 @@ done
 # kept in the cache with mode 600; tests read it from there.
 REG_DIR="$CACHE/registry"
 mkdir -p "$REG_DIR/data"
-if [ ! -s "$REG_DIR/password" ]; then
-  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$REG_DIR/password")
-fi
+(umask 077; [ -s "$REG_DIR/password" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$REG_DIR/password")
 chmod 600 "$REG_DIR/password"
-htpasswd -Bbc "$REG_DIR/htpasswd" "$REGISTRY_USER" "$(cat "$REG_DIR/password")" 2>/dev/null
+# -i: the password comes on stdin, never in argv; the same for curl, from a mode-600 netrc.
+htpasswd -iBc "$REG_DIR/htpasswd" "$REGISTRY_USER" <"$REG_DIR/password" 2>/dev/null
+(umask 077; printf 'machine 127.0.0.1 login %s password %s\n' "$REGISTRY_USER" "$(cat "$REG_DIR/password")" >"$REG_DIR/netrc")
 cat >"$REG_DIR/config.yml" <<YAML
 version: 0.1
 log:
@@ -95,16 +113,19 @@ auth:
     realm: manager-e2e
     path: $REG_DIR/htpasswd
 YAML
-if ! curl -fs -o /dev/null -w '' "http://$REGISTRY/v2/" -u "$REGISTRY_USER:$(cat "$REG_DIR/password")"; then
-  # Something else answers on the port (a test registry of another checkout): replace it.
+ours_answers() { curl -fs -o /dev/null --netrc-file "$REG_DIR/netrc" "http://$REGISTRY/v2/"; }
+if ! alive "$REG_DIR/registry.pid" || ! ours_answers; then
+  if alive "$REG_DIR/registry.pid"; then kill "$(cat "$REG_DIR/registry.pid")"; sleep 0.5; fi
   if curl -s -o /dev/null "http://$REGISTRY/v2/"; then
-    log "replacing the registry already on $REGISTRY"
-    pkill -f "docker-registry serve" || true
-    sleep 1
+    # Something this checkout did not start holds the port: never kill it, say so.
+    log "port $REGISTRY_PORT is taken by a process this checkout did not start; set E2E_REGISTRY_PORT to a free port"
+    exit 1
   fi
   log "starting registry on $REGISTRY"
-  nohup docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/registry.log" 2>&1 &
-  for _ in $(seq 1 30); do curl -fs -o /dev/null "http://$REGISTRY/v2/" -u "$REGISTRY_USER:$(cat "$REG_DIR/password")" && break; sleep 0.5; done
+  setsid docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/registry.log" 2>&1 </dev/null &
+  echo $! >"$REG_DIR/registry.pid"
+  for _ in $(seq 1 30); do ours_answers && break; sleep 0.5; done
+  ours_answers || { tail -20 "$REG_DIR/registry.log" >&2; exit 1; }
 fi
 docker login "$REGISTRY" -u "$REGISTRY_USER" --password-stdin <"$REG_DIR/password" >/dev/null
 

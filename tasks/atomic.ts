@@ -1,5 +1,5 @@
 // Writes that never leave a half-written file: write a sibling temp file, then rename.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
@@ -20,6 +20,37 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+const TEMP_RE = /^\..+\.tmp-(\d+)-[a-z0-9]+$|^.+\.(\d+)\.[a-z0-9]+\.tmp$/;
+
+/**
+ * Removes temporaries (`.name.tmp-PID-…`, `name.PID.….tmp`) that a process killed mid-write
+ * left in a directory; those of a live process are left alone.
+ */
+export function cleanStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = TEMP_RE.exec(n);
+    const pid = Number(m?.[1] ?? m?.[2]);
+    if (!m || alive(pid)) continue;
+    rmSync(join(dir, n), { force: true });
+  }
+}
+
+/** Whether a process of this host still runs (EPERM: it does, as another user). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -26,7 +26,7 @@ const MAX_ENV_FILE_BYTES = 64 * 1024;
 export interface CredentialOptions {
   /** The spec root, whose `.env` is read when no file is named. */
   root: string;
-  /** `--env-file`: this file instead (it must exist). */
+  /** `--credentials-file`: this file instead (it must exist). */
   envFile?: string;
   /** The user's environment (values there win over the file's). */
   env?: NodeJS.ProcessEnv;
@@ -160,7 +160,7 @@ export function pushrmArgv(file: string, provider: string, repository: string): 
 export function readmePusher(spec: Spec, o: { root: string; envFile?: string; out: Printer; env?: NodeJS.ProcessEnv }) {
   // Loaded on the first push, once: most builds push no README.
   let loaded: Env | undefined;
-  return async (task: ReadmeTask, content: string, log: (line: string) => void): Promise<void> => {
+  return async (task: ReadmeTask, content: string, log: (line: string) => void, signal?: AbortSignal): Promise<void> => {
     const env = (loaded ??= loadCredentials(spec, { root: o.root, envFile: o.envFile, env: o.env, warn: (l) => o.out.error(l) }));
     const reg = spec.registries[task.registry]!;
     const driver = driverFor(reg.kind);
@@ -169,7 +169,7 @@ export function readmePusher(spec: Spec, o: { root: string; envFile?: string; ou
       try {
         const file = join(dir, 'README.md');
         writeFileSync(file, content);
-        const r = await run(pushrmArgv(file, driver.pushrmProvider, repositoryRef(reg)), { env: { DOCKER_APIKEY: env[reg.credentials.tokenEnv ?? 'QUAY_API_TOKEN'] } });
+        const r = await run(pushrmArgv(file, driver.pushrmProvider, repositoryRef(reg)), { signal, env: { DOCKER_APIKEY: env[reg.credentials.tokenEnv ?? 'QUAY_API_TOKEN'] } });
         if (r.exitCode !== 0) throw new WorkError(`docker pushrm to ${repositoryRef(reg)} failed`, describeFailure(r));
         log(`README pushed with docker-pushrm to ${repositoryRef(reg)}`);
       } finally {
@@ -182,6 +182,6 @@ export function readmePusher(spec: Spec, o: { root: string; envFile?: string; ou
       return;
     }
     const api = (reg.api ?? driver.readmeApi!(reg)).replace(/\/$/, '');
-    await driver.pushReadme({ registry: reg, repository: `${reg.namespace}/${reg.repository}`, content, env, api, log });
+    await driver.pushReadme({ registry: reg, repository: `${reg.namespace}/${reg.repository}`, content, env, api, log, signal });
   };
 }

@@ -5,7 +5,7 @@ import type { DecideOptions } from '../core/decide.ts';
 import { short } from '../core/hash.ts';
 import { buildInvocation, type InvocationContext } from '../core/invocation.ts';
 import type { Task } from '../core/task.ts';
-import { decideTask, type FactFinder } from './facts.ts';
+import { decideTask, prefetch, type FactFinder } from './facts.ts';
 import type { TaskResult } from './run.ts';
 
 export async function dryRun(
@@ -18,9 +18,10 @@ export async function dryRun(
 ): Promise<TaskResult[]> {
   const willRun = new Set<string>();
   const results: TaskResult[] = [];
+  const early = prefetch(ordered, finder, decideOpts, (id) => images.get(id));
   const placeholder = (id: string) => (willRun.has(id) ? `<${id} digest>` : images.get(id)?.ref ?? `<${id} digest>`);
   for (const t of ordered) {
-    const { decision: d } = await decideTask(t, finder, decideOpts, (id) => (willRun.has(id) ? undefined : images.get(id)), (id) => willRun.has(id));
+    const { decision: d } = (await early.get(t.id)) ?? (await decideTask(t, finder, decideOpts, (id) => (willRun.has(id) ? undefined : images.get(id)), (id) => willRun.has(id)));
     if (d.action === 'skip' && d.ref) images.set(t.id, { ref: d.ref, digest: d.digest });
     if (d.action !== 'skip') willRun.add(t.id);
     const verb = d.action === 'skip' ? 'skip' : d.action === 'fail' ? 'FAIL' : 'run ';

@@ -1,18 +1,20 @@
 // What running each kind of task does to the world, once the decision says it runs: write a
 // generated directory, build and push an image, run its tests, publish its tags, push a README.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
 import { buildArgv, imagetoolsCreateArgv, parseMetadataFile, runTestArgv } from '../core/buildx.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import { buildInvocation } from '../core/invocation.ts';
-import { redactor } from '../core/redact.ts';
 import { retryableDockerError } from '../core/retry.ts';
-import { logFileName, stagingRef, testRecordRef } from '../core/staging.ts';
+import { logFileName, publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
+import { MEDIA } from '../core/manifest.ts';
+import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/task.ts';
 import { RegistryError } from '../registries/distribution.ts';
 import { refuseLinks, writeGenerated } from './generate.ts';
+import { appendLog, startLog } from './logs.ts';
 import type { Run, TaskResult } from './run.ts';
 
 type Progress = (line: string) => void;
@@ -79,7 +81,7 @@ async function test(r: Run, t: TestTask, d: Decision, progress: Progress): Promi
   await r.engine();
   const image = r.images.get(t.build);
   if (!image) throw new WorkError(`${t.build} has no image to test`);
-  writeFileSync(r.logPath(t), '');
+  startLog(r.logPath(t));
   for (const x of t.tests) {
     const argv = runTestArgv(image.ref, t.platform, x.run);
     progress(`${x.name}: ${argv.slice(-Math.max(1, Array.isArray(x.run) ? x.run.length : 2)).join(' ')}`);
@@ -129,7 +131,33 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
   );
   if (res.exitCode !== 0) return r.fail(m, res);
   const digest = r.client ? (await r.client.head(parseImageRef(m.refs[0]!)).catch(() => undefined))?.digest : undefined;
+  await recordPublication(r, m, digest, progress);
   return r.succeed(m, 'ran', res.durationMs, d, { digest });
+}
+
+/**
+ * Leaves the publication record in the staging repository: which staged image each build is,
+ * the tests that passed on them, what the tags point at. A machine with no state file learns
+ * all of that from this one manifest. Best effort: without it, the images are checked instead.
+ */
+export async function recordPublication(r: Run, m: ManifestTask, published: string | undefined, progress: Progress): Promise<void> {
+  if (r.opts.mode !== 'push' || !r.client || !published) return;
+  const builds: Record<string, string> = {};
+  for (const id of m.builds) {
+    const digest = r.images.get(id)?.digest;
+    if (!digest) return;
+    builds[id] = digest;
+  }
+  const repo = parseImageRef(r.stagingRepo);
+  try {
+    r.recordConfig ??= r.client.putBlob(repo.host, repo.repository, EMPTY_CONFIG);
+    await r.recordConfig;
+    const body = recordManifest({ manifest: m.hash.value, tests: testsHash(m, r.plan.tasks), builds, published }, new Date().toISOString());
+    await r.client.putManifest(repo.host, repo.repository, publicationTag(m), MEDIA.ociManifest, body);
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    progress(`could not record the publication in the registry: ${e.message}`);
+  }
 }
 
 /** --load: no registry, so tag the local image of the host's platform (or the only one). */
@@ -155,10 +183,10 @@ async function readme(r: Run, t: ReadmeTask, d: Decision, progress: Progress): P
   const docs = r.plan.tasks.get(t.docs) as RenderTask;
   const content = docs.files.find((f) => f.path === 'README.md')!.content;
   const log = r.logPath(t);
-  writeFileSync(log, '');
+  startLog(log);
   await r.opts.pushReadme(t, content, (line) => {
-    writeFileSync(log, redactor.redact(line) + '\n', { flag: 'a' });
+    appendLog(log, line + '\n');
     progress(line);
-  });
+  }, r.abort.signal);
   return r.succeed(t, 'ran', performance.now() - started, d);
 }

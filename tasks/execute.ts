@@ -1,7 +1,6 @@
 // apply-plan for images: runs the selected tasks of a plan. For each task in turn the scheduler
 // grants a worker, decideTask says run or skip (core/decide.ts, on gathered facts), and the
 // effect runs (tasks/effects.ts); listr2 shows it. The dry run takes the same decisions.
-import { mkdirSync } from 'node:fs';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { BuilderInfo } from '../core/buildx.ts';
 import type { DecideOptions } from '../core/decide.ts';
@@ -14,9 +13,10 @@ import type { BuildTask, Task } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
 import { dryRun } from './dry-run.ts';
-import { runEffect } from './effects.ts';
-import { decideTask, FactFinder, type RegistryView } from './facts.ts';
+import { recordPublication, runEffect } from './effects.ts';
+import { decideTask, FactFinder, prefetch, type RegistryView } from './facts.ts';
 import { registryClient } from './registry.ts';
+import { ensureLogDir } from './logs.ts';
 import { Run, type ExecuteOptions, type TaskResult } from './run.ts';
 import { killAll } from './runner.ts';
 import { Scheduler, type Final } from './scheduler.ts';
@@ -80,7 +80,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
       view = { why: `${host} is not reachable (${e instanceof Error ? e.message : String(e)}); decided from the state file alone` };
     }
   }
-  const finder = new FactFinder(state, opts.packageDir, view);
+  const finder = new FactFinder(plan, state, opts.packageDir, view);
   const decideOpts: DecideOptions = { force: opts.force, retest: Boolean(opts.retest), assumeMissing: Boolean(opts.assumeMissing), mode: opts.mode };
   const registry = 'why' in view ? { consulted: false, why: view.why } : { consulted: true };
   try {
@@ -110,7 +110,7 @@ async function realRun(
 ): Promise<Summary> {
   const wanted = [...new Set(ordered.filter((t): t is BuildTask => t.kind === 'build').flatMap((t) => t.platforms))];
   const r = new Run(plan, opts, state, stagingRepo, finder, client, wanted, abort);
-  mkdirSync(opts.logDir, { recursive: true });
+  ensureLogDir(opts.logDir);
 
   const scheduler = new Scheduler(new Map(ordered.map((t) => [t.id, t.deps])), {
     maxWorkers: opts.maxWorkers,
@@ -142,6 +142,7 @@ async function realRun(
     return `${plan.spec.package}: ${r.running} running, ${c.done} done, ${c.skipped} skipped, ${c.failed} failed (of ${ordered.length})`;
   };
 
+  const early = prefetch(ordered, finder, decideOpts, r.imageOf);
   const runOne = async (t: Task, task: ListrTaskWrapper<unknown, never, never>, parent: { title: string }) => {
     const grant = await scheduler.acquire(t.id);
     if (!grant.go) {
@@ -155,9 +156,11 @@ async function realRun(
     const started = performance.now();
     let final: Final = 'failed';
     try {
-      const { decision: d } = await decideTask(t, finder, decideOpts, r.imageOf);
+      const { decision: d } = (await early.get(t.id)) ?? (await decideTask(t, finder, decideOpts, r.imageOf));
       if (d.action === 'skip') {
         r.skip(t, d, started);
+        // Tags checked image by image get their record now, so the next fresh runner needs one lookup.
+        if (t.kind === 'manifest' && d.source === 'registry' && !d.via) await recordPublication(r, t, d.digest, () => {});
         final = 'skipped';
         task.skip(`${t.id}: ${d.reason}`);
         return;

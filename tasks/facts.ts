@@ -7,7 +7,9 @@ import { decide, type DecideOptions, type Decision, type Facts, type RegistryFac
 import { parseImageRef } from '../core/image-ref.ts';
 import { holdsExactly, type ManifestInfo } from '../core/manifest.ts';
 import type { StateFile } from '../core/record.ts';
-import { stagingRef, testRecordRef } from '../core/staging.ts';
+import { publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
+import { readRecord, testsHash, type Publication } from '../core/publication.ts';
+import type { Plan } from '../core/plan.ts';
 import type { BuildTask, ManifestTask, Task } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { RegistryError } from '../registries/distribution.ts';
@@ -24,8 +26,11 @@ export type ImageOf = (buildId: string) => { ref: string; digest?: string } | un
 export class FactFinder {
   /** Build id → its staged manifest, as looked up (a manifest's check reuses it). */
   private readonly staged = new Map<string, ManifestInfo>();
+  /** Variant → its publication record, looked up once. */
+  private readonly records = new Map<string, Promise<Publication | undefined>>();
 
   constructor(
+    private readonly plan: Plan,
     private readonly state: StateFile,
     private readonly packageDir: string,
     readonly registry: RegistryView,
@@ -46,11 +51,20 @@ export class FactFinder {
     const { client, stagingRepo } = this.registry;
     try {
       switch (t.kind) {
-        case 'build':
+        case 'build': {
+          const digest = (await this.publication(t.variant))?.builds[t.id];
+          if (digest) return { state: 'present', via: 'record', ref: `${stagingRef(stagingRepo, t)}@${digest}`, digest };
           return await this.build(client, stagingRepo, t);
-        case 'test':
+        }
+        case 'test': {
+          const m = this.manifestOf(t.variant);
+          const pub = await this.publication(t.variant);
+          if (m && pub && pub.tests === testsHash(m, this.plan.tasks)) return { state: 'present', via: 'record' };
           return (await client.head(parseImageRef(testRecordRef(stagingRepo, t)))) ? { state: 'present' } : { state: 'absent' };
+        }
         case 'manifest': {
+          const pub = await this.publication(t.variant);
+          if (pub) return { state: 'present', via: 'record', digest: pub.published };
           const waiting = t.builds.filter(pending);
           if (waiting.length) return { state: 'pending', why: `${waiting.length === 1 ? 'a build it publishes' : `${waiting.length} builds it publishes`} will run first` };
           return await this.manifest(client, t, image);
@@ -93,6 +107,28 @@ export class FactFinder {
     return { state: 'present', digest };
   }
 
+  private manifestOf(variant: string): ManifestTask | undefined {
+    const m = this.plan.tasks.get(`manifest:${this.plan.spec.package}/${variant}`);
+    return m?.kind === 'manifest' ? m : undefined;
+  }
+
+  /** The publication record of the variant's manifest as it is now; one lookup per variant. */
+  private publication(variant: string): Promise<Publication | undefined> {
+    let p = this.records.get(variant);
+    if (!p) {
+      const m = this.manifestOf(variant);
+      p = m && 'client' in this.registry ? this.readPublication(this.registry.client, this.registry.stagingRepo, m) : Promise.resolve(undefined);
+      this.records.set(variant, p);
+    }
+    return p;
+  }
+
+  private async readPublication(client: RegistryClient, stagingRepo: string, m: ManifestTask): Promise<Publication | undefined> {
+    const found = await client.manifest(parseImageRef(`${stagingRepo}:${publicationTag(m)}`));
+    const rec = found ? readRecord(found.doc) : undefined;
+    return rec?.manifest === m.hash.value ? rec : undefined;
+  }
+
   /** The staged manifest of a build, when a lookup already fetched it. */
   stagedOf(buildId: string): ManifestInfo | undefined {
     return this.staged.get(buildId);
@@ -116,4 +152,35 @@ export async function decideTask(t: Task, finder: FactFinder, o: DecideOptions, 
   if (!registryMatters(t, first, o)) return { decision: first, facts };
   facts.registry = await finder.fromRegistry(t, image, pending);
   return { decision: decide(t, facts, o), facts };
+}
+
+export type Decided = { decision: Decision; facts: Facts };
+
+/**
+ * Starts every decision that does not wait on work: builds and tests at once (the client
+ * bounds what is on the wire), and each manifest as soon as all its builds are decided skips
+ * (their digests are then known). A run whose work is mostly skips then spends its time in
+ * parallel lookups, not one lookup per worker slot. What is left undecided (a manifest whose
+ * builds will run) is decided when its turn comes, as before.
+ */
+export function prefetch(tasks: Task[], finder: FactFinder, o: DecideOptions, image: ImageOf): Map<string, Promise<Decided | undefined>> {
+  const early = new Map<string, Promise<Decided | undefined>>();
+  const decided = new Map<string, Decision>();
+  const imageOf: ImageOf = (id) => {
+    const d = decided.get(id);
+    return d?.ref ? { ref: d.ref, digest: d.digest } : image(id);
+  };
+  for (const t of tasks) {
+    if (t.kind !== 'build' && t.kind !== 'test') continue;
+    early.set(t.id, decideTask(t, finder, o, imageOf).then((x) => (decided.set(t.id, x.decision), x)));
+  }
+  for (const t of tasks) {
+    if (t.kind !== 'manifest') continue;
+    const builds = t.builds.map((id) => early.get(id));
+    if (builds.some((b) => !b)) continue;
+    early.set(t.id, Promise.all(builds).then((ds) => (ds.every((d) => d?.decision.action === 'skip') ? decideTask(t, finder, o, imageOf) : undefined)));
+  }
+  // Failures surface where the task is decided; an unhandled rejection must not end the run first.
+  for (const p of early.values()) p.catch(() => {});
+  return early;
 }

@@ -6,10 +6,11 @@
 // seen half-written, and two starts can never both succeed. Breaking a stale lock takes a
 // second, short-lived lock (`lock.break`), so two processes that both see the same dead holder
 // cannot remove a live lock the other has just taken.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WorkError } from '../core/errors.ts';
+import { alive, cleanStaleTemps } from './atomic.ts';
 
 export interface Holder {
   pid: number;
@@ -20,15 +21,6 @@ export interface Holder {
 
 export function lockPath(packageDir: string): string {
   return join(packageDir, '.manager', 'lock');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(path: string): Holder | undefined {
@@ -94,6 +86,14 @@ function breakStale(path: string, me: Holder, log?: (l: string) => void, package
   return true;
 }
 
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function unlinkQuiet(p: string): void {
   try {
     unlinkSync(p);
@@ -108,7 +108,12 @@ export interface Lock {
 
 export async function acquireLock(packageDir: string, command: string, opts: { wait: boolean; pollMs?: number; log?: (l: string) => void }): Promise<Lock> {
   const path = lockPath(packageDir);
+  // The lock, the state file and their temporaries live here: never through a link elsewhere.
+  for (const d of [packageDir, dirname(path)]) {
+    if (isLink(d)) throw new WorkError(`refusing to use ${d}: it is a symbolic link`);
+  }
   mkdirSync(dirname(path), { recursive: true });
+  cleanStaleTemps(dirname(path));
   const me: Holder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   let waited = false;
   for (;;) {

@@ -27,14 +27,16 @@ export function stagingPairs(spec: Spec): { staging: string; public: string }[] 
   return [...seen].map(([staging, pub]) => ({ staging, public: pub }));
 }
 
-async function digestsOf(client: RegistryClient, host: string, repository: string, tag: string): Promise<{ digest: string; children: string[]; config?: string } | undefined> {
+async function digestsOf(client: RegistryClient, host: string, repository: string, tag: string): Promise<{ digest: string; children: string[]; config?: string; created?: string } | undefined> {
   const m = await client.manifest({ host, repository, tag });
   if (!m) return undefined;
   const info = manifestInfo(m.digest, m.doc);
-  return { digest: m.digest, children: Object.values(info.platforms ?? {}), config: info.config };
+  // Publication records say when they were written in an annotation; images, in their config.
+  return { digest: m.digest, children: Object.values(info.platforms ?? {}), config: info.config, created: m.doc.annotations?.['org.opencontainers.image.created'] };
 }
 
-async function createdOf(client: RegistryClient, host: string, repository: string, d: { children: string[]; config?: string }): Promise<string | undefined> {
+async function createdOf(client: RegistryClient, host: string, repository: string, d: { children: string[]; config?: string; created?: string }): Promise<string | undefined> {
+  if (d.created) return d.created;
   let config = d.config;
   if (!config && d.children[0]) {
     const child = await client.manifest({ host, repository, digest: d.children[0] });

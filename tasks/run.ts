@@ -1,6 +1,6 @@
 // One run's shared state: results, the images builds produced or found, the state file (written
 // in batches), per-task logs, retries, and the engine, asked for only when a task needs it.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
@@ -16,6 +16,7 @@ import { logFileName } from '../core/staging.ts';
 import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
+import { appendLog, startLog } from './logs.ts';
 import type { FactFinder } from './facts.ts';
 import { run, type RunResult } from './runner.ts';
 import { writeState } from './state.ts';
@@ -52,7 +53,7 @@ export interface ExecuteOptions {
   /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
   revision?: string;
   /** Pushes one README; provided by the registries layer. */
-  pushReadme?: (task: ReadmeTask, readme: string, log: (line: string) => void) => Promise<void>;
+  pushReadme?: (task: ReadmeTask, readme: string, log: (line: string) => void, signal?: AbortSignal) => Promise<void>;
   /** The registry client (push mode); made by the caller so tests and benchmarks can count requests. */
   client?: RegistryClient;
   /** Progress lines for the non-listr parts (preflight, dry run). */
@@ -89,6 +90,8 @@ export class Run {
   readonly images = new Map<string, { ref: string; digest?: string }>();
   builder?: BuilderInfo;
   running = 0;
+  /** The publication records' empty config blob, uploaded once per run. */
+  recordConfig?: Promise<string>;
   private engineReady?: Promise<BuilderInfo>;
   private flushTimer: NodeJS.Timeout | undefined;
 
@@ -213,14 +216,14 @@ export class Run {
   async runLogged(t: Task, argv: string[], progress: (line: string) => void, timeoutMs: number, header: string, append = false): Promise<RunResult> {
     const log = this.logPath(t);
     const head = `${header}$ ${argv.join(' ')}\n`;
-    if (append) appendFileSync(log, redactor.redact(head));
-    else writeFileSync(log, redactor.redact(head));
+    if (append) appendLog(log, head);
+    else startLog(log, head);
     let partial = '';
     const r = await run(argv, {
       timeoutMs,
       signal: this.abort.signal,
       onOutput: (chunk) => {
-        appendFileSync(log, chunk);
+        appendLog(log, chunk);
         partial += chunk;
         const lines = partial.split('\n');
         partial = lines.pop()!;
@@ -228,7 +231,7 @@ export class Run {
         if (step) progress(step.slice(0, 160));
       },
     });
-    appendFileSync(log, `\n# exit ${r.exitCode ?? r.signal}${r.timedOut ? ' (timed out)' : ''} after ${(r.durationMs / 1000).toFixed(1)}s\n`);
+    appendLog(log, `\n# exit ${r.exitCode ?? r.signal}${r.timedOut ? ' (timed out)' : ''} after ${(r.durationMs / 1000).toFixed(1)}s\n`);
     return r;
   }
 

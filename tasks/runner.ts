@@ -2,6 +2,7 @@
 // function and tested as data); secrets only ever travel on stdin.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { $ } from 'zx';
 import { redactor } from '../core/redact.ts';
 
@@ -64,8 +65,19 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   const timer = opts.timeoutMs ? setTimeout(() => (timedOut = true), opts.timeoutMs - 5) : undefined;
   if (opts.onOutput) {
     const cb = opts.onOutput;
-    p.stdout.on('data', (d: Buffer) => cb(redactor.redact(d.toString())));
-    p.stderr.on('data', (d: Buffer) => cb(redactor.redact(d.toString())));
+    // Per stream: a secret or a UTF-8 character split across two chunks is still whole when redacted.
+    for (const stream of [p.stdout, p.stderr]) {
+      const text = new StringDecoder('utf8');
+      const safe = redactor.stream();
+      stream.on('data', (d: Buffer) => {
+        const out = safe.push(text.write(d));
+        if (out) cb(out);
+      });
+      stream.on('end', () => {
+        const out = safe.push(text.end()) + safe.end();
+        if (out) cb(out);
+      });
+    }
   }
   try {
     const out = await p;

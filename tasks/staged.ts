@@ -15,7 +15,7 @@ export interface ChangedBuilds {
 
 export async function changedBuilds(plan: Plan, selected: Set<string>, stagingRepo: string, client: RegistryClient, o: { assumeMissing?: boolean } = {}): Promise<ChangedBuilds> {
   const builds = [...selected].map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build');
-  const finder = new FactFinder({ version: 1, tasks: {} }, '', { client, stagingRepo });
+  const finder = new FactFinder(plan, { version: 1, tasks: {} }, '', { client, stagingRepo });
   const out: ChangedBuilds = { changed: new Set(), failed: new Map() };
   // The client bounds concurrency itself; every lookup is started at once.
   await Promise.all(

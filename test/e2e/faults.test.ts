@@ -1,12 +1,13 @@
 // Injected faults on the real engine: each test states what it breaks and what must hold.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { docker, e2eEnv, e2eSpec, privateEngine, taskRows as json, type E2EEnv } from '../helpers/e2e.ts';
 import { startFaultProxy } from '../helpers/proxy.ts';
-import { REPO } from '../helpers/spec.ts';
+import { ownRegistry } from '../helpers/registry-process.ts';
+import { REPO, tempDir } from '../helpers/spec.ts';
 
 const env = e2eEnv();
 
@@ -47,8 +48,8 @@ async function runUntil(args: string[], env: Record<string, string | undefined>,
 const slowStarted = (log: string) => () => existsSync(log) && /^#\d+ [\d.]+ slow-start/m.test(readFileSync(log, 'utf8'));
 
 
-describe.skipIf(!env)('faults', () => {
-  const e = env as E2EEnv;
+describe('faults', () => {
+  const e = env;
   const ns = `faults-${Date.now().toString(36)}`;
 
   it('engine unreachable (DOCKER_HOST at a socket with nothing behind it): clear error naming it, exit 1, no image recorded', () => {
@@ -160,8 +161,102 @@ describe.skipIf(!env)('faults', () => {
   });
 });
 
-describe.skipIf(!env)('registry faults (through a fault-injecting proxy on loopback)', () => {
-  const e = env as E2EEnv;
+describe('crashes and full disks', () => {
+  const e = env;
+  const ns = `crash-${Date.now().toString(36)}`;
+
+  it('the registry killed mid-run (SIGKILL by its pid) and started again: nothing lost, the rerun pushes only what was missing', async () => {
+    const reg = await ownRegistry();
+    try {
+      const ns = `${Date.now().toString(36)}-crash`;
+      expect(docker(['buildx', 'imagetools', 'create', '-t', `${reg.host}/${ns}/base:bookworm`, e.baseImage]).code).toBe(0);
+      const s = e2eSpec(e, ns, 'offline');
+      writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8').replaceAll(e.registry, reg.host).replace('credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }', '').replace(`image: "${reg.host}/e2e/debian:bookworm"`, `image: "${reg.host}/${ns}/base:bookworm"`));
+      const stateFile = join(s.generated, 'offline-app', '.manager', 'state.json');
+      const recorded = () => (existsSync(stateFile) ? Object.keys((JSON.parse(readFileSync(stateFile, 'utf8')) as { tasks: object }).tasks).filter((id) => id.startsWith('build:')) : []);
+      const args = ['build', s.manifest, '--all', '--multi-platform', 'split', '--output', s.generated, '--json', '--keep-going'];
+      // Kill it once the first images are pushed and recorded, while the rest are on their way.
+      const { child, out, exited } = await runUntil(args, {}, () => recorded().length >= 2, 'the first pushes');
+      await reg.kill();
+      const code = await exited;
+      child.kill('SIGKILL');
+      expect(code, out.stderr.slice(-2000)).toBe(1);
+      const first = json(out.stdout);
+      const pushed = first.filter((x) => x.kind === 'build' && x.status === 'built').map((x) => x.id).sort();
+      const notPushed = first.filter((x) => x.kind === 'build' && x.status !== 'built').map((x) => x.id).sort();
+      expect(pushed.length).toBeGreaterThanOrEqual(2);
+      expect(notPushed.length).toBeGreaterThan(0);
+      // Lookups against the dead registry fail the tasks; they are never read as "absent".
+      expect(first.some((x) => x.status === 'failed' && /registry lookup failed|exited/.test(x.reason ?? ''))).toBe(true);
+      await reg.start();
+      const rerun = cli(args, {});
+      expect(rerun.code, rerun.stderr.slice(-2000)).toBe(0);
+      const again = json(rerun.stdout);
+      expect(again.filter((x) => x.kind === 'build' && x.status === 'built').map((x) => x.id).sort()).toEqual(notPushed);
+      for (const id of pushed) expect(again.find((x) => x.id === id)!.status, id).toBe('skipped');
+      expect(docker(['buildx', 'imagetools', 'inspect', `${reg.host}/${ns}/offline-app:devel-python3.9-bookworm`]).code).toBe(0);
+    } finally {
+      await reg.kill();
+    }
+  });
+
+  it('SIGKILL of manager mid-run: the next run takes over the dead run\'s lock and completes', async () => {
+    const s = slowSpec(e, `${ns}-kill9`, 20);
+    const slowLog = join(s.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
+    const { child, exited } = await runUntil(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowStarted(slowLog), 'the slow build');
+    child.kill('SIGKILL');
+    await exited;
+    const lock = join(s.generated, 'e2e-app', '.manager', 'lock');
+    expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(child.pid);
+    const rerun = cli(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json', '--timeout', '300'], { env: creds(e) });
+    expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0);
+    expect(rerun.stderr).toContain(`taking over a stale lock left by pid ${child.pid}`);
+    expect(json(rerun.stdout).find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toMatch(/^(built|skipped)$/);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('the disk fills up while generate writes the tree: the old tree stays as it was, nothing half-written, no temporaries left', () => {
+    const mnt = join(tempDir(), 'small');
+    mkdirSync(mnt);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt], { encoding: 'utf8' });
+    expect(mounted.status, mounted.stderr).toBe(0);
+    try {
+      const root = tempDir();
+      cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
+      cpSync(join(REPO, 'templates'), join(root, 'templates'), { recursive: true });
+      const manifest = join(root, 'examples', 'bento-server', 'manifest.yaml');
+      const first = cli(['generate', manifest, '--output', mnt]);
+      expect(first.code, first.stderr).toBe(0);
+      const before = snapshot(mnt);
+      // Every Dockerfile grows by 64 KiB: far more than the rest of the 512 KiB disk holds.
+      const labels = join(root, 'templates', 'bento-server', 'partials', 'labels.eta');
+      writeFileSync(labels, readFileSync(labels, 'utf8') + `# ${'x'.repeat(64 * 1024)}\n`);
+      const full = cli(['generate', manifest, '--output', mnt]);
+      expect(full.code, full.stderr).toBe(1);
+      expect(full.stderr).toMatch(/could not write generated files under .*: ENOSPC/);
+      expect(snapshot(mnt)).toEqual(before);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
+
+/** Every file under a directory with its content, temporaries and staging included. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p.slice(dir.length)] = e.name === 'lock' ? '(lock)' : readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('registry faults (through a fault-injecting proxy on loopback)', () => {
+  const e = env;
 
   const login = (host: string) => spawnSync('docker', ['login', host, '-u', e.user, '--password-stdin'], { input: e.password, encoding: 'utf8' });
 

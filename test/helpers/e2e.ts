@@ -1,5 +1,6 @@
-// The end-to-end environment: provisioned by scripts/provision-test-env.sh. In CI a missing
-// engine or registry fails the suite; on a workstation without them it is skipped.
+// The end-to-end environment: provisioned by scripts/provision-test-env.sh. A missing engine
+// or registry fails the e2e tier, in CI and everywhere else: `npm test` never reports green for
+// tests that did not run. Without Docker, run `npm run test:unit`.
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ export interface E2EEnv {
   privateEngine: string;
 }
 
-export function e2eEnv(): E2EEnv | undefined {
+export function e2eEnv(): E2EEnv {
   const file = join(process.env['MANAGER_TEST_CACHE'] ?? join(REPO, '.cache', 'e2e'), 'env');
   const problems: string[] = [];
   let env: E2EEnv | undefined;
@@ -29,9 +30,8 @@ export function e2eEnv(): E2EEnv | undefined {
     const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
     if (info.status !== 0) problems.push(`the Docker engine is not reachable: ${info.stderr.trim()}`);
   }
-  if (problems.length) {
-    if (process.env['CI']) throw new Error(`end-to-end environment missing (CI never skips these):\n${problems.join('\n')}`);
-    return undefined;
+  if (problems.length || !env) {
+    throw new Error(`THE END-TO-END TESTS DID NOT RUN: their environment is missing.\n${problems.join('\n')}\nProvision it (as root: bash scripts/provision-test-env.sh), or run only the unit tier: npm run test:unit`);
   }
   return env;
 }
@@ -96,4 +96,26 @@ export const idsOf = (rows: TaskRow[], kind: string, status: string) => rows.fil
 export function privateEngine(action: 'start' | 'stop'): void {
   const r = spawnSync('bash', [join(REPO, 'scripts', 'private-engine.sh'), action], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`private-engine.sh ${action} failed:\n${r.stderr}`);
+}
+
+/**
+ * Deletes the publication records (`pub-…` tags) of a staging repository, so a run must check
+ * the images themselves, as it does for images published before records existed.
+ */
+export async function dropPublicationRecords(stagingRepo: string): Promise<number> {
+  const { registryClient } = await import('../../tasks/registry.ts');
+  const { parseImageRef } = await import('../../core/image-ref.ts');
+  const c = registryClient();
+  const r = parseImageRef(stagingRepo);
+  let n = 0;
+  try {
+    for (const tag of await c.tags(r.host, r.repository)) {
+      if (!tag.startsWith('pub-')) continue;
+      const m = await c.head({ host: r.host, repository: r.repository, tag });
+      if (m && (await c.deleteManifest(r.host, r.repository, m.digest)) === 'deleted') n++;
+    }
+  } finally {
+    await c.close();
+  }
+  return n;
 }

@@ -208,8 +208,11 @@ describe('GitHub Actions reporting', () => {
         { id: 'manifest:p/d/r/py3', kind: 'manifest', status: 'blocked', reason: 'dependency build:p/d/r/py3/amd64 failed', durationMs: 0, hash: 'b'.repeat(64) },
       ],
     };
-    const r = githubReport(s, { GITHUB_STEP_SUMMARY: join(dir, 'summary.md') });
-    expect(r.stdout).toEqual(['::error title=build:p/d/r/py3/amd64::exited 1', '::group::build:p/d/r/py3/amd64 log', 'step 1', 'boom', '::endgroup::']);
+    writeFileSync(log, 'step 1\n::add-mask::oops\n::set-env name=X::y\nboom\n');
+    const r = githubReport(s, { GITHUB_STEP_SUMMARY: join(dir, 'summary.md') }, 'tok123');
+    // Workflow commands in a build's output are inert: GitHub stops reading commands until the token.
+    expect(r.stdout).toEqual(['::error title=build:p/d/r/py3/amd64::exited 1', '::group::build:p/d/r/py3/amd64 log', '::stop-commands::tok123', 'step 1', '::add-mask::oops', '::set-env name=X::y', 'boom', '::tok123::', '::endgroup::']);
+    expect(githubReport(s, {}).stdout[2]).toMatch(/^::stop-commands::[0-9a-f]{32}$/);
     expect(r.summary).toContain('| failed | `build:p/d/r/py3/amd64` | 1.5s | `aaaaaaaaaaaa` |  | exited 1 |');
     expect(r.summary).toContain('| blocked | `manifest:p/d/r/py3` |');
   });

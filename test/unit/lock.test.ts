@@ -53,7 +53,8 @@ function contender(dir: string, holdMs: number): Promise<{ code: number | null; 
   children.push(c);
   let out = '';
   c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((r) => c.on('exit', (code) => r({ code, out, pid: c.pid! })));
+  // 'close', not 'exit': only then has all of the child's output been read.
+  return new Promise((r) => c.on('close', (code) => r({ code, out, pid: c.pid! })));
 }
 
 describe('lock', () => {

@@ -146,6 +146,8 @@ describe('selection', () => {
 
   it('--all and no selector keep everything', () => {
     expect(selectTasks(bento, { all: true }).size).toBe(bento.tasks.size);
+    expect(selectTasks(bento, {}).size).toBe(bento.tasks.size);
+    expect(selectTasks(bento, { releases: [], distros: [] }).size).toBe(bento.tasks.size);
   });
 });
 

@@ -47,6 +47,7 @@ describe('login credentials', () => {
   it('names the missing variable and the registry', () => {
     expect(() => DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u' })).toThrow(UsageError);
     expect(() => DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u' })).toThrow('registry quay (quay.io): no password; set QUAY_PASSWORD in the environment or in .env');
+    expect(() => DRIVERS.harbor.login(reg('harbor', { credentials: { usernameEnv: 'H_U' } }), {})).toThrow('registry harbor (harbor.example): no username; set H_U or HARBOR_USER in the environment or in .env; no password; set HARBOR_PASSWORD in the environment or in .env');
     expect(() => DRIVERS.gcr.login(reg('gcr'), { GCR_JSON_KEY: 'not json' })).toThrow(/is not JSON/);
   });
 
