@@ -15,7 +15,7 @@ import { execute } from '../tasks/execute.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { initPackage } from '../tasks/init.ts';
 import type { Output } from './output.ts';
-import { load, loadPackage, packageArg, planned, resolveManifest, specRoot, takeLock, type Loaded } from './workspace.ts';
+import { extendsScope, load, loadPackage, packageArg, planned, resolveManifest, specRoot, takeLock, type Loaded } from './workspace.ts';
 import { addSelectionOptions, list, selectionFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
@@ -25,9 +25,10 @@ export function registerCommands(program: Command, out: Output): void {
     .argument('<package>', 'package name or path to a manifest')
     .option('--target-version <version>', 'override the spec version')
     .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
-      const root = specRoot(cmd.optsWithGlobals()['specDir'] as string | undefined);
+      const globals = cmd.optsWithGlobals();
+      const root = specRoot(globals['specDir'] as string | undefined);
       const manifest = resolveManifest(root, pkg);
-      const loaded = loadSpec(manifest, { version: o['targetVersion'] as string | undefined });
+      const loaded = loadSpec(manifest, { version: o['targetVersion'] as string | undefined, ...extendsScope(globals, root, manifest) });
       if (!loaded.spec) throw new SpecError(loaded.diagnostics);
       const plan = planSpec(loaded.spec, loaded.diagnostics);
       out.diagnostics(loaded.diagnostics);

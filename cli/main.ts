@@ -32,7 +32,7 @@ export function withDefaultCommand(argv: string[], extra: Iterable<string> = [])
   let first: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--spec-dir' || a === '--credentials-file') {
+    if (a === '--spec-dir' || a === '--credentials-file' || a === '--allow-extends') {
       i++;
       continue;
     }
@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     // Not --env-file: Node 20 takes that flag from anywhere on the command line and loads the
     // file into the environment of the process and every child, which is what this avoids.
     .addOption(new Option('--credentials-file <file>', 'credentials in dotenv format (default: .env at the spec root); only the registries\' credential variables are read from it'))
+    .option('--allow-extends <dir>', 'a directory outside the spec root that `extends` may read bases from (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--verbose', 'print more', false)
     .option('--quiet', 'print only results and errors', false)
     .option('--json', 'print results as JSON', false)

@@ -1,6 +1,6 @@
 // The only way the CLI prints. Results go to stdout, everything else to stderr, and every
 // byte passes the redactor.
-import { formatDiagnostic, type Diagnostic } from '../core/diagnostics.ts';
+import { formatDiagnostic, safeText, type Diagnostic } from '../core/diagnostics.ts';
 import { redactor } from '../core/redact.ts';
 
 export interface OutputOptions {
@@ -22,15 +22,15 @@ export class Output {
   }
 
   info(text: string): void {
-    if (!this.opts.quiet) process.stderr.write(redactor.redact(text) + '\n');
+    if (!this.opts.quiet) process.stderr.write(safeText(redactor.redact(text)) + '\n');
   }
 
   debug(text: string): void {
-    if (this.opts.verbose) process.stderr.write(redactor.redact(text) + '\n');
+    if (this.opts.verbose) process.stderr.write(safeText(redactor.redact(text)) + '\n');
   }
 
   error(text: string): void {
-    process.stderr.write(redactor.redact(text) + '\n');
+    process.stderr.write(safeText(redactor.redact(text)) + '\n');
   }
 
   diagnostics(ds: readonly Diagnostic[]): void {

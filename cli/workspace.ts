@@ -1,6 +1,6 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.ts';
 import { SpecError, UsageError } from '../core/errors.ts';
 import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
@@ -82,7 +82,7 @@ export interface LoadedSpec extends Omit<Loaded, 'plan'> {
 export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): LoadedSpec {
   const root = specRoot(globals['specDir'] as string | undefined);
   const manifest = resolveManifest(root, pkg);
-  const loaded = loadSpec(manifest, { version: opts.targetVersion });
+  const loaded = loadSpec(manifest, { version: opts.targetVersion, ...extendsScope(globals, root, manifest) });
   if (!loaded.spec) throw new SpecError(loaded.diagnostics);
   const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
   const envFile = globals['credentialsFile'] ? resolve(String(globals['credentialsFile'])) : undefined;
@@ -94,6 +94,17 @@ export function planned(s: LoadedSpec, out: Output, opts: PlanOptions = {}): Loa
   const plan = planSpec(s.spec, s.warnings, opts);
   out.diagnostics(plan.warnings);
   return { root: s.root, envFile: s.envFile, manifest: s.manifest, plan, packageDir: s.packageDir };
+}
+
+/**
+ * Where a manifest's bases may come from: the spec root when the manifest is in it (else the
+ * manifest's own repository), and the directories `--allow-extends` names.
+ */
+export function extendsScope(globals: Record<string, unknown>, root: string, manifest: string): { root?: string; allowExtends?: string[] } {
+  const rel = relative(root, manifest);
+  const within = !rel.startsWith('..') && !isAbsolute(rel);
+  const allow = (globals['allowExtends'] as string[] | undefined)?.map((d) => resolve(d));
+  return { root: within ? root : undefined, allowExtends: allow };
 }
 
 /** One line on whether the floating inputs are pinned, for build and its dry run. */

@@ -28,12 +28,20 @@ export function formatPath(path: SpecPath): string {
   return out;
 }
 
+/**
+ * Text from a spec or the command line, made safe to print: control characters (but newline
+ * and tab) and bidirectional overrides are shown as `\u001b`, never sent to the terminal.
+ */
+export function safeText(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
   const where = d.file
     ? `${relativeTo(cwd, d.file)}${d.line ? `:${d.line}:${d.column ?? 1}` : ''}: `
     : '';
   const path = d.path ? `${d.path}: ` : '';
-  return `${where}${d.severity}: ${path}${d.message}`;
+  return safeText(`${where}${d.severity}: ${path}${d.message}`.replace(/[\r\n]+/g, ' '));
 }
 
 function relativeTo(cwd: string, file: string): string {

@@ -4,14 +4,15 @@
 //   - lists and scalars in a later layer replace the earlier value;
 //   - `null` in a later layer removes the key it names (so a package can drop a shared distro);
 //   - relative paths (`templates`) are resolved against the file that wrote them.
-import { dirname, resolve } from 'node:path';
-import type { Diagnostic, SpecPath } from './diagnostics.ts';
-import { pathKey, readSpecFile, type Located, type SourceMap } from './source.ts';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { Diagnostic, Position } from './diagnostics.ts';
+import { LayeredLocations, pathKey, readSpecFile, type Locations, type SourceMap } from './source.ts';
 
 export interface LayeredSpec {
   /** The merged document, before schema validation. */
   value: Record<string, unknown>;
-  locations: SourceMap;
+  locations: Locations;
   /** Every file read, base first, manifest last. */
   files: string[];
   diagnostics: Diagnostic[];
@@ -19,29 +20,70 @@ export interface LayeredSpec {
 
 const MAX_DEPTH = 16;
 
-export function loadLayers(manifestFile: string): LayeredSpec {
+export interface LayerOptions {
+  /**
+   * Bases (`extends`) must be inside this directory (after following links): a spec must not
+   * make the tool read, and echo in its messages, files of the machine it runs on. Default:
+   * the manifest's git repository, else its directory.
+   */
+  root?: string;
+  /** More directories bases may come from (`--allow-extends`). */
+  allow?: string[];
+}
+
+/** The enclosing git repository of a directory, else the directory itself. */
+export function defaultRoot(dir: string): string {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return resolve(dir);
+  }
+}
+
+function inside(dir: string, file: string): boolean {
+  const rel = relative(dir, file);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function real(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredSpec {
+  const roots = [o.root ?? defaultRoot(dirname(resolve(manifestFile))), ...(o.allow ?? [])].map((d) => real(d) ?? resolve(d));
   const diagnostics: Diagnostic[] = [];
   const files: string[] = [];
-  const merged: { value: Record<string, unknown>; locations: SourceMap } = {
-    value: {},
-    locations: new Map(),
-  };
-  const visit = (file: string, chain: string[]) => {
+  const merged: { value: Record<string, unknown> } = { value: {} };
+  const layerLocations: SourceMap[] = [];
+  /** `at`: the `extends` entry that named this file, where problems reading it are reported. */
+  const visit = (file: string, chain: string[], at?: Position) => {
     const abs = resolve(file);
+    const where = at ?? { file: abs, line: 1, column: 1 };
     if (chain.includes(abs)) {
-      diagnostics.push({
-        severity: 'error',
-        path: 'extends',
-        message: `extends forms a cycle: ${[...chain, abs].join(' -> ')}`,
-        file: chain[chain.length - 1],
-      });
+      diagnostics.push({ severity: 'error', path: 'extends', message: `extends forms a cycle: ${[...chain, abs].join(' -> ')}`, ...where });
       return;
     }
     if (chain.length >= MAX_DEPTH) {
-      diagnostics.push({ severity: 'error', path: 'extends', message: `extends nests deeper than ${MAX_DEPTH}`, file: abs });
+      diagnostics.push({ severity: 'error', path: 'extends', message: `extends nests deeper than ${MAX_DEPTH}`, ...where });
       return;
     }
+    if (at) {
+      const r = real(abs);
+      if (!r) {
+        diagnostics.push({ severity: 'error', path: 'extends', message: `cannot read spec file ${abs} (named by extends)`, ...where });
+        return;
+      }
+      if (!roots.some((d) => inside(d, r))) {
+        diagnostics.push({ severity: 'error', path: 'extends', message: `extends names ${abs}, outside the spec root ${roots[0]} (a base must live in the repository; --allow-extends DIR allows another directory)`, ...where });
+        return;
+      }
+    }
     const src = readSpecFile(abs);
+    // Problems reading a base are reported where the manifest names it.
+    if (at) for (const d of src.diagnostics) if (d.file === abs && d.line === 1 && d.column === 1 && src.value === undefined) Object.assign(d, { ...where, path: 'extends', message: `${d.message}: ${abs} (named by extends)` });
     diagnostics.push(...src.diagnostics);
     if (src.value === undefined) return;
     if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
@@ -60,24 +102,17 @@ export function loadLayers(manifestFile: string): LayeredSpec {
     }
     bases.forEach((b, i) => {
       if (typeof b !== 'string') return;
-      const target = resolve(dirname(abs), b);
       const l = src.locations.get(pathKey(typeof ext === 'string' ? ['extends'] : ['extends', i]));
-      const before = diagnostics.length;
-      visit(target, [...chain, abs]);
-      for (const d of diagnostics.slice(before)) {
-        if (d.message === 'cannot read spec file' && d.file === target && l) {
-          d.message = `cannot read spec file ${target} (named by extends)`;
-          Object.assign(d, { file: l.value.file, line: l.value.line, column: l.value.column, path: 'extends' });
-        }
-      }
+      visit(resolve(dirname(abs), b), [...chain, abs], l?.value ?? { file: abs, line: 1, column: 1 });
     });
     const { extends: _drop, ...rest } = doc;
     resolveRelativePaths(rest, abs);
-    mergeInto(merged.value, rest, [], merged.locations, src.locations);
+    mergeInto(merged.value, rest);
+    layerLocations.push(src.locations);
     files.push(abs);
   };
   visit(manifestFile, []);
-  return { value: merged.value, locations: merged.locations, files, diagnostics };
+  return { value: merged.value, locations: new LayeredLocations(layerLocations), files, diagnostics };
 }
 
 /** Keys whose string values are paths relative to the file that wrote them. */
@@ -89,44 +124,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function copyLocations(from: SourceMap, to: SourceMap, path: SpecPath): void {
-  const prefix = pathKey(path).slice(0, -1);
-  for (const [k, v] of from) {
-    if (k === pathKey(path) || k.startsWith(prefix + ',')) to.set(k, v);
-  }
-}
-
-function dropLocations(to: SourceMap, path: SpecPath): void {
-  const prefix = pathKey(path).slice(0, -1);
-  for (const k of [...to.keys()]) {
-    if (k === pathKey(path) || k.startsWith(prefix + ',')) to.delete(k);
-  }
-}
-
-export function mergeInto(
-  target: Record<string, unknown>,
-  overlay: Record<string, unknown>,
-  path: (string | number)[],
-  targetLocs: SourceMap,
-  overlayLocs: SourceMap,
-): void {
-  const here: Located | undefined = overlayLocs.get(pathKey(path));
-  if (here) targetLocs.set(pathKey(path), here);
+export function mergeInto(target: Record<string, unknown>, overlay: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(overlay)) {
-    const childPath = [...path, key];
-    if (value === null && key in target) {
+    if (value === null && Object.hasOwn(target, key)) {
       delete target[key];
-      dropLocations(targetLocs, childPath);
       continue;
     }
-    const existing = target[key];
+    const existing = Object.hasOwn(target, key) ? target[key] : undefined;
     if (isPlainObject(existing) && isPlainObject(value)) {
-      mergeInto(existing, value, childPath, targetLocs, overlayLocs);
+      mergeInto(existing, value);
       continue;
     }
-    dropLocations(targetLocs, childPath);
     target[key] = structuredClone(value);
-    copyLocations(overlayLocs, targetLocs, childPath);
   }
 }
-

@@ -7,7 +7,6 @@ import { DirectedGraph } from 'graphology';
 import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from './contexts.ts';
 import type { Diagnostic } from './diagnostics.ts';
-import { hasErrors } from './diagnostics.ts';
 import { SpecError } from './errors.ts';
 import { expand, type Variant } from './expand.ts';
 import { pinBase, pinGit } from './floating.ts';
@@ -53,14 +52,14 @@ export function loadPlan(manifestFile: string, opts: LoadOptions = {}, planOpts:
 }
 
 export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOptions = {}): Plan {
+  // Expansion errors (tags) and render errors (templates) are independent: both are reported at once.
   const expansion = expand(spec);
-  if (hasErrors(expansion.diagnostics)) throw new SpecError([...warnings, ...expansion.diagnostics]);
   const { variants } = expansion;
   const tasks = new Map<string, Task>();
   const add = (t: Task) => tasks.set(t.id, t);
   const pkg = spec.package;
   const renderer = new Renderer(spec.templatesDir);
-  const errors: Diagnostic[] = [];
+  const errors: Diagnostic[] = [...expansion.diagnostics];
 
   // Render tasks: one per generated directory.
   const byDir = new Map<string, Variant[]>();

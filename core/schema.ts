@@ -137,7 +137,7 @@ export function buildSchema(mode: Mode) {
 
   const registry = z.strictObject({
     kind: req(z.enum(['dockerhub', 'quay', 'harbor', 'ghcr', 'gcr', 'ecr', 'generic'])),
-    host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected a registry host[:port]').optional(),
+    host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/, 'expected a registry host[:port] (letters, digits, dots and dashes, not starting with one)').optional(),
     namespace: req(z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lowercase namespace')),
     repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a lowercase repository name').optional(),
     staging: z.union([z.literal('same'), z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a lowercase repository name, or "same"')]).optional()

@@ -1,6 +1,6 @@
 // Reads YAML into plain values while remembering where every key and value came from,
 // so a problem found later (schema, rules, merging) can still be reported as file:line:column.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import {
   Alias,
   LineCounter,
@@ -16,8 +16,12 @@ import type { Diagnostic, Position, SpecPath } from './diagnostics.ts';
 import { formatPath } from './diagnostics.ts';
 
 export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
-const MAX_ALIAS_COUNT = 200;
-const MAX_NODES = 2_000_000;
+/** Alias uses per file. */
+export const MAX_ALIASES = 1_000;
+/** Values per file, counting every alias expansion: what bounds time and memory. */
+export const MAX_NODES = 200_000;
+/** Nesting, maps and lists within each other. */
+export const MAX_DEPTH = 64;
 
 export interface Located {
   key?: Position;
@@ -26,6 +30,28 @@ export interface Located {
 
 /** Path → where it was written. Keys are `pathKey(path)`. */
 export type SourceMap = Map<string, Located>;
+
+/** Where a path of a merged spec was written: what the lookups downstream need of a SourceMap. */
+export interface Locations {
+  get(key: string): Located | undefined;
+}
+
+/**
+ * The positions of a layered spec, without merging any maps: a path of the merged value was
+ * written by the last layer that mentions it (later layers override, and a path a later layer
+ * removed or replaced is never asked for). Merging position maps key by key was quadratic.
+ */
+export class LayeredLocations implements Locations {
+  constructor(private readonly layers: SourceMap[]) {}
+
+  get(key: string): Located | undefined {
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i]!.get(key);
+      if (l) return l;
+    }
+    return undefined;
+  }
+}
 
 export interface SourceFile {
   file: string;
@@ -38,34 +64,61 @@ export function pathKey(path: SpecPath): string {
   return JSON.stringify(path);
 }
 
+/**
+ * Reads a spec file, refusing anything that is not a regular file (a device such as /dev/zero
+ * reports size 0 and never ends; a FIFO would block the open) and reading no more than the
+ * limit, whatever the file claims.
+ */
 export function readSpecFile(file: string): SourceFile {
-  let size: number;
+  let fd: number;
   try {
-    size = statSync(file).size;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
-    return fail(file, `cannot read spec file`);
+    return fail(file, 'cannot read spec file');
   }
-  if (size > MAX_SPEC_BYTES) {
-    return fail(file, `spec file is ${size} bytes; the limit is ${MAX_SPEC_BYTES}`);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return fail(file, 'spec file is not a regular file');
+    if (st.size > MAX_SPEC_BYTES) return fail(file, `spec file is ${st.size} bytes; the limit is ${MAX_SPEC_BYTES}`);
+    const buf = Buffer.alloc(MAX_SPEC_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > MAX_SPEC_BYTES) return fail(file, `spec file is larger than the limit of ${MAX_SPEC_BYTES} bytes`);
+    }
+    return parseSpecText(buf.subarray(0, n).toString('utf8'), file);
+  } finally {
+    closeSync(fd);
   }
-  return parseSpecText(readFileSync(file, 'utf8'), file);
 }
 
-function fail(file: string, message: string): SourceFile {
+function fail(file: string, message: string, line = 1, column = 1): SourceFile {
   return {
     file,
     value: undefined,
     locations: new Map(),
-    diagnostics: [{ severity: 'error', path: '', message, file }],
+    diagnostics: [{ severity: 'error', path: '', message, file, line, column }],
   };
 }
 
 export function parseSpecText(text: string, file: string): SourceFile {
-  if (text.includes('\u0000')) return fail(file, 'spec file contains a NUL byte');
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const before = text.slice(0, nul);
+    return fail(file, 'spec file contains a NUL byte', before.split('\n').length, nul - before.lastIndexOf('\n'));
+  }
+  // The YAML library parses nesting recursively: refuse what would exhaust its stack first.
+  const deep = tooDeep(text);
+  if (deep) return fail(file, `spec nests deeper than ${MAX_DEPTH} levels`, deep.line, deep.column);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
-    uniqueKeys: true,
+    // Duplicate keys are found while reading values (core/source.ts): the library's own check
+    // scans every earlier key for each key, quadratic in a map's size.
+    uniqueKeys: false,
     prettyErrors: false,
     strict: true,
     merge: true,
@@ -77,10 +130,11 @@ export function parseSpecText(text: string, file: string): SourceFile {
   };
   const diagnostics: Diagnostic[] = [];
   for (const e of doc.errors) {
+    const key = e.code === 'DUPLICATE_KEY' ? /^[^\n:]{1,80}/.exec(text.slice(e.pos[0]))?.[0].trim() : undefined;
     diagnostics.push({
       severity: 'error',
       path: '',
-      message: yamlMessage(e.code, e.message),
+      message: key ? `duplicate key "${key}": a key may appear once in a map` : yamlMessage(e.code, e.message),
       ...pos(e.pos[0]),
     });
   }
@@ -90,28 +144,14 @@ export function parseSpecText(text: string, file: string): SourceFile {
   if (diagnostics.some((d) => d.severity === 'error')) {
     return { file, value: undefined, locations: new Map(), diagnostics };
   }
-  // Let the library refuse alias bombs before we expand anything ourselves.
-  try {
-    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (err) {
-    diagnostics.push({
-      severity: 'error',
-      path: '',
-      message: `YAML aliases expand too far (${(err as Error).message}); limit ${MAX_ALIAS_COUNT}`,
-      file,
-      line: 1,
-      column: 1,
-    });
-    return { file, value: undefined, locations: new Map(), diagnostics };
-  }
   const locations: SourceMap = new Map();
-  const budget = { nodes: 0 };
+  const budget: Budget = { nodes: 0, aliases: 0, depth: 0 };
   let value: unknown;
   try {
     value = toValue(doc, doc.contents as YamlNode | null, [], locations, pos, budget, diagnostics);
   } catch (err) {
     if (err instanceof NodeBudgetError) {
-      diagnostics.push({ severity: 'error', path: '', message: err.message, file, line: 1, column: 1 });
+      diagnostics.push({ severity: 'error', path: '', message: err.message, ...err.at });
       return { file, value: undefined, locations: new Map(), diagnostics };
     }
     throw err;
@@ -119,7 +159,57 @@ export function parseSpecText(text: string, file: string): SourceFile {
   return { file, value, locations, diagnostics };
 }
 
-class NodeBudgetError extends Error {}
+/** What an accepted spec may cost, whatever its size on disk: aliases expand, so bytes do not bound work. */
+interface Budget {
+  nodes: number;
+  aliases: number;
+  depth: number;
+  /** The alias being expanded, where a budget spent inside it is reported. */
+  site?: Position;
+}
+
+/**
+ * Where the text first nests deeper than MAX_DEPTH (flow brackets and block indentation, with
+ * `- ` entries), by one linear pass; quoted text and comments are skipped. An estimate that
+ * errs on the side of parsing: the exact depth is checked again while reading values.
+ */
+export function tooDeep(text: string): { line: number; column: number } | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let line = 0;
+  for (const raw of text.split('\n')) {
+    line++;
+    const body = raw.replace(/^\s+/, '');
+    if (flow === 0 && body && !body.startsWith('#')) {
+      const indent = raw.length - body.length;
+      while (indents.length && indents[indents.length - 1]! >= indent) indents.pop();
+      indents.push(indent);
+      const dashes = /^(-\s+)+/.exec(body)?.[0].match(/-/g)?.length ?? 0;
+      if (indents.length + dashes > MAX_DEPTH) return { line, column: indent + 1 };
+    }
+    let quote = '';
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i]!;
+      if (quote) {
+        if (c === '\\' && quote === '"') i++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === '#' && (i === 0 || /\s/.test(raw[i - 1]!))) break;
+      else if (c === '[' || c === '{') {
+        if (++flow + indents.length > MAX_DEPTH) return { line, column: i + 1 };
+      } else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+  }
+  return undefined;
+}
+
+class NodeBudgetError extends Error {
+  constructor(message: string, readonly at: Position) {
+    super(message);
+  }
+}
 
 function yamlMessage(code: string, message: string): string {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
@@ -133,17 +223,24 @@ function toValue(
   path: (string | number)[],
   locs: SourceMap,
   pos: (offset: number | undefined) => Position,
-  budget: { nodes: number },
+  budget: Budget,
   diagnostics: Diagnostic[],
 ): unknown {
-  if (++budget.nodes > MAX_NODES) throw new NodeBudgetError(`spec has more than ${MAX_NODES} YAML nodes`);
-  if (node === null || node === undefined) return null;
   const here = (n: YamlNode) => pos(n.range?.[0]);
+  if (node === null || node === undefined) return null;
+  if (++budget.nodes > MAX_NODES) {
+    throw new NodeBudgetError(`spec expands to more than ${MAX_NODES} values${budget.site ? ' through this alias' : ''}; aliases that repeat aliases multiply (an alias bomb?)`, budget.site ?? here(node));
+  }
+  if (path.length > MAX_DEPTH) throw new NodeBudgetError(`spec nests deeper than ${MAX_DEPTH} levels`, here(node));
   if (isAlias(node)) {
+    if (++budget.aliases > MAX_ALIASES) throw new NodeBudgetError(`spec uses more than ${MAX_ALIASES} aliases`, here(node));
     const target = (node as Alias).resolve(doc);
     if (!target) return null;
     const prior = locs.get(pathKey(path));
+    const outer = budget.site;
+    budget.site ??= here(node);
     const v = toValue(doc, target as YamlNode, path, locs, pos, budget, diagnostics);
+    budget.site = outer;
     // The alias site is where the reader looks; keep it for the root of the alias.
     locs.set(pathKey(path), { key: prior?.key, value: here(node) });
     return v;
@@ -172,6 +269,10 @@ function toValue(
       }
       const childPath = [...path, key];
       const keyPos = keyNode ? here(keyNode) : here(node);
+      if (Object.hasOwn(out, key)) {
+        if (!budget.site) diagnostics.push({ severity: 'error', path: formatPath(path), message: `duplicate key "${key}": a key may appear once in a map`, ...keyPos });
+        continue;
+      }
       locs.set(pathKey(childPath), { key: keyPos, value: keyPos });
       const v = toValue(doc, pair.value as YamlNode | null, childPath, locs, pos, budget, diagnostics);
       if (pair.value === null || pair.value === undefined) {
@@ -179,7 +280,7 @@ function toValue(
       }
       out[key] = v;
     }
-    return { ...out };
+    return out;
   }
   if (isSeq(node)) {
     const prior = locs.get(pathKey(path));
@@ -192,7 +293,7 @@ function toValue(
 }
 
 /** Best position for a path: the value if known, else the nearest ancestor's. */
-export function locate(locs: SourceMap, path: SpecPath, prefer: 'key' | 'value' = 'value'): Position | undefined {
+export function locate(locs: Locations, path: SpecPath, prefer: 'key' | 'value' = 'value'): Position | undefined {
   for (let n = path.length; n >= 0; n--) {
     const l = locs.get(pathKey(path.slice(0, n)));
     if (l) return prefer === 'key' || n < path.length ? (l.key ?? l.value) : l.value;

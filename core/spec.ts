@@ -1,7 +1,7 @@
 // The normalized spec: every default filled in, list forms turned into maps, Python and
 // architecture sets resolved per distro × release. Everything downstream reads only this.
 import type { LockFile } from './lock-file.ts';
-import type { SourceMap } from './source.ts';
+import type { Locations } from './source.ts';
 
 export type Vars = Record<string, unknown>;
 
@@ -138,7 +138,7 @@ export interface Spec {
   vars: Vars;
   /** The lock file beside the manifest, when there is one. */
   lock?: LockFile;
-  source: { manifest: string; files: string[]; locations: SourceMap };
+  source: { manifest: string; files: string[]; locations: Locations };
 }
 
 export const DEFAULT_HOSTS: Record<RegistryKind, string | undefined> = {

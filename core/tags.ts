@@ -17,7 +17,7 @@ export function templateVariables(template: string): string[] {
 
 export function expandTemplate(template: string, vars: Record<string, string | undefined>): string {
   return template.replace(VAR_RE, (whole, name: string) => {
-    const v = vars[name];
+    const v = Object.hasOwn(vars, name) ? vars[name] : undefined;
     if (v === undefined) throw new MissingVariable(name, template);
     return v;
   });
@@ -36,7 +36,7 @@ export class MissingVariable extends Error {
 export function tagApplies(tag: TagTemplate, vars: Record<string, string | undefined>, axisDefaults: Record<string, string>): boolean {
   if (!tag.when) return true;
   return Object.entries(tag.when).every(([name, wanted]) => {
-    const v = vars[name];
-    return v !== undefined && wanted.some((w) => (w === 'default' && name in axisDefaults ? v === axisDefaults[name] : v === w));
+    const v = Object.hasOwn(vars, name) ? vars[name] : undefined;
+    return v !== undefined && wanted.some((w) => (w === 'default' && Object.hasOwn(axisDefaults, name) ? v === axisDefaults[name] : v === w));
   });
 }

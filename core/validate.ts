@@ -10,7 +10,7 @@ import { formatPath, hasErrors } from './diagnostics.ts';
 import { loadLayers } from './layers.ts';
 import { readLockFile } from './lock-file.ts';
 import { fullSchema, type RawSpec } from './schema.ts';
-import { locate, type SourceMap } from './source.ts';
+import { locate, type Locations } from './source.ts';
 import {
   DEFAULT_HOSTS,
   type Axis,
@@ -24,10 +24,14 @@ import {
   type TagTemplate,
 } from './spec.ts';
 import { tagVariables, templateVariables } from './tags.ts';
+import { dict, withoutPrototypes } from './own.ts';
 
 export interface LoadOptions {
   /** `--target-version`: overrides the spec's version. */
   version?: string;
+  /** Where `extends` may reach (core/layers.ts). */
+  root?: string;
+  allowExtends?: string[];
 }
 
 export interface LoadResult {
@@ -38,7 +42,7 @@ export interface LoadResult {
 class Reporter {
   readonly diagnostics: Diagnostic[] = [];
   /** `fallback` is where problems with no better position point (the manifest's first line). */
-  constructor(private readonly locs: SourceMap, private readonly fallback: string) {}
+  constructor(private readonly locs: Locations, private readonly fallback: string) {}
   error(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
     this.add('error', path, message, prefer);
   }
@@ -53,21 +57,94 @@ class Reporter {
 
 export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResult {
   const manifest = resolve(manifestFile);
-  const layers = loadLayers(manifest);
+  const layers = loadLayers(manifest, { root: opts.root, allow: opts.allowExtends });
   if (hasErrors(layers.diagnostics)) return { diagnostics: layers.diagnostics };
   const report = new Reporter(layers.locations, manifest);
   report.diagnostics.push(...layers.diagnostics);
-  const parsed = fullSchema.safeParse(layers.value);
+  unsafeCharacters(layers.value, [], report);
+  let parsed = fullSchema.safeParse(layers.value);
+  let removed: Removed = { names: new Set() };
   if (!parsed.success) {
     for (const issue of parsed.error.issues) schemaIssue(report, issue, layers.value);
-    return { diagnostics: report.diagnostics };
+    // Every independent error in one pass: set aside what the schema refused and check the
+    // rest by the rules, quietly about what refers to the entries set aside.
+    const repaired = setAside(layers.value, parsed.error.issues);
+    if (!repaired) return { diagnostics: report.diagnostics };
+    parsed = fullSchema.safeParse(repaired.value);
+    if (!parsed.success) return { diagnostics: report.diagnostics };
+    removed = repaired.removed;
   }
-  const spec = normalize(parsed.data, manifest, layers.files, layers.locations, report, opts);
+  // From here on, a name from the spec never finds a member of Object.prototype.
+  const spec = normalize(withoutPrototypes(parsed.data), manifest, layers.files, layers.locations, report, opts, removed);
   const lock = readLockFile(manifest);
   report.diagnostics.push(...lock.diagnostics);
   if (hasErrors(report.diagnostics) || !spec) return { diagnostics: report.diagnostics };
   if (lock.lock) spec.lock = lock.lock;
   return { spec, diagnostics: report.diagnostics };
+}
+
+// C0 controls but tab and newline, DEL, C1 controls; newline is refused outside `vars`.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+// Bidirectional overrides and isolates: text that reads one way and runs another.
+const BIDI = /[\u202a-\u202e\u2066-\u2069]/;
+
+function describeChar(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Every spec value may end up in a Dockerfile, a tag, an argv or a workflow: a newline there
+ * adds an instruction (`image: "debian\nRUN curl … | sh"`), an escape sequence rewrites the
+ * terminal. Control characters are refused everywhere, with their position; newlines and tabs
+ * only inside `vars`, which templates (code the spec's owner trusts) place themselves.
+ */
+function unsafeCharacters(value: unknown, path: (string | number)[], report: Reporter): void {
+  const inVars = path.includes('vars');
+  const check = (text: string, at: SpecPath, where: 'key' | 'value') => {
+    const bad = CONTROL.exec(text) ?? BIDI.exec(text) ?? (!inVars && /[\n\t]/.exec(text));
+    if (bad) report.error(at, `${where === 'key' ? 'key' : 'value'} contains ${describeChar(bad[0])}${bad[0] === '\n' ? ' (a newline)' : ''}: control and bidirectional-override characters are not allowed${inVars ? '' : ' (newlines and tabs only inside vars)'}`, where);
+  };
+  if (typeof value === 'string') check(value, path, 'value');
+  else if (Array.isArray(value)) value.forEach((v, i) => unsafeCharacters(v, [...path, i], report));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      check(k, [...path, k], 'key');
+      unsafeCharacters(v, [...path, k], report);
+    }
+  }
+}
+
+/** Named entries set aside because the schema refused them: `releases/runtime`, `distros/ubi8`. */
+interface Removed {
+  names: Set<string>;
+}
+
+const COLLECTIONS = new Set(['releases', 'distros', 'axes', 'registries', 'architectures']);
+const OPTIONAL_TOP = new Set(['$schema', 'description', 'version', 'templates', 'repository', 'publish', 'build', 'vars', 'axes', 'registries']);
+
+/**
+ * The spec without the parts the schema refused: a refused entry of a named collection (a
+ * release, a distro, …) is dropped whole; a refused optional top-level key is dropped.
+ * Undefined when a required key itself is wrong: then nothing else can be checked.
+ */
+function setAside(value: Record<string, unknown>, issues: z.core.$ZodIssue[]): { value: Record<string, unknown>; removed: Removed } | undefined {
+  const copy = structuredClone(value);
+  const removed: Removed = { names: new Set() };
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    const [top, name] = path;
+    if (top === undefined) return undefined;
+    const holder = copy[top];
+    if (COLLECTIONS.has(top) && name !== undefined && holder && typeof holder === 'object' && !Array.isArray(holder)) {
+      delete (holder as Record<string, unknown>)[name];
+      removed.names.add(`${top}/${name}`);
+    } else if (OPTIONAL_TOP.has(top)) {
+      if (top === 'build' && name !== undefined && holder && typeof holder === 'object') delete (holder as Record<string, unknown>)[name];
+      else delete copy[top];
+      removed.names.add(top);
+    } else return undefined;
+  }
+  return { value: copy, removed };
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
@@ -114,29 +191,32 @@ function normalize(
   raw: RawSpec,
   manifest: string,
   files: string[],
-  locs: SourceMap,
+  locs: Locations,
   report: Reporter,
   opts: LoadOptions,
+  removed: Removed = { names: new Set() },
 ): Spec | undefined {
+  // What the schema already refused is not reported again as missing.
+  const gone = (collection: string, name: string) => removed.names.has(`${collection}/${name}`) || removed.names.has(collection);
   const templatesDir = raw.templates ?? join(manifest, '..', 'templates');
   const archNames = Object.keys(raw.architectures);
 
   // Axes.
-  const axes: Record<string, Axis> = {};
+  const axes: Record<string, Axis> = dict();
   for (const [name, a] of Object.entries(raw.axes ?? {})) {
-    const values: Axis['values'] = {};
+    const values: Axis['values'] = dict();
     for (const [v, def] of Object.entries(a.values)) {
       const archs = def?.architectures;
       if (archs) {
         for (const arch of Object.keys(archs)) {
-          if (!raw.architectures[arch]) {
+          if (!raw.architectures[arch] && !gone('architectures', arch)) {
             report.error(['axes', name, 'values', v, 'architectures', arch], `unknown architecture "${arch}" (known: ${archNames.join(', ')})`, 'key');
           }
         }
       }
       values[v] = {
         vars: def?.vars ?? {},
-        architectures: archs ? Object.fromEntries(Object.entries(archs).map(([k, x]) => [k, x ?? {}])) : undefined,
+        architectures: archs ? dict(Object.entries(archs).map(([k, x]) => [k, x ?? dict()])) : undefined,
       };
     }
     if (!(a.default in values)) {
@@ -151,7 +231,7 @@ function normalize(
   for (const [name, r] of Object.entries(raw.releases)) {
     if (r.parent == null) continue;
     if (!raw.releases[r.parent]) {
-      report.error(['releases', name, 'parent'], `parent release "${r.parent}" does not exist (releases: ${Object.keys(raw.releases).join(', ')})`);
+      if (!gone('releases', r.parent)) report.error(['releases', name, 'parent'], `parent release "${r.parent}" does not exist (releases: ${Object.keys(raw.releases).join(', ')})`);
       continue;
     }
     relGraph.mergeEdge(r.parent, name);
@@ -166,12 +246,12 @@ function normalize(
     releaseOrder = topologicalSort(relGraph);
   }
 
-  const releases: Record<string, Release> = {};
+  const releases: Record<string, Release> = dict();
   for (const name of releaseOrder) {
     const r = raw.releases[name]!;
     const parent = r.parent ?? undefined;
     for (const [i, ax] of (r.axes ?? []).entries()) {
-      if (!axes[ax]) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
+      if (!axes[ax] && !gone('axes', ax)) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
     }
     const inherited = parent && releases[parent] ? releases[parent]!.axes : [];
     const ownAxes = (r.axes ?? []).filter((a) => axes[a]);
@@ -190,10 +270,10 @@ function normalize(
       axes: uniq([...inherited, ...ownAxes]),
       // Build args are inherited down the release chain (a child builds on its parent's setup).
       ...inheritArgs(parent && releases[parent] ? releases[parent] : undefined, r.build_args),
-      tests: (r.tests ?? []).map((t) => ({
+      tests: (r.tests ?? []).map((t, i) => ({
         name: t.name,
         run: t.run,
-        expect: { exitCode: t.expect?.exit_code ?? 0, output: t.expect?.output },
+        expect: { exitCode: t.expect?.exit_code ?? 0, output: checkedPattern(report, ['releases', name, 'tests', i, 'expect', 'output'], t.expect?.output) },
         timeout: t.timeout,
       })),
       vars: r.vars ?? {},
@@ -220,10 +300,12 @@ function normalize(
   }
 
   // Distros.
-  const distros: Record<string, Distro> = {};
+  const distros: Record<string, Distro> = dict();
   for (const [dname, d] of Object.entries(raw.distros)) {
+    // A distro is a directory beside the package's own generated files.
+    if (GENERATED_NAMES.has(dname.toLowerCase())) report.error(['distros', dname], `distro name "${dname}" is the name of a file generate writes beside the distro directories; rename the distro`, 'key');
     d.architectures.forEach((a, i) => {
-      if (!raw.architectures[a]) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+      if (!raw.architectures[a] && !gone('architectures', a)) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
     });
     const distroArches = d.architectures.filter((a) => raw.architectures[a]);
     const distroPython = selectPython(report, ['distros', dname, 'python'], raw.python, d.python);
@@ -232,11 +314,13 @@ function normalize(
       : Object.entries(d.releases).map(([r, v]) => [r, ['distros', dname, 'releases', r], v]);
     const listed = new Set<string>();
     for (const [rname, at] of relEntries) {
-      if (!raw.releases[rname]) report.error(at, `unknown release "${rname}" (releases: ${Object.keys(raw.releases).join(', ')})`, 'key');
+      if (!raw.releases[rname]) {
+        if (!gone('releases', rname)) report.error(at, `unknown release "${rname}" (releases: ${Object.keys(raw.releases).join(', ')})`, 'key');
+      }
       else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
       listed.add(rname);
     }
-    const out: Record<string, DistroRelease> = {};
+    const out: Record<string, DistroRelease> = dict();
     for (const rname of releaseOrder) {
       const entry = relEntries.find(([n]) => n === rname);
       if (!entry) continue;
@@ -244,7 +328,7 @@ function normalize(
       const rel = releases[rname]!;
       const parentDR = rel.parent ? out[rel.parent] : undefined;
       if (rel.parent && !raw.releases[rel.parent]) continue; // reported with the release
-      if (rel.parent && !listed.has(rel.parent)) {
+      if (rel.parent && !listed.has(rel.parent) && !gone('releases', rel.parent)) {
         report.error(at, `release "${rname}" builds FROM "${rel.parent}", which distro "${dname}" does not list`, 'key');
         continue;
       }
@@ -253,7 +337,9 @@ function normalize(
       let arches = inheritedArches;
       if (over?.architectures) {
         over.architectures.forEach((a, i) => {
-          if (!raw.architectures[a]) report.error([...at, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+          if (!raw.architectures[a]) {
+            if (!gone('architectures', a)) report.error([...at, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+          }
           else if (!inheritedArches.includes(a)) {
             report.error([...at, 'architectures', i], parentDR
               ? `architecture "${a}" is not built for parent release "${rel.parent}" on ${dname} (${inheritedArches.join(', ')})`
@@ -263,7 +349,7 @@ function normalize(
         arches = over.architectures.filter((a) => inheritedArches.includes(a));
       }
       const python = selectPython(report, [...at, 'python'], parentDR ? parentDR.python : distroPython, over?.python);
-      const axisRestrict: Record<string, string[]> = {};
+      const axisRestrict: Record<string, string[]> = dict();
       for (const [ax, vals] of Object.entries(over?.axes ?? {})) {
         if (!rel.axes.includes(ax)) {
           report.error([...at, 'axes', ax], `release "${rname}" does not expand over axis "${ax}"`, 'key');
@@ -302,7 +388,7 @@ function normalize(
   }
 
   // Registries.
-  const registries: Record<string, Registry> = {};
+  const registries: Record<string, Registry> = dict();
   for (const [rname, r] of Object.entries(raw.registries ?? {})) {
     const host = r.host ?? DEFAULT_HOSTS[r.kind];
     if (!host) {
@@ -330,7 +416,7 @@ function normalize(
   }
   const publish = raw.publish ?? Object.keys(registries);
   (raw.publish ?? []).forEach((p, i) => {
-    if (!raw.registries?.[p]) report.error(['publish', i], `unknown registry "${p}" (registries: ${Object.keys(raw.registries ?? {}).join(', ') || 'none defined'})`);
+    if (!raw.registries?.[p] && !gone('registries', p)) report.error(['publish', i], `unknown registry "${p}" (registries: ${Object.keys(raw.registries ?? {}).join(', ') || 'none defined'})`);
   });
 
   // Templates must exist.
@@ -398,6 +484,20 @@ export function inheritArgs(
     }
   }
   return { buildArgs, gitArgs };
+}
+
+/** Files generate writes at the top of a package's directory, which a distro directory must not shadow. */
+const GENERATED_NAMES = new Set(['readme.md', 'versions', 'dockerfiles.json', 'images.json']);
+
+/** A test's expected output must be a regular expression (placeholders stand for literal text). */
+function checkedPattern(report: Reporter, at: SpecPath, pattern: string | undefined): string | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    new RegExp(pattern.replace(/\{[A-Za-z_]\w*\}/g, 'x'));
+  } catch (e) {
+    report.error(at, `expected output is not a valid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+  return pattern;
 }
 
 export function templateFile(dir: string, name: string): string {

@@ -223,6 +223,8 @@ describe('crashes and full disks', () => {
     try {
       const root = tempDir();
       cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
+      // A repository of its own: the shared specs.yaml is a base inside it.
+      mkdirSync(join(root, '.git'));
       cpSync(join(REPO, 'templates'), join(root, 'templates'), { recursive: true });
       const manifest = join(root, 'examples', 'bento-server', 'manifest.yaml');
       const first = cli(['generate', manifest, '--output', mnt]);

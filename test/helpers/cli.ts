@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './spec.ts';
 
@@ -6,6 +8,24 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** A CLI run with what it cost: peak memory and time, measured inside the child. */
+export interface MeasuredResult extends CliResult {
+  maxRssMB: number;
+  wallMs: number;
+}
+
+export function measuredCli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): MeasuredResult {
+  const file = join(mkdtempSync(join(tmpdir(), 'manager-measure-')), 'm.json');
+  const r = spawnSync(process.execPath, ['--import', join(REPO, 'test', 'helpers', 'measure.mjs'), '--import', 'tsx', join(REPO, 'orchestrate.ts'), ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, CI: 'true', MANAGER_TEST_MEASURE: file, ...opts.env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const m = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { maxRssMB: number; wallMs: number }) : { maxRssMB: NaN, wallMs: NaN };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ...m };
 }
 
 /** Runs the real CLI entry in a child process, as a user would. */

@@ -13,7 +13,7 @@ import { githubReport } from '../../cli/build.ts';
 import type { Summary } from '../../tasks/execute.ts';
 import { cli } from '../helpers/cli.ts';
 import { BENTO_MANIFEST, REPO, tempDir } from '../helpers/spec.ts';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 
 /** Builds whose hash the "registry" (an earlier plan) does not have. */
 function changedSince(before: Plan, after: Plan): Set<string> {
@@ -24,6 +24,8 @@ function changedSince(before: Plan, after: Plan): Set<string> {
 function copyExamples(): { manifest: string; root: string } {
   const root = tempDir();
   cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
+  // A repository of its own: the shared specs.yaml is a base inside it.
+  mkdirSync(join(root, '.git'));
   cpSync(join(REPO, 'templates'), join(root, 'templates'), { recursive: true });
   return { manifest: join(root, 'examples', 'bento-server', 'manifest.yaml'), root };
 }

@@ -37,7 +37,10 @@ beforeAll(async () => {
     try {
       const lock = await acquireLock(dir, 'contender ' + process.pid, { wait: false });
       process.stdout.write('acquired ' + process.pid + '\\n');
-      await new Promise((r) => setTimeout(r, Number(holdMs)));
+      // Held until told to let go (SIGTERM), or for holdMs: never less than the others take to start.
+      const alive = setInterval(() => {}, 1 << 30);
+      await new Promise((r) => { process.once('SIGTERM', r); if (Number(holdMs) > 0) setTimeout(r, Number(holdMs)); });
+      clearInterval(alive);
       lock.release();
     } catch (e) {
       process.stdout.write('refused ' + e.message + '\\n');
@@ -48,11 +51,14 @@ beforeAll(async () => {
   await build({ entryPoints: [join(dir, 'driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: driver, logLevel: 'error' });
 });
 
-function contender(dir: string, holdMs: number): Promise<{ code: number | null; out: string; pid: number }> {
+function contender(dir: string, holdMs: number, onAcquired?: (c: ChildProcess) => void): Promise<{ code: number | null; out: string; pid: number }> {
   const c = spawn(process.execPath, [driver, dir, String(holdMs)]);
   children.push(c);
   let out = '';
-  c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  c.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('acquired')) onAcquired?.(c);
+  });
   // 'close', not 'exit': only then has all of the child's output been read.
   return new Promise((r) => c.on('close', (code) => r({ code, out, pid: c.pid! })));
 }
@@ -60,7 +66,14 @@ function contender(dir: string, holdMs: number): Promise<{ code: number | null; 
 describe('lock', () => {
   it('50 concurrent starts: exactly one proceeds, the others fail at once naming it', async () => {
     const dir = tempDir();
-    const results = await Promise.all(Array.from({ length: 50 }, () => contender(dir, 2000)));
+    // The winner holds the lock until every other contender has finished, however slow the machine.
+    let winner: ChildProcess | undefined;
+    let finished = 0;
+    const all = Array.from({ length: 50 }, () => contender(dir, 0, (c) => (winner = c)).then((r) => {
+      if (++finished === 49) winner?.kill('SIGTERM');
+      return r;
+    }));
+    const results = await Promise.all(all);
     const winners = results.filter((r) => r.out.startsWith('acquired'));
     expect(winners).toHaveLength(1);
     const losers = results.filter((r) => r !== winners[0]);
@@ -75,7 +88,12 @@ describe('lock', () => {
     const dir = tempDir();
     const dead = spawnSync('true');
     holdLock(dir, dead.pid!);
-    const results = await Promise.all(Array.from({ length: 20 }, () => contender(dir, 1500)));
+    let winner: ChildProcess | undefined;
+    let finished = 0;
+    const results = await Promise.all(Array.from({ length: 20 }, () => contender(dir, 0, (c) => (winner = c)).then((r) => {
+      if (++finished === 19) winner?.kill('SIGTERM');
+      return r;
+    })));
     expect(results.filter((r) => r.out.startsWith('acquired'))).toHaveLength(1);
   });
 
