@@ -4,13 +4,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadPlan } from '../core/plan.ts';
-import { GOLDEN_DIR, GOLDEN_FILES } from '../test/helpers/golden.ts';
+import { GOLDEN_DIR, GOLDEN_FILES, TREE_DIGEST_FILE, treeDigests } from '../test/helpers/golden.ts';
 import { BENTO_MANIFEST } from '../test/helpers/spec.ts';
 
-const rendered = new Map([...loadPlan(BENTO_MANIFEST).tasks.values()].flatMap((t) => (t.kind === 'render' ? t.files.map((f) => [f.path, f.content] as const) : [])));
+const plan = loadPlan(BENTO_MANIFEST);
+const rendered = new Map([...plan.tasks.values()].flatMap((t) => (t.kind === 'render' ? t.files.map((f) => [f.path, f.content] as const) : [])));
 for (const g of GOLDEN_FILES) {
   const p = join(GOLDEN_DIR, g);
   mkdirSync(dirname(p), { recursive: true });
   writeFileSync(p, rendered.get(g)!);
   console.log(`wrote ${p}`);
 }
+writeFileSync(TREE_DIGEST_FILE, JSON.stringify(treeDigests(plan), null, 2) + '\n');
+console.log(`wrote ${TREE_DIGEST_FILE}`);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPlan } from '../../core/plan.ts';
 import { WorkError } from '../../core/errors.ts';
 import { generate } from '../../tasks/generate.ts';
-import { GOLDEN_DIR, GOLDEN_FILES } from '../helpers/golden.ts';
+import { GOLDEN_DIR, GOLDEN_FILES, TREE_DIGEST_FILE, treeDigests } from '../helpers/golden.ts';
 import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, miniSpec, planError, tempDir } from '../helpers/spec.ts';
 
 const ALL = { dockerfiles: true, docs: true, metadata: false, overwrite: false };
@@ -163,6 +163,10 @@ describe('generated Dockerfiles', () => {
 
   // Updated only by scripts/update-golden.ts, never by a test run.
   const rendered = new Map([...loadPlan(BENTO_MANIFEST).tasks.values()].flatMap((t) => (t.kind === 'render' ? t.files.map((f) => [f.path, f.content] as const) : [])));
+  it('the whole bento-server tree and every tag are as checked in', () => {
+    expect(treeDigests(loadPlan(BENTO_MANIFEST))).toEqual(JSON.parse(readFileSync(TREE_DIGEST_FILE, 'utf8')));
+  });
+
   for (const g of GOLDEN_FILES) {
     it(`matches the golden ${g}`, () => {
       expect(rendered.get(g)).toBe(readFileSync(join(GOLDEN_DIR, g), 'utf8'));
