@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { ciMatrix, MATRIX_LIMIT, matrixBatches, shardSelection } from '../core/ci.ts';
+import { ciMatrix, MATRIX_LIMIT, matrixBatches } from '../core/ci.ts';
 import { githubWorkflow } from '../core/workflow.ts';
 import { DRIVERS } from '../registries/index.ts';
 import { UsageError, WorkError } from '../core/errors.ts';
@@ -25,8 +25,8 @@ import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
-import { addSelectionOptions, selectionFrom } from './selection.ts';
-import { gitRoot, load, loadPackage, packageArg, pinningLine, planned, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
+import { addSelectionOptions, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
+import { gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
 
 /** Each registry kind's credential variables, from the one table the drivers keep. */
 const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as Parameters<typeof githubWorkflow>[1]['credentialDefaults'];
@@ -45,14 +45,13 @@ function positiveInt(v: string): number {
 }
 
 export function registerBuildCommands(program: Command, out: Output): void {
-  addSelectionOptions(
+  addShardOptions(addSelectionOptions(
     program
       .command('build')
       .description('build, test, push and publish the selected images in dependency order; unchanged work is skipped')
       .argument('[package]'),
-  )
+  ))
     .option('--only <task-ids>', 'exactly these task ids (and what they depend on)', (v: string, p: string[] = []) => [...p, ...v.split(',')])
-    .option('--shard <i/n>', 'build only shard I of N (whole chains of distro × python × platform, dealt round-robin)')
     .option('--push', 'push images and publish tags (default)')
     .option('--load', 'load images into the local engine instead of pushing')
     .option('--max-workers <n>', 'parallel tasks (default: spec build.max_workers, else 5)', positiveInt)
@@ -83,8 +82,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       let s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       if (o['refresh']) s = await refreshLock(s, out, { write: !o['dryRun'] });
       const { l, builder } = await planForBuilder(s, o, out);
-      let selected = selectTasks(l.plan, sel);
-      if (o['shard']) selected = shardSelection(l.plan, selected, String(o['shard']));
+      const selected = shardFrom(l.plan, selectTasks(l.plan, sel), o);
       {
         if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out });
         await runSelected(l, out, selected, {
@@ -112,12 +110,12 @@ export function registerBuildCommands(program: Command, out: Output): void {
     });
 
 
-  addSelectionOptions(
+  addShardOptions(addSelectionOptions(
     program
       .command('test')
       .description('run the spec\'s image tests on already-built images (builds what is missing first)')
       .argument('[package]'),
-  )
+  ))
     .option('--builder <name>', 'buildx builder to use')
     .addOption(multiPlatformOption())
     .option('--timeout <seconds>', 'per test task', positiveInt)
@@ -126,7 +124,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const { l, builder } = await planForBuilder(loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       const sel = selectionFrom(o);
-      const all = selectTasks(l.plan, isEmptySelection(sel) ? { all: true } : sel);
+      const all = shardFrom(l.plan, selectTasks(l.plan, isEmptySelection(sel) ? { all: true } : sel), o);
       const tests = [...all].filter((id) => l.plan.tasks.get(id)!.kind === 'test');
       if (!tests.length) throw new UsageError('the selection has no image tests (add `tests` to a release)');
       const selected = selectTasks(l.plan, { only: tests });
@@ -139,12 +137,12 @@ export function registerBuildCommands(program: Command, out: Output): void {
       }, Boolean(o['waitLock']));
     });
 
-  addSelectionOptions(
+  addShardOptions(addSelectionOptions(
     program
       .command('bake')
       .description('export the selected builds as a docker-bake.json for docker buildx bake')
       .argument('[package]'),
-  )
+  ))
     .addOption(new Option('--parent-mode <mode>', 'how children get their parent: target: contexts (BuildKit ≥ 0.10) or build args').choices(['auto', 'contexts', 'args']).default('auto'))
     .option('--builder <name>', 'builder whose BuildKit decides --parent-mode auto')
     .option('--staging-repository <repo>', 'where per-platform images go (default: the first publish registry)')
@@ -154,7 +152,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
-      const selected = selectTasks(l.plan, selectionFrom(o));
+      const selected = shardFrom(l.plan, selectTasks(l.plan, selectionFrom(o)), o);
       let mode = o['parentMode'] as 'auto' | ParentMode;
       if (mode === 'auto') {
         const info = await inspectBuilder(o['builder'] as string | undefined);
@@ -217,21 +215,31 @@ export function registerBuildCommands(program: Command, out: Output): void {
         await client.close();
       }
     });
-  ci
-    .command('github')
-    .description('write (or print) a GitHub Actions workflow: plan → per-chain build jobs → publish')
-    .argument('<package>')
-    .option('--target <targets>', 'limit the workflow to these targets', (v: string, p: string[] = []) => [...p, ...v.split(',')])
+  addSelectionOptions(
+    ci
+      .command('github')
+      .description('write (or print) a GitHub Actions workflow: plan → per-chain build jobs → publish; selection flags limit what it builds')
+      .argument('<package>'),
+  )
     .option('--write [file]', 'write the workflow (default .github/workflows/<package>-images.yml in the repository)')
     .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, {}, out);
+      const sel = selectionFrom(o);
+      // Checked now, so a workflow never carries a selection that matches nothing.
+      const selected = selectTasks(l.plan, sel);
       // The workflow runs at the repository root, which the spec root may sit below.
       const repoRoot = gitRoot(l.root) ?? l.root;
       const rel = (p: string) => relative(repoRoot, p) || '.';
-      const paths = [...l.plan.spec.source.files.map(rel), `${rel(l.plan.spec.templatesDir)}/**`];
+      const nodeDir = nodeProject(l.root, repoRoot);
+      const paths = [
+        ...l.plan.spec.source.files.map(rel),
+        `${rel(l.plan.spec.templatesDir)}/**`,
+        // A new manager can change what a build means (and its hashes).
+        `${nodeDir === '.' ? '' : `${rel(join(repoRoot, nodeDir))}/`}package-lock.json`,
+      ];
       const packageArgument = /\.ya?ml$/.test(pkg) ? rel(l.manifest) : pkg;
       const specDir = l.root === repoRoot ? undefined : rel(l.root);
-      const text = githubWorkflow(l.plan, { packageArg: packageArgument, paths, specDir, targets: o['target'] as string[] | undefined, credentialDefaults: credentialDefaults() });
+      const text = githubWorkflow(l.plan, { packageArg: packageArgument, paths, specDir, nodeDir, selection: selectionArgs(sel), selected, credentialDefaults: credentialDefaults() });
       if (o['write'] === undefined) {
         out.result(text);
         return;

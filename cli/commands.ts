@@ -13,10 +13,10 @@ import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
 import { execute } from '../tasks/execute.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
-import { initPackage } from '../tasks/init.ts';
+import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
 import type { Output } from './output.ts';
 import { extendsScope, load, loadPackage, packageArg, planned, resolveManifest, specRoot, takeLock, type Loaded } from './workspace.ts';
-import { addSelectionOptions, list, selectionFrom } from './selection.ts';
+import { addSelectionOptions, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
   program
@@ -100,12 +100,12 @@ export function registerCommands(program: Command, out: Output): void {
       }
     });
 
-  addSelectionOptions(
+  addShardOptions(addSelectionOptions(
     program
       .command('graph')
       .description('print the plan: every task with its id, hash and dependencies (a dry run of build)')
       .argument('[package]'),
-  )
+  ))
     .addOption(new Option('--format <format>', 'tree, dot, mermaid or json').choices(['tree', 'dot', 'mermaid', 'json']).default('tree'))
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir>', 'generated root holding the last run\'s record (for --explain)')
@@ -122,7 +122,7 @@ export function registerCommands(program: Command, out: Output): void {
         else out.result(formatExplanation(e, l));
         return;
       }
-      const selected = selectTasks(l.plan, selectionFrom(o));
+      const selected = shardFrom(l.plan, selectTasks(l.plan, selectionFrom(o)), o);
       const format = (out.opts.json ? 'json' : o['format']) as GraphFormat;
       out.result(formatGraph(l.plan, selected, format));
     });
@@ -133,15 +133,20 @@ export function registerCommands(program: Command, out: Output): void {
     .argument('<package>')
     .requiredOption('--releases <list>', 'releases in hierarchy order; each builds on the previous unless written child:parent; (gpu_supported) adds a CUDA axis', list)
     .option('--distros <list>', 'distros from the built-in catalog (default: debian12)', list)
+    .option('--axis <name=values>', "the family's axes, repeatable: --axis pg=15,16,17 (python=… gives the python shorthand); asked for on a terminal when not given", (v: string, p: string[] = []) => [...p, v])
+    .option('--no-axes', 'no axes, and do not ask')
     .option('--output <file>', 'manifest path (default: <spec root>/manifests/<package>.yaml)')
     .option('--force', 'overwrite existing files')
-    .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
+    .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const root = specRoot(cmd.optsWithGlobals()['specDir'] as string | undefined);
+      let axisWords = (o['axis'] as string[] | undefined) ?? [];
+      if (!axisWords.length && o['axes'] !== false && process.stdin.isTTY && process.stderr.isTTY) axisWords = await askAxes(process.stdin, process.stderr);
       const res = initPackage({
         root,
         name: pkg,
         releases: o['releases'] as string[],
         distros: (o['distros'] as string[] | undefined) ?? ['debian12'],
+        axes: parseInitAxes(axisWords),
         manifest: o['output'] as string | undefined,
         force: Boolean(o['force']),
       });

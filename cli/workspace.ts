@@ -18,6 +18,14 @@ export function gitRoot(from: string): string | undefined {
   }
 }
 
+/** The directory (relative to the repository root) whose package.json installs manager: the spec root's or the nearest above it. */
+export function nodeProject(specRoot: string, repoRoot: string): string {
+  for (let d = resolve(specRoot); ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return relative(repoRoot, d) || '.';
+    if (d === resolve(repoRoot) || dirname(d) === d) return '.';
+  }
+}
+
 export function specRoot(flag?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const explicit = flag ?? env['MANAGER_ROOT'] ?? env['BENTOML_GIT_ROOT'];
   if (explicit) {

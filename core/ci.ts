@@ -1,7 +1,9 @@
-// CI fan-out, planned purely: chains of builds (one distro × python × platform from the root
-// release up) become matrix jobs; a GitHub Actions workflow runs them and then publishes.
+// CI fan-out, planned purely: chains of builds (one root image's platform and everything built
+// FROM it: a distro × the root release's axis values × a platform) become matrix jobs; a
+// GitHub Actions workflow runs them and then publishes.
 import { UsageError } from './errors.ts';
 import type { Plan } from './plan.ts';
+import type { Spec } from './spec.ts';
 import type { BuildTask, TestTask } from './task.ts';
 
 export interface MatrixJob {
@@ -20,8 +22,17 @@ export interface MatrixJob {
 /** GitHub refuses a matrix of more than 256 jobs; larger fan-outs go in several. */
 export const MATRIX_LIMIT = 256;
 
-function chainKey(b: BuildTask): string {
-  return `${b.distro} py${b.python} ${b.platforms.join(',')}`;
+/** The release at the top of a release's chain. */
+export function rootRelease(spec: Spec, release: string): string {
+  let r = release;
+  for (let p = spec.releases[r]!.parent; p; p = spec.releases[r]!.parent) r = p;
+  return r;
+}
+
+/** `debian11 py3.9 linux/arm64`: the distro, the root's axis values (by id), the platform. */
+export function chainKey(spec: Spec, b: BuildTask): string {
+  const root = spec.releases[rootRelease(spec, b.release)]!;
+  return [b.distro, ...root.axes.map((a) => `${spec.axes[a]!.id}${b.axes[a]}`), b.platforms.join(',')].join(' ');
 }
 
 /**
@@ -33,7 +44,7 @@ export function ciMatrix(plan: Plan, selected: Set<string>, changed: Set<string>
   for (const id of plan.order) {
     const t = plan.tasks.get(id)!;
     if (t.kind !== 'build' || !selected.has(id) || !changed.has(id)) continue;
-    const k = chainKey(t);
+    const k = chainKey(plan.spec, t);
     if (!chains.has(k)) chains.set(k, []);
     chains.get(k)!.push(t);
   }
@@ -59,7 +70,7 @@ export function ciMatrix(plan: Plan, selected: Set<string>, changed: Set<string>
 
 /** Every chain the selection could fan out to: the most jobs a matrix may ever hold. */
 export function chainCount(plan: Plan, selected: Set<string>): number {
-  return new Set([...selected].map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map(chainKey)).size;
+  return new Set([...selected].map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map((b) => chainKey(plan.spec, b))).size;
 }
 
 /** The matrix in GitHub-sized pieces: `batches` of them, the last ones possibly empty. */
@@ -70,19 +81,35 @@ export function matrixBatches(m: { include: MatrixJob[] }, batches: number, size
   return Array.from({ length: batches }, (_, i) => ({ include: m.include.slice(i * size, (i + 1) * size) }));
 }
 
-/** `--shard I/N`: whole chains, dealt round-robin in a stable order. */
-export function shardSelection(plan: Plan, selected: Set<string>, shard: string): Set<string> {
+/** What `--shard` deals out: whole chains (the default), every chain of a distro, or of an axis value. */
+export type ShardBy = { by: 'chain' } | { by: 'distro' } | { by: 'axis'; axis: string };
+
+export function parseShardBy(text: string, spec: Spec): ShardBy {
+  if (text === 'chain' || text === 'distro') return { by: text };
+  const m = /^axis:(.+)$/.exec(text);
+  if (!m) throw new UsageError(`bad --shard-by "${text}": expected chain, distro or axis:NAME`);
+  const axis = m[1]!;
+  if (!Object.hasOwn(spec.axes, axis)) throw new UsageError(`bad --shard-by "${text}": unknown axis "${axis}" (axes: ${Object.keys(spec.axes).join(', ') || 'none'})`);
+  // A shard must hold whole chains, so the axis must be fixed from the root down.
+  const roots = spec.releaseOrder.filter((r) => !spec.releases[r]!.parent && !spec.releases[r]!.axes.includes(axis));
+  if (roots.length) throw new UsageError(`cannot shard by axis "${axis}": root release${roots.length === 1 ? '' : 's'} ${roots.join(', ')} ${roots.length === 1 ? 'does' : 'do'} not expand over it, so its images would belong to no shard (shard by an axis every root release has)`);
+  return { by: 'axis', axis };
+}
+
+/** `--shard I/N`: whole chains grouped by `by`, the groups dealt round-robin in a stable order. */
+export function shardSelection(plan: Plan, selected: Set<string>, shard: string, by: ShardBy = { by: 'chain' }): Set<string> {
   const m = /^(\d+)\/(\d+)$/.exec(shard);
   if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`bad --shard "${shard}": expected I/N with 1 <= I <= N`);
   const [i, n] = [Number(m[1]), Number(m[2])];
-  const keys = [...new Set(plan.order.map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build' && selected.has(t.id)).map(chainKey))].sort();
+  const group = (b: BuildTask) => (by.by === 'distro' ? b.distro : by.by === 'axis' ? b.axes[by.axis]! : chainKey(plan.spec, b));
+  const keys = [...new Set(plan.order.map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build' && selected.has(t.id)).map(group))].sort();
   const mine = new Set(keys.filter((_, k) => k % n === i - 1));
   const out = new Set<string>();
   for (const id of selected) {
     const t = plan.tasks.get(id)!;
     if (t.kind === 'render') out.add(id);
-    if (t.kind === 'build' && mine.has(chainKey(t))) out.add(id);
-    if (t.kind === 'test' && mine.has(chainKey(plan.tasks.get(t.build) as BuildTask))) out.add(id);
+    if (t.kind === 'build' && mine.has(group(t))) out.add(id);
+    if (t.kind === 'test' && mine.has(group(plan.tasks.get(t.build) as BuildTask))) out.add(id);
   }
   return out;
 }

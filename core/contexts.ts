@@ -1,8 +1,8 @@
-// What templates see. Kept to the data a directory's files can depend on: adding a Python
-// version or a registry does not change any Dockerfile's context, so it rebuilds nothing.
+// What templates see. Kept to the data a directory's files can depend on: adding an axis
+// value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from './expand.ts';
 import { dockerPlatformParts, publishRepositories } from './refs.ts';
-import type { Spec, Vars } from './spec.ts';
+import type { Distro, Spec, Vars } from './spec.ts';
 
 export interface DirectoryContext {
   package: { name: string; description?: string };
@@ -11,7 +11,7 @@ export interface DirectoryContext {
     alias: string;
     family: string;
     package_manager: string;
-    /** The distro image with {python} turned into ${PYTHON_VERSION}, for FROM lines. */
+    /** The distro image for FROM lines: each {axis} as its build arg (${PYTHON_VERSION}), constants filled. */
     image: string;
   };
   release: { name: string; description?: string; parent: string | null };
@@ -23,8 +23,11 @@ export interface DirectoryContext {
    */
   from: { arg: string; default: string | null };
   architectures: { name: string; platform: string; os: string; arch: string; variant?: string; axes: Record<string, Record<string, Vars>> }[];
-  axes: Record<string, { default: string; values: string[] }>;
-  /** Build args the Dockerfile should declare (PYTHON_VERSION and the parent arg excluded). */
+  /** The release's axes: values built in this directory, the default, and the build arg carrying the value. */
+  axes: Record<string, { default: string; values: string[]; arg: string | null }>;
+  /** Build args the axes set (PYTHON_VERSION …): a root declares them before FROM when its image uses them. */
+  axis_args: string[];
+  /** Other build args the Dockerfile should declare (axis args and the parent arg excluded). */
   build_args: string[];
   vars: Vars;
   files: { path: string; template: string; arch?: string }[];
@@ -40,8 +43,9 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
   const axisValues: Record<string, Set<string>> = {};
   for (const v of variants) for (const [a, val] of Object.entries(v.axes)) (axisValues[a] ??= new Set()).add(val);
   const axes = Object.fromEntries(
-    rel.axes.map((a) => [a, { default: spec.axes[a]!.default, values: [...(axisValues[a] ?? [])] }]),
+    rel.axes.map((a) => [a, { default: spec.axes[a]!.default, values: [...(axisValues[a] ?? [])], arg: spec.axes[a]!.arg ?? null }]),
   );
+  const axisArgs = rel.axes.flatMap((a) => (spec.axes[a]!.arg ? [spec.axes[a]!.arg!] : []));
   const architectures = archNames.map((name) => {
     const platform = spec.architectures[name]!;
     const perAxis: Record<string, Record<string, Vars>> = {};
@@ -57,7 +61,7 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     return { name, platform, ...dockerPlatformParts(platform), axes: perAxis };
   });
   const buildArgNames = new Set<string>();
-  for (const v of variants) for (const k of Object.keys(v.buildArgs)) if (k !== 'PYTHON_VERSION') buildArgNames.add(k);
+  for (const v of variants) for (const k of Object.keys(v.buildArgs)) if (!axisArgs.includes(k)) buildArgNames.add(k);
   const files = [...rel.files, ...dr.files].flatMap((f) =>
     f.path.includes('{arch}')
       ? archNames.map((arch) => ({ path: f.path.replaceAll('{arch}', arch), template: f.template, arch }))
@@ -70,17 +74,26 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
       alias: distro.alias,
       family: distro.family,
       package_manager: distro.packageManager,
-      image: distro.image.replaceAll('{python}', '${PYTHON_VERSION}'),
+      image: dockerfileImage(spec, distro),
     },
     release: { name: rel.name, description: rel.description, parent: rel.parent ?? null },
     parent_arg: rel.parent ? spec.build.parentArg : null,
-    from: { arg: spec.build.parentArg, default: rel.parent ? null : distro.image.replaceAll('{python}', '${PYTHON_VERSION}') },
+    from: { arg: spec.build.parentArg, default: rel.parent ? null : dockerfileImage(spec, distro) },
     architectures,
     axes,
+    axis_args: axisArgs,
     build_args: [...buildArgNames].sort(),
     vars: { ...spec.vars, ...distro.vars, ...rel.vars, ...dr.vars },
     files,
   };
+}
+
+/** The distro image as a Dockerfile writes it: `python:${PYTHON_VERSION}-slim-bookworm`. */
+export function dockerfileImage(spec: Spec, distro: Distro): string {
+  const vars: Record<string, string> = { distro: distro.name, alias: distro.alias, family: distro.family, package: spec.package };
+  for (const a of Object.values(spec.axes)) if (a.arg) vars[a.name] = `\${${a.arg}}`;
+  // Validation allowed only these placeholders; anything else stays as written.
+  return distro.image.replace(/(?<!\$)\{([A-Za-z_]\w*)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
 }
 
 export interface DocsContext {
@@ -89,11 +102,12 @@ export interface DocsContext {
   releases: { name: string; description?: string; parent: string | null }[];
   distros: { name: string; alias: string; architectures: string[] }[];
   parent_arg: string;
+  /** The axes of the images, in spec order; `column` when every image has the axis (a table column). */
+  axes: { name: string; description?: string; column: boolean }[];
   images: {
     key: string;
     distro: string;
     release: string;
-    python: string;
     axes: Record<string, string>;
     platforms: string[];
     tags: string[];
@@ -113,11 +127,13 @@ export function docsContext(spec: Spec, variants: Variant[]): DocsContext {
     })),
     distros: Object.values(spec.distros).map((d) => ({ name: d.name, alias: d.alias, architectures: d.architectures })),
     parent_arg: spec.build.parentArg,
+    axes: Object.values(spec.axes)
+      .filter((a) => variants.some((v) => Object.hasOwn(v.axes, a.name)))
+      .map((a) => ({ name: a.name, description: a.description, column: variants.every((v) => Object.hasOwn(v.axes, a.name)) })),
     images: variants.map((v) => ({
       key: v.key,
       distro: v.distro,
       release: v.release,
-      python: v.python,
       axes: v.axes,
       platforms: v.arches.map((a) => spec.architectures[a]!),
       tags: v.tags,

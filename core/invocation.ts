@@ -25,8 +25,9 @@ export interface InvocationContext {
 export function cacheFor(b: BuildTask, c: InvocationContext): CacheOptions | undefined {
   const spec = c.plan.spec.build.cache;
   if (!spec) return undefined;
-  const vars: Record<string, string> = { registry: c.stagingRepo.split('/')[0]!, repository: c.stagingRepo, distro: b.distro, release: b.release, arch: b.arches.join('-'), python: b.python };
-  const fill = (s: string) => s.replace(/\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
+  // Axis names never shadow these (core/axes.ts reserves them); validation checked every placeholder.
+  const vars: Record<string, string> = { ...b.axes, registry: c.stagingRepo.split('/')[0]!, repository: c.stagingRepo, distro: b.distro, release: b.release, arch: b.arches.join('-') };
+  const fill = (s: string) => s.replace(/(?<!\$)\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
   const location = spec.type === 'registry'
     ? fill(spec.ref ?? `${c.stagingRepo}:cache-{distro}-{release}-{arch}`)
     : fill(spec.dir ?? join(c.packageDir, '.cache', '{distro}-{release}-{arch}'));

@@ -6,14 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { DirectedGraph } from 'graphology';
 import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from './contexts.ts';
-import type { Diagnostic } from './diagnostics.ts';
+import { formatPath, type Diagnostic } from './diagnostics.ts';
 import { SpecError } from './errors.ts';
 import { expand, type Variant } from './expand.ts';
 import { pinBase, pinGit } from './floating.ts';
 import { combine, hashValue, sha256 } from './hash.ts';
 import { publicRefs, publishRepositories } from './refs.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from './render.ts';
+import { locate } from './source.ts';
 import type { Spec } from './spec.ts';
+import { expandTemplate, MissingVariable } from './tags.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task, TestTask } from './task.ts';
 import { loadSpec, type LoadOptions } from './validate.ts';
 
@@ -129,6 +131,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   const buildsOf = new Map<string, Map<string, BuildTask>>();
   const manifests: ManifestTask[] = [];
   const unpinned = new Set<string>();
+  const versionErrors = new Set<string>();
   for (const v of variants) {
     const render = renderIds.get(`${v.distro}/${v.release}`)!;
     const rel = spec.releases[v.release]!;
@@ -136,11 +139,21 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
     for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
     const builds: string[] = [];
     const gates: string[] = [];
-    const tests = rel.tests.map((t) => ({
+    // Placeholders were checked against the release's variables; only {version} can lack a value.
+    const fill = (text: string, at: (string | number)[], escape = (x: string) => x): string => {
+      try {
+        return expandTemplate(text, Object.fromEntries(Object.entries(v.vars).map(([k, x]) => [k, escape(x)])));
+      } catch (e) {
+        if (!(e instanceof MissingVariable)) throw e;
+        versionErrors.add(JSON.stringify(at));
+        return text;
+      }
+    };
+    const tests = rel.tests.map((t, i) => ({
       name: t.name,
-      run: t.run,
+      run: typeof t.run === 'string' ? fill(t.run, ['releases', v.release, 'tests', i, 'run']) : t.run.map((a, j) => fill(a, ['releases', v.release, 'tests', i, 'run', j])),
       exitCode: t.expect.exitCode,
-      output: t.expect.output?.replace(/\{([A-Za-z_]\w*)\}/g, (m, k: string) => (k in v.vars ? escapeRegExp(v.vars[k]!) : m)),
+      output: t.expect.output === undefined ? undefined : fill(t.expect.output, ['releases', v.release, 'tests', i, 'expect', 'output'], escapeRegExp),
       timeout: t.timeout ?? spec.build.timeout,
     }));
     const testsHash = hashValue(tests);
@@ -184,7 +197,6 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
         variant: v.key,
         distro: v.distro,
         release: v.release,
-        python: v.python,
         axes: v.axes,
         arches,
         platforms,
@@ -227,7 +239,6 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
       variant: v.key,
       distro: v.distro,
       release: v.release,
-      python: v.python,
       axes: v.axes,
       builds,
       platforms: v.arches.map((a) => spec.architectures[a]!),
@@ -236,6 +247,16 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
     };
     add(m);
     manifests.push(m);
+  }
+
+  if (versionErrors.size) {
+    throw new SpecError([...warnings, ...[...versionErrors].map((p): Diagnostic => {
+      const at = JSON.parse(p) as (string | number)[];
+      return {
+        severity: 'error', path: formatPath(at), message: 'uses {version}, which has no value: set "version" in the spec or pass --target-version',
+        ...(locate(spec.source.locations, at) ?? { file: spec.source.manifest }),
+      };
+    })]);
   }
 
   // READMEs: one per registry repository that wants one, after every manifest pushed to it.

@@ -42,13 +42,16 @@ export function buildSchema(mode: Mode) {
   // Typed as the full shape: the layer variant is only ever exported as JSON Schema.
   const req = <T extends z.ZodType>(t: T): T => (mode === 'full' ? t : (t.optional() as unknown as T));
 
-  const pythonSelection = z.union([
-    z.array(versionString('a Python version')),
+  const selection = (what: string) => z.union([
+    z.array(versionString(what)),
     z.strictObject({
-      include: z.array(versionString('a Python version')).optional(),
-      exclude: z.array(versionString('a Python version')).optional(),
+      include: z.array(versionString(what)).optional(),
+      exclude: z.array(versionString(what)).optional(),
     }),
-  ]).describe('A list replaces the inherited Python versions; {include, exclude} adjusts them.');
+  ]).describe('A list replaces the inherited values; {include, exclude} adjusts them.');
+  const pythonSelection = selection('a Python version');
+  const axisSelections = z.record(name('an axis name'), selection('an axis value'))
+    .describe('Restrict axes here: axis → a list of values, or {include, exclude}. Children inherit the restriction.');
 
   const fileSpec = z.strictObject({
     path: z.string().min(1).describe('Output file name inside the generated directory; `{arch}` expands per architecture.'),
@@ -82,7 +85,7 @@ export function buildSchema(mode: Mode) {
     dockerfile: z.string().min(1).optional().describe('Template name for the Dockerfile (default `<release>.Dockerfile`).'),
     files: z.array(fileSpec).optional(),
     tags: req(z.array(tagSpec).min(1)),
-    axes: z.array(name('an axis name')).optional().describe('Extra matrix axes this release (and its children) expand over.'),
+    axes: z.array(name('an axis name')).optional().describe('Axes this release (and its children) expand over, beyond those it inherits.'),
     build_args: stringMap.optional(),
     tests: z.array(imageTest).optional(),
     vars: vars.optional(),
@@ -95,7 +98,7 @@ export function buildSchema(mode: Mode) {
     files: z.array(fileSpec).optional(),
     build_args: stringMap.optional(),
     vars: vars.optional(),
-    axes: z.record(z.string(), z.array(z.string())).optional().describe('Restrict an axis to these values for this distro.'),
+    axes: axisSelections.optional(),
   });
 
   const distro = z.strictObject({
@@ -103,10 +106,11 @@ export function buildSchema(mode: Mode) {
     alias: name('a tag alias').optional(),
     family: req(name('a distro family')),
     package_manager: req(z.enum(['apt', 'dnf', 'microdnf', 'yum', 'apk', 'zypper'])),
-    image: req(z.string().min(1).describe('Base image for root releases; `{python}` expands to ${PYTHON_VERSION}.')),
+    image: req(z.string().min(1).describe('Base image for root releases; `{python}` and other axes with a build arg expand (to ${PYTHON_VERSION} … in the Dockerfile).')),
     templates: name('a template directory').optional(),
     architectures: req(z.array(name('an architecture')).min(1)),
     python: pythonSelection.optional(),
+    axes: axisSelections.optional(),
     releases: req(
       z.union([
         z.array(name('a release name')),
@@ -117,22 +121,27 @@ export function buildSchema(mode: Mode) {
     vars: vars.optional(),
   });
 
+  const axisValue = z.union([
+    z.null(),
+    z.strictObject({
+      vars: vars.optional(),
+      architectures: z.record(z.string(), z.union([vars, z.null()])).optional()
+        .describe('When given, the value exists only on these architectures, each with its own vars.'),
+    }),
+  ]);
   const axis = z.strictObject({
     description: z.string().optional(),
-    default: req(z.string()),
+    default: z.string().optional().describe('The value `when: { axis: default }` means (default: the first value).'),
+    arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a build-arg name').optional()
+      .describe('Build arg that carries the value into the Dockerfile (none by default).'),
+    id: z.string().regex(/^[a-z0-9]*$/, 'expected lowercase letters and digits').optional()
+      .describe('Prefix of the value in task ids and image keys (default: the axis name).'),
     values: req(
-      z.record(
-        z.string().regex(NAME_RE, 'expected an axis value: letters, digits, . _ -'),
-        z.union([
-          z.null(),
-          z.strictObject({
-            vars: vars.optional(),
-            architectures: z.record(z.string(), z.union([vars, z.null()])).optional()
-              .describe('When given, the value exists only on these architectures, each with its own vars.'),
-          }),
-        ]),
-      ),
-    ),
+      z.union([
+        z.array(versionString('an axis value')).min(1),
+        z.record(z.string().regex(NAME_RE, 'expected an axis value: letters, digits, . _ -'), axisValue),
+      ]),
+    ).describe('The values, in order: a list, or a map from value to its data.'),
   });
 
   const registry = z.strictObject({
@@ -180,9 +189,10 @@ export function buildSchema(mode: Mode) {
     version: versionString('a version').optional(),
     templates: z.string().optional().describe('Template directory, relative to the file that sets it.'),
     repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/).optional(),
-    python: req(z.array(versionString('a Python version')).min(1)),
+    python: z.array(versionString('a Python version')).min(1).optional()
+      .describe('Shorthand for an axis `python` on every release, with build arg PYTHON_VERSION and id `py`.'),
     architectures: req(z.record(name('an architecture'), z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'))),
-    axes: z.record(name('an axis name'), axis).optional(),
+    axes: z.record(name('an axis name'), axis).optional().describe('The matrix dimensions beyond distro and architecture; a release names the axes it expands over.'),
     releases: req(z.record(name('a release name'), release)),
     distros: req(z.record(name('a distro name'), distro)),
     registries: z.record(name('a registry name'), registry).optional(),

@@ -14,7 +14,8 @@ export interface Selection {
   targets?: Target[];
   releases?: string[];
   distros?: string[];
-  python?: string[];
+  /** `--axis NAME=V1,V2`: images with one of these values of each named axis (`--python-version` is axis python). */
+  axes?: Record<string, string[]>;
   platforms?: string[];
   /** Exact task ids (`--only`). */
   only?: string[];
@@ -29,7 +30,7 @@ export function parseTarget(text: string): Target {
 }
 
 export function isEmptySelection(s: Selection): boolean {
-  return !s.all && !s.targets?.length && !s.releases?.length && !s.distros?.length && !s.python?.length && !s.platforms?.length && !s.only?.length;
+  return !s.all && !s.targets?.length && !s.releases?.length && !s.distros?.length && !Object.keys(s.axes ?? {}).length && !s.platforms?.length && !s.only?.length;
 }
 
 export function selectTasks(plan: Plan, sel: Selection): Set<string> {
@@ -46,19 +47,26 @@ export function selectTasks(plan: Plan, sel: Selection): Set<string> {
   }
   check('release', [...(sel.releases ?? []), ...((sel.targets ?? []).flatMap((t) => (t.release ? [t.release] : [])))], spec.releaseOrder);
   check('distro', [...(sel.distros ?? []), ...((sel.targets ?? []).flatMap((t) => (t.distro ? [t.distro] : [])))], Object.keys(spec.distros));
-  const allPython = [...new Set(Object.values(spec.distros).flatMap((d) => Object.values(d.releases).flatMap((r) => r.python)))];
-  check('Python version', sel.python, allPython);
+  for (const [axis, values] of Object.entries(sel.axes ?? {})) {
+    if (!Object.hasOwn(spec.axes, axis)) {
+      throw new UsageError(axis === 'python'
+        ? 'this spec has no python axis, so --python-version selects nothing'
+        : `unknown axis "${axis}" (axes: ${Object.keys(spec.axes).join(', ') || 'none'})`);
+    }
+    const built = new Set(plan.variants.flatMap((v) => (Object.hasOwn(v.axes, axis) ? [v.axes[axis]!] : [])));
+    check(axis === 'python' ? 'Python version' : `value of axis ${axis}`, values, spec.axes[axis]!.order.filter((v) => built.has(v)));
+  }
   const platforms = [...new Set(Object.values(spec.architectures))];
   const platformOf = (p: string) => spec.architectures[p] ?? p; // accept arch names too
   check('platform', sel.platforms?.map(platformOf), platforms);
   for (const id of sel.only ?? []) if (!plan.tasks.has(id)) throw new UsageError(`unknown task id "${id}" (see: manager graph --format json)`);
 
   const wantedPlatforms = sel.platforms?.map(platformOf);
-  const matchImage = (distro: string, release: string, python: string) =>
+  const matchImage = (distro: string, release: string, axes: Record<string, string>) =>
     (!sel.targets?.length || sel.targets.some((t) => (!t.release || t.release === release) && (!t.distro || t.distro === distro))) &&
     (!sel.releases?.length || sel.releases.includes(release)) &&
     (!sel.distros?.length || sel.distros.includes(distro)) &&
-    (!sel.python?.length || sel.python.includes(python));
+    Object.entries(sel.axes ?? {}).every(([a, vs]) => !vs.length || (Object.hasOwn(axes, a) && vs.includes(axes[a]!)));
   const matchPlatform = (p: string) => !wantedPlatforms?.length || wantedPlatforms.includes(p);
 
   // `--only` names the seeds itself; otherwise the targets and filters pick them.
@@ -67,11 +75,11 @@ export function selectTasks(plan: Plan, sel: Selection): Set<string> {
     for (const t of plan.tasks.values()) {
       if (t.kind === 'build' || t.kind === 'test') {
         const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as Extract<Task, { kind: 'build' }>);
-        if (matchImage(b.distro, b.release, b.python) && (t.kind === 'test' ? matchPlatform(t.platform) : b.platforms.every(matchPlatform))) seeds.push(t.id);
+        if (matchImage(b.distro, b.release, b.axes) && (t.kind === 'test' ? matchPlatform(t.platform) : b.platforms.every(matchPlatform))) seeds.push(t.id);
       } else if (t.kind === 'manifest') {
         // A manifest publishes every platform of its image: selecting part of them must not
         // overwrite a multi-arch tag with fewer platforms, so it needs them all.
-        if (matchImage(t.distro, t.release, t.python) && t.platforms.every(matchPlatform)) seeds.push(t.id);
+        if (matchImage(t.distro, t.release, t.axes) && t.platforms.every(matchPlatform)) seeds.push(t.id);
       }
     }
   }

@@ -1,4 +1,4 @@
-// The normalized spec: every default filled in, list forms turned into maps, Python and
+// The normalized spec: every default filled in, list forms turned into maps, axis values and
 // architecture sets resolved per distro × release. Everything downstream reads only this.
 import type { LockFile } from './lock-file.ts';
 import type { Locations } from './source.ts';
@@ -11,11 +11,24 @@ export interface AxisValue {
   architectures?: Record<string, Vars>;
 }
 
+/**
+ * One dimension of the matrix (Python, a CUDA version, a database major, a flavor). The
+ * top-level `python:` list is shorthand for the axis `python` with build arg PYTHON_VERSION,
+ * id `py`, on every release.
+ */
 export interface Axis {
   name: string;
   description?: string;
   default: string;
+  /** Values in the order written: what `values` maps cannot keep for numeric-looking keys. */
+  order: string[];
   values: Record<string, AxisValue>;
+  /** Build arg that carries the value into the Dockerfile, if any. */
+  arg?: string;
+  /** Prefix of the value in image keys and task ids: `py` gives `…/py3.10`. */
+  id: string;
+  /** Expanded on every release (the python shorthand); other axes on the releases that name them. */
+  everywhere: boolean;
 }
 
 export interface TagTemplate {
@@ -48,7 +61,7 @@ export interface Release {
   dockerfile: string;
   files: FileTemplate[];
   tags: TagTemplate[];
-  /** Own axes plus every ancestor's, in declaration order. */
+  /** Axes this release expands over: every-release axes, then ancestors', then its own. */
   axes: string[];
   /** Values as written; a floating arg holds its ref here and its repository in gitArgs. */
   buildArgs: Record<string, string>;
@@ -60,11 +73,11 @@ export interface Release {
 
 export interface DistroRelease {
   architectures: string[];
-  python: string[];
   files: FileTemplate[];
   buildArgs: Record<string, string>;
   gitArgs: Record<string, GitRef>;
   vars: Vars;
+  /** Every axis of the release → the values built here (restrictions and the parent's applied). */
   axes: Record<string, string[]>;
 }
 
@@ -77,7 +90,8 @@ export interface Distro {
   image: string;
   templates: string;
   architectures: string[];
-  python: string[];
+  /** Every axis → the values this distro builds (its own restriction applied). */
+  axes: Record<string, string[]>;
   /** Supported releases, in release topological order. */
   releases: Record<string, DistroRelease>;
   buildArgs: Record<string, string>;
@@ -124,8 +138,8 @@ export interface Spec {
   description?: string;
   version?: string;
   templatesDir: string;
-  python: string[];
   architectures: Record<string, string>;
+  /** Every axis, every-release ones (python) first, then in spec order. */
   axes: Record<string, Axis>;
   releases: Record<string, Release>;
   /** Release names, parents before children. */

@@ -2,13 +2,14 @@
 // spec, strict enough to check before anything runs.
 import type { TagTemplate } from './spec.ts';
 
-const VAR_RE = /\{([A-Za-z_][\w]*)\}/g;
+/** `{name}`; `${name}` is shell or Dockerfile syntax and stays as written. */
+const VAR_RE = /(?<!\$)\{([A-Za-z_][\w]*)\}/g;
 /** Docker's tag grammar. */
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** Variables every image has; axis names are added per release. */
+/** Variables every image has; its axes (python among them, when the spec has it) are added per release. */
 export function tagVariables(): string[] {
-  return ['version', 'python', 'distro', 'alias', 'family', 'release', 'package'];
+  return ['version', 'distro', 'alias', 'family', 'release', 'package'];
 }
 
 export function templateVariables(template: string): string[] {

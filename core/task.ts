@@ -30,7 +30,7 @@ export interface BuildTask extends TaskBase {
   variant: string;
   distro: string;
   release: string;
-  python: string;
+  /** Axis values of the image (python among them, when the spec has it). */
   axes: Record<string, string>;
   /** One architecture per build (split), or all of the image's in one build (single). */
   arches: string[];
@@ -60,7 +60,6 @@ export interface ManifestTask extends TaskBase {
   variant: string;
   distro: string;
   release: string;
-  python: string;
   axes: Record<string, string>;
   builds: string[];
   platforms: string[];

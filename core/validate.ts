@@ -13,7 +13,6 @@ import { fullSchema, type RawSpec } from './schema.ts';
 import { locate, type Locations } from './source.ts';
 import {
   DEFAULT_HOSTS,
-  type Axis,
   type Distro,
   type DistroRelease,
   type FileTemplate,
@@ -24,6 +23,7 @@ import {
   type TagTemplate,
 } from './spec.ts';
 import { tagVariables, templateVariables } from './tags.ts';
+import { checkDistroImage, normalizeAxes, restrictDistroAxes, restrictReleaseAxes } from './axes.ts';
 import { dict, withoutPrototypes } from './own.ts';
 
 export interface LoadOptions {
@@ -120,7 +120,7 @@ interface Removed {
 }
 
 const COLLECTIONS = new Set(['releases', 'distros', 'axes', 'registries', 'architectures']);
-const OPTIONAL_TOP = new Set(['$schema', 'description', 'version', 'templates', 'repository', 'publish', 'build', 'vars', 'axes', 'registries']);
+const OPTIONAL_TOP = new Set(['$schema', 'python', 'description', 'version', 'templates', 'repository', 'publish', 'build', 'vars', 'axes', 'registries']);
 
 /**
  * The spec without the parts the schema refused: a refused entry of a named collection (a
@@ -201,29 +201,9 @@ function normalize(
   const templatesDir = raw.templates ?? join(manifest, '..', 'templates');
   const archNames = Object.keys(raw.architectures);
 
-  // Axes.
-  const axes: Record<string, Axis> = dict();
-  for (const [name, a] of Object.entries(raw.axes ?? {})) {
-    const values: Axis['values'] = dict();
-    for (const [v, def] of Object.entries(a.values)) {
-      const archs = def?.architectures;
-      if (archs) {
-        for (const arch of Object.keys(archs)) {
-          if (!raw.architectures[arch] && !gone('architectures', arch)) {
-            report.error(['axes', name, 'values', v, 'architectures', arch], `unknown architecture "${arch}" (known: ${archNames.join(', ')})`, 'key');
-          }
-        }
-      }
-      values[v] = {
-        vars: def?.vars ?? {},
-        architectures: archs ? dict(Object.entries(archs).map(([k, x]) => [k, x ?? dict()])) : undefined,
-      };
-    }
-    if (!(a.default in values)) {
-      report.error(['axes', name, 'default'], `default "${a.default}" is not one of the values (${Object.keys(values).join(', ')})`);
-    }
-    axes[name] = { name, description: a.description, default: a.default, values };
-  }
+  // Axes: the python shorthand first (it expands on every release), then the spec's own.
+  const axes = normalizeAxes(raw, report, gone, archNames);
+  const everywhere = Object.values(axes).filter((a) => a.everywhere).map((a) => a.name);
 
   // Releases: parents, cycles, order, inherited axes.
   const relGraph = new DirectedGraph();
@@ -253,7 +233,7 @@ function normalize(
     for (const [i, ax] of (r.axes ?? []).entries()) {
       if (!axes[ax] && !gone('axes', ax)) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
     }
-    const inherited = parent && releases[parent] ? releases[parent]!.axes : [];
+    const inherited = parent && releases[parent] ? releases[parent]!.axes : everywhere;
     const ownAxes = (r.axes ?? []).filter((a) => axes[a]);
     const tags: TagTemplate[] = r.tags.map((t) =>
       typeof t === 'string'
@@ -280,19 +260,31 @@ function normalize(
       timeout: r.timeout,
     };
     const known = new Set([...tagVariables(), ...releases[name]!.axes]);
+    const unknownIn = (at: SpecPath, what: string, text: string) => {
+      for (const v of templateVariables(text)) {
+        if (!known.has(v)) report.error(at, `${what} uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
+      }
+    };
+    (r.tests ?? []).forEach((t, i) => {
+      if (typeof t.run === 'string') unknownIn(['releases', name, 'tests', i, 'run'], 'test command', t.run);
+      else t.run.forEach((arg, j) => unknownIn(['releases', name, 'tests', i, 'run', j], 'test command', arg));
+      if (t.expect?.output !== undefined) unknownIn(['releases', name, 'tests', i, 'expect', 'output'], 'expected output', t.expect.output);
+    });
+    for (const [k, v] of Object.entries(r.build_args ?? {})) {
+      if (typeof v === 'string') unknownIn(['releases', name, 'build_args', k], `build arg ${k}`, v);
+      else unknownIn(['releases', name, 'build_args', k, 'ref'], `build arg ${k}`, v.ref);
+    }
     tags.forEach((t, i) => {
       const at: SpecPath = typeof r.tags[i] === 'string' ? ['releases', name, 'tags', i] : ['releases', name, 'tags', i, 'template'];
-      for (const v of templateVariables(t.template)) {
-        if (!known.has(v)) report.error(at, `tag template uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
-      }
+      unknownIn(at, 'tag template', t.template);
       if (/[{}]/.test(t.template.replace(/\{[A-Za-z_][\w]*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
       for (const key of Object.keys(t.when ?? {})) {
         if (releases[name]!.axes.includes(key)) {
           for (const v of t.when![key]!) {
             if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
           }
-        } else if (!tagVariables().includes(key) || key === 'version') {
-          report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${['python', 'distro', 'alias', 'family', 'release', ...releases[name]!.axes].join(', ')}; not "${key}"`, 'key');
+        } else if (!tagVariables().includes(key) || key === 'version' || key === 'package') {
+          report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...releases[name]!.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key');
         }
       }
     });
@@ -308,7 +300,6 @@ function normalize(
       if (!raw.architectures[a] && !gone('architectures', a)) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
     });
     const distroArches = d.architectures.filter((a) => raw.architectures[a]);
-    const distroPython = selectPython(report, ['distros', dname, 'python'], raw.python, d.python);
     const relEntries: [string, SpecPath, NonNullable<Extract<RawSpec['distros'][string]['releases'], Record<string, unknown>>[string]> | null][] = Array.isArray(d.releases)
       ? d.releases.map((r, i) => [r, ['distros', dname, 'releases', i], null])
       : Object.entries(d.releases).map(([r, v]) => [r, ['distros', dname, 'releases', r], v]);
@@ -320,6 +311,8 @@ function normalize(
       else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
       listed.add(rname);
     }
+    const distroAxes = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
+    checkDistroImage(report, axes, dname, d.image, [...listed].filter((r) => releases[r] && !releases[r]!.parent).map((r) => releases[r]!));
     const out: Record<string, DistroRelease> = dict();
     for (const rname of releaseOrder) {
       const entry = relEntries.find(([n]) => n === rname);
@@ -348,27 +341,15 @@ function normalize(
         });
         arches = over.architectures.filter((a) => inheritedArches.includes(a));
       }
-      const python = selectPython(report, [...at, 'python'], parentDR ? parentDR.python : distroPython, over?.python);
-      const axisRestrict: Record<string, string[]> = dict();
-      for (const [ax, vals] of Object.entries(over?.axes ?? {})) {
-        if (!rel.axes.includes(ax)) {
-          report.error([...at, 'axes', ax], `release "${rname}" does not expand over axis "${ax}"`, 'key');
-          continue;
-        }
-        vals.forEach((v, i) => {
-          if (!(v in axes[ax]!.values)) report.error([...at, 'axes', ax, i], `"${v}" is not a value of axis "${ax}"`);
-        });
-        axisRestrict[ax] = vals;
-      }
+      const axisValues = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
       const files = over?.files ?? [];
       files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
       out[rname] = {
         architectures: arches,
-        python,
         files,
         ...inheritArgs(undefined, over?.build_args),
         vars: over?.vars ?? {},
-        axes: axisRestrict,
+        axes: axisValues,
       };
     }
     distros[dname] = {
@@ -380,7 +361,7 @@ function normalize(
       image: d.image,
       templates: d.templates ?? d.family,
       architectures: distroArches,
-      python: distroPython,
+      axes: distroAxes,
       releases: out,
       ...inheritArgs(undefined, d.build_args),
       vars: d.vars ?? {},
@@ -435,13 +416,22 @@ function normalize(
     }
   }
 
+  // Cache locations: the build's own placeholders and its axes (each checked per release in expand).
+  for (const key of ['ref', 'dir'] as const) {
+    const text = raw.build?.cache?.[key];
+    if (text === undefined) continue;
+    const known = ['registry', 'repository', 'distro', 'release', 'arch', ...Object.keys(axes)];
+    for (const v of templateVariables(text)) {
+      if (!known.includes(v)) report.error(['build', 'cache', key], `cache ${key} uses unknown variable {${v}} (known: ${known.map((k) => `{${k}}`).join(', ')})`);
+    }
+  }
+
   const version = opts.version ?? raw.version;
   const spec: Spec = {
     package: raw.package,
     description: raw.description,
     version,
     templatesDir,
-    python: raw.python,
     architectures: raw.architectures,
     axes,
     releases,
@@ -509,22 +499,6 @@ function checkFilePath(report: Reporter, at: SpecPath, f: FileTemplate): void {
   if (p.includes('/') || p.includes('\\') || p === '.' || p === '..' || p.includes('\0') || p === 'Dockerfile' || /[{}]/.test(p)) {
     report.error(at, `file path "${f.path}" must be a plain file name (no '/', '..' or braces other than {arch}) and not "Dockerfile"`);
   }
-}
-
-function selectPython(
-  report: Reporter,
-  at: SpecPath,
-  inherited: string[],
-  sel: string[] | { include?: string[]; exclude?: string[] } | undefined,
-): string[] {
-  if (sel === undefined) return inherited;
-  if (Array.isArray(sel)) return uniq(sel);
-  const out = [...inherited];
-  for (const [i, v] of (sel.exclude ?? []).entries()) {
-    if (!out.includes(v)) report.warn([...at, 'exclude', i], `Python ${v} is not in the inherited list (${inherited.join(', ')}); nothing to exclude`);
-  }
-  const kept = out.filter((v) => !(sel.exclude ?? []).includes(v));
-  return uniq([...kept, ...(sel.include ?? [])]);
 }
 
 function releaseCycles(releases: RawSpec['releases']): string[][] {

@@ -27,6 +27,12 @@ export interface WorkflowOptions {
   targets?: string[];
   /** The spec root relative to the repository root, when it is not the root itself. */
   specDir?: string;
+  /** The directory holding package.json (and the installed manager), relative to the repository root. */
+  nodeDir?: string;
+  /** Selection flags the workflow passes to every build and matrix command (default `--all`). */
+  selection?: string[];
+  /** What those flags select, to size the matrix batches (default: everything). */
+  selected?: Set<string>;
   /** Credential variable names per registry kind, beyond the spec's own (registries/index.ts). */
   credentialDefaults: Record<RegistryKind, { username?: string[]; password?: string[]; token?: string[] }>;
 }
@@ -78,20 +84,23 @@ function readmeEnv(plan: Plan, defaults: WorkflowOptions['credentialDefaults']):
 
 export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const spec = plan.spec;
-  const manager = ['./node_modules/.bin/manager', ...(o.specDir ? ['--spec-dir', shq(o.specDir)] : [])].join(' ');
+  const nodeDir = o.nodeDir && o.nodeDir !== '.' ? o.nodeDir : undefined;
+  const manager = [nodeDir ? shq(`./${nodeDir}/node_modules/.bin/manager`) : './node_modules/.bin/manager', ...(o.specDir ? ['--spec-dir', shq(o.specDir)] : [])].join(' ');
   const pkg = shq(o.packageArg);
-  const sel = o.targets?.length ? `--target ${shq(o.targets.join(','))}` : '--all';
+  const selection = [...(o.targets?.length ? ['--target', o.targets.join(',')] : []), ...(o.selection ?? [])];
+  const sel = selection.length ? selection.map(shq).join(' ') : '--all';
   const registries = spec.publish.map((n) => spec.registries[n]!);
   const staging = stagingRepository(plan);
   const stagingRegistry = registries.find((r) => staging?.startsWith(`${r.host}/`)) ?? registries[0];
   const ghcr = registries.some((r) => r.kind === 'ghcr');
   const timeoutMin = Math.min(360, Math.ceil(spec.build.timeout / 60) + 10);
   // The workflow holds as many build jobs as the largest matrix needs, 256 jobs each.
-  const batches = Math.max(1, Math.ceil(chainCount(plan, new Set(plan.tasks.keys())) / MATRIX_LIMIT));
+  const batches = Math.max(1, Math.ceil(chainCount(plan, o.selected ?? new Set(plan.tasks.keys())) / MATRIX_LIMIT));
+  // The tool is installed where its package.json is, which need not be the repository root.
   const setup: Step[] = [
     { uses: ACTIONS.checkout.uses, with: { 'persist-credentials': false } },
-    { uses: ACTIONS.setupNode.uses, with: { 'node-version': 22, cache: 'npm' } },
-    { run: 'npm ci' },
+    { uses: ACTIONS.setupNode.uses, with: { 'node-version': 22, cache: 'npm', ...(nodeDir ? { 'cache-dependency-path': `${nodeDir}/package-lock.json` } : {}) } },
+    { run: 'npm ci', ...(nodeDir ? { 'working-directory': nodeDir } : {}) },
   ];
   const read = { contents: 'read' };
   const write = ghcr ? { contents: 'read', packages: 'write' } : read;

@@ -1,6 +1,7 @@
 // `manager init`: a starter manifest and templates that validate as written, so a new
 // package starts from something that builds rather than from a blank page.
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { loadSpec } from '../core/validate.ts';
@@ -11,18 +12,27 @@ interface CatalogDistro {
   alias: string;
   family: string;
   package_manager: string;
+  /** The plain distro image. */
   image: string;
+  /** The official Python image on this distro, used when the family has a python axis. */
+  pythonImage?: string;
   architectures: string[];
 }
 
 /** Well-known distros a starter manifest can name; any other can be added by hand. */
 export const DISTRO_CATALOG: Record<string, CatalogDistro> = {
-  debian11: { alias: 'debian', family: 'debian', package_manager: 'apt', image: 'docker.io/library/python:{python}-slim-bullseye', architectures: ['amd64', 'arm64v8', 'arm32v7', 'ppc64le', 's390x'] },
-  debian12: { alias: 'bookworm', family: 'debian', package_manager: 'apt', image: 'docker.io/library/python:{python}-slim-bookworm', architectures: ['amd64', 'arm64v8', 'arm32v7', 'ppc64le', 's390x'] },
+  debian11: { alias: 'debian', family: 'debian', package_manager: 'apt', image: 'docker.io/library/debian:bullseye-slim', pythonImage: 'docker.io/library/python:{python}-slim-bullseye', architectures: ['amd64', 'arm64v8', 'arm32v7', 'ppc64le', 's390x'] },
+  debian12: { alias: 'bookworm', family: 'debian', package_manager: 'apt', image: 'docker.io/library/debian:bookworm-slim', pythonImage: 'docker.io/library/python:{python}-slim-bookworm', architectures: ['amd64', 'arm64v8', 'arm32v7', 'ppc64le', 's390x'] },
   ubi8: { alias: 'ubi8', family: 'rhel', package_manager: 'dnf', image: 'registry.access.redhat.com/ubi8/ubi:8.8-1032', architectures: ['amd64', 'arm64v8', 'ppc64le', 's390x'] },
-  'alpine3.18': { alias: 'alpine', family: 'alpine', package_manager: 'apk', image: 'docker.io/library/python:{python}-alpine3.18', architectures: ['amd64', 'arm64v8', 'arm32v7', 'ppc64le', 's390x'] },
+  'alpine3.18': { alias: 'alpine', family: 'alpine', package_manager: 'apk', image: 'docker.io/library/alpine:3.18', pythonImage: 'docker.io/library/python:{python}-alpine3.18', architectures: ['amd64', 'arm64v8', 'arm32v7', 'ppc64le', 's390x'] },
   amazonlinux2: { alias: 'ami2', family: 'amazonlinux', package_manager: 'yum', image: 'docker.io/library/amazonlinux:2.0.20230612.0', architectures: ['amd64', 'arm64v8'] },
 };
+
+/** One axis of the new family: `pg` with values 15, 16, 17. */
+export interface InitAxis {
+  name: string;
+  values: string[];
+}
 
 const ARCHES: Record<string, string> = { amd64: 'linux/amd64', arm64v8: 'linux/arm64', arm32v7: 'linux/arm/v7', ppc64le: 'linux/ppc64le', s390x: 'linux/s390x' };
 
@@ -31,8 +41,32 @@ export interface InitOptions {
   name: string;
   releases: string[];
   distros: string[];
+  /** The family's axes, in order; one named python becomes the `python:` shorthand. */
+  axes: InitAxis[];
   manifest?: string;
   force: boolean;
+}
+
+/**
+ * `pg=15,16,17 flavor=slim,full` (from flags or the prompt) → axes. Names are what specs accept;
+ * `gpu_supported` releases add the cuda axis themselves.
+ */
+export function parseInitAxes(words: string[]): InitAxis[] {
+  const out: InitAxis[] = [];
+  for (const w of words) {
+    const m = /^([a-z][a-z0-9_-]*)=(.+)$/.exec(w.trim());
+    if (!m) throw new UsageError(`bad axis "${w}": expected NAME=VALUE[,VALUE…] (a lowercase name)`);
+    const values = m[2]!.split(',').map((v) => v.trim()).filter(Boolean);
+    if (!values.length || values.some((v) => !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v))) throw new UsageError(`bad axis "${w}": values are letters, digits, . _ -`);
+    if (out.some((a) => a.name === m[1])) throw new UsageError(`axis "${m[1]}" is given twice`);
+    out.push({ name: m[1]!, values });
+  }
+  return out;
+}
+
+/** The build arg a starter axis sets: `pg` → PG_VERSION (PYTHON_VERSION for python). */
+export function axisArg(name: string): string {
+  return `${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_VERSION`;
 }
 
 interface ParsedRelease {
@@ -69,6 +103,12 @@ export function initPackage(o: InitOptions): { manifest: string; files: string[]
   const manifest = resolve(o.manifest ?? join(o.root, 'manifests', `${o.name}.yaml`));
   const templatesDir = join(o.root, 'templates', o.name);
   const gpu = releases.some((r) => r.gpu);
+  if (gpu && o.axes.some((a) => a.name === 'cuda')) throw new UsageError('a (gpu_supported) release adds the cuda axis itself; drop --axis cuda');
+  const python = o.axes.find((a) => a.name === 'python');
+  const own = o.axes.filter((a) => a.name !== 'python');
+  const q = (v: string) => JSON.stringify(v);
+  // Tags name every axis value, so no two images share one.
+  const axisPart = (names: string[]) => names.map((n) => `-${n}{${n}}`).join('');
   // A GPU release's descendants expand over CUDA too.
   const gpuSet = new Set<string>();
   for (const r of releases) if (r.gpu || (r.parent && gpuSet.has(r.parent))) gpuSet.add(r.name);
@@ -78,13 +118,14 @@ export function initPackage(o: InitOptions): { manifest: string; files: string[]
     `package: ${o.name}`,
     `version: 0.1.0`,
     `templates: ${relative(dirname(manifest), templatesDir) || '.'}`,
-    `python: ["3.10", "3.11"]`,
+    ...(python ? [`python: [${python.values.map(q).join(', ')}]`] : []),
     `architectures:`,
     ...[...new Set(o.distros.flatMap((d) => DISTRO_CATALOG[d]!.architectures))].map((a) => `  ${a}: ${ARCHES[a]}`),
   ];
+  if (own.length || gpu) y.push('axes:');
+  for (const a of own) y.push(`  ${a.name}:`, `    arg: ${axisArg(a.name)}`, `    values: [${a.values.map(q).join(', ')}]`);
   if (gpu) {
     y.push(
-      'axes:',
       '  cuda:',
       '    default: "12.2.2"',
       '    values:',
@@ -97,8 +138,12 @@ export function initPackage(o: InitOptions): { manifest: string; files: string[]
   for (const r of releases) {
     y.push(`  ${r.name}:`);
     if (r.parent) y.push(`    parent: ${r.parent}`);
-    if (r.gpu) y.push('    axes: [cuda]', '    build_args: { CUDA_VERSION: "{cuda}" }');
-    const tag = r.parent ? `{version}-python{python}-{distro}-${r.name}` : `${r.name}-python{python}-{distro}`;
+    // Roots expand over the family's axes; children inherit them.
+    const axes = [...(!r.parent && own.length ? own.map((a) => a.name) : []), ...(r.gpu ? ['cuda'] : [])];
+    if (axes.length) y.push(`    axes: [${axes.join(', ')}]`);
+    if (r.gpu) y.push('    build_args: { CUDA_VERSION: "{cuda}" }');
+    const names = [...(python ? ['python'] : []), ...own.map((a) => a.name)];
+    const tag = r.parent ? `{version}${axisPart(names)}-{distro}-${r.name}` : `${r.name}${axisPart(names)}-{distro}`;
     y.push(`    tags: ["${tag}${gpuSet.has(r.name) ? '-cuda{cuda}' : ''}"]`);
   }
   y.push('distros:');
@@ -109,7 +154,7 @@ export function initPackage(o: InitOptions): { manifest: string; files: string[]
       `    alias: ${c.alias}`,
       `    family: ${c.family}`,
       `    package_manager: ${c.package_manager}`,
-      `    image: ${c.image}`,
+      `    image: ${python && c.pythonImage ? c.pythonImage : c.image}`,
       `    architectures: [${c.architectures.join(', ')}]`,
       `    releases: [${releases.map((r) => r.name).join(', ')}]`,
     );
@@ -136,8 +181,36 @@ function starterTemplate(r: ParsedRelease, family: string): string {
     alpine: 'apk add --no-cache ca-certificates',
     amazonlinux: 'yum install -y ca-certificates && yum clean all',
   };
+  // The axes' build args: declared before FROM (the base image may use them) and again after.
+  const axisArgs = '<% for (const a of it.axis_args) { -%>\nARG <%= a %>\n<% } -%>\n';
   const head = r.parent
-    ? 'ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nARG PYTHON_VERSION\n'
-    : 'ARG PYTHON_VERSION\nARG <%= it.from.arg %>=<%= it.from.default %>\nFROM ${<%= it.from.arg %>}\nARG PYTHON_VERSION\n';
+    ? `ARG <%= it.parent_arg %>\nFROM \${<%= it.parent_arg %>}\n${axisArgs}`
+    : `${axisArgs}ARG <%= it.from.arg %>=<%= it.from.default %>\nFROM \${<%= it.from.arg %>}\n${axisArgs}`;
   return `${head}LABEL org.opencontainers.image.title="<%= it.package.name %>-<%= it.release.name %>"\nRUN ${install[family] ?? 'true'}\n`;
+}
+
+/**
+ * Asks for the family's axes on a terminal: one line, `NAME=V1,V2 …`, blank for none. The
+ * answer goes through parseInitAxes like the flags; a bad answer is asked again (three times).
+ */
+export async function askAxes(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<string[]> {
+  const rl = createInterface({ input, output, terminal: false });
+  const lines = rl[Symbol.asyncIterator]();
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      output.write('Axes of the family, as NAME=VALUE,VALUE … (e.g. "pg=15,16 flavor=slim,full"; python=3.11,3.12 for Python; blank for none): ');
+      const next = await lines.next();
+      if (next.done) return [];
+      const words = String(next.value).trim().split(/\s+/).filter(Boolean);
+      try {
+        parseInitAxes(words);
+        return words;
+      } catch (e) {
+        output.write(`${(e as Error).message}\n`);
+      }
+    }
+    throw new UsageError('no usable axes given; pass --axis NAME=VALUES or --no-axes');
+  } finally {
+    rl.close();
+  }
 }

@@ -22,7 +22,6 @@ export function metadataFiles(plan: Plan): Record<string, string> {
       id: m.id,
       distro: m.distro,
       release: m.release,
-      python: m.python,
       axes: m.axes,
       tags: m.tags,
       refs: m.refs,

@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +30,11 @@ export function measuredCli(args: string[], opts: { cwd?: string; env?: Record<s
 }
 
 /** Runs the real CLI entry in a child process, as a user would. */
+const TSX = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
 export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrate.ts'), ...args], {
+  // tsx by path: the working directory may be a temp tree with no node_modules.
+  const r = spawnSync(process.execPath, ['--import', TSX, join(REPO, 'orchestrate.ts'), ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, CI: 'true', ...opts.env },
     encoding: 'utf8',

@@ -12,7 +12,7 @@ import { selectTasks } from '../../core/select.ts';
 import { githubReport } from '../../cli/build.ts';
 import type { Summary } from '../../tasks/execute.ts';
 import { cli } from '../helpers/cli.ts';
-import { BENTO_MANIFEST, REPO, tempDir } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, MINI_SPEC, MINI_TEMPLATES, REPO, tempDir, writeTree } from '../helpers/spec.ts';
 import { cpSync, mkdirSync } from 'node:fs';
 
 /** Builds whose hash the "registry" (an earlier plan) does not have. */
@@ -189,6 +189,36 @@ describe('GitHub Actions workflow', () => {
   it('runs from the repository root when the spec lives below it', () => {
     const { text } = workflow(loadPlan(BENTO_MANIFEST), { specDir: 'docker/my specs' });
     expect(text).toContain("./node_modules/.bin/manager --spec-dir 'docker/my specs' validate bento-server");
+  });
+
+  it('installs and runs the tool where its package.json is, below the repository root', () => {
+    const { text, doc } = workflow(loadPlan(BENTO_MANIFEST), { specDir: 'docker/specs', nodeDir: 'docker' });
+    expect(text).toContain('./docker/node_modules/.bin/manager --spec-dir docker/specs validate bento-server');
+    const steps = doc.jobs['build']!.steps as Record<string, unknown>[];
+    expect(steps.find((s) => s['run'] === 'npm ci')).toEqual({ run: 'npm ci', 'working-directory': 'docker' });
+    expect(steps.find((s) => String(s['uses']).startsWith('actions/setup-node@'))!['with']).toMatchObject({ 'cache-dependency-path': 'docker/package-lock.json' });
+  });
+
+  it('ci github in a repository whose spec and package.json sit in a subdirectory', async () => {
+    const repo = writeTree({
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      'images/package.json': '{"private":true}\n',
+      'images/package-lock.json': '{}\n',
+      'images/manifests/mini.yaml': MINI_SPEC,
+      ...Object.fromEntries(Object.entries(MINI_TEMPLATES).map(([k, v]) => [`images/manifests/${k}`, v])),
+    });
+    const r = cli(['--spec-dir', join(repo, 'images'), 'ci', 'github', 'mini', '--python-version', '3.11', '--distros', 'deb'], { cwd: repo });
+    expect(r.stderr).toBe('');
+    const doc = parse(r.stdout) as { on: { push: { paths: string[] } }; jobs: Record<string, { steps: Record<string, unknown>[] }> };
+    expect(doc.on.push.paths).toEqual(['images/manifests/mini.yaml', 'images/manifests/templates/**', 'images/package-lock.json']);
+    const runs = Object.values(doc.jobs).flatMap((j) => j.steps.map((s) => s['run'])).filter((x): x is string => typeof x === 'string');
+    expect(runs).toContain('./images/node_modules/.bin/manager --spec-dir images ci matrix mini --distros deb --axis python=3.11 --batches 1 --github-output');
+    expect(runs).toContain('./images/node_modules/.bin/manager --spec-dir images build mini --distros deb --axis python=3.11 --dry-run --offline');
+    expect(runs.filter((x) => x === 'npm ci')).toHaveLength(4);
+    const lint = await createLinter();
+    expect(lint(r.stdout, '.github/workflows/mini-images.yml')).toEqual([]);
+    // A selection that matches nothing never reaches a workflow.
+    expect(cli(['--spec-dir', join(repo, 'images'), 'ci', 'github', 'mini', '--python-version', '3.9'], { cwd: repo }).stderr).toMatch(/unknown Python version "3\.9"/);
   });
 
   it('the CLI prints the workflow and the matrix command exists', () => {

@@ -137,8 +137,35 @@ describe('manager CLI', () => {
     expect(loaded.spec!.releaseOrder).toEqual(['base', 'runtime', 'cudnn', 'devel']);
     expect(loaded.spec!.releases['devel']!.parent).toBe('runtime');
     expect(loaded.spec!.releases['cudnn']!.axes).toEqual(['cuda']);
+    // No axis asked for, so no Python anywhere: not in the manifest, the templates or the output.
+    const manifestText = readFileSync(join(root, 'manifests', 'widget.yaml'), 'utf8');
+    expect(manifestText).not.toMatch(/python/i);
     expect(cli(['--spec-dir', root, 'generate', 'widget']).code).toBe(0);
+    expect(cli(['--spec-dir', root, 'context', 'widget']).code).toBe(0);
+    const generated = join(root, 'generated', 'widget');
+    expect(readFileSync(join(generated, 'debian12', 'base', 'Dockerfile'), 'utf8')).toMatch(/^ARG BASE_IMAGE=docker\.io\/library\/debian:bookworm-slim\nFROM \$\{BASE_IMAGE\}\n/);
+    expect(readFileSync(join(generated, 'README.md'), 'utf8')).not.toMatch(/python/i);
+    expect(Object.keys(JSON.parse(readFileSync(join(generated, 'images.json'), 'utf8'))[0].build_args)).toEqual([]);
     expect(cli(['--spec-dir', root, 'init', 'widget', '--releases', 'runtime']).code).toBe(2);
+  });
+
+  it('init takes the family\'s axes: each a build arg, in every tag, declared in the templates', () => {
+    const root = tempDir();
+    const r = cli(['--spec-dir', root, 'init', 'pgclient', '--releases', 'runtime', '--axis', 'pg=16,17', '--axis', 'python=3.12']);
+    expect(r.stderr).toBe('');
+    const loaded = loadSpec(join(root, 'manifests', 'pgclient.yaml'));
+    expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(Object.keys(loaded.spec!.axes)).toEqual(['python', 'pg']);
+    expect(loaded.spec!.axes['pg']).toMatchObject({ arg: 'PG_VERSION', order: ['16', '17'] });
+    expect(loaded.spec!.releases['runtime']!.axes).toEqual(['python', 'pg']);
+    expect(cli(['--spec-dir', root, 'generate', 'pgclient']).code).toBe(0);
+    expect(cli(['--spec-dir', root, 'context', 'pgclient']).code).toBe(0);
+    const images = JSON.parse(readFileSync(join(root, 'generated', 'pgclient', 'images.json'), 'utf8')) as { id: string; tags: string[]; build_args: Record<string, string> }[];
+    expect(images.map((i) => i.id)).toContain('manifest:pgclient/debian12/runtime/py3.12/pg17');
+    expect(images.find((i) => i.id === 'manifest:pgclient/debian12/runtime/py3.12/pg17')).toMatchObject({ tags: ['0.1.0-python3.12-pg17-debian12-runtime'], build_args: { PYTHON_VERSION: '3.12', PG_VERSION: '17' } });
+    const dockerfile = readFileSync(join(root, 'generated', 'pgclient', 'debian12', 'base', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ARG PYTHON_VERSION\nARG PG_VERSION\nARG BASE_IMAGE=docker\.io\/library\/python:\$\{PYTHON_VERSION\}-slim-bookworm\nFROM \$\{BASE_IMAGE\}\nARG PYTHON_VERSION\nARG PG_VERSION\n/);
+    expect(cli(['--spec-dir', tempDir(), 'init', 'x', '--releases', 'runtime', '--axis', 'Pg=1']).stderr).toMatch(/bad axis "Pg=1"/);
   });
 
   it('the committed JSON Schema is current and the examples point at it', () => {

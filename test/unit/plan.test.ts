@@ -130,7 +130,7 @@ describe('selection', () => {
   });
 
   it('release@distro, python and platform filters combine', () => {
-    const sel = selectTasks(bento, { targets: [parseTarget('bento-server:runtime@ubi8')], python: ['3.9'], platforms: ['linux/arm64'] });
+    const sel = selectTasks(bento, { targets: [parseTarget('bento-server:runtime@ubi8')], axes: { python: ['3.9'] }, platforms: ['linux/arm64'] });
     const builds = [...sel].filter((id) => id.startsWith('build:')).sort();
     expect(builds).toEqual(['build:bento-server/ubi8/base/py3.9/arm64v8', 'build:bento-server/ubi8/runtime/py3.9/arm64v8']);
     // A partial platform set never publishes a multi-arch tag.

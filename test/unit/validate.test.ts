@@ -23,9 +23,11 @@ describe('loadSpec', () => {
     const r = loadSpec(BENTO_MANIFEST);
     expect(r.diagnostics).toEqual([]);
     expect(r.spec!.releaseOrder).toEqual(['base', 'runtime', 'cudnn', 'devel', 'devel-trt']);
-    expect(r.spec!.releases['devel-trt']!.axes).toEqual(['cuda']);
+    expect(r.spec!.releases['devel-trt']!.axes).toEqual(['python', 'cuda']);
     expect(Object.keys(r.spec!.distros)).toEqual(['debian11', 'ubi8', 'alpine3.14', 'amazonlinux2']);
-    expect(r.spec!.distros['ubi8']!.python).toEqual(['3.8', '3.9']);
+    expect(r.spec!.distros['ubi8']!.axes['python']).toEqual(['3.8', '3.9']);
+    expect(r.spec!.distros['ubi8']!.releases['cudnn']!.axes).toEqual({ python: ['3.8', '3.9'], cuda: ['11.6.2', '11.7.1'] });
+    expect(r.spec!.axes['python']).toMatchObject({ arg: 'PYTHON_VERSION', id: 'py', default: '3.7', everywhere: true });
     expect(r.spec!.distros['debian11']!.releases['devel-trt']!.architectures).toEqual(['amd64']);
   });
 
@@ -184,7 +186,7 @@ distros:
     const r = loadSpec(join(dir, 'pkg/manifest.yaml'), { root: dir });
     expect(r.diagnostics).toEqual([]);
     const s = r.spec!;
-    expect(s.python).toEqual(['3.12']);
+    expect(s.axes['python']!.order).toEqual(['3.12']);
     expect(Object.keys(s.distros)).toEqual(['deb']);
     expect(s.distros['deb']!.architectures).toEqual(['amd64']);
     expect(s.distros['deb']!.family).toBe('debian');

@@ -1,0 +1,95 @@
+// A family with no Python at all (examples/lua): two axes of its own, the Lua version
+// restricted on one distro, built for two platforms on the real engine, pushed to the real
+// registry, tested inside the images, and not rebuilt the second time. The example is used
+// as written, through `extends`: only its base images and registry are pointed at the test's.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, type CliResult } from '../helpers/cli.ts';
+import { docker, e2eEnv, idsOf as ids, taskRows, type TaskRow } from '../helpers/e2e.ts';
+import { REPO, tempDir } from '../helpers/spec.ts';
+
+const env = e2eEnv();
+const EXAMPLE = join(REPO, 'examples', 'lua');
+
+function manager(args: string[]): CliResult {
+  return cli(['--allow-extends', EXAMPLE, ...args], { env: { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password } });
+}
+
+describe('a family with axes of its own and no Python (examples/lua)', () => {
+  const ns = `lua-${Date.now().toString(36)}`;
+  const repo = `${env.registry}/${ns}/lua`;
+  let manifest = '';
+  let generated = '';
+  const build = (...extra: string[]): { code: number; rows: TaskRow[]; r: CliResult } => {
+    const r = manager(['build', manifest, '--all', '--output', generated, '--json', ...extra]);
+    return { code: r.code, rows: taskRows(r.stdout, r.stderr), r };
+  };
+
+  beforeAll(() => {
+    const dir = tempDir('manager-e2e-lua-');
+    manifest = join(dir, 'manifest.yaml');
+    generated = join(dir, 'generated');
+    // Both distros build FROM the provisioned Debian image: nothing can be pulled here.
+    writeFileSync(manifest, [
+      `extends: ${join(EXAMPLE, 'manifest.yaml')}`,
+      'distros:',
+      `  bookworm: { image: "${env.baseImage}" }`,
+      `  bookworm-slim: { image: "${env.baseImage}" }`,
+      'registries:',
+      '  ghcr.io: null',
+      '  local:',
+      '    kind: generic',
+      `    host: "${env.registry}"`,
+      `    namespace: "${ns}"`,
+      '    credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }',
+      'build: { max_workers: 2, timeout: 900 }',
+      '',
+    ].join('\n'));
+  });
+
+  it('is built for both platforms, pushed, and tested inside every image', () => {
+    const { code, rows, r } = build();
+    expect(code, r.stderr.slice(-3000)).toBe(0);
+    // bookworm: 2 Lua × 2 flavors; bookworm-slim: Lua 5.4 only × 2 flavors; two releases, two platforms.
+    expect(ids(rows, 'build', 'built')).toHaveLength(24);
+    expect(ids(rows, 'test', 'ran')).toHaveLength(24);
+    expect(ids(rows, 'manifest', 'ran')).toHaveLength(12);
+    expect(ids(rows, 'build', 'built')).toContain('build:lua/bookworm-slim/app/lua5.4/dev/arm64v8');
+    expect(rows.some((x) => x.id.includes('bookworm-slim') && x.id.includes('lua5.3'))).toBe(false);
+    for (const tag of ['5.3-dev-bookworm', '5.4-bookworm-slim', '5.4-minimal-bookworm-slim-app']) {
+      const inspect = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo}:${tag}`]);
+      expect(inspect.code, inspect.stderr).toBe(0);
+      const platforms = (JSON.parse(inspect.stdout) as { manifests: { platform: { architecture: string } }[] }).manifests.map((m) => m.platform.architecture).sort();
+      expect(platforms, tag).toEqual(['amd64', 'arm64']);
+    }
+    expect(docker(['buildx', 'imagetools', 'inspect', `${repo}:5.3-bookworm-slim`]).code).not.toBe(0);
+    // The axis values are really inside: the interpreter the version picked, the headers the flavor added.
+    const hello = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', `${repo}:5.3-dev-bookworm-app`]);
+    expect(hello.stdout.trim(), hello.stderr).toBe('hello from Lua 5.3 (dev)');
+    const minimal = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/amd64', `${repo}:5.4-bookworm-slim`, 'sh', '-c', 'lua -v; ls /usr/include/lua5.4 2>&1 | head -1']);
+    expect(minimal.stdout).toMatch(/^Lua 5\.4\.\d+ .*\n.*No such file or directory/);
+    // No Python anywhere: the build args are the axes' own.
+    const logs = join(generated, 'lua', '.logs');
+    const log = readFileSync(join(logs, readdirSync(logs).find((f) => f.startsWith('build_lua_bookworm_interpreter_lua5.3_dev_amd64'))!), 'utf8');
+    expect(log).toContain('--build-arg LUA_VERSION=5.3 ');
+    expect(log).toContain('--build-arg LUA_FLAVOR=dev ');
+    expect(log).not.toMatch(/PYTHON/);
+  });
+
+  it('builds nothing the second time', () => {
+    const { code, rows } = build();
+    expect(code).toBe(0);
+    expect(rows.filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
+  });
+
+  it('selects by any axis: the dry run of one Lua and one flavor names only those images', () => {
+    const r = manager(['build', manifest, '--axis', 'lua=5.3', '--axis', 'flavor=dev', '--output', generated, '--dry-run', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { dryRun: boolean; tasks: { id: string; status: string }[] };
+    expect(doc.dryRun).toBe(true);
+    const manifests = doc.tasks.filter((t) => t.id.startsWith('manifest:')).map((t) => t.id).sort();
+    expect(manifests).toEqual(['manifest:lua/bookworm/app/lua5.3/dev', 'manifest:lua/bookworm/interpreter/lua5.3/dev']);
+    expect(doc.tasks.filter((t) => t.status !== 'skipped')).toEqual([]);
+  });
+});
