@@ -6,6 +6,7 @@ import { registerCommands } from './commands.ts';
 import { registerBuildCommands } from './build.ts';
 import { registerInputCommands } from './inputs.ts';
 import { registerPruneCommand } from './prune.ts';
+import { registerExportCommands } from './export.ts';
 
 /** The notes spell flags in snake_case (`--target_version`); accept those as aliases. */
 export function normalizeArgv(argv: string[]): string[] {
@@ -100,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBuildCommands(program, out);
   registerInputCommands(program, out);
   registerPruneCommand(program, out);
+  registerExportCommands(program, out);
   const args = withDefaultCommand(normalizeArgv(argv), program.commands.map((c) => c.name()));
   try {
     await program.parseAsync(args, { from: 'user' });

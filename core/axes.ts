@@ -5,7 +5,7 @@
 import type { SpecPath } from './diagnostics.ts';
 import { dict } from './own.ts';
 import type { RawSpec } from './schema.ts';
-import type { Axis, DistroRelease, Release } from './spec.ts';
+import type { Axis, AxisVars, DistroRelease, Release, Vars } from './spec.ts';
 import { templateVariables, tagVariables } from './tags.ts';
 
 export interface Report {
@@ -13,7 +13,7 @@ export interface Report {
   warn(path: SpecPath, message: string, prefer?: 'key' | 'value'): void;
 }
 
-type Selection = string[] | { include?: string[]; exclude?: string[] };
+type Selection = string[] | { include?: string[]; exclude?: string[]; values?: Record<string, { vars?: Vars }> };
 type RawDistro = RawSpec['distros'][string];
 type RawDistroRelease = NonNullable<Extract<RawDistro['releases'], Record<string, unknown>>[string]>;
 
@@ -32,6 +32,8 @@ export function normalizeAxes(
   report: Report,
   gone: (collection: string, name: string) => boolean,
   archNames: string[],
+  /** A map's keys in the order written (YAML maps iterate integer-like keys first). */
+  written: (path: SpecPath, keys: string[]) => string[] = (_, keys) => keys,
 ): Record<string, Axis> {
   const axes: Record<string, Axis> = dict();
   if (raw.python) {
@@ -40,15 +42,16 @@ export function normalizeAxes(
     }
     const order = uniq(raw.python);
     duplicates(report, ['python'], raw.python);
-    axes['python'] = { name: 'python', default: order[0]!, order, values: dict(order.map((v) => [v, { vars: {} }])), arg: 'PYTHON_VERSION', id: 'py', everywhere: true };
+    axes['python'] = { name: 'python', default: order[0]!, order, values: dict(order.map((v) => [v, { vars: {} }])), arg: 'PYTHON_VERSION', id: 'py', everywhere: true, render: 'shared' };
   }
   const args = new Map<string, string>(raw.python ? [['PYTHON_VERSION', 'python']] : []);
   for (const [name, a] of Object.entries(raw.axes ?? {})) {
     if (axes[name]) continue;
     if (RESERVED.has(name)) report.error(['axes', name], `axis name "${name}" is taken by the built-in variable {${name}}; rename the axis`, 'key');
-    const entries: [string, NonNullable<Extract<typeof a.values, Record<string, unknown>>[string]> | null][] = Array.isArray(a.values)
-      ? a.values.map((v) => [v, null])
-      : Object.entries(a.values);
+    const map = Array.isArray(a.values) ? undefined : a.values;
+    const entries: [string, NonNullable<Extract<typeof a.values, Record<string, unknown>>[string]> | null][] = map
+      ? written(['axes', name, 'values'], Object.keys(map)).map((v) => [v, map[v] ?? null])
+      : (a.values as string[]).map((v) => [v, null]);
     if (Array.isArray(a.values)) duplicates(report, ['axes', name, 'values'], a.values);
     const values: Axis['values'] = dict();
     for (const [v, def] of entries) {
@@ -73,7 +76,7 @@ export function normalizeAxes(
       if (other) report.error(['axes', name, 'arg'], `build arg ${a.arg} already carries axis "${other}"; each axis needs its own`);
       args.set(a.arg, name);
     }
-    axes[name] = { name, description: a.description, default: a.default ?? fallback, order, values, arg: a.arg, id: a.id ?? name, everywhere: false };
+    axes[name] = { name, description: a.description, default: a.default ?? fallback, order, values, arg: a.arg, id: a.id ?? name, everywhere: false, render: a.render ?? 'shared' };
   }
   return axes;
 }
@@ -113,6 +116,18 @@ function restrict(report: Report, at: SpecPath, axis: Axis, inherited: string[],
   return refused ? undefined : uniq([...kept, ...added]);
 }
 
+/** Data a restriction adds for some of the values it keeps: value → vars. */
+function valueVars(report: Report, at: SpecPath, axis: Axis, sel: Selection | undefined, built: string[]): Record<string, Vars> {
+  const out: Record<string, Vars> = dict();
+  if (!sel || Array.isArray(sel)) return out;
+  for (const [v, data] of Object.entries(sel.values ?? {})) {
+    if (!Object.hasOwn(axis.values, v)) report.error([...at, 'values', v], `"${v}" is not a value of axis "${axis.name}" (values: ${axis.order.join(', ')})`, 'key');
+    else if (!built.includes(v)) report.error([...at, 'values', v], `${valueLabel(axis.name, v)} is not built here (${built.join(', ') || 'nothing'}); its data would never be used`, 'key');
+    else out[v] = data.vars ?? {};
+  }
+  return out;
+}
+
 /** `python:` beside `axes:` is the shorthand's restriction; both at once is an error. */
 function selections(report: Report, at: SpecPath, holder: { python?: Selection; axes?: Record<string, Selection> }): [string, Selection, SpecPath][] {
   const out: [string, Selection, SpecPath][] = Object.entries(holder.axes ?? {}).map(([ax, sel]) => [ax, sel, [...at, 'axes', ax]]);
@@ -129,7 +144,7 @@ function unknownAxis(report: Report, axes: Record<string, Axis>, ax: string, at:
     : `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`, 'key');
 }
 
-/** The values a distro builds, per axis: every value unless the distro restricts it. */
+/** The values a distro builds, per axis: every value unless the distro restricts it; and data it adds per value. */
 export function restrictDistroAxes(
   report: Report,
   axes: Record<string, Axis>,
@@ -137,8 +152,9 @@ export function restrictDistroAxes(
   d: Pick<RawDistro, 'python' | 'axes'>,
   releases: Release[],
   gone: (collection: string, name: string) => boolean,
-): Record<string, string[]> {
+): { axes: Record<string, string[]>; axisVars: AxisVars } {
   const out: Record<string, string[]> = dict(Object.values(axes).map((a) => [a.name, a.order]));
+  const axisVars: AxisVars = dict();
   for (const [ax, sel, at] of selections(report, ['distros', distro], d)) {
     const axis = axes[ax];
     if (!axis) {
@@ -152,8 +168,9 @@ export function restrictDistroAxes(
     const values = restrict(report, at, axis, axis.order, sel, 'this axis');
     if (values?.length === 0) report.error(at, `leaves axis "${ax}" with no value on distro ${distro}, so none of its releases would have an image`, 'key');
     out[ax] = values ?? [];
+    axisVars[ax] = valueVars(report, at, axis, sel, out[ax]);
   }
-  return out;
+  return { axes: out, axisVars };
 }
 
 export interface ReleaseScope {
@@ -166,14 +183,14 @@ export interface ReleaseScope {
   distroAxes: Record<string, string[]>;
 }
 
-/** The values one distro release builds, for every axis of the release. */
+/** The values one distro release builds, for every axis of the release, and data it adds per value. */
 export function restrictReleaseAxes(
   report: Report,
   axes: Record<string, Axis>,
   releases: Record<string, Release>,
   s: ReleaseScope,
   gone: (collection: string, name: string) => boolean,
-): Record<string, string[]> {
+): { axes: Record<string, string[]>; axisVars: AxisVars } {
   const rel = s.release;
   const given = new Map<string, [Selection, SpecPath]>();
   for (const [ax, sel, at] of selections(report, s.at, s.over ?? {})) {
@@ -184,6 +201,7 @@ export function restrictReleaseAxes(
     } else given.set(ax, [sel, at]);
   }
   const out: Record<string, string[]> = dict();
+  const axisVars: AxisVars = dict();
   for (const ax of rel.axes) {
     const axis = axes[ax];
     if (!axis) continue;
@@ -197,8 +215,9 @@ export function restrictReleaseAxes(
       report.error(at, `leaves release "${rel.name}" on distro ${s.distro} with no value of axis "${ax}", so it (and every release building on it) would have no image`, 'key');
     }
     out[ax] = values ?? [];
+    axisVars[ax] = valueVars(report, at, axis, sel, out[ax]);
   }
-  return out;
+  return { axes: out, axisVars };
 }
 
 /** Variables a distro image may use besides axes: fixed per distro, written into FROM as text. */
@@ -218,8 +237,9 @@ export function checkDistroImage(report: Report, axes: Record<string, Axis>, dis
       report.error(at, `image uses unknown variable {${v}} (known here: ${[...IMAGE_CONSTANTS, ...Object.keys(axes)].map((k) => `{${k}}`).join(', ')})`);
       continue;
     }
-    if (!axis.arg) {
-      report.error(at, `image uses {${v}}, but axis "${v}" has no build arg to carry its value into the Dockerfile's FROM line; set axes.${v}.arg`);
+    // A per-value axis is written into its own Dockerfile; any other needs its build arg.
+    if (!axis.arg && axis.render !== 'per-value') {
+      report.error(at, `image uses {${v}}, but axis "${v}" has no build arg to carry its value into the Dockerfile's FROM line; set axes.${v}.arg (or render: per-value)`);
       continue;
     }
     const without = roots.filter((r) => !r.axes.includes(v));

@@ -1,6 +1,7 @@
 // What templates see. Kept to the data a directory's files can depend on: adding an axis
 // value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from './expand.ts';
+import { perValueAxes } from './layout.ts';
 import { dockerPlatformParts, publishRepositories } from './refs.ts';
 import type { Distro, Spec, Vars } from './spec.ts';
 
@@ -25,6 +26,11 @@ export interface DirectoryContext {
   architectures: { name: string; platform: string; os: string; arch: string; variant?: string; axes: Record<string, Record<string, Vars>> }[];
   /** The release's axes: values built in this directory, the default, and the build arg carrying the value. */
   axes: Record<string, { default: string; values: string[]; arg: string | null }>;
+  /**
+   * Axes whose templates see the value (`render: per-value`): this directory's value and its
+   * data (the axis's vars, then the distro's, then the distro release's). `it.values.python.vars.version`.
+   */
+  values: Record<string, { value: string; vars: Vars }>;
   /** Build args the axes set (PYTHON_VERSION …): a root declares them before FROM when its image uses them. */
   axis_args: string[];
   /** Other build args the Dockerfile should declare (axis args and the parent arg excluded). */
@@ -46,6 +52,9 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     rel.axes.map((a) => [a, { default: spec.axes[a]!.default, values: [...(axisValues[a] ?? [])], arg: spec.axes[a]!.arg ?? null }]),
   );
   const axisArgs = rel.axes.flatMap((a) => (spec.axes[a]!.arg ? [spec.axes[a]!.arg!] : []));
+  // Every image of a directory has the same per-value axis values (core/layout.ts checks it).
+  const first = variants[0]!;
+  const values = Object.fromEntries(perValueAxes(spec, first.axes).map(([a, v]) => [a, { value: v, vars: first.data[a] ?? {} }]));
   const architectures = archNames.map((name) => {
     const platform = spec.architectures[name]!;
     const perAxis: Record<string, Record<string, Vars>> = {};
@@ -74,13 +83,14 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
       alias: distro.alias,
       family: distro.family,
       package_manager: distro.packageManager,
-      image: dockerfileImage(spec, distro),
+      image: dockerfileImage(spec, distro, first.axes),
     },
     release: { name: rel.name, description: rel.description, parent: rel.parent ?? null },
     parent_arg: rel.parent ? spec.build.parentArg : null,
-    from: { arg: spec.build.parentArg, default: rel.parent ? null : dockerfileImage(spec, distro) },
+    from: { arg: spec.build.parentArg, default: rel.parent ? null : dockerfileImage(spec, distro, first.axes) },
     architectures,
     axes,
+    values,
     axis_args: axisArgs,
     build_args: [...buildArgNames].sort(),
     vars: { ...spec.vars, ...distro.vars, ...rel.vars, ...dr.vars },
@@ -88,10 +98,14 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
   };
 }
 
-/** The distro image as a Dockerfile writes it: `python:${PYTHON_VERSION}-slim-bookworm`. */
-export function dockerfileImage(spec: Spec, distro: Distro): string {
+/**
+ * The distro image as a Dockerfile writes it: `python:${PYTHON_VERSION}-slim-bookworm`; a
+ * per-value axis is written as the directory's value, since its Dockerfile serves that value only.
+ */
+export function dockerfileImage(spec: Spec, distro: Distro, axes: Record<string, string>): string {
   const vars: Record<string, string> = { distro: distro.name, alias: distro.alias, family: distro.family, package: spec.package };
   for (const a of Object.values(spec.axes)) if (a.arg) vars[a.name] = `\${${a.arg}}`;
+  for (const [a, v] of perValueAxes(spec, axes)) vars[a] = v;
   // Validation allowed only these placeholders; anything else stays as written.
   return distro.image.replace(/(?<!\$)\{([A-Za-z_]\w*)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
 }
@@ -111,6 +125,8 @@ export interface DocsContext {
     axes: Record<string, string>;
     platforms: string[];
     tags: string[];
+    /** Tags the image carries together with other images (`shared: true`). */
+    shared_tags: string[];
     build_args: Record<string, string>;
     context: string;
   }[];
@@ -137,8 +153,9 @@ export function docsContext(spec: Spec, variants: Variant[]): DocsContext {
       axes: v.axes,
       platforms: v.arches.map((a) => spec.architectures[a]!),
       tags: v.tags,
+      shared_tags: v.sharedTags,
       build_args: v.buildArgs,
-      context: `${v.distro}/${v.release}`,
+      context: v.dir,
     })),
   };
 }

@@ -3,8 +3,9 @@
 import type { Diagnostic, SpecPath } from './diagnostics.ts';
 import { formatPath } from './diagnostics.ts';
 import { locate } from './source.ts';
-import type { GitRef, Spec } from './spec.ts';
-import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables } from './tags.ts';
+import type { GitRef, Spec, Vars } from './spec.ts';
+import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables, type Defaults, type Scope } from './tags.ts';
+import { checkDirectories, generatedDirectory } from './layout.ts';
 
 export interface Variant {
   /** `debian11/cudnn/py3.9/cuda11.6.2`: unique, stable, safe as a path. */
@@ -16,6 +17,12 @@ export interface Variant {
   arches: string[];
   /** Tags without registry, deduplicated, in template order. */
   tags: string[];
+  /** Tags this image carries together with others (`shared: true`), in template order. */
+  sharedTags: string[];
+  /** The generated directory of its Dockerfile, relative to the package's: `bookworm/runtime`, `3.14/bookworm`. */
+  dir: string;
+  /** Per axis, the data of the image's value: the axis's vars, then the distro's, then the distro release's. */
+  data: Record<string, Vars>;
   /** Axis args (PYTHON_VERSION …) and the spec's build args, variables expanded; not the parent arg. */
   buildArgs: Record<string, string>;
   /** Build args that follow a git ref (ref expanded); the lock turns each into a commit. */
@@ -25,6 +32,8 @@ export interface Variant {
   baseImage?: string;
   /** Values the tag templates saw. */
   vars: Record<string, string>;
+  /** The release's image tests with placeholders filled (in `output`, as literal text). */
+  tests: { name: string; run: string | string[]; exitCode: number; output?: string; timeout?: number }[];
 }
 
 export interface Expansion {
@@ -59,8 +68,13 @@ export function expand(spec: Spec): Expansion {
   };
   const variants: Variant[] = [];
   const byKey = new Map<string, Variant>();
-  const tagOwner = new Map<string, { variant: string; tagIndex: number }>();
+  const tagOwner = new Map<string, { variant: string; tagIndex: number; shared: boolean; at: SpecPath }>();
   const axisDefaults = Object.fromEntries(Object.values(spec.axes).map((a) => [a.name, a.default]));
+  const distroNames = Object.keys(spec.distros);
+  const aliasOwner = new Map<string, string>();
+  for (const d of Object.values(spec.distros)) if (!aliasOwner.has(d.alias)) aliasOwner.set(d.alias, d.name);
+  const missing = (e: MissingVariable, what: string) =>
+    e.why ? `${what} uses {${e.variable}}: ${e.why}` : `${what} uses {${e.variable}}, which has no value here${e.variable === 'version' ? ' (set "version" or pass --target-version)' : ''}`;
 
   const cache = spec.build.cache;
   const cacheVars: [string, 'ref' | 'dir'][] = (['ref', 'dir'] as const).flatMap((k) => templateVariables(cache?.[k] ?? '').map((v): [string, 'ref' | 'dir'] => [v, k]));
@@ -105,27 +119,38 @@ export function expand(spec: Spec): Expansion {
           release: rname,
           ...axes,
         };
+        const data: Record<string, Vars> = {};
+        for (const [a, val] of Object.entries(axes)) {
+          data[a] = { ...spec.axes[a]!.values[val]!.vars, ...distro.axisVars[a]?.[val], ...dr.axisVars[a]?.[val] };
+        }
+        const scope: Scope = { vars, data };
+        const defaults: Defaults = { axes: axisDefaults, firstDistro: distroNames[0] === distro.name, firstOfAlias: aliasOwner.get(distro.alias) === distro.name };
         const tags: string[] = [];
+        const sharedTags: string[] = [];
         rel.tags.forEach((t, i) => {
-          if (!tagApplies(t, vars, axisDefaults)) return;
+          if (!tagApplies(t, vars, defaults)) return;
           const at: SpecPath = ['releases', rname, 'tags', i];
           try {
-            const tag = expandTemplate(t.template, vars);
+            const tag = expandTemplate(t.template, scope);
             if (!TAG_RE.test(tag)) {
               error(at, `tag template "${t.template}" gives "${tag}", which is not a valid Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`, `badtag:${rname}:${i}`);
               return;
             }
+            const shared = Boolean(t.shared);
             const owner = tagOwner.get(tag);
-            if (owner && owner.variant !== key) {
-              error(at, `tag template "${t.template}" gives tag "${tag}" to both ${owner.variant} and ${key}; add a variable that tells them apart`, `dup:${rname}:${i}`);
+            // A shared tag may go to several images (their platforms are checked when planning).
+            if (owner && owner.variant !== key && !(shared && owner.shared)) {
+              error(at, `tag template "${t.template}" gives tag "${tag}" to both ${owner.variant} and ${key}; add a variable that tells them apart${shared !== owner.shared ? ' (a tag is shared by every image that carries it, or by none)' : ''}`, `dup:${rname}:${i}`);
               return;
             }
-            tagOwner.set(tag, { variant: key, tagIndex: i });
-            if (!tags.includes(tag)) tags.push(tag);
+            if (!owner) tagOwner.set(tag, { variant: key, tagIndex: i, shared, at });
+            const list = shared ? sharedTags : tags;
+            if (!list.includes(tag) && !(shared ? tags : sharedTags).includes(tag)) list.push(tag);
           } catch (e) {
-            if (e instanceof MissingVariable && e.variable === 'version') {
+            if (!(e instanceof MissingVariable)) throw e;
+            if (e.variable === 'version') {
               error(['version'], `tag template "${t.template}" of release ${rname} needs a version: set "version" in the spec or pass --target-version`, 'needs-version');
-            } else throw e;
+            } else error(at, missing(e, `tag template "${t.template}"`));
           }
         });
         // Axis values reach the Dockerfile through the args their axes declare.
@@ -154,11 +179,11 @@ export function expand(spec: Spec): Expansion {
             continue;
           }
           try {
-            buildArgs[k] = expandTemplate(v, vars);
+            buildArgs[k] = expandTemplate(v, scope);
             if (gitArgs[k]) gitArgs[k] = { url: gitArgs[k].url, ref: buildArgs[k] };
           } catch (e) {
             if (!(e instanceof MissingVariable)) throw e;
-            error(where, `build arg ${k} uses {${e.variable}}, which has no value here${e.variable === 'version' ? ' (set "version" or pass --target-version)' : ''}`);
+            error(where, missing(e, `build arg ${k}`));
           }
         }
         if (spec.build.parentArg in buildArgs) {
@@ -167,11 +192,38 @@ export function expand(spec: Spec): Expansion {
         let baseImage: string | undefined;
         if (!parentKey) {
           try {
-            baseImage = expandTemplate(distro.image, vars);
+            baseImage = expandTemplate(distro.image, scope);
           } catch (e) {
             if (!(e instanceof MissingVariable)) throw e;
             // Validation names the variable; nothing more to say per image.
           }
+        }
+        const fill = (text: string, at: SpecPath, what: string, escape?: (x: string) => string): string => {
+          try {
+            return expandTemplate(text, scope, escape);
+          } catch (e) {
+            if (!(e instanceof MissingVariable)) throw e;
+            error(at, missing(e, what));
+            return text;
+          }
+        };
+        const tests = rel.tests.map((t, i) => {
+          const at: SpecPath = ['releases', rname, 'tests', i];
+          return {
+            name: t.name,
+            run: typeof t.run === 'string' ? fill(t.run, [...at, 'run'], 'test command') : t.run.map((a, j) => fill(a, [...at, 'run', j], 'test command')),
+            exitCode: t.expect.exitCode,
+            output: t.expect.output === undefined ? undefined : fill(t.expect.output, [...at, 'expect', 'output'], 'expected output', escapeRegExp),
+            timeout: t.timeout,
+          };
+        });
+        let dir: string;
+        try {
+          dir = generatedDirectory(spec, distro, rname, axes);
+        } catch (e) {
+          if (!(e instanceof MissingVariable)) throw e;
+          error(['directory'], `directory uses {${e.variable}}, but release "${rname}" does not expand over axis "${e.variable}"`);
+          dir = key;
         }
         const v: Variant = {
           key,
@@ -180,11 +232,15 @@ export function expand(spec: Spec): Expansion {
           axes,
           arches,
           tags,
+          sharedTags,
+          dir,
+          data,
           buildArgs,
           gitArgs,
           parent: parentKey,
           baseImage,
           vars: Object.fromEntries(Object.entries(vars).filter(([, x]) => x !== undefined)) as Record<string, string>,
+          tests,
         };
         variants.push(v);
         byKey.set(key, v);
@@ -198,5 +254,22 @@ export function expand(spec: Spec): Expansion {
       }
     }
   }
+  // A shared tag is one index: two images in it must not both have a platform.
+  const platformOwner = new Map<string, string>();
+  for (const v of variants) {
+    for (const tag of v.sharedTags) {
+      for (const arch of v.arches) {
+        const k = `${tag} ${spec.architectures[arch]}`;
+        const other = platformOwner.get(k);
+        if (other && other !== v.key) error(tagOwner.get(tag)!.at, `shared tag "${tag}" would hold ${spec.architectures[arch]} of both ${other} and ${v.key}; the images sharing a tag must have different platforms`, `shared:${tag}`);
+        else platformOwner.set(k, v.key);
+      }
+    }
+  }
+  checkDirectories(variants, spec, (path, message) => error(path, message));
   return { variants, byKey, diagnostics };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

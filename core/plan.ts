@@ -6,16 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { DirectedGraph } from 'graphology';
 import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from './contexts.ts';
-import { formatPath, type Diagnostic } from './diagnostics.ts';
+import type { Diagnostic } from './diagnostics.ts';
 import { SpecError } from './errors.ts';
 import { expand, type Variant } from './expand.ts';
 import { pinBase, pinGit } from './floating.ts';
 import { combine, hashValue, sha256 } from './hash.ts';
 import { publicRefs, publishRepositories } from './refs.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from './render.ts';
-import { locate } from './source.ts';
 import type { Spec } from './spec.ts';
-import { expandTemplate, MissingVariable } from './tags.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task, TestTask } from './task.ts';
 import { loadSpec, type LoadOptions } from './validate.ts';
 
@@ -66,14 +64,14 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   // Render tasks: one per generated directory.
   const byDir = new Map<string, Variant[]>();
   for (const v of variants) {
-    const dir = `${v.distro}/${v.release}`;
-    if (!byDir.has(dir)) byDir.set(dir, []);
-    byDir.get(dir)!.push(v);
+    if (!byDir.has(v.dir)) byDir.set(v.dir, []);
+    byDir.get(v.dir)!.push(v);
   }
   const renderIds = new Map<string, RenderTask>();
   for (const [dir, vs] of byDir) {
     const { distro, release } = vs[0]!;
     const ctx = directoryContext(spec, distro, release, vs);
+    // The directory's files depend on its distro, release and per-value axis values, no more.
     const tdir = spec.distros[distro]!.templates;
     const sources: Record<string, string> = {};
     const files: RenderedFile[] = [];
@@ -131,31 +129,19 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   const buildsOf = new Map<string, Map<string, BuildTask>>();
   const manifests: ManifestTask[] = [];
   const unpinned = new Set<string>();
-  const versionErrors = new Set<string>();
+  /** Shared tag → the images carrying it, in expansion order. */
+  const sharedBy = new Map<string, string[]>();
+  for (const v of variants) for (const t of v.sharedTags) sharedBy.set(t, [...(sharedBy.get(t) ?? []), v.key]);
+  const gatesOf = new Map<string, string[]>();
+  const buildsOfVariant = new Map<string, string[]>();
   for (const v of variants) {
-    const render = renderIds.get(`${v.distro}/${v.release}`)!;
+    const render = renderIds.get(v.dir)!;
     const rel = spec.releases[v.release]!;
     const fileParts: Record<string, string> = {};
     for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
     const builds: string[] = [];
     const gates: string[] = [];
-    // Placeholders were checked against the release's variables; only {version} can lack a value.
-    const fill = (text: string, at: (string | number)[], escape = (x: string) => x): string => {
-      try {
-        return expandTemplate(text, Object.fromEntries(Object.entries(v.vars).map(([k, x]) => [k, escape(x)])));
-      } catch (e) {
-        if (!(e instanceof MissingVariable)) throw e;
-        versionErrors.add(JSON.stringify(at));
-        return text;
-      }
-    };
-    const tests = rel.tests.map((t, i) => ({
-      name: t.name,
-      run: typeof t.run === 'string' ? fill(t.run, ['releases', v.release, 'tests', i, 'run']) : t.run.map((a, j) => fill(a, ['releases', v.release, 'tests', i, 'run', j])),
-      exitCode: t.expect.exitCode,
-      output: t.expect.output === undefined ? undefined : fill(t.expect.output, ['releases', v.release, 'tests', i, 'expect', 'output'], escapeRegExp),
-      timeout: t.timeout ?? spec.build.timeout,
-    }));
+    const tests = v.tests.map((t) => ({ ...t, timeout: t.timeout ?? spec.build.timeout }));
     const testsHash = hashValue(tests);
     const buildArgsHash = hashValue(v.buildArgs);
     const own = new Map<string, BuildTask>();
@@ -228,7 +214,11 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
         gates.push(tt.id);
       }
     }
-    const refs = publicRefs(spec, v.tags);
+    // A shared tag that only this image carries is simply one of its tags.
+    const tags = [...v.tags, ...v.sharedTags.filter((t) => sharedBy.get(t)!.length === 1)];
+    const refs = publicRefs(spec, tags);
+    gatesOf.set(v.key, gates);
+    buildsOfVariant.set(v.key, builds);
     const mparts: Record<string, string> = { refs: hashValue([...refs].sort()) };
     for (const id of builds) mparts[`build:${(tasks.get(id) as BuildTask).arches.join('+')}`] = tasks.get(id)!.hash.value;
     const m: ManifestTask = {
@@ -242,21 +232,49 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
       axes: v.axes,
       builds,
       platforms: v.arches.map((a) => spec.architectures[a]!),
-      tags: v.tags,
+      tags,
       refs,
     };
     add(m);
     manifests.push(m);
   }
 
-  if (versionErrors.size) {
-    throw new SpecError([...warnings, ...[...versionErrors].map((p): Diagnostic => {
-      const at = JSON.parse(p) as (string | number)[];
-      return {
-        severity: 'error', path: formatPath(at), message: 'uses {version}, which has no value: set "version" in the spec or pass --target-version',
-        ...(locate(spec.source.locations, at) ?? { file: spec.source.manifest }),
-      };
-    })]);
+  // Shared tags carried by several images: one index of all their platforms (expansion made
+  // sure the platforms do not overlap), one manifest task per set of images.
+  const groups = new Map<string, { keys: string[]; tags: string[] }>();
+  for (const [tag, keys] of sharedBy) {
+    if (keys.length < 2) continue;
+    const k = keys.join(' ');
+    if (!groups.has(k)) groups.set(k, { keys, tags: [] });
+    groups.get(k)!.tags.push(tag);
+  }
+  for (const { keys, tags } of groups.values()) {
+    const vs = keys.map((k) => expansion.byKey.get(k)!);
+    const builds = keys.flatMap((k) => buildsOfVariant.get(k)!);
+    const refs = publicRefs(spec, tags);
+    const mparts: Record<string, string> = { refs: hashValue([...refs].sort()) };
+    for (const id of builds) {
+      const b = tasks.get(id) as BuildTask;
+      mparts[`build:${b.variant}:${b.arches.join('+')}`] = b.hash.value;
+    }
+    const variant = `@shared/${tags[0]}`;
+    const m: ManifestTask = {
+      kind: 'manifest',
+      id: `manifest:${pkg}/${variant}`,
+      deps: keys.flatMap((k) => gatesOf.get(k)!),
+      hash: combine(mparts),
+      variant,
+      variants: keys,
+      distro: vs[0]!.distro,
+      release: vs[0]!.release,
+      axes: vs[0]!.axes,
+      builds,
+      platforms: vs.flatMap((x) => x.arches.map((a) => spec.architectures[a]!)),
+      tags,
+      refs,
+    };
+    add(m);
+    manifests.push(m);
   }
 
   // READMEs: one per registry repository that wants one, after every manifest pushed to it.
@@ -307,8 +325,4 @@ function unpinnableRoots(spec: Spec, renders: Map<string, RenderTask>): Diagnost
     });
   }
   return out;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -25,6 +25,8 @@ const versionString = (what: string) =>
     })
     .regex(NAME_RE, `expected ${what}: letters, digits, '.', '_' or '-'`);
 
+/** Axis names are placeholders (`{pg_major}`) and template keys (`it.values.pg_major`): identifiers. */
+const axisName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected an axis name: letters, digits and _, not starting with a digit');
 const PLATFORM_RE = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 const vars = z.record(z.string(), z.unknown()).describe('Free-form values passed to templates.');
 /** A build arg whose value follows a git ref (a branch): `manager lock` pins it to a commit. */
@@ -47,10 +49,12 @@ export function buildSchema(mode: Mode) {
     z.strictObject({
       include: z.array(versionString(what)).optional(),
       exclude: z.array(versionString(what)).optional(),
+      values: z.record(versionString(what), z.strictObject({ vars: vars.optional() })).optional()
+        .describe('Data for some values here, over the axis\'s own: value → {vars}.'),
     }),
-  ]).describe('A list replaces the inherited values; {include, exclude} adjusts them.');
+  ]).describe('A list replaces the inherited values; {include, exclude} adjusts them; values adds data per value.');
   const pythonSelection = selection('a Python version');
-  const axisSelections = z.record(name('an axis name'), selection('an axis value'))
+  const axisSelections = z.record(axisName, selection('an axis value'))
     .describe('Restrict axes here: axis → a list of values, or {include, exclude}. Children inherit the restriction.');
 
   const fileSpec = z.strictObject({
@@ -63,7 +67,9 @@ export function buildSchema(mode: Mode) {
     z.strictObject({
       template: z.string().min(1),
       when: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional()
-        .describe('Only emit the tag when each named axis has one of the given values (`default` = the axis default).'),
+        .describe('Only emit the tag when each named axis or variable has one of the given values (`default`: the axis default, the first distro, the first distro of an alias).'),
+      shared: z.boolean().optional()
+        .describe('A tag several images carry together (their platforms must not overlap): one index of all of them, SharedTags in the library export.'),
     }),
   ]);
 
@@ -85,7 +91,7 @@ export function buildSchema(mode: Mode) {
     dockerfile: z.string().min(1).optional().describe('Template name for the Dockerfile (default `<release>.Dockerfile`).'),
     files: z.array(fileSpec).optional(),
     tags: req(z.array(tagSpec).min(1)),
-    axes: z.array(name('an axis name')).optional().describe('Axes this release (and its children) expand over, beyond those it inherits.'),
+    axes: z.array(axisName).optional().describe('Axes this release (and its children) expand over, beyond those it inherits.'),
     build_args: stringMap.optional(),
     tests: z.array(imageTest).optional(),
     vars: vars.optional(),
@@ -136,6 +142,8 @@ export function buildSchema(mode: Mode) {
       .describe('Build arg that carries the value into the Dockerfile (none by default).'),
     id: z.string().regex(/^[a-z0-9]*$/, 'expected lowercase letters and digits').optional()
       .describe('Prefix of the value in task ids and image keys (default: the axis name).'),
+    render: z.enum(['shared', 'per-value']).optional()
+      .describe('per-value: templates see the value, and each value gets its own generated directory and Dockerfile; shared (default): one Dockerfile for every value, which arrives as a build arg.'),
     values: req(
       z.union([
         z.array(versionString('an axis value')).min(1),
@@ -192,11 +200,18 @@ export function buildSchema(mode: Mode) {
     python: z.array(versionString('a Python version')).min(1).optional()
       .describe('Shorthand for an axis `python` on every release, with build arg PYTHON_VERSION and id `py`.'),
     architectures: req(z.record(name('an architecture'), z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'))),
-    axes: z.record(name('an axis name'), axis).optional().describe('The matrix dimensions beyond distro and architecture; a release names the axes it expands over.'),
+    axes: z.record(axisName, axis).optional().describe('The matrix dimensions beyond distro and architecture; a release names the axes it expands over.'),
     releases: req(z.record(name('a release name'), release)),
     distros: req(z.record(name('a distro name'), distro)),
     registries: z.record(name('a registry name'), registry).optional(),
     publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
+    directory: z.string().min(1).optional()
+      .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}` and per-value axes expand (default `{distro}/{release}`, then each per-value axis).'),
+    library: z.strictObject({
+      maintainers: z.array(z.string().min(1)).min(1).describe('`Name <email> (@github)`, as the official-images library file writes them.'),
+      git_repo: z.string().min(1).describe('The repository holding the generated tree (GitRepo).'),
+      builder: z.string().regex(/^[a-z]+$/).optional().describe('Builder line of the library file (e.g. buildkit).'),
+    }).optional().describe('What `manager export library` writes besides the images: the official-images header.'),
     build: build.optional(),
     vars: vars.optional(),
   });

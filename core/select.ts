@@ -79,7 +79,9 @@ export function selectTasks(plan: Plan, sel: Selection): Set<string> {
       } else if (t.kind === 'manifest') {
         // A manifest publishes every platform of its image: selecting part of them must not
         // overwrite a multi-arch tag with fewer platforms, so it needs them all.
-        if (matchImage(t.distro, t.release, t.axes) && t.platforms.every(matchPlatform)) seeds.push(t.id);
+        // A shared tag's index needs every image in it, like a multi-arch tag needs every platform.
+        const images = t.variants ? t.variants.map((k) => plan.variants.find((v) => v.key === k)!) : [t];
+        if (images.every((i) => matchImage(i.distro, i.release, i.axes)) && t.platforms.every(matchPlatform)) seeds.push(t.id);
       }
     }
   }

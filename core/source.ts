@@ -257,8 +257,11 @@ function toValue(
     for (const pair of node.items) {
       const keyNode = pair.key as YamlNode | null;
       let key: string;
-      if (keyNode && isScalar(keyNode)) key = String(keyNode.value);
-      else {
+      if (keyNode && isScalar(keyNode)) {
+        key = String(keyNode.value);
+        const bad = numericKey(keyNode, key, path);
+        if (bad) diagnostics.push({ severity: 'error', path: formatPath([...path, key]), message: bad, ...here(keyNode) });
+      } else {
         diagnostics.push({
           severity: 'error',
           path: formatPath(path),
@@ -290,6 +293,40 @@ function toValue(
     );
   }
   return null;
+}
+
+/**
+ * A key YAML reads as a number is a name turned into something else: `3.10:` becomes "3.1",
+ * `010:` becomes "10". Names (releases, distros, axis values, …) must be written as strings;
+ * inside `vars`, free-form data, only a key that does not read back as written is refused.
+ */
+function numericKey(node: YamlNode, key: string, path: (string | number)[]): string | undefined {
+  const value = (node as { value?: unknown }).value;
+  if (typeof value !== 'number' && typeof value !== 'bigint') return undefined;
+  const written = (node as { source?: string }).source ?? key;
+  const lossy = written !== key;
+  if (path.includes('vars') && !lossy) return undefined;
+  return lossy
+    ? `key ${written} is read by YAML as the number ${key}: quote it ("${written}")`
+    : `key ${written} is a number to YAML; names are strings: quote it ("${written}")`;
+}
+
+/**
+ * Keys in the order they were written (file by file, as the layers were read): what a map
+ * cannot keep when its keys look like integers ("17", "16" iterate as 16, 17).
+ */
+export function writtenOrder(locs: Locations, files: string[], path: SpecPath, keys: string[]): string[] {
+  const at = (k: string) => {
+    const l = locs.get(pathKey([...path, k]));
+    const p = l?.key ?? l?.value;
+    return p ? [files.indexOf(p.file), p.line, p.column] : [Infinity, 0, 0];
+  };
+  const pos = new Map(keys.map((k) => [k, at(k)]));
+  return [...keys].sort((a, b) => {
+    const x = pos.get(a)!;
+    const y = pos.get(b)!;
+    return x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!;
+  });
 }
 
 /** Best position for a path: the value if known, else the nearest ancestor's. */

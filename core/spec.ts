@@ -29,11 +29,21 @@ export interface Axis {
   id: string;
   /** Expanded on every release (the python shorthand); other axes on the releases that name them. */
   everywhere: boolean;
+  /**
+   * `per-value`: templates see the value and its data, and each value has its own generated
+   * directory; `shared`: one Dockerfile serves every value, which arrives as the build arg.
+   */
+  render: 'shared' | 'per-value';
 }
+
+/** Data for some values of some axes, written under a distro or a distro release: axis → value → vars. */
+export type AxisVars = Record<string, Record<string, Vars>>;
 
 export interface TagTemplate {
   template: string;
   when?: Record<string, string[]>;
+  /** Carried by several images together (disjoint platforms), published as one index. */
+  shared?: boolean;
 }
 
 /** A build arg that follows a git ref; locked to a commit by `manager lock`. */
@@ -79,6 +89,8 @@ export interface DistroRelease {
   vars: Vars;
   /** Every axis of the release → the values built here (restrictions and the parent's applied). */
   axes: Record<string, string[]>;
+  /** Per-value data written here, over the distro's and the axis's own. */
+  axisVars: AxisVars;
 }
 
 export interface Distro {
@@ -92,6 +104,8 @@ export interface Distro {
   architectures: string[];
   /** Every axis → the values this distro builds (its own restriction applied). */
   axes: Record<string, string[]>;
+  /** Per-value data written on the distro, over the axis's own. */
+  axisVars: AxisVars;
   /** Supported releases, in release topological order. */
   releases: Record<string, DistroRelease>;
   buildArgs: Record<string, string>;
@@ -148,6 +162,10 @@ export interface Spec {
   registries: Record<string, Registry>;
   /** Registries this package publishes to, in spec order. */
   publish: string[];
+  /** Template of each generated directory (`{python}/{distro}`); undefined: `{distro}/{release}` and per-value axes. */
+  directory?: string;
+  /** The official-images library file's header, for `export library`. */
+  library?: { maintainers: string[]; gitRepo: string; builder?: string };
   build: BuildSettings;
   vars: Vars;
   /** The lock file beside the manifest, when there is one. */

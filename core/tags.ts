@@ -1,43 +1,113 @@
-// Tag templates are plain strings with {variable} placeholders: small enough to read in a
-// spec, strict enough to check before anything runs.
-import type { TagTemplate } from './spec.ts';
+// Placeholders: `{name}` in tags, build args, test commands, images and cache locations; small
+// enough to read in a spec, strict enough to check before anything runs. An axis's data and
+// version parts are reached with dots: `{python.version}` (a var of the value),
+// `{python.major}` (3 of 3.14), `{python.version.minor}` (3.14 of 3.14.6). Pure.
+import type { TagTemplate, Vars } from './spec.ts';
 
-/** `{name}`; `${name}` is shell or Dockerfile syntax and stays as written. */
-const VAR_RE = /(?<!\$)\{([A-Za-z_][\w]*)\}/g;
+/** `{name}` or `{name.part…}`; `${name}` is shell or Dockerfile syntax and stays as written. */
+const VAR_RE = /(?<!\$)\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\}/g;
 /** Docker's tag grammar. */
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Parts derived from a version-like value (3.14.6): its major (3), major.minor (3.14), all of it. */
+export const VERSION_PARTS = ['major', 'minor', 'full'] as const;
 
 /** Variables every image has; its axes (python among them, when the spec has it) are added per release. */
 export function tagVariables(): string[] {
   return ['version', 'distro', 'alias', 'family', 'release', 'package'];
 }
 
+/** The variable each placeholder starts with: `python` for `{python.version.major}`. */
 export function templateVariables(template: string): string[] {
+  return templatePlaceholders(template).map((p) => p.split('.')[0]!);
+}
+
+/** Every placeholder, whole: `python.version.major`. */
+export function templatePlaceholders(template: string): string[] {
   return [...template.matchAll(VAR_RE)].map((m) => m[1]!);
 }
 
-export function expandTemplate(template: string, vars: Record<string, string | undefined>): string {
-  return template.replace(VAR_RE, (whole, name: string) => {
-    const v = Object.hasOwn(vars, name) ? vars[name] : undefined;
-    if (v === undefined) throw new MissingVariable(name, template);
-    return v;
+/** What placeholders resolve against: plain values, and per axis its value's data. */
+export interface Scope {
+  vars: Record<string, string | undefined>;
+  /** Axis → the vars of the image's value of it (axis, distro and distro-release data merged). */
+  data?: Record<string, Vars>;
+}
+
+/** `3.14.6` → {major: 3, minor: 3.14, full: 3.14.6}; undefined when the text is not a version. */
+export function versionParts(text: string): Record<(typeof VERSION_PARTS)[number], string> | undefined {
+  const m = /^(\d+)(?:\.(\d+))?/.exec(text);
+  if (!m) return undefined;
+  return { major: m[1]!, minor: m[2] === undefined ? m[1]! : `${m[1]}.${m[2]}`, full: text };
+}
+
+/** The value of one placeholder, or an error saying why there is none. */
+export function resolvePlaceholder(ref: string, scope: Scope): { value: string } | { missing: string; why?: string } {
+  const [head, ...rest] = ref.split('.');
+  let value = Object.hasOwn(scope.vars, head!) ? scope.vars[head!] : undefined;
+  if (value === undefined) return { missing: head! };
+  if (!rest.length) return { value };
+  let i = 0;
+  // A var of the axis value comes first: explicit data beats a derived part of the same name.
+  const data = scope.data && Object.hasOwn(scope.data, head!) ? scope.data[head!]! : undefined;
+  if (data && Object.hasOwn(data, rest[0]!)) {
+    const v = data[rest[0]!];
+    if (typeof v !== 'string' && typeof v !== 'number') return { missing: ref, why: `${head}.${rest[0]} is not a string or number` };
+    value = String(v);
+    i = 1;
+  }
+  for (; i < rest.length; i++) {
+    const part = rest[i]!;
+    if (!(VERSION_PARTS as readonly string[]).includes(part)) {
+      return { missing: ref, why: data ? `the ${head} value ${scope.vars[head!]} has no var "${part}", and it is not one of ${VERSION_PARTS.join(', ')}` : `"${part}" is not one of ${VERSION_PARTS.join(', ')}` };
+    }
+    const parts = versionParts(value);
+    if (!parts) return { missing: ref, why: `"${value}" is not a version, so it has no ${part}` };
+    value = parts[part as (typeof VERSION_PARTS)[number]];
+  }
+  return { value };
+}
+
+/** `escape` is applied to each value put in (a regular expression's, say). */
+export function expandTemplate(template: string, scope: Scope, escape: (value: string) => string = (x) => x): string {
+  return template.replace(VAR_RE, (_whole, ref: string) => {
+    const r = resolvePlaceholder(ref, scope);
+    if ('value' in r) return escape(r.value);
+    throw new MissingVariable(r.missing, template, r.why);
   });
 }
 
 export class MissingVariable extends Error {
-  constructor(readonly variable: string, readonly template: string) {
-    super(`{${variable}} has no value in "${template}"`);
+  constructor(readonly variable: string, readonly template: string, readonly why?: string) {
+    super(why ? `{${variable}} in "${template}": ${why}` : `{${variable}} has no value in "${template}"`);
   }
 }
 
+/** What `default` means in a tag's `when`, for the image being tagged. */
+export interface Defaults {
+  /** Axis → its default value. */
+  axes: Record<string, string>;
+  /** Whether the image's distro is the spec's first distro. */
+  firstDistro: boolean;
+  /** Whether the image's distro is the first distro with its alias. */
+  firstOfAlias: boolean;
+}
+
 /**
- * Does a tag's `when` condition hold? Keys are tag variables or axis names; for an axis the
- * word `default` stands for its default value.
+ * Does a tag's `when` condition hold? Keys are axes or tag variables. `default` stands for an
+ * axis's default value, the first distro (`distro: default`), or the first distro carrying
+ * its alias (`alias: default`: the one `-slim` or `-alpine` tags belong to).
  */
-export function tagApplies(tag: TagTemplate, vars: Record<string, string | undefined>, axisDefaults: Record<string, string>): boolean {
+export function tagApplies(tag: TagTemplate, vars: Record<string, string | undefined>, defaults: Defaults): boolean {
   if (!tag.when) return true;
   return Object.entries(tag.when).every(([name, wanted]) => {
     const v = Object.hasOwn(vars, name) ? vars[name] : undefined;
-    return v !== undefined && wanted.some((w) => (w === 'default' && Object.hasOwn(axisDefaults, name) ? v === axisDefaults[name] : v === w));
+    if (v === undefined) return false;
+    return wanted.some((w) => {
+      if (w !== 'default') return v === w;
+      if (Object.hasOwn(defaults.axes, name)) return v === defaults.axes[name];
+      if (name === 'distro') return defaults.firstDistro;
+      if (name === 'alias') return defaults.firstOfAlias;
+      return v === w;
+    });
   });
 }

@@ -57,7 +57,10 @@ export interface TestTask extends TaskBase {
 
 export interface ManifestTask extends TaskBase {
   kind: 'manifest';
+  /** The image's key; `@shared/<tag>` for the index of a tag several images share. */
   variant: string;
+  /** For a shared tag's index: the images it merges (their distro, release and axes are the first's). */
+  variants?: string[];
   distro: string;
   release: string;
   axes: Record<string, string>;

@@ -10,7 +10,7 @@ import { formatPath, hasErrors } from './diagnostics.ts';
 import { loadLayers } from './layers.ts';
 import { readLockFile } from './lock-file.ts';
 import { fullSchema, type RawSpec } from './schema.ts';
-import { locate, type Locations } from './source.ts';
+import { locate, writtenOrder, type Locations } from './source.ts';
 import {
   DEFAULT_HOSTS,
   type Distro,
@@ -23,6 +23,7 @@ import {
   type TagTemplate,
 } from './spec.ts';
 import { tagVariables, templateVariables } from './tags.ts';
+import { checkDirectoryTemplate, GENERATED_FILES } from './layout.ts';
 import { checkDistroImage, normalizeAxes, restrictDistroAxes, restrictReleaseAxes } from './axes.ts';
 import { dict, withoutPrototypes } from './own.ts';
 
@@ -202,7 +203,7 @@ function normalize(
   const archNames = Object.keys(raw.architectures);
 
   // Axes: the python shorthand first (it expands on every release), then the spec's own.
-  const axes = normalizeAxes(raw, report, gone, archNames);
+  const axes = normalizeAxes(raw, report, gone, archNames, (path, keys) => writtenOrder(locs, files, path, keys));
   const everywhere = Object.values(axes).filter((a) => a.everywhere).map((a) => a.name);
 
   // Releases: parents, cycles, order, inherited axes.
@@ -238,7 +239,7 @@ function normalize(
     const tags: TagTemplate[] = r.tags.map((t) =>
       typeof t === 'string'
         ? { template: t }
-        : { template: t.template, when: t.when ? Object.fromEntries(Object.entries(t.when).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) : undefined },
+        : { template: t.template, when: t.when ? Object.fromEntries(Object.entries(t.when).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) : undefined, shared: t.shared },
     );
     releases[name] = {
       name,
@@ -277,7 +278,7 @@ function normalize(
     tags.forEach((t, i) => {
       const at: SpecPath = typeof r.tags[i] === 'string' ? ['releases', name, 'tags', i] : ['releases', name, 'tags', i, 'template'];
       unknownIn(at, 'tag template', t.template);
-      if (/[{}]/.test(t.template.replace(/\{[A-Za-z_][\w]*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
+      if (/[{}]/.test(t.template.replace(/\{[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
       for (const key of Object.keys(t.when ?? {})) {
         if (releases[name]!.axes.includes(key)) {
           for (const v of t.when![key]!) {
@@ -295,7 +296,7 @@ function normalize(
   const distros: Record<string, Distro> = dict();
   for (const [dname, d] of Object.entries(raw.distros)) {
     // A distro is a directory beside the package's own generated files.
-    if (GENERATED_NAMES.has(dname.toLowerCase())) report.error(['distros', dname], `distro name "${dname}" is the name of a file generate writes beside the distro directories; rename the distro`, 'key');
+    if (GENERATED_FILES.has(dname.toLowerCase())) report.error(['distros', dname], `distro name "${dname}" is the name of a file generate writes beside the distro directories; rename the distro`, 'key');
     d.architectures.forEach((a, i) => {
       if (!raw.architectures[a] && !gone('architectures', a)) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
     });
@@ -311,7 +312,7 @@ function normalize(
       else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
       listed.add(rname);
     }
-    const distroAxes = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
+    const { axes: distroAxes, axisVars: distroAxisVars } = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
     checkDistroImage(report, axes, dname, d.image, [...listed].filter((r) => releases[r] && !releases[r]!.parent).map((r) => releases[r]!));
     const out: Record<string, DistroRelease> = dict();
     for (const rname of releaseOrder) {
@@ -341,7 +342,7 @@ function normalize(
         });
         arches = over.architectures.filter((a) => inheritedArches.includes(a));
       }
-      const axisValues = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
+      const { axes: axisValues, axisVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
       const files = over?.files ?? [];
       files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
       out[rname] = {
@@ -350,6 +351,7 @@ function normalize(
         ...inheritArgs(undefined, over?.build_args),
         vars: over?.vars ?? {},
         axes: axisValues,
+        axisVars,
       };
     }
     distros[dname] = {
@@ -362,10 +364,30 @@ function normalize(
       templates: d.templates ?? d.family,
       architectures: distroArches,
       axes: distroAxes,
+      axisVars: distroAxisVars,
       releases: out,
       ...inheritArgs(undefined, d.build_args),
       vars: d.vars ?? {},
     };
+  }
+
+  // A `when` naming a distro, alias, family or release that does not exist would drop its tag silently.
+  const named: Record<string, string[]> = {
+    distro: Object.keys(distros),
+    alias: uniq(Object.values(distros).map((d) => d.alias)),
+    family: uniq(Object.values(distros).map((d) => d.family)),
+    release: Object.keys(releases),
+  };
+  for (const [rname, rel] of Object.entries(releases)) {
+    rel.tags.forEach((t, i) => {
+      for (const [key, wanted] of Object.entries(t.when ?? {})) {
+        if (!Object.hasOwn(named, key) || rel.axes.includes(key)) continue;
+        for (const w of wanted) {
+          if ((w === 'default' && (key === 'distro' || key === 'alias')) || named[key]!.includes(w)) continue;
+          report.error(['releases', rname, 'tags', i, 'when', key], `"${w}" is not a ${key} of this spec (${named[key]!.join(', ')}${key === 'distro' || key === 'alias' ? ', or default' : ''})`);
+        }
+      }
+    });
   }
 
   // Registries.
@@ -416,6 +438,8 @@ function normalize(
     }
   }
 
+  if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message) => report.error(path, message));
+
   // Cache locations: the build's own placeholders and its axes (each checked per release in expand).
   for (const key of ['ref', 'dir'] as const) {
     const text = raw.build?.cache?.[key];
@@ -439,6 +463,8 @@ function normalize(
     distros,
     registries,
     publish: publish.filter((p) => registries[p]),
+    directory: raw.directory,
+    library: raw.library ? { maintainers: raw.library.maintainers, gitRepo: raw.library.git_repo, builder: raw.library.builder } : undefined,
     build: {
       maxWorkers: raw.build?.max_workers ?? 5,
       timeout: raw.build?.timeout ?? 3600,
@@ -476,8 +502,6 @@ export function inheritArgs(
   return { buildArgs, gitArgs };
 }
 
-/** Files generate writes at the top of a package's directory, which a distro directory must not shadow. */
-const GENERATED_NAMES = new Set(['readme.md', 'versions', 'dockerfiles.json', 'images.json']);
 
 /** A test's expected output must be a regular expression (placeholders stand for literal text). */
 function checkedPattern(report: Reporter, at: SpecPath, pattern: string | undefined): string | undefined {

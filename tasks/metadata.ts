@@ -1,5 +1,5 @@
 // The notes' create_context outputs: dockerfiles.json (what each template saw) and
-// images.json (every image with tags, platforms, build args, parent and hash).
+// images.json (every image with tags, shared tags, platforms, build args, parent and hash).
 import { stableStringify } from '../core/hash.ts';
 import type { Plan } from '../core/plan.ts';
 import type { BuildTask, ManifestTask, RenderTask } from '../core/task.ts';
@@ -13,7 +13,8 @@ export function metadataFiles(plan: Plan): Record<string, string> {
     files: r.files.map((f) => f.path),
     context: r.data,
   }));
-  const manifests = [...plan.tasks.values()].filter((t): t is ManifestTask => t.kind === 'manifest');
+  // One entry per image: a shared tag's index is not an image (its tags are listed on each image).
+  const manifests = [...plan.tasks.values()].filter((t): t is ManifestTask => t.kind === 'manifest' && !t.variants);
   const variants = new Map(plan.variants.map((v) => [v.key, v]));
   const images = manifests.map((m) => {
     const builds = m.builds.map((id) => plan.tasks.get(id) as BuildTask);
@@ -23,10 +24,11 @@ export function metadataFiles(plan: Plan): Record<string, string> {
       distro: m.distro,
       release: m.release,
       axes: m.axes,
-      tags: m.tags,
+      tags: v.tags,
+      shared_tags: v.sharedTags,
       refs: m.refs,
       platforms: m.platforms,
-      context: `${m.distro}/${m.release}`,
+      context: v.dir,
       build_args: v.buildArgs,
       parent: v.parent ?? null,
       hash: m.hash.value,

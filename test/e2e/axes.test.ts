@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
 import { docker, e2eEnv, idsOf as ids, taskRows, type TaskRow } from '../helpers/e2e.ts';
-import { REPO, tempDir } from '../helpers/spec.ts';
+import { REPO, tempDir, writeTree } from '../helpers/spec.ts';
 
 const env = e2eEnv();
 const EXAMPLE = join(REPO, 'examples', 'lua');
@@ -91,5 +91,63 @@ describe('a family with axes of its own and no Python (examples/lua)', () => {
     const manifests = doc.tasks.filter((t) => t.id.startsWith('manifest:')).map((t) => t.id).sort();
     expect(manifests).toEqual(['manifest:lua/bookworm/app/lua5.3/dev', 'manifest:lua/bookworm/interpreter/lua5.3/dev']);
     expect(doc.tasks.filter((t) => t.status !== 'skipped')).toEqual([]);
+  });
+});
+
+describe('a tag two images share, each with its own platform', () => {
+  const ns = `shared-${Date.now().toString(36)}`;
+  const repo = `${env.registry}/${ns}/pair`;
+  let manifest = '';
+  let generated = '';
+  const build = () => {
+    const r = cli(['build', manifest, '--all', '--output', generated, '--json'], { env: { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password } });
+    return { code: r.code, rows: taskRows(r.stdout, r.stderr), r };
+  };
+
+  beforeAll(() => {
+    const dir = tempDir('manager-e2e-shared-');
+    manifest = join(dir, 'manifest.yaml');
+    generated = join(dir, 'generated');
+    // Two distros of one base, one platform each (as a Linux and a Windows build would be).
+    const distro = (arch: string) => [`  ${arch}-only:`, '    family: debian', '    package_manager: apt', `    image: "${env.baseImage}"`, `    architectures: [${arch}]`, '    releases: [app]'];
+    writeFileSync(manifest, [
+      'package: pair',
+      'templates: ./templates',
+      'architectures: { amd64: linux/amd64, arm64v8: linux/arm64 }',
+      'releases:',
+      '  app:',
+      '    tags: ["{distro}", { template: "both", shared: true }]',
+      '    tests: [{ name: arch, run: "cat /etc/arch", expect: { output: "^{distro}\\\\s*$" } }]',
+      'distros:',
+      ...distro('amd64'),
+      ...distro('arm64v8'),
+      'registries:',
+      `  local: { kind: generic, host: "${env.registry}", namespace: "${ns}", credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD } }`,
+      '',
+    ].join('\n'));
+    const tpl = 'ARG <%= it.from.arg %>=<%= it.from.default %>\nFROM ${<%= it.from.arg %>}\nRUN echo <%= it.distro.name %> > /etc/arch\n';
+    writeTree({ 'templates/debian/app.Dockerfile.eta': tpl }, dir);
+  });
+
+  it('is published as one index of both images; each keeps its own tag', () => {
+    const { code, rows, r } = build();
+    expect(code, r.stderr.slice(-3000)).toBe(0);
+    expect(ids(rows, 'manifest', 'ran')).toEqual(['manifest:pair/@shared/both', 'manifest:pair/amd64-only/app', 'manifest:pair/arm64v8-only/app']);
+    const platforms = (tag: string) => {
+      const inspect = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', `${repo}:${tag}`]);
+      expect(inspect.code, inspect.stderr).toBe(0);
+      return (JSON.parse(inspect.stdout) as { manifests: { platform: { architecture: string } }[] }).manifests.map((m) => m.platform.architecture).sort();
+    };
+    expect(platforms('both')).toEqual(['amd64', 'arm64']);
+    expect(platforms('amd64-only')).toEqual(['amd64']);
+    expect(platforms('arm64v8-only')).toEqual(['arm64']);
+    const arm = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', `${repo}:both`, 'cat', '/etc/arch']);
+    expect(arm.stdout.trim(), arm.stderr).toBe('arm64v8-only');
+  });
+
+  it('builds and publishes nothing the second time', () => {
+    const { code, rows } = build();
+    expect(code).toBe(0);
+    expect(rows.filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
   });
 });

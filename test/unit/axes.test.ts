@@ -234,7 +234,7 @@ describe('axis errors, each at its line, all in one pass', () => {
     const yaml = PG_SPEC.replace('image: example/postgres:{pg}-bookworm', 'image: example/postgres:{pg}-{flavor}');
     const [e, ...rest] = errors(yaml);
     expect(rest).toEqual([]);
-    expect(e!.message).toBe('image uses {flavor}, but axis "flavor" has no build arg to carry its value into the Dockerfile\'s FROM line; set axes.flavor.arg');
+    expect(e!.message).toBe('image uses {flavor}, but axis "flavor" has no build arg to carry its value into the Dockerfile\'s FROM line; set axes.flavor.arg (or render: per-value)');
   });
 
   it('names: reserved axis names, python twice, python restricted without a python axis, an arg set twice', () => {
