@@ -2,12 +2,11 @@
 import { join, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/hash.ts';
-import { SpecError, UsageError } from '../core/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { formatGraph, type GraphFormat } from '../core/graph-format.ts';
 import { planSpec } from '../core/plan.ts';
 import { jsonSchema } from '../core/schema.ts';
 import { selectTasks } from '../core/select.ts';
-import { loadSpec } from '../core/validate.ts';
 import { generate } from '../tasks/generate.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
@@ -15,7 +14,7 @@ import { execute } from '../tasks/execute.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
 import type { Output } from './output.ts';
-import { extendsScope, load, loadPackage, packageArg, planned, resolveManifest, specRoot, takeLock, type Loaded } from './workspace.ts';
+import { load, loadPackage, packageArg, planned, specRoot, takeLock, type Loaded } from './workspace.ts';
 import { addSelectionOptions, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
@@ -25,16 +24,13 @@ export function registerCommands(program: Command, out: Output): void {
     .argument('<package>', 'package name or path to a manifest')
     .option('--target-version <version>', 'override the spec version')
     .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals();
-      const root = specRoot(globals['specDir'] as string | undefined);
-      const manifest = resolveManifest(root, pkg);
-      const loaded = loadSpec(manifest, { version: o['targetVersion'] as string | undefined, ...extendsScope(globals, root, manifest) });
-      if (!loaded.spec) throw new SpecError(loaded.diagnostics);
-      const plan = planSpec(loaded.spec, loaded.diagnostics);
-      out.diagnostics(loaded.diagnostics);
+      const loaded = loadPackage(cmd.optsWithGlobals(), pkg, { targetVersion: o['targetVersion'] as string | undefined }, out);
+      const { manifest } = loaded;
+      const plan = planSpec(loaded.spec, loaded.warnings);
+      out.diagnostics(loaded.warnings);
       const counts: Record<string, number> = {};
       for (const t of plan.tasks.values()) counts[t.kind] = (counts[t.kind] ?? 0) + 1;
-      if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: loaded.diagnostics, tasks: counts });
+      if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: loaded.warnings, tasks: counts });
       else out.result(`${relative(process.cwd(), manifest) || manifest}: valid (${plan.variants.length} images, ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')})`);
     });
 
@@ -62,13 +58,13 @@ export function registerCommands(program: Command, out: Output): void {
 
   program
     .command('generate')
-    .description('write generated/<package>/: <distro>/<release>/Dockerfile and extra files, README.md, versions')
+    .description('write generated/<package>/: each image\'s directory (<distro>/<release>/Dockerfile and extra files), README.md, versions')
     .argument('<package>')
     .option('--target-version <version>', 'override the spec version')
     .option('--dockerfiles', 'only Dockerfiles and their files')
     .option('--docs', 'only README.md and versions')
     .option('--all', 'both (the default)')
-    .option('--save-metadata', 'also write dockerfiles.json and images.json')
+    .option('--save-metadata', 'also write dockerfiles.json and images.json (kept current by every later generate once written)')
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
     .option('--overwrite', 'rewrite every file from scratch instead of only what changed')
     .option('--authenticate', 'log in to the package\'s registries first')

@@ -24,16 +24,22 @@ export function normalizeArgv(argv: string[]): string[] {
   return out;
 }
 
-const COMMANDS = new Set(['validate', 'context', 'generate', 'graph', 'init', 'schema', 'build', 'test', 'bake', 'setup-qemu', 'builder', 'authenticate', 'push-readme', 'ci', 'lock', 'outdated', 'prune', 'help']);
+const GLOBAL_WITH_VALUE = new Set(['--spec-dir', '--credentials-file', '--allow-extends']);
+const GLOBAL_FLAGS = new Set(['--verbose', '--quiet', '--json']);
 
-/** `orchestrate.ts --target pkg:release` with no command means build. */
-export function withDefaultCommand(argv: string[], extra: Iterable<string> = []): string[] {
-  const known = new Set([...COMMANDS, ...extra]);
+/**
+ * `orchestrate.ts --target pkg:release` (options, no command) means build; nothing at all
+ * means help. A first word that is not a command is refused, with the nearest command: a
+ * typo must never fall through to a build.
+ */
+export function withDefaultCommand(argv: string[], commands: Iterable<string>): string[] {
+  const known = new Set(commands);
   // The first word that is neither an option nor a global option's value.
   let first: string | undefined;
+  let onlyGlobals = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--spec-dir' || a === '--credentials-file' || a === '--allow-extends') {
+    if (GLOBAL_WITH_VALUE.has(a)) {
       i++;
       continue;
     }
@@ -41,10 +47,40 @@ export function withDefaultCommand(argv: string[], extra: Iterable<string> = [])
       first = a;
       break;
     }
+    // A build option before any command (`--target pkg:release`): the command is build, and the
+    // next word may be that option's value.
+    if (!GLOBAL_FLAGS.has(a) && !GLOBAL_WITH_VALUE.has(a.split('=')[0]!)) {
+      onlyGlobals = false;
+      break;
+    }
   }
   if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V')) return argv;
-  if (first === undefined || !known.has(first)) return ['build', ...argv];
+  if (first === undefined) return onlyGlobals ? [...argv, '--help'] : ['build', ...argv];
+  if (!known.has(first)) {
+    const near = nearest(first, [...known]);
+    throw new UsageError(`unknown command "${first}"${near ? ` (did you mean ${near}?)` : ''}; \`manager --help\` lists the commands${near ? '' : `, and \`manager build ${first}\` builds a package`}`);
+  }
   return argv;
+}
+
+/** The command within two edits of a word (a typo), if there is one. */
+export function nearest(word: string, names: string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of names) {
+    const d = editDistance(word.toLowerCase(), name);
+    if (d <= 2 && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 /**
@@ -102,8 +138,8 @@ export async function main(argv: string[]): Promise<number> {
   registerInputCommands(program, out);
   registerPruneCommand(program, out);
   registerExportCommands(program, out);
-  const args = withDefaultCommand(normalizeArgv(argv), program.commands.map((c) => c.name()));
   try {
+    const args = withDefaultCommand(normalizeArgv(argv), [...program.commands.flatMap((c) => [c.name(), ...c.aliases()]), 'help']);
     await program.parseAsync(args, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {

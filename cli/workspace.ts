@@ -1,6 +1,6 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.ts';
 import { SpecError, UsageError } from '../core/errors.ts';
 import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
@@ -36,15 +36,55 @@ export function specRoot(flag?: string, env: NodeJS.ProcessEnv = process.env, cw
   return gitRoot(cwd) ?? resolve(cwd);
 }
 
+/**
+ * Where a repository keeps its specs, templates and output. The design notes' layout (a
+ * `docker/` directory, as in the BentoML repository) is recognised by `docker/manifest/` or
+ * `docker/manager/specs.yml`; anything else is this tool's own layout.
+ */
+export interface Layout {
+  name: 'design notes (docker/)' | 'manager';
+  /** Places a package's manifest may live, in the order they are tried. */
+  manifests: (pkg: string) => string[];
+  /** Shared defaults every manifest builds on without naming them. */
+  defaults?: string;
+  /** The template directory of a package whose spec names none. */
+  templates?: (pkg: string) => string;
+  /** The default generated root. */
+  generated: string;
+}
+
+export function detectLayout(root: string): Layout {
+  const docker = join(root, 'docker');
+  const specs = [join(docker, 'manager', 'specs.yml'), join(docker, 'manager', 'specs.yaml')].find((p) => existsSync(p));
+  if (specs || isDirectory(join(docker, 'manifest'))) {
+    return {
+      name: 'design notes (docker/)',
+      manifests: (pkg) => [join(docker, 'manifest', `${pkg}.yml`), join(docker, 'manifest', `${pkg}.yaml`)],
+      defaults: specs,
+      templates: (pkg) => (isDirectory(join(docker, 'templates', pkg)) ? join(docker, 'templates', pkg) : join(docker, 'templates')),
+      generated: join(docker, 'generated'),
+    };
+  }
+  return {
+    name: 'manager',
+    manifests: (pkg) => [
+      join(root, 'manifests', `${pkg}.yaml`),
+      join(root, 'manifests', `${pkg}.yml`),
+      join(root, 'manifest', `${pkg}.yml`),
+      join(root, pkg, 'manifest.yaml'),
+      join(root, 'examples', pkg, 'manifest.yaml'),
+    ],
+    generated: join(root, 'generated'),
+  };
+}
+
+function isDirectory(p: string): boolean {
+  return existsSync(p) && statSync(p).isDirectory();
+}
+
 /** Places a package's manifest may live, in the order they are tried. */
 export function manifestCandidates(root: string, pkg: string): string[] {
-  return [
-    join(root, 'manifests', `${pkg}.yaml`),
-    join(root, 'manifests', `${pkg}.yml`),
-    join(root, 'manifest', `${pkg}.yml`),
-    join(root, pkg, 'manifest.yaml'),
-    join(root, 'examples', pkg, 'manifest.yaml'),
-  ];
+  return detectLayout(root).manifests(pkg);
 }
 
 export function resolveManifest(root: string, arg: string, cwd = process.cwd()): string {
@@ -62,7 +102,7 @@ export function resolveManifest(root: string, arg: string, cwd = process.cwd()):
 }
 
 export function generatedRoot(root: string, output?: string): string {
-  return output ? resolve(output) : join(root, 'generated');
+  return output ? resolve(output) : detectLayout(root).generated;
 }
 
 export interface Loaded {
@@ -86,13 +126,31 @@ export interface LoadedSpec extends Omit<Loaded, 'plan'> {
   warnings: Diagnostic[];
 }
 
+/** The package name a manifest's file stands for: `docker/manifest/bento-server.yml` → bento-server. */
+function loadedName(manifest: string): string {
+  const base = basename(manifest).replace(/\.ya?ml$/, '');
+  return base === 'manifest' ? basename(dirname(manifest)) : base;
+}
+
 /** Resolves the package and validates its spec; warnings are printed, errors thrown. */
 export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): LoadedSpec {
   const root = specRoot(globals['specDir'] as string | undefined);
+  const layout = detectLayout(root);
   const manifest = resolveManifest(root, pkg);
-  const loaded = loadSpec(manifest, { version: opts.targetVersion, ...extendsScope(globals, root, manifest) });
+  // The layout's shared defaults and templates apply to its own manifests, not to a file named by path elsewhere.
+  const own = layout.manifests(basename(manifest).replace(/\.ya?ml$/, '')).includes(manifest);
+  const name = loadedName(manifest);
+  const loaded = loadSpec(manifest, {
+    version: opts.targetVersion,
+    ...extendsScope(globals, root, manifest),
+    ...(own ? { defaults: layout.defaults, templates: layout.templates?.(name) } : {}),
+  });
   if (!loaded.spec) throw new SpecError(loaded.diagnostics);
   const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
+  // Said whenever it is not this tool's own layout, whose places `--help` already names.
+  const said = `layout: ${layout.name} at ${root}${own && layout.defaults ? ` (shared spec ${relative(root, layout.defaults)})` : ''}; output to ${relative(root, genRoot) || '.'}/`;
+  if (layout.name === 'manager') out.debug(said);
+  else out.info(said);
   const envFile = globals['credentialsFile'] ? resolve(String(globals['credentialsFile'])) : undefined;
   return { root, envFile, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
 }

@@ -87,10 +87,15 @@ export function builderCreateArgv(name: string, driver: string, node: BuilderNod
   return argv;
 }
 
-export function runTestArgv(ref: string, platform: string, run: string | string[]): string[] {
+/**
+ * One image test. By default the command replaces the image's entrypoint, so it runs as
+ * written; with `entrypoint: image` it is handed to the entrypoint (a test of tini as PID 1).
+ */
+export function runTestArgv(ref: string, platform: string, run: string | string[], entrypoint?: 'image'): string[] {
   const argv = ['docker', 'run', '--rm', '--pull', 'missing', '--platform', platform];
-  if (typeof run === 'string') return [...argv, '--entrypoint', '/bin/sh', ref, '-c', run];
-  return [...argv, '--entrypoint', run[0]!, ref, ...run.slice(1)];
+  const command = typeof run === 'string' ? ['/bin/sh', '-c', run] : run;
+  if (entrypoint === 'image') return [...argv, ref, ...command];
+  return [...argv, '--entrypoint', command[0]!, ref, ...command.slice(1)];
 }
 
 export interface BuilderInfo {

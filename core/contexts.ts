@@ -1,9 +1,10 @@
 // What templates see. Kept to the data a directory's files can depend on: adding an axis
 // value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from './expand.ts';
+import { parentDefault, rootDefault } from './from-default.ts';
 import { perValueAxes } from './layout.ts';
 import { dockerPlatformParts, publishRepositories } from './refs.ts';
-import type { Distro, Spec, Vars } from './spec.ts';
+import type { Spec, Vars } from './spec.ts';
 
 export interface DirectoryContext {
   package: { name: string; description?: string };
@@ -22,7 +23,13 @@ export interface DirectoryContext {
    * What the Dockerfile builds FROM: the build arg the tool fills in (the parent's exact image,
    * or a root's base image pinned by the lock file) and, for roots, its default for manual builds.
    */
-  from: { arg: string; default: string | null };
+  from: {
+    arg: string;
+    /** Roots: the distro image; children: the parent's published tag. `${ARG}` where a build arg carries a value; null when none can be written. */
+    default: string | null;
+    /** Build args the default uses, to declare with ARG before FROM (`PYTHON_VERSION`). */
+    args: string[];
+  };
   architectures: { name: string; platform: string; os: string; arch: string; variant?: string; axes: Record<string, Record<string, Vars>> }[];
   /** The release's axes: values built in this directory, the default, and the build arg carrying the value. */
   axes: Record<string, { default: string; values: string[]; arg: string | null }>;
@@ -35,6 +42,12 @@ export interface DirectoryContext {
   axis_args: string[];
   /** Other build args the Dockerfile should declare (axis args and the parent arg excluded). */
   build_args: string[];
+  /**
+   * Defaults for those of them that have one value across the directory's images (a version,
+   * a branch), written ready for `ARG NAME=<default>` (quoted when needed): a build by hand,
+   * as the design notes do it, then needs only the axis args.
+   */
+  build_arg_defaults: Record<string, string>;
   vars: Vars;
   files: { path: string; template: string; arch?: string }[];
 }
@@ -55,6 +68,9 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
   // Every image of a directory has the same per-value axis values (core/layout.ts checks it).
   const first = variants[0]!;
   const values = Object.fromEntries(perValueAxes(spec, first.axes).map(([a, v]) => [a, { value: v, vars: first.data[a] ?? {} }]));
+  const from = rel.parent
+    ? parentDefault(spec, distro, releaseName, first.axes, first.data, { ...rel.buildArgs, ...distro.buildArgs, ...dr.buildArgs })
+    : rootDefault(spec, distro, first.axes, first.data);
   const architectures = archNames.map((name) => {
     const platform = spec.architectures[name]!;
     const perAxis: Record<string, Record<string, Vars>> = {};
@@ -71,6 +87,12 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
   });
   const buildArgNames = new Set<string>();
   for (const v of variants) for (const k of Object.keys(v.buildArgs)) if (!axisArgs.includes(k)) buildArgNames.add(k);
+  const buildArgDefaults: Record<string, string> = {};
+  for (const k of buildArgNames) {
+    const values = new Set(variants.map((v) => v.buildArgs[k]));
+    const [only] = values;
+    if (values.size === 1 && only !== undefined) buildArgDefaults[k] = /^[A-Za-z0-9._:/@+=,-]*$/.test(only) ? only : JSON.stringify(only);
+  }
   const files = [...rel.files, ...dr.files].flatMap((f) =>
     f.path.includes('{arch}')
       ? archNames.map((arch) => ({ path: f.path.replaceAll('{arch}', arch), template: f.template, arch }))
@@ -83,31 +105,20 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
       alias: distro.alias,
       family: distro.family,
       package_manager: distro.packageManager,
-      image: dockerfileImage(spec, distro, first.axes),
+      image: rootDefault(spec, distro, first.axes, first.data).value!,
     },
     release: { name: rel.name, description: rel.description, parent: rel.parent ?? null },
     parent_arg: rel.parent ? spec.build.parentArg : null,
-    from: { arg: spec.build.parentArg, default: rel.parent ? null : dockerfileImage(spec, distro, first.axes) },
+    from: { arg: spec.build.parentArg, default: from.value, args: from.args },
     architectures,
     axes,
     values,
     axis_args: axisArgs,
     build_args: [...buildArgNames].sort(),
+    build_arg_defaults: buildArgDefaults,
     vars: { ...spec.vars, ...distro.vars, ...rel.vars, ...dr.vars },
     files,
   };
-}
-
-/**
- * The distro image as a Dockerfile writes it: `python:${PYTHON_VERSION}-slim-bookworm`; a
- * per-value axis is written as the directory's value, since its Dockerfile serves that value only.
- */
-export function dockerfileImage(spec: Spec, distro: Distro, axes: Record<string, string>): string {
-  const vars: Record<string, string> = { distro: distro.name, alias: distro.alias, family: distro.family, package: spec.package };
-  for (const a of Object.values(spec.axes)) if (a.arg) vars[a.name] = `\${${a.arg}}`;
-  for (const [a, v] of perValueAxes(spec, axes)) vars[a] = v;
-  // Validation allowed only these placeholders; anything else stays as written.
-  return distro.image.replace(/(?<!\$)\{([A-Za-z_]\w*)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
 }
 
 export interface DocsContext {
@@ -122,6 +133,8 @@ export interface DocsContext {
     key: string;
     distro: string;
     release: string;
+    /** The key of the image it builds FROM, or null for a root. */
+    parent: string | null;
     axes: Record<string, string>;
     platforms: string[];
     tags: string[];
@@ -150,6 +163,7 @@ export function docsContext(spec: Spec, variants: Variant[]): DocsContext {
       key: v.key,
       distro: v.distro,
       release: v.release,
+      parent: v.parent ?? null,
       axes: v.axes,
       platforms: v.arches.map((a) => spec.architectures[a]!),
       tags: v.tags,

@@ -33,7 +33,7 @@ export interface Variant {
   /** Values the tag templates saw. */
   vars: Record<string, string>;
   /** The release's image tests with placeholders filled (in `output`, as literal text). */
-  tests: { name: string; run: string | string[]; exitCode: number; output?: string; timeout?: number }[];
+  tests: { name: string; run: string | string[]; exitCode: number; output?: string; timeout?: number; entrypoint?: 'image' }[];
 }
 
 export interface Expansion {
@@ -215,6 +215,7 @@ export function expand(spec: Spec): Expansion {
             exitCode: t.expect.exitCode,
             output: t.expect.output === undefined ? undefined : fill(t.expect.output, [...at, 'expect', 'output'], 'expected output', escapeRegExp),
             timeout: t.timeout,
+            ...(t.entrypoint ? { entrypoint: t.entrypoint } : {}),
           };
         });
         let dir: string;

@@ -29,6 +29,11 @@ export interface LayerOptions {
   root?: string;
   /** More directories bases may come from (`--allow-extends`). */
   allow?: string[];
+  /**
+   * Shared defaults every manifest builds on without naming them (the design notes'
+   * `docker/manager/specs.yml`): merged first, once, even when the manifest extends them too.
+   */
+  defaults?: string;
 }
 
 /** The enclosing git repository of a directory, else the directory itself. */
@@ -59,8 +64,10 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
   const merged: { value: Record<string, unknown> } = { value: {} };
   const layerLocations: SourceMap[] = [];
   /** `at`: the `extends` entry that named this file, where problems reading it are reported. */
+  const implicit = o.defaults ? resolve(o.defaults) : undefined;
   const visit = (file: string, chain: string[], at?: Position) => {
     const abs = resolve(file);
+    if (at && abs === implicit) return; // merged first already
     const where = at ?? { file: abs, line: 1, column: 1 };
     if (chain.includes(abs)) {
       diagnostics.push({ severity: 'error', path: 'extends', message: `extends forms a cycle: ${[...chain, abs].join(' -> ')}`, ...where });
@@ -111,6 +118,7 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
     layerLocations.push(src.locations);
     files.push(abs);
   };
+  if (implicit && implicit !== resolve(manifestFile)) visit(implicit, []);
   visit(manifestFile, []);
   return { value: merged.value, locations: new LayeredLocations(layerLocations), files, diagnostics };
 }

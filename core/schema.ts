@@ -83,6 +83,8 @@ export function buildSchema(mode: Mode) {
       })
       .optional(),
     timeout: z.number().positive().optional(),
+    entrypoint: z.enum(['command', 'image']).optional()
+      .describe('command (default): `run` replaces the image\'s entrypoint; image: `run` goes to the image\'s own entrypoint (tini as PID 1, say).'),
   });
 
   const release = z.strictObject({

@@ -1,6 +1,7 @@
 // Selection: which tasks a command acts on. Seeds are matched by target and filters, then
 // closed over dependencies so a selected image always has what it builds FROM.
 import { UsageError } from './errors.ts';
+import type { Variant } from './expand.ts';
 import type { Plan } from './plan.ts';
 import type { Task } from './task.ts';
 
@@ -93,6 +94,42 @@ export function selectTasks(plan: Plan, sel: Selection): Set<string> {
     out.add(id);
     for (const d of plan.tasks.get(id)!.deps) stack.push(d);
   }
-  if (out.size === 0) throw new UsageError('the selection matches no task');
+  if (out.size === 0) throw new UsageError(nothingMatched(plan, sel, wantedPlatforms ?? []));
   return out;
+}
+
+/**
+ * Why a selection matched nothing: the selector that rules out every image the others pick,
+ * with the values those images do have (`--distros alpine3.14 matches none of the images the
+ * other selectors pick (they are on: debian11, ubi8)`).
+ */
+function nothingMatched(plan: Plan, sel: Selection, platforms: string[]): string {
+  type Pick = { label: string; test: (v: Variant) => boolean; has: (v: Variant) => string[]; what: string };
+  const picks: Pick[] = [];
+  if (sel.targets?.length) {
+    picks.push({
+      label: `--target ${sel.targets.map((t) => `${t.package}:${t.release ?? ''}${t.distro ? `@${t.distro}` : ''}`).join(',')}`,
+      test: (v) => sel.targets!.some((t) => (!t.release || t.release === v.release) && (!t.distro || t.distro === v.distro)),
+      has: (v) => [`${v.release}@${v.distro}`],
+      what: 'release@distro',
+    });
+  }
+  if (sel.releases?.length) picks.push({ label: `--releases ${sel.releases.join(',')}`, test: (v) => sel.releases!.includes(v.release), has: (v) => [v.release], what: 'releases' });
+  if (sel.distros?.length) picks.push({ label: `--distros ${sel.distros.join(',')}`, test: (v) => sel.distros!.includes(v.distro), has: (v) => [v.distro], what: 'distros' });
+  for (const [a, vs] of Object.entries(sel.axes ?? {})) {
+    picks.push({ label: `--axis ${a}=${vs.join(',')}`, test: (v) => Object.hasOwn(v.axes, a) && vs.includes(v.axes[a]!), has: (v) => (Object.hasOwn(v.axes, a) ? [v.axes[a]!] : []), what: `${a} values` });
+  }
+  if (platforms.length) {
+    const of = (v: Variant) => v.arches.map((a) => plan.spec.architectures[a]!);
+    picks.push({ label: `--platforms ${platforms.join(',')}`, test: (v) => of(v).some((p) => platforms.includes(p)), has: of, what: 'platforms' });
+  }
+  // The selector to blame is one whose removal leaves images: those say what would have matched.
+  for (const p of picks) {
+    const others = plan.variants.filter((v) => picks.every((q) => q === p || q.test(v)));
+    if (!others.length || others.some(p.test)) continue;
+    const values = [...new Set(others.flatMap(p.has))];
+    const whose = picks.length > 1 ? 'the images the other selectors pick' : 'the images';
+    return `the selection matches nothing: ${p.label} matches none of ${whose}${values.length ? ` (their ${p.what}: ${values.join(', ')})` : ''}`;
+  }
+  return `the selection matches nothing: no image has ${picks.map((p) => p.label).join(' and ')} together`;
 }

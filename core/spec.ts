@@ -57,6 +57,8 @@ export interface ImageTest {
   run: string | string[];
   expect: { exitCode: number; output?: string };
   timeout?: number;
+  /** `image`: the command is given to the image's own entrypoint instead of replacing it. */
+  entrypoint?: 'image';
 }
 
 export interface FileTemplate {

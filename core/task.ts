@@ -52,7 +52,7 @@ export interface TestTask extends TaskBase {
   build: string;
   variant: string;
   platform: string;
-  tests: { name: string; run: string | string[]; exitCode: number; output?: string; timeout: number }[];
+  tests: { name: string; run: string | string[]; exitCode: number; output?: string; timeout: number; entrypoint?: 'image' }[];
 }
 
 export interface ManifestTask extends TaskBase {

@@ -33,6 +33,10 @@ export interface LoadOptions {
   /** Where `extends` may reach (core/layers.ts). */
   root?: string;
   allowExtends?: string[];
+  /** Shared defaults the manifest builds on implicitly (the repository layout's, core/layers.ts). */
+  defaults?: string;
+  /** The template directory when the spec names none (default: `templates/` beside the manifest). */
+  templates?: string;
 }
 
 export interface LoadResult {
@@ -58,7 +62,7 @@ class Reporter {
 
 export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResult {
   const manifest = resolve(manifestFile);
-  const layers = loadLayers(manifest, { root: opts.root, allow: opts.allowExtends });
+  const layers = loadLayers(manifest, { root: opts.root, allow: opts.allowExtends, defaults: opts.defaults });
   if (hasErrors(layers.diagnostics)) return { diagnostics: layers.diagnostics };
   const report = new Reporter(layers.locations, manifest);
   report.diagnostics.push(...layers.diagnostics);
@@ -199,7 +203,7 @@ function normalize(
 ): Spec | undefined {
   // What the schema already refused is not reported again as missing.
   const gone = (collection: string, name: string) => removed.names.has(`${collection}/${name}`) || removed.names.has(collection);
-  const templatesDir = raw.templates ?? join(manifest, '..', 'templates');
+  const templatesDir = raw.templates ?? opts.templates ?? join(manifest, '..', 'templates');
   const archNames = Object.keys(raw.architectures);
 
   // Axes: the python shorthand first (it expands on every release), then the spec's own.
@@ -256,6 +260,7 @@ function normalize(
         run: t.run,
         expect: { exitCode: t.expect?.exit_code ?? 0, output: checkedPattern(report, ['releases', name, 'tests', i, 'expect', 'output'], t.expect?.output) },
         timeout: t.timeout,
+        ...(t.entrypoint === 'image' ? { entrypoint: 'image' as const } : {}),
       })),
       vars: r.vars ?? {},
       timeout: r.timeout,

@@ -1,8 +1,8 @@
 // Logging in and pushing READMEs: credentials come from the environment and a `.env` file
 // (only the variables the registries declare), travel only on stdin, and are registered with
 // the redactor on load.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError, WorkError } from '../core/errors.ts';
@@ -146,11 +146,52 @@ export async function dockerLogin(login: LoginPlan, log: (line: string) => void)
   });
 }
 
-let pushrm: boolean | undefined;
-async function hasPushrm(): Promise<boolean> {
-  if (pushrm === undefined) pushrm = (await run(['docker', 'pushrm', '--help'])).exitCode === 0;
-  return pushrm;
+/**
+ * Where the docker CLI looks for plugins: the user's (`$DOCKER_CONFIG/cli-plugins`, else
+ * `~/.docker/cli-plugins`), then the system's. Pure.
+ */
+export function pluginDirs(env: NodeJS.ProcessEnv, home: string): string[] {
+  return [
+    join(env['DOCKER_CONFIG'] || join(home, '.docker'), 'cli-plugins'),
+    '/usr/local/lib/docker/cli-plugins',
+    '/usr/local/libexec/docker/cli-plugins',
+    '/usr/lib/docker/cli-plugins',
+    '/usr/libexec/docker/cli-plugins',
+  ];
 }
+
+/** What the docker CLI itself asks a plugin to prove it is one. */
+export function pluginMetadataArgv(path: string): string[] {
+  return [path, 'docker-cli-plugin-metadata'];
+}
+
+/**
+ * docker-pushrm, found as the docker CLI finds plugins and asked for its plugin metadata:
+ * `docker pushrm --help` cannot tell, since without the plugin the CLI prints its own help
+ * and exits 0.
+ */
+export async function findPushrm(env: NodeJS.ProcessEnv = process.env): Promise<{ path: string; version: string } | { missing: string }> {
+  const dirs = pluginDirs(env, homedir());
+  for (const dir of dirs) {
+    const path = join(dir, 'docker-pushrm');
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      continue;
+    }
+    const r = await run(pluginMetadataArgv(path), { timeoutMs: 10_000 });
+    try {
+      const meta = JSON.parse(r.stdout) as { SchemaVersion?: unknown; Version?: unknown };
+      if (r.exitCode === 0 && typeof meta.SchemaVersion === 'string') return { path, version: typeof meta.Version === 'string' ? meta.Version : 'unknown' };
+    } catch {
+      // not a docker CLI plugin
+    }
+    return { missing: `${path} is not a docker CLI plugin (its metadata did not answer)` };
+  }
+  return { missing: `no docker-pushrm in ${dirs.join(', ')}` };
+}
+
+let pushrm: Promise<{ path: string; version: string } | { missing: string }> | undefined;
 
 export function pushrmArgv(file: string, provider: string, repository: string): string[] {
   return ['docker', 'pushrm', '--file', file, '--provider', provider, repository];
@@ -160,18 +201,24 @@ export function pushrmArgv(file: string, provider: string, repository: string): 
 export function readmePusher(spec: Spec, o: { root: string; envFile?: string; out: Printer; env?: NodeJS.ProcessEnv }) {
   // Loaded on the first push, once: most builds push no README.
   let loaded: Env | undefined;
+  let saidMissing = false;
   return async (task: ReadmeTask, content: string, log: (line: string) => void, signal?: AbortSignal): Promise<void> => {
     const env = (loaded ??= loadCredentials(spec, { root: o.root, envFile: o.envFile, env: o.env, warn: (l) => o.out.error(l) }));
     const reg = spec.registries[task.registry]!;
     const driver = driverFor(reg.kind);
-    if (driver.pushrmProvider && !reg.api && (await hasPushrm())) {
+    const plugin = driver.pushrmProvider && !reg.api ? await (pushrm ??= findPushrm(o.env ?? process.env)) : undefined;
+    if (plugin && 'missing' in plugin && !saidMissing) {
+      saidMissing = true;
+      log(`docker-pushrm is not installed (${plugin.missing}); pushing READMEs through the registries' APIs`);
+    }
+    if (driver.pushrmProvider && plugin && 'path' in plugin) {
       const dir = mkdtempSync(join(tmpdir(), 'manager-readme-'));
       try {
         const file = join(dir, 'README.md');
         writeFileSync(file, content);
         const r = await run(pushrmArgv(file, driver.pushrmProvider, repositoryRef(reg)), { signal, env: { DOCKER_APIKEY: env[reg.credentials.tokenEnv ?? 'QUAY_API_TOKEN'] } });
         if (r.exitCode !== 0) throw new WorkError(`docker pushrm to ${repositoryRef(reg)} failed`, describeFailure(r));
-        log(`README pushed with docker-pushrm to ${repositoryRef(reg)}`);
+        log(`README pushed with docker-pushrm ${plugin.version} to ${repositoryRef(reg)}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -29,7 +29,7 @@ export async function dryRun(
     if (d.action === 'run') {
       if (t.kind === 'build') log(`     ${buildArgv(buildInvocation(t, t.parentBuild ? placeholder(t.parentBuild) : undefined, inv)).join(' ')}`);
       else if (t.kind === 'manifest') log(`     ${imagetoolsCreateArgv(t.refs, t.builds.map(placeholder), inv.builder).join(' ')}`);
-      else if (t.kind === 'test') for (const x of t.tests) log(`     ${runTestArgv(placeholder(t.build), t.platform, x.run).join(' ')}`);
+      else if (t.kind === 'test') for (const x of t.tests) log(`     ${runTestArgv(placeholder(t.build), t.platform, x.run, x.entrypoint).join(' ')}`);
       else if (t.kind === 'render') log(`     write ${t.files.map((f) => f.path).join(' ')}`);
       else if (t.kind === 'readme') log(`     push README.md to ${t.repository}`);
     }

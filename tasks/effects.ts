@@ -83,7 +83,7 @@ async function test(r: Run, t: TestTask, d: Decision, progress: Progress): Promi
   if (!image) throw new WorkError(`${t.build} has no image to test`);
   startLog(r.logPath(t));
   for (const x of t.tests) {
-    const argv = runTestArgv(image.ref, t.platform, x.run);
+    const argv = runTestArgv(image.ref, t.platform, x.run, x.entrypoint);
     progress(`${x.name}: ${argv.slice(-Math.max(1, Array.isArray(x.run) ? x.run.length : 2)).join(' ')}`);
     const res = await r.runLogged(t, argv, () => {}, (r.opts.timeoutSec ?? x.timeout) * 1000, `# test ${x.name}\n`, true);
     if (res.timedOut) return r.fail(t, res, `test "${x.name}" timed out`);

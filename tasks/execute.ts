@@ -1,6 +1,7 @@
 // apply-plan for images: runs the selected tasks of a plan. For each task in turn the scheduler
 // grants a worker, decideTask says run or skip (core/decide.ts, on gathered facts), and the
 // effect runs (tasks/effects.ts); listr2 shows it. The dry run takes the same decisions.
+import { setMaxListeners } from 'node:events';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { BuilderInfo } from '../core/buildx.ts';
 import type { DecideOptions } from '../core/decide.ts';
@@ -67,6 +68,9 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   }
   const stagingRepo = repo ?? localRepository(plan);
   const abort = new AbortController();
+  // Every running program and registry request listens on this one signal: many at once is
+  // the design, not a leak (Node warns past ten).
+  setMaxListeners(0, abort.signal);
   const ownClient = !opts.client && opts.mode === 'push' && repo ? registryClient({ signal: abort.signal, log: opts.log }) : undefined;
   const client = opts.client ?? ownClient;
   let view = registryView(opts, client, stagingRepo);

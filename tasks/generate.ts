@@ -59,8 +59,10 @@ function scanExisting(dir: string): string[] {
   return out;
 }
 
-export function generate(plan: Plan, opts: GenerateOptions): GenerateResult {
-  const dir = opts.packageDir;
+export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
+  const dir = given.packageDir;
+  // Metadata files once written describe the tree: they are kept current from then on.
+  const opts = { ...given, metadata: given.metadata || [...METADATA_FILES].some((f) => existsSync(join(dir, f))) };
   const desired = desiredFiles(plan, opts);
   const existing = scanExisting(dir);
   const existingSet = new Set(existing);

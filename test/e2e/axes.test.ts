@@ -13,7 +13,8 @@ const env = e2eEnv();
 const EXAMPLE = join(REPO, 'examples', 'lua');
 
 function manager(args: string[]): CliResult {
-  return cli(['--allow-extends', EXAMPLE, ...args], { env: { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password } });
+  // From nothing, 24 builds (a dozen installing packages under QEMU) take minutes.
+  return cli(['--allow-extends', EXAMPLE, ...args], { env: { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password }, timeoutMs: 15 * 60_000 });
 }
 
 describe('a family with axes of its own and no Python (examples/lua)', () => {

@@ -32,13 +32,13 @@ export function measuredCli(args: string[], opts: { cwd?: string; env?: Record<s
 /** Runs the real CLI entry in a child process, as a user would. */
 const TSX = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): CliResult {
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): CliResult {
   // tsx by path: the working directory may be a temp tree with no node_modules.
   const r = spawnSync(process.execPath, ['--import', TSX, join(REPO, 'orchestrate.ts'), ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, CI: 'true', ...opts.env },
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: opts.timeoutMs ?? 120_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

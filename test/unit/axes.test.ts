@@ -115,8 +115,9 @@ describe('a family without Python', () => {
     expect(readme).not.toMatch(/python/i);
     expect(readme).toContain('| tags | release | pg | flavor | platforms | pull |\n|------|---------|----|--------|-----------|------|\n');
     expect(readme).toContain('| `16-full-alpine` | client | 16 | full | linux/amd64 |');
-    expect(readme).toContain('one Dockerfile for every platform and pg value\nand flavor value. Root releases');
-    expect(readme).toMatch(/docker buildx build --push --platform linux\/amd64,linux\/arm64 --build-arg PG_MAJOR=17 -t pgc:17-slim-bookworm bookworm\/client\n/);
+    expect(readme).toContain('one Dockerfile for every platform and pg value and flavor value.\nBuild a chain from its root');
+    // The chain by hand: the root, then the child FROM the root's published tag (its BASE_IMAGE default).
+    expect(readme).toMatch(/docker buildx build --push --platform linux\/amd64,linux\/arm64 --build-arg PG_MAJOR=17 -t docker\.io\/acme\/pgc:17-slim-bookworm bookworm\/client\ndocker buildx build --push --platform linux\/amd64,linux\/arm64 --build-arg PG_MAJOR=17 -t docker\.io\/acme\/pgc:17-slim-bookworm-tools bookworm\/tools\n/);
   });
 
   it('tags use every axis and `when: default` means the first value', () => {
@@ -277,6 +278,13 @@ describe('selecting by axis', () => {
       'build:pgc/bookworm/client/pg16/full/amd64', 'build:pgc/bookworm/client/pg16/full/arm64v8',
       'build:pgc/bookworm/tools/pg16/full/amd64', 'build:pgc/bookworm/tools/pg16/full/arm64v8',
     ]);
+  });
+
+  it('a selection that matches nothing names the selector and what exists', () => {
+    expect(() => selectTasks(plan, { axes: { pg: ['15'] }, distros: ['alpine'] })).toThrow(new UsageError('the selection matches nothing: --distros alpine matches none of the images the other selectors pick (their distros: bookworm)'));
+    const bento = loadPlan(BENTO_MANIFEST);
+    expect(() => selectTasks(bento, { releases: ['cudnn'], distros: ['alpine3.14'] })).toThrow(/--releases cudnn matches none of the images the other selectors pick \(their releases: base, runtime\)$/);
+    expect(() => selectTasks(bento, { releases: ['cudnn'], axes: { python: ['3.7'] }, distros: ['ubi8'] })).toThrow(/--distros ubi8 matches none of the images the other selectors pick \(their distros: debian11\)$/);
   });
 
   it('refuses unknown axes and values, and --python-version where there is no Python', () => {

@@ -54,6 +54,9 @@ describe('buildx argv', () => {
     expect(imagetoolsCreateArgv(['a:1', 'b:1'], ['s@sha256:1', 's@sha256:2'])).toEqual(['docker', 'buildx', 'imagetools', 'create', '--tag', 'a:1', '--tag', 'b:1', 's@sha256:1', 's@sha256:2']);
     expect(runTestArgv('img', 'linux/arm64', 'echo "$HOME"')).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/arm64', '--entrypoint', '/bin/sh', 'img', '-c', 'echo "$HOME"']);
     expect(runTestArgv('img', 'linux/amd64', ['python', '--version'])).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/amd64', '--entrypoint', 'python', 'img', '--version']);
+    // Through the image's own entrypoint: tini stays PID 1.
+    expect(runTestArgv('img', 'linux/amd64', ['cat', '/proc/1/cmdline'], 'image')).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/amd64', 'img', 'cat', '/proc/1/cmdline']);
+    expect(runTestArgv('img', 'linux/amd64', 'echo $$', 'image')).toEqual(['docker', 'run', '--rm', '--pull', 'missing', '--platform', 'linux/amd64', 'img', '/bin/sh', '-c', 'echo $$']);
     expect(builderCreateArgv('m', 'remote', { platform: 'linux/arm64', endpoint: 'tcp://arm:1234' }, true)).toEqual(['docker', 'buildx', 'create', '--name', 'm', '--driver', 'remote', '--append', '--platform', 'linux/arm64', 'tcp://arm:1234']);
     expect(createBuilderArgvs({ name: 'm', driver: 'docker-container', nodes: [parseNode('linux/amd64=unix:///var/run/docker.sock'), parseNode('linux/arm64=ssh://arm')], driverOpts: [], use: true })).toEqual([
       ['docker', 'buildx', 'create', '--name', 'm', '--driver', 'docker-container', '--platform', 'linux/amd64', 'unix:///var/run/docker.sock'],

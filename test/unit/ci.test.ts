@@ -84,7 +84,7 @@ describe('ci matrix', () => {
     const jobs = ciMatrix(after, selectTasks(after, { all: true }), changedSince(loadPlan(BENTO_MANIFEST), after)).include;
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.name).toBe('debian12 py3.10 linux/amd64');
-    expect(jobs[0]!.only).toBe('build:bento-server/debian12/base/py3.10/amd64,build:bento-server/debian12/runtime/py3.10/amd64,test:bento-server/debian12/runtime/py3.10/amd64');
+    expect(jobs[0]!.only).toBe('build:bento-server/debian12/base/py3.10/amd64,build:bento-server/debian12/runtime/py3.10/amd64,test:bento-server/debian12/base/py3.10/amd64,test:bento-server/debian12/runtime/py3.10/amd64');
   });
 
   it('shards whole chains, covering every build exactly once', () => {

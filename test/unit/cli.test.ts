@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normalizeArgv, withDefaultCommand } from '../../cli/main.ts';
+import { nearest, normalizeArgv, withDefaultCommand } from '../../cli/main.ts';
 import { jsonSchema } from '../../core/schema.ts';
 import { loadSpec } from '../../core/validate.ts';
 import { cli } from '../helpers/cli.ts';
@@ -13,10 +13,28 @@ describe('argv', () => {
     expect(normalizeArgv(['create_context', 'x'])).toEqual(['context', 'x']);
   });
 
-  it('treats a bare target as build', () => {
-    expect(withDefaultCommand(['--target', 'bento-server:cudnn'])).toEqual(['build', '--target', 'bento-server:cudnn']);
-    expect(withDefaultCommand(['graph', 'x'])).toEqual(['graph', 'x']);
-    expect(withDefaultCommand(['--help'])).toEqual(['--help']);
+  it('treats a bare target as build, nothing as help, and a typo as a typo', () => {
+    const commands = ['build', 'graph', 'generate', 'context', 'create_context'];
+    expect(withDefaultCommand(['--target', 'bento-server:cudnn'], commands)).toEqual(['build', '--target', 'bento-server:cudnn']);
+    expect(withDefaultCommand(['graph', 'x'], commands)).toEqual(['graph', 'x']);
+    expect(withDefaultCommand(['--help'], commands)).toEqual(['--help']);
+    expect(withDefaultCommand([], commands)).toEqual(['--help']);
+    expect(withDefaultCommand(['--spec-dir', 'x', '--quiet'], commands)).toEqual(['--spec-dir', 'x', '--quiet', '--help']);
+    expect(withDefaultCommand(['--spec-dir', 'x', '--all'], commands)).toEqual(['build', '--spec-dir', 'x', '--all']);
+    expect(() => withDefaultCommand(['genrate', 'bento-server'], commands)).toThrow('unknown command "genrate" (did you mean generate?)');
+    expect(() => withDefaultCommand(['bento-server'], commands)).toThrow(/unknown command "bento-server"; .*`manager build bento-server` builds a package/);
+    expect(nearest('Graph', commands)).toBe('graph');
+    expect(nearest('xyz', commands)).toBeUndefined();
+  });
+
+  it('bare manager prints help and exits 0; a mistyped command exits 2 and builds nothing', () => {
+    const bare = cli([]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toMatch(/^Usage: manager \[options\] \[command\]/);
+    const typo = cli(['genrate', 'bento-server']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('error: unknown command "genrate" (did you mean generate?); `manager --help` lists the commands\n');
+    expect(typo.stdout).toBe('');
   });
 });
 
@@ -96,7 +114,7 @@ describe('manager CLI', () => {
     const out = tempDir();
     const first = cli(['generate', 'bento-server', '--output', out]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/21 written, 0 unchanged, 0 removed/);
+    expect(first.stdout).toMatch(/18 written, 0 unchanged, 0 removed/);
     const again = cli(['generate', 'bento-server', '--output', out, '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ written: [], removed: [] });
   });

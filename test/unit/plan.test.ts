@@ -119,7 +119,8 @@ describe('selection', () => {
   it('--target pkg:cudnn keeps base → runtime → cudnn builds and cudnn manifests only', () => {
     const sel = selectTasks(bento, { targets: [parseTarget('bento-server:cudnn')] });
     const kinds = new Set([...sel].map((id) => bento.tasks.get(id)!.kind));
-    expect(kinds).toEqual(new Set(['render', 'build', 'manifest']));
+    // Base and cudnn have image tests now; runtime's run on platforms cudnn does not build too.
+    expect(kinds).toEqual(new Set(['render', 'build', 'test', 'manifest']));
     const releases = new Set([...sel].map((id) => bento.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map((b) => b.release));
     expect(releases).toEqual(new Set(['base', 'runtime', 'cudnn']));
     const distros = new Set([...sel].map((id) => bento.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map((b) => b.distro));

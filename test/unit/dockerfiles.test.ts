@@ -1,0 +1,100 @@
+// Every generated Dockerfile of every example, checked as a reviewer would (test/helpers/
+// dockerfile-check.ts), and the checks themselves shown to catch what they are for.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPlan, type Plan } from '../../core/plan.ts';
+import type { RenderTask } from '../../core/task.ts';
+import { checkDockerfile, entrypointOf } from '../helpers/dockerfile-check.ts';
+import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO } from '../helpers/spec.ts';
+
+const EXAMPLES = [
+  BENTO_MANIFEST,
+  PYTHON_BASE_MANIFEST,
+  join(REPO, 'examples', 'lua', 'manifest.yaml'),
+  join(REPO, 'examples', 'python-official', 'manifest.yaml'),
+];
+
+/** Each generated Dockerfile with what the checks need to know about its images. */
+function dockerfiles(plan: Plan): { path: string; text: string; buildArgs: string[]; parentEntrypoint?: string[] }[] {
+  const renders = new Map([...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && t.dir !== '').map((r) => [r.dir, r]));
+  const text = (dir: string) => renders.get(dir)!.files.find((f) => f.path === `${dir}/Dockerfile`)!.content;
+  const byKey = new Map(plan.variants.map((v) => [v.key, v]));
+  return [...renders.keys()].map((dir) => {
+    const vs = plan.variants.filter((v) => v.dir === dir);
+    // The init process a child inherits is the nearest ancestor's ENTRYPOINT.
+    let parentEntrypoint: string[] | undefined;
+    for (let p = vs[0]!.parent ? byKey.get(vs[0]!.parent) : undefined; p && !parentEntrypoint; p = p.parent ? byKey.get(p.parent) : undefined) parentEntrypoint = entrypointOf(text(p.dir));
+    return { path: `${plan.spec.package}/${dir}/Dockerfile`, text: text(dir), buildArgs: [...new Set(vs.flatMap((v) => Object.keys(v.buildArgs)))], parentEntrypoint };
+  });
+}
+
+describe('generated Dockerfiles pass review', () => {
+  for (const manifest of EXAMPLES) {
+    const plan = loadPlan(manifest);
+    it(`every Dockerfile of ${plan.spec.package}`, () => {
+      const files = dockerfiles(plan);
+      expect(files.length).toBeGreaterThan(0);
+      const findings = files.flatMap((f) => checkDockerfile(f.text, f).map((x) => `${f.path}:${x.line}: [${x.check}] ${x.message}`));
+      expect(findings).toEqual([]);
+    });
+  }
+
+  it('bento-server: tini is the entrypoint of every base, and no release below replaces it', () => {
+    const plan = loadPlan(BENTO_MANIFEST);
+    for (const f of dockerfiles(plan)) {
+      if (f.path.endsWith('/base/Dockerfile')) expect(entrypointOf(f.text)?.[0], f.path).toMatch(/\/tini$/);
+      else expect(entrypointOf(f.text), f.path).toBeUndefined();
+    }
+  });
+
+  it('bento-server: every base installs its family\'s toolchain, as the spec declares it', () => {
+    const plan = loadPlan(BENTO_MANIFEST);
+    const toolchain = plan.spec.vars['toolchain'] as Record<string, string[]>;
+    for (const d of Object.values(plan.spec.distros)) {
+      const base = dockerfiles(plan).find((f) => f.path === `bento-server/${d.name}/base/Dockerfile`)!;
+      const runs = base.text.replace(/\\\n/g, ' ');
+      for (const pkg of toolchain[d.family]!) expect(runs, `${d.name} needs ${pkg}`).toMatch(new RegExp(`(install|apk add)[^\\n]*\\s${pkg.replace(/[+]/g, '\\+')}(\\s|;)`));
+    }
+  });
+
+  it('bento-server: the CUDA component pins are the same on every distro, and the spec\'s', () => {
+    const plan = loadPlan(BENTO_MANIFEST);
+    const pins = (text: string) => new Map([...text.matchAll(/"([\d.]+)\/(\w+)"\) ARCH_NAME=(\w+);.*?CUDNN=([^;]*); TENSORRT=([^;]*);/g)].map((m) => [`${m[1]}/${m[3]}`, { cudnn: m[4], tensorrt: m[5] }]));
+    const debian = pins(dockerfiles(plan).find((f) => f.path.endsWith('debian11/cudnn/Dockerfile'))!.text);
+    const ubi = pins(dockerfiles(plan).find((f) => f.path.endsWith('ubi8/cudnn/Dockerfile'))!.text);
+    expect(debian.size).toBeGreaterThan(0);
+    expect(ubi.size).toBeGreaterThan(0);
+    for (const [k, v] of ubi) if (debian.has(k)) expect(v, k).toEqual(debian.get(k));
+    for (const [k, v] of [...debian, ...ubi]) {
+      const [cuda, arch] = k.split('/');
+      const data = plan.spec.axes['cuda']!.values[cuda!]!.architectures![arch!]!;
+      expect(v, k).toEqual({ cudnn: data['cudnn'], tensorrt: data['tensorrt'] ?? '' });
+    }
+  });
+});
+
+describe('the checks catch what they are for', () => {
+  const check = (text: string, ctx: { buildArgs?: string[]; parentEntrypoint?: string[] } = {}) =>
+    checkDockerfile(text, { buildArgs: ctx.buildArgs ?? [], parentEntrypoint: ctx.parentEntrypoint }).map((f) => `${f.line} ${f.check}`);
+
+  it('a FROM arg declared only after FROM, and a build arg read without ARG', () => {
+    expect(check('FROM ${BASE}\nARG BASE\n')).toEqual(['1 from-args']);
+    expect(check('ARG BASE=x\nFROM ${BASE}\nRUN echo ${PYTHON_VERSION}\nARG PYTHON_VERSION\nRUN echo ${PYTHON_VERSION} $HOME\n', { buildArgs: ['PYTHON_VERSION'] })).toEqual(['3 args-declared']);
+    expect(check('FROM x\nRUN case "$TARGETARCH" in *) ;; esac\n')).toEqual(['2 args-declared']);
+  });
+
+  it('upgrades, package indexes left in the layer, retired repositories, unknown instructions', () => {
+    expect(check('FROM x\nRUN apt-get update && apt-get upgrade -y && rm -rf /var/lib/apt/lists/*\n')).toEqual(['2 no-upgrade']);
+    expect(check('FROM x\nRUN apt-get update && apt-get install -y curl\n')).toEqual(['2 clean-layer']);
+    expect(check('FROM x\nRUN dnf install -y gcc\nRUN apk add gcc\n')).toEqual(['2 clean-layer', '3 clean-layer']);
+    expect(check('FROM x\nRUN curl https://developer.download.nvidia.com/compute/machine-learning/repos/rhel8/x86_64/x.repo\n')).toEqual(['2 no-retired-repo']);
+    expect(check('FROM x\nRUNN true\n')).toEqual(['2 parses']);
+    expect(check('RUN true\n')).toEqual(['1 parses']);
+  });
+
+  it('an ENTRYPOINT that drops the parent\'s init process', () => {
+    expect(check('FROM x\nENTRYPOINT ["bentoml"]\n', { parentEntrypoint: ['/usr/bin/tini', '--'] })).toEqual(['2 keeps-init']);
+    expect(check('FROM x\nENTRYPOINT ["/usr/bin/tini", "--", "bentoml"]\n', { parentEntrypoint: ['/usr/bin/tini', '--'] })).toEqual([]);
+    expect(check('FROM x\nCMD ["bentoml", "serve"]\n', { parentEntrypoint: ['/usr/bin/tini', '--'] })).toEqual([]);
+  });
+});
