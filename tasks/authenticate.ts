@@ -208,8 +208,11 @@ export function readmePusher(spec: Spec, o: { root: string; envFile?: string; ou
     const driver = driverFor(reg.kind);
     const plugin = driver.pushrmProvider && !reg.api ? await (pushrm ??= findPushrm(o.env ?? process.env)) : undefined;
     if (plugin && 'missing' in plugin && !saidMissing) {
+      // Said once, where the user sees it, as well as in the task's log.
       saidMissing = true;
-      log(`docker-pushrm is not installed (${plugin.missing}); pushing READMEs through the registries' APIs`);
+      const line = `docker-pushrm is not installed (${plugin.missing}); pushing READMEs through the registries' APIs`;
+      o.out.info(line);
+      log(line);
     }
     if (driver.pushrmProvider && plugin && 'path' in plugin) {
       const dir = mkdtempSync(join(tmpdir(), 'manager-readme-'));
