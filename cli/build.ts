@@ -20,7 +20,8 @@ import { builderCapabilities, supportsNamedContexts, type BuilderInfo } from '..
 import { changedBuilds } from '../tasks/staged.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { refreshLock } from './inputs.ts';
-import { execute, type ExecuteOptions, type Renderer, type Summary } from '../tasks/execute.ts';
+import { execute, type ExecuteOptions, type Summary } from '../tasks/execute.ts';
+import { progressChoice } from '../core/progress.ts';
 import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
@@ -354,7 +355,7 @@ async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: 
 }
 
 async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>): Promise<void> {
-  const renderer: Renderer = out.opts.json || out.opts.quiet ? 'silent' : process.stdout.isTTY && !process.env['CI'] ? 'default' : 'simple';
+  const shown = progressChoice(out.opts.progress ?? (out.opts.json ? 'quiet' : 'auto'), { isTTY: Boolean(process.stderr.isTTY), ci: Boolean(process.env['CI']) }, out.opts.quiet);
   const summary = await execute(l.plan, {
     packageDir: l.packageDir,
     logDir: join(l.packageDir, '.logs'),
@@ -366,7 +367,8 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     keepGoing: false,
     atomic: false,
     registryCheck: true,
-    renderer,
+    renderer: shown.renderer,
+    ...(shown.events ? { events: (line: string) => process.stderr.write(redactor.redact(line) + '\n') } : {}),
     pushReadme: readmePusher(l.plan.spec, { root: l.root, envFile: l.envFile, out }),
     log: (line) => out.info(line),
     ...opts,
@@ -379,16 +381,29 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
   else if (!summary.ok) process.exitCode = 1;
 }
 
-function countLine(s: Summary): string {
-  const by = (st: string) => s.results.filter((r) => r.status === st).length;
-  return `${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed') + by('timed-out')} failed, ${by('blocked')} blocked, ${by('cancelled')} not started`;
+/** One symbol per status, so a glance at the table tells failed from cancelled from not started. */
+export const STATUS_SYMBOL: Record<string, string> = {
+  built: '✔', ran: '✔', skipped: '↷', failed: '✖', 'timed-out': '⏱', cancelled: '■', 'not-started': '○', blocked: '⊘', 'would-run': '▸', 'would-fail': '✖',
+};
+
+/** The closing line; its first symbol is the outcome (done, failed, interrupted). */
+export function countLine(s: Pick<Summary, 'ok' | 'interrupted' | 'results'>): string {
+  const by = (...st: string[]) => s.results.filter((r) => st.includes(r.status)).length;
+  const outcome = s.interrupted ? `■ interrupted by ${s.interrupted}` : s.ok ? '✔ done' : '✖ failed';
+  return `${outcome}: ${by('built')} built, ${by('ran')} ran, ${by('skipped')} skipped, ${by('failed', 'timed-out')} failed, ${by('cancelled')} cancelled, ${by('blocked')} blocked, ${by('not-started')} not started`;
+}
+
+/** The reason a task has, and for a failure its cause: `exited 1: failed to push …: connection refused`. */
+function why(r: Summary['results'][number]): string {
+  const tries = r.attempts && r.attempts.length > 1 ? ` (${r.attempts.length} attempts: ${r.attempts.map((a) => `${(a.durationMs / 1000).toFixed(1)}s`).join(', ')})` : '';
+  return `${r.reason ?? ''}${r.cause && !(r.reason ?? '').includes(r.cause) ? `: ${r.cause}` : ''}${tries}`;
 }
 
 /** Under GitHub Actions: error annotations, a log group per failed task, a step summary. */
 export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, token = randomBytes(16).toString('hex')): { stdout: string[]; summary?: string } {
   const lines: string[] = [];
   for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
-    lines.push(`::error title=${escapeData(r.id)}::${escapeData(r.reason ?? r.status)}`);
+    lines.push(`::error title=${escapeData(r.id)}::${escapeData(why(r) || r.status)}`);
     if (r.log && existsSync(r.log)) {
       // A build's output is not ours: GitHub runs no workflow command in it between these markers.
       lines.push(`::group::${r.id} log`, `::stop-commands::${token}`, ...readFileSync(r.log, 'utf8').trimEnd().split('\n').slice(-200), `::${token}::`, '::endgroup::');
@@ -402,7 +417,7 @@ export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, t
     '',
     '| status | task | time | hash | digest | reason |',
     '|---|---|---|---|---|---|',
-    ...s.results.map((r) => `| ${r.status} | \`${r.id}\` | ${r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : ''} | \`${short(r.hash)}\` | ${r.digest ? `\`${r.digest.slice(7, 19)}\`` : ''} | ${(r.reason ?? '').replace(/\|/g, '\\|')} |`),
+    ...s.results.map((r) => `| ${STATUS_SYMBOL[r.status] ?? ''} ${r.status} | \`${r.id}\` | ${r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : ''} | \`${short(r.hash)}\` | ${r.digest ? `\`${r.digest.slice(7, 19)}\`` : ''} | ${why(r).replace(/\|/g, '\\|')} |`),
     '',
   ].join('\n');
   return { stdout: lines, summary: md };
@@ -420,10 +435,12 @@ function report(s: Summary, out: Output, dryRun: boolean): void {
     return;
   }
   if (dryRun) return;
-  const rows = s.results.map((r) => [r.status, r.id, r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : '-', short(r.hash), r.digest ? r.digest.slice(7, 19) : '', r.reason ?? '']);
+  const rows = s.results.map((r) => [`${STATUS_SYMBOL[r.status] ?? ' '} ${r.status}`, r.id, r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : '-', short(r.hash), r.digest ? r.digest.slice(7, 19) : '', why(r)]);
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['status', 'task', 'time', 'hash', 'digest'][i]!.length));
   const line = (r: string[]) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
   out.result([line(['status', 'task', 'time', 'hash', 'digest', 'reason']), ...rows.map(line)].join('\n'));
+  // Where to read more: the log of each failure.
+  for (const r of s.results) if ((r.status === 'failed' || r.status === 'timed-out') && r.log) out.result(`${STATUS_SYMBOL[r.status]} ${r.id}: log ${r.log}`);
   out.result(countLine(s));
   if (!s.ok) {
     for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {

@@ -1,5 +1,6 @@
 // The command line: parses argv, runs one command, maps errors to exit codes in one place.
 import { Command, CommanderError, Option } from 'commander';
+import { PROGRESS_MODES, type ProgressMode } from '../core/progress.ts';
 import { exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
 import { Output } from './output.ts';
 import { registerCommands } from './commands.ts';
@@ -122,22 +123,27 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'print more', false)
     .option('--quiet', 'print only results and errors', false)
     .option('--json', 'print results as JSON', false)
+    .addOption(new Option('--progress <mode>', 'how a run shows progress, always on stderr: auto, plain, tty, json (one event per line), quiet').choices([...PROGRESS_MODES]))
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   program.hook('preAction', (cmd, action) => {
     checkValues(cmd.opts());
     checkValues(action.opts(), action.processedArgs);
-    const o = cmd.optsWithGlobals();
+    // The command's own options with the globals: `build --output json` is the build's option.
+    const o = action.optsWithGlobals();
     out.opts.quiet = Boolean(o['quiet']);
     out.opts.verbose = Boolean(o['verbose']);
     out.opts.json = Boolean(o['json']) || o['output'] === 'json';
+    if (o['progress'] !== undefined) out.opts.progress = o['progress'] as ProgressMode;
   });
   registerCommands(program, out);
   registerBuildCommands(program, out);
   registerInputCommands(program, out);
   registerPruneCommand(program, out);
   registerExportCommands(program, out);
+  // Known before parsing, so that an error parsing reaches a --json caller as JSON too.
+  out.opts.json = wantsJson(argv);
   try {
     const args = withDefaultCommand(normalizeArgv(argv), [...program.commands.flatMap((c) => [c.name(), ...c.aliases()]), 'help']);
     await program.parseAsync(args, { from: 'user' });
@@ -147,27 +153,43 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `--json` or `--output json` anywhere before `--`. */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  const a = end < 0 ? argv : argv.slice(0, end);
+  return a.includes('--json') || a.includes('--output=json') || a.some((x, i) => x === '--output' && a[i + 1] === 'json');
+}
+
+/**
+ * The one place errors become exit codes (2: usage or spec, 1: failed work, 70: a bug) and
+ * words on stderr; with --json also the one JSON document on stdout, shaped as every
+ * command's failure is: `{schemaVersion, ok: false, error: {kind, exitCode, message, …}}`.
+ */
 function report(err: unknown, out: Output): number {
+  const asJson = (kind: string, exitCode: number, message: string, extra: Record<string, unknown> = {}) => {
+    if (out.opts.json) out.json({ ok: false, error: { kind, exitCode, message, ...extra } });
+    return exitCode;
+  };
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-    return 2;
+    return asJson('usage', 2, err.message.replace(/^error: /, ''));
   }
   if (err instanceof SpecError) {
     out.diagnostics(err.diagnostics);
     const n = err.diagnostics.filter((d) => d.severity === 'error').length;
     out.error(`${n} error${n === 1 ? '' : 's'}; nothing was written`);
-    return 2;
+    return asJson('spec', 2, `${n} error${n === 1 ? '' : 's'} in the spec`, { diagnostics: err.diagnostics });
   }
   if (err instanceof UsageError) {
     out.error(`error: ${err.message}`);
-    return 2;
+    return asJson('usage', 2, err.message);
   }
   if (err instanceof WorkError) {
     out.error(`error: ${err.message}`);
     if (err.details) out.error(err.details);
-    return 1;
+    return asJson('work', 1, err.message, err.details ? { details: err.details } : {});
   }
   const e = err instanceof InternalError ? err : new InternalError(err instanceof Error ? err.stack ?? err.message : String(err));
   out.error(`internal error (a bug in manager): ${e.message}`);
-  return exitCodeOf(e);
+  return asJson('internal', exitCodeOf(e), 'internal error (a bug in manager)');
 }

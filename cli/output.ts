@@ -1,12 +1,15 @@
 // The only way the CLI prints. Results go to stdout, everything else to stderr, and every
 // byte passes the redactor.
 import { formatDiagnostic, safeText, type Diagnostic } from '../core/diagnostics.ts';
+import type { ProgressMode } from '../core/progress.ts';
 import { redactor } from '../core/redact.ts';
 
 export interface OutputOptions {
   quiet: boolean;
   verbose: boolean;
   json: boolean;
+  /** `--progress`; unset: a terminal gets the live view, a log plain lines, `--json` none. */
+  progress?: ProgressMode;
 }
 
 export class Output {
@@ -17,8 +20,10 @@ export class Output {
     process.stdout.write(redactor.redact(text.endsWith('\n') ? text : text + '\n'));
   }
 
+  /** One JSON document: every one carries the version of its shape first (docs/cli.md, schema/output.schema.json). */
   json(value: unknown): void {
-    this.result(JSON.stringify(value, null, 2));
+    const doc = value && typeof value === 'object' && !Array.isArray(value) && !('schemaVersion' in value) ? { schemaVersion: 1, ...value } : value;
+    this.result(JSON.stringify(doc, null, 2));
   }
 
   info(text: string): void {

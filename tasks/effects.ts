@@ -64,7 +64,7 @@ async function build(r: Run, b: BuildTask, d: Decision, progress: Progress): Pro
   const argv = buildArgv(buildInvocation(b, parentRef(r, b), r.invocationContext(builder), metadataFile));
   // A push the registry refused for a passing reason (5xx, 429, a dropped connection) is
   // retried with backoff; BuildKit's cache makes the retry only the push.
-  const res = await r.retrying(`the ${b.id} push`, 1000, progress, (attempt) =>
+  const res = await r.retrying(b, `the ${b.id} push`, 1000, progress, (attempt) =>
     r.runLogged(b, argv, progress, r.timeoutMs(b), attempt === 1 ? `# ${d.reason}\n` : `# attempt ${attempt}: the push failed\n`, attempt > 1),
     (x) => !x.timedOut && isPushHiccup(x.stdout + x.stderr),
   );
@@ -125,7 +125,7 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
   progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
   const argv = imagetoolsCreateArgv(m.refs, sources, r.opts.builder);
   // The merge is pure network work: retry registry hiccups with backoff, reporting each.
-  const res = await r.retrying(`the ${m.id} merge`, 500, progress, (attempt) =>
+  const res = await r.retrying(m, `the ${m.id} merge`, 500, progress, (attempt) =>
     r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
     (x) => retryableDockerError(x.stderr),
   );

@@ -2,12 +2,13 @@
 // grants a worker, decideTask says run or skip (core/decide.ts, on gathered facts), and the
 // effect runs (tasks/effects.ts); listr2 shows it. The dry run takes the same decisions.
 import { setMaxListeners } from 'node:events';
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { BuilderInfo } from '../core/buildx.ts';
 import type { DecideOptions } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import type { Plan } from '../core/plan.ts';
+import { startedEvent } from '../core/progress.ts';
 import { redactor } from '../core/redact.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import type { BuildTask, Task } from '../core/task.ts';
@@ -18,7 +19,7 @@ import { recordPublication, runEffect } from './effects.ts';
 import { decideTask, FactFinder, prefetch, type RegistryView } from './facts.ts';
 import { registryClient } from './registry.ts';
 import { ensureLogDir } from './logs.ts';
-import { Run, type ExecuteOptions, type TaskResult } from './run.ts';
+import { Cancelled, Run, type ExecuteOptions, type TaskResult } from './run.ts';
 import { killAll } from './runner.ts';
 import { Scheduler, type Final } from './scheduler.ts';
 import { readState } from './state.ts';
@@ -150,14 +151,17 @@ async function realRun(
   const runOne = async (t: Task, task: ListrTaskWrapper<unknown, never, never>, parent: { title: string }) => {
     const grant = await scheduler.acquire(t.id);
     if (!grant.go) {
-      r.finish(t, grant.status === 'cancelled' ? 'cancelled' : 'blocked', 0, grant.reason);
+      // An interrupt before the task started is not a cancellation of work.
+      r.finish(t, grant.status === 'cancelled' ? 'not-started' : 'blocked', 0, grant.reason);
       parent.title = title();
-      task.skip(`${t.id}: ${grant.reason}`);
+      task.skip(grant.status === 'cancelled' ? `○ not started: ${grant.reason}` : `⊘ blocked: ${grant.reason}`);
       return;
     }
     r.running++;
     parent.title = title();
     const started = performance.now();
+    r.startedAt.set(t.id, started);
+    opts.events?.(JSON.stringify(startedEvent(t, new Date())));
     let final: Final = 'failed';
     try {
       const { decision: d } = (await early.get(t.id)) ?? (await decideTask(t, finder, decideOpts, r.imageOf));
@@ -166,18 +170,26 @@ async function realRun(
         // Tags checked image by image get their record now, so the next fresh runner needs one lookup.
         if (t.kind === 'manifest' && d.source === 'registry' && !d.via) await recordPublication(r, t, d.digest, () => {});
         final = 'skipped';
-        task.skip(`${t.id}: ${d.reason}`);
+        task.skip(`↷ ${d.reason}`);
         return;
       }
       if (d.action === 'fail') {
-        r.finish(t, 'failed', performance.now() - started, d.reason);
+        // The lookup's own error is the cause: nothing was run.
+        r.finish(t, 'failed', performance.now() - started, d.reason, { cause: d.reason.replace(/^registry lookup failed: /, '') });
         throw new WorkError(d.reason);
       }
       const res = await runEffect(r, t, d, (line) => (task.output = line));
       final = res.status === 'skipped' ? 'skipped' : 'done';
-      if (res.status === 'skipped') task.skip(`${t.id}: ${res.reason}`);
+      if (res.status === 'skipped') task.skip(`↷ ${res.reason}`);
       else task.title = `${t.id} (${((performance.now() - started) / 1000).toFixed(1)}s)`;
     } catch (e) {
+      // Stopped by the interrupt (a command killed, a request aborted): cancelled, not failed.
+      if (e instanceof Cancelled || (interrupted && e instanceof Error && e.name === 'AbortError')) {
+        if (!(e instanceof Cancelled)) r.finish(t, 'cancelled', performance.now() - started, 'cancelled while running');
+        final = 'cancelled';
+        task.skip(`■ cancelled while running${interrupted ? ` (${interrupted})` : ''}`);
+        return;
+      }
       const msg = e instanceof Error ? e.message : String(e);
       if (!r.results.has(t.id)) r.finish(t, 'failed', performance.now() - started, msg);
       throw new Error(`${t.id}: ${redactor.redact(msg)}`);
@@ -188,15 +200,34 @@ async function realRun(
     }
   };
 
+  // The group's own line is the run's outcome: it fails when a task failed or the run was
+  // interrupted, so its symbol (✖, not ✔) agrees with the closing count.
+  const outcome = (): string | undefined => {
+    if (interrupted) return `interrupted by ${interrupted}`;
+    const failed = [...r.results.values()].filter((x) => x.status === 'failed' || x.status === 'timed-out').length;
+    return failed ? `${failed} task${failed === 1 ? '' : 's'} failed` : undefined;
+  };
+  // Progress is never stdout's: that is for the results (the table, or one JSON document).
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   const list = new Listr(
     [
       {
         title: title(),
-        task: (_c, parent) =>
-          parent.newListr(
-            ordered.map((t) => ({ title: t.id, task: (_x: unknown, task: ListrTaskWrapper<unknown, never, never>) => runOne(t, task, parent) })),
+        task: (_c, parent) => {
+          const sub = parent.newListr(
+            ordered.map((t) => ({ title: t.id, task: (_x: unknown, task: unknown) => runOne(t, task as ListrTaskWrapper<unknown, never, never>, parent) })),
             { concurrent: true, exitOnError: false },
-          ),
+          );
+          const runAll = sub.run.bind(sub);
+          sub.run = async (ctx?: unknown) => {
+            const done = await runAll(ctx as never);
+            parent.title = title();
+            const bad = outcome();
+            if (bad) throw new Error(`${title()}: ${bad}`);
+            return done;
+          };
+          return sub;
+        },
       },
     ],
     {
@@ -205,7 +236,8 @@ async function realRun(
       exitOnError: false,
       registerSignalListeners: false,
       collectErrors: 'minimal',
-      rendererOptions: { collapseSubtasks: false, collapseSkips: false },
+      rendererOptions: { collapseSubtasks: false, collapseSkips: false, logger },
+      fallbackRendererOptions: { logger },
     } as never,
   );
   try {
@@ -215,7 +247,10 @@ async function realRun(
     process.off('SIGTERM', onSignal);
     r.flush();
   }
-  const results = ordered.map((t) => r.results.get(t.id) ?? { id: t.id, kind: t.kind, status: 'cancelled' as const, durationMs: 0, hash: t.hash.value, reason: 'not started' });
+  // listr2 draws no line for a group that failed through its subtasks; the log gets one.
+  const bad = outcome();
+  if (bad && opts.renderer !== 'silent') opts.log(`✖ ${title()}: ${bad}`);
+  const results = ordered.map((t) => r.results.get(t.id) ?? { id: t.id, kind: t.kind, status: 'not-started' as const, durationMs: 0, hash: t.hash.value, reason: interrupted ? `interrupted by ${interrupted}` : 'not started' });
   const ok = !interrupted && results.every((x) => x.status === 'built' || x.status === 'ran' || x.status === 'skipped');
   // Many failures at once are often one cause: ask whether the engine that answered earlier is still there.
   let engineLost: string | undefined;

@@ -12,6 +12,8 @@ import type { Plan } from '../core/plan.ts';
 import { record, type StateFile, type TaskRecord } from '../core/record.ts';
 import { redactor } from '../core/redact.ts';
 import { retry } from '../core/retry.ts';
+import { causeOf } from '../core/cause.ts';
+import { finishedEvent } from '../core/progress.ts';
 import { logFileName } from '../core/staging.ts';
 import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
@@ -50,6 +52,8 @@ export interface ExecuteOptions {
   /** A registry lookup that fails counts as "absent" (with a warning) instead of failing the task. */
   assumeMissing?: boolean;
   renderer: Renderer;
+  /** `--progress json`: each task's start and result, one JSON line each, on stderr. */
+  events?: (line: string) => void;
   /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
   revision?: string;
   /** Pushes one README; provided by the registries layer. */
@@ -60,14 +64,29 @@ export interface ExecuteOptions {
   log: (line: string) => void;
 }
 
-/** What happened to a task; a dry run says `would-run` / `would-fail` of what it did not do. */
-export type TaskStatus = 'built' | 'ran' | 'skipped' | 'failed' | 'blocked' | 'cancelled' | 'timed-out' | 'would-run' | 'would-fail';
+/**
+ * What happened to a task. `cancelled`: it was running when the run was interrupted;
+ * `not-started`: the interrupt came first; `blocked`: something it needs failed. A dry run
+ * says `would-run` / `would-fail` of what it did not do.
+ */
+export type TaskStatus = 'built' | 'ran' | 'skipped' | 'failed' | 'blocked' | 'cancelled' | 'not-started' | 'timed-out' | 'would-run' | 'would-fail';
+
+/** One try of a command a task retries (a build whose push failed, a manifest merge). */
+export interface Attempt {
+  durationMs: number;
+  exitCode: number | null;
+  cause?: string;
+}
 
 export interface TaskResult {
   id: string;
   kind: Task['kind'];
   status: TaskStatus;
   reason?: string;
+  /** Why it failed, in the words of what failed (BuildKit's ERROR line, the registry's answer), redacted. */
+  cause?: string;
+  /** Every try, when the task retried: the task's own duration covers them all. */
+  attempts?: Attempt[];
   /** Inputs that changed since the last recorded run, when that is why it ran. */
   changed?: string[];
   durationMs: number;
@@ -76,6 +95,9 @@ export interface TaskResult {
   ref?: string;
   log?: string;
 }
+
+/** A task stopped by an interrupt while it ran: not a failure, and no log tail to show. */
+export class Cancelled extends Error {}
 
 /** A run worth another try; its message is the last line it printed. */
 export class FailedAttempt extends Error {
@@ -94,6 +116,9 @@ export class Run {
   recordConfig?: Promise<string>;
   private engineReady?: Promise<BuilderInfo>;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** When each task was granted a worker: its duration runs from there, across every attempt. */
+  readonly startedAt = new Map<string, number>();
+  readonly attempts = new Map<string, Attempt[]>();
 
   constructor(
     readonly plan: Plan,
@@ -154,8 +179,17 @@ export class Run {
   }
 
   finish(t: Task, status: TaskStatus, durationMs: number, reason?: string, extra: Partial<TaskResult> = {}): TaskResult {
-    const r: TaskResult = { id: t.id, kind: t.kind, status, reason, durationMs, hash: t.hash.value, ...extra };
+    const started = this.startedAt.get(t.id);
+    const attempts = this.attempts.get(t.id);
+    const r: TaskResult = {
+      id: t.id, kind: t.kind, status, reason,
+      durationMs: started !== undefined && status !== 'skipped' ? performance.now() - started : durationMs,
+      hash: t.hash.value,
+      ...(attempts && attempts.length > 1 ? { attempts } : {}),
+      ...extra,
+    };
     this.results.set(t.id, r);
+    this.opts.events?.(JSON.stringify(finishedEvent(r, new Date())));
     return r;
   }
 
@@ -187,12 +221,15 @@ export class Run {
 
   imageOf = (id: string) => this.images.get(id);
 
-  /** Runs `attempt` until it succeeds or fails for a reason `worthRetry` does not accept. */
-  async retrying(what: string, baseMs: number, progress: (line: string) => void, attempt: (n: number) => Promise<RunResult>, worthRetry: (r: RunResult) => boolean): Promise<RunResult> {
+  /** Runs `attempt` until it succeeds or fails for a reason `worthRetry` does not accept; each try is recorded for `t`. */
+  async retrying(t: Task, what: string, baseMs: number, progress: (line: string) => void, attempt: (n: number) => Promise<RunResult>, worthRetry: (r: RunResult) => boolean): Promise<RunResult> {
+    const tries: Attempt[] = [];
+    this.attempts.set(t.id, tries);
     try {
       return await retry(
         async (n) => {
           const r = await attempt(n);
+          tries.push({ durationMs: Math.round(r.durationMs), exitCode: r.exitCode, ...(r.exitCode !== 0 ? { cause: causeOf(redactor.redact(r.stdout + '\n' + r.stderr)) } : {}) });
           if (r.exitCode !== 0 && !r.aborted && worthRetry(r)) throw new FailedAttempt(r);
           return r;
         },
@@ -238,11 +275,14 @@ export class Run {
   fail(t: Task, r: RunResult, why?: string): never {
     const log = this.logPath(t);
     const tail = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15).join('\n') : '';
-    const reason = why ?? (r.timedOut ? `timed out after ${(r.durationMs / 1000).toFixed(0)}s` : r.aborted ? 'cancelled' : `exited ${r.exitCode ?? r.signal}`);
+    const reason = r.aborted ? 'cancelled while running' : why ?? (r.timedOut ? `timed out after ${(r.durationMs / 1000).toFixed(0)}s` : `exited ${r.exitCode ?? r.signal}`);
     const status: TaskStatus = r.timedOut ? 'timed-out' : r.aborted ? 'cancelled' : 'failed';
-    this.finish(t, status, r.durationMs, reason, { log });
+    // An interrupted command's last words are about the interrupt, not a cause.
+    const cause = r.aborted ? undefined : causeOf(redactor.redact(`${r.stdout}\n${r.stderr}`));
+    this.finish(t, status, r.durationMs, reason, { log, ...(cause ? { cause } : {}) });
+    if (r.aborted) throw new Cancelled(reason);
     const engine = isEngineDown(r.stderr) ? ' (the Docker engine is not reachable)' : '';
-    throw new WorkError(`${reason}${engine}\n--- last lines of ${log} ---\n${redactor.redact(tail)}`);
+    throw new WorkError(`${reason}${cause ? `: ${cause}` : ''}${engine}\n--- last lines of ${log} ---\n${redactor.redact(tail)}`);
   }
 }
 

@@ -142,10 +142,12 @@ export class Scheduler {
   }
 
   /** Reports a task's end; frees its worker. */
-  release(id: string, final: 'done' | 'skipped' | 'failed'): void {
+  release(id: string, final: 'done' | 'skipped' | 'failed' | 'cancelled'): void {
     if (this.status.get(id) === 'running') this.running--;
     this.settle(id, final);
-    if (final === 'failed') {
+    if (final === 'cancelled') {
+      // Stopped by an interrupt: what waits on it is told by cancel(), as not started.
+    } else if (final === 'failed') {
       this.failedIds.push(id);
       if (!this.opts.keepGoing && !this.stopping) this.stopping = id;
       for (const c of this.dependents.get(id)!) this.block(c, { go: false, status: 'blocked', reason: `dependency ${id} failed` });

@@ -98,14 +98,21 @@ describe('faults', () => {
   });
 
   it('SIGINT mid-build: running builds cancelled, no child left, state intact, rerun redoes only unfinished work', async () => {
-    const s = slowSpec(e, `${ns}-int`, 40);
+    // With a test on the slow image: a task that cannot have started when the interrupt came.
+    const s = slowSpec(e, `${ns}-int`, 40, 'slow-done');
     const slowLog = join(s.generated, 'e2e-app', '.logs', 'build_e2e-app_bookworm_slow_py3.11_amd64.log');
     const { child, out, exited } = await runUntil(['build', s.manifest, '--all', ...ONE, '--output', s.generated, '--json'], creds(e), slowStarted(slowLog), 'the slow build');
     child.kill('SIGINT');
     const code = await exited;
     expect(code).toBe(130);
     const rows = json(out.stdout);
-    expect(rows.find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!.status).toBe('cancelled');
+    // Running when interrupted: cancelled, with its true time; waiting: not started; nothing "failed".
+    const slow = rows.find((x) => x.id === 'build:e2e-app/bookworm/slow/py3.11/amd64')!;
+    expect(slow).toMatchObject({ status: 'cancelled', reason: 'cancelled while running' });
+    expect(slow.durationMs).toBeGreaterThan(500);
+    expect(rows.find((x) => x.id === 'test:e2e-app/bookworm/slow/py3.11/amd64')).toMatchObject({ status: 'not-started', reason: 'not started: interrupted by SIGINT' });
+    expect(rows.filter((x) => x.status === 'failed' || x.status === 'blocked')).toEqual([]);
+    expect(out.stderr).not.toMatch(/FAILED/);
     const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
     expect(ps.split('\n').filter((l) => l.includes(`${ns}-int`))).toEqual([]);
     const state = JSON.parse(readFileSync(join(s.generated, 'e2e-app', '.manager', 'state.json'), 'utf8')) as { tasks: Record<string, unknown> };
@@ -198,6 +205,45 @@ describe('crashes and full disks', () => {
     } finally {
       await reg.kill();
     }
+  });
+
+  it('a dead registry at lookup time: each task fails with the refused connection as its cause, and nothing is built', async () => {
+    const reg = await ownRegistry();
+    const ns = `${Date.now().toString(36)}-dead`;
+    const s = e2eSpec(e, ns, 'offline');
+    writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8').replace(`host: "${e.registry}"`, `host: "${reg.host}"`).replace('credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }', ''));
+    await reg.kill();
+    const r = cli(['build', s.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s.generated, '--json'], {});
+    expect(r.code).toBe(1);
+    const rows = json(r.stdout);
+    expect(rows.filter((x) => x.status === 'built')).toEqual([]);
+    const builds = rows.filter((x) => x.kind === 'build');
+    expect(builds.length).toBeGreaterThan(0);
+    for (const b of builds) {
+      expect(b.status, b.id).toBe('failed');
+      expect(b.reason, b.id).toMatch(/^registry lookup failed: /);
+      expect(b.cause, b.id).toMatch(/connection refused|ECONNREFUSED/);
+    }
+    // No build started: its log would exist.
+    expect(existsSync(join(s.generated, 'offline-app', '.logs', 'build_offline-app_bookworm_base_py3.11_amd64.log'))).toBe(false);
+    // The human summary says the same: status, cause, and the outcome first.
+    const human = cli(['build', s.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s.generated], {});
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/✖ failed\s+build:offline-app\/bookworm\/base\/py3\.11\/amd64 .*registry lookup failed: .*(connection refused|ECONNREFUSED)/);
+    expect(human.stdout).toMatch(/^✖ failed: 0 built, 0 ran, \d+ skipped, \d+ failed, 0 cancelled, \d+ blocked, \d+ not started$/m);
+    // Progress is stderr's, and its group line fails with the run: no ✔ over a failed run.
+    expect(human.stdout).not.toMatch(/❯|\[SKIPPED/);
+    expect(human.stderr).toMatch(/✖ offline-app: 0 running, 0 done, \d+ skipped, 2 failed \(of \d+\): 2 tasks failed/);
+    expect(human.stderr).not.toMatch(/✔ offline-app/);
+    // --progress json: one event per line on stderr, the result document alone on stdout.
+    const ev = cli(['build', s.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s.generated, '--json', '--progress', 'json'], {});
+    expect(ev.code).toBe(1);
+    expect(json(ev.stdout).length).toBe(rows.length);
+    const events = ev.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id: string; status?: string; cause?: string });
+    const amd = events.filter((x) => x.id === 'build:offline-app/bookworm/base/py3.11/amd64');
+    expect(amd.map((x) => x.event)).toEqual(['started', 'finished']);
+    expect(amd[1]).toMatchObject({ status: 'failed', cause: expect.stringMatching(/ECONNREFUSED|connection refused/) });
+    expect(events.filter((x) => x.event === 'finished').length).toBe(rows.length);
   });
 
   it('SIGKILL of manager mid-run: the next run takes over the dead run\'s lock and completes', async () => {
@@ -302,6 +348,11 @@ describe('registry faults (through a fault-injecting proxy on loopback)', () => 
       const row = json(r.stdout).find((x) => x.id === 'build:e2e-app/bookworm/base/py3.11/amd64')!;
       expect(row).toMatchObject({ status: 'failed', reason: 'exited 1' });
       expect(proxy.injected().filter((x) => x.status === 500).length).toBe(4);
+      // The cause is the registry's answer, and the task's time is all four tries and the waits between.
+      expect(row.cause).toMatch(/500 Internal Server Error/);
+      expect(row.attempts).toHaveLength(4);
+      expect(row.attempts!.every((a) => a.exitCode === 1 && /500 Internal Server Error/.test(a.cause ?? ''))).toBe(true);
+      expect(row.durationMs).toBeGreaterThan(row.attempts!.reduce((n, a) => n + a.durationMs, 0));
     } finally {
       await proxy.close();
     }

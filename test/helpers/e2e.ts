@@ -78,6 +78,10 @@ export interface TaskRow {
   changed?: string[];
   digest?: string;
   ref?: string;
+  cause?: string;
+  durationMs: number;
+  attempts?: { durationMs: number; exitCode: number | null; cause?: string }[];
+  log?: string;
 }
 
 /** The tasks of a `--json` summary; a run that printed none fails with its stderr's tail. */

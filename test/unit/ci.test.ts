@@ -245,7 +245,11 @@ describe('GitHub Actions reporting', () => {
     // Workflow commands in a build's output are inert: GitHub stops reading commands until the token.
     expect(r.stdout).toEqual(['::error title=build:p/d/r/py3/amd64::exited 1', '::group::build:p/d/r/py3/amd64 log', '::stop-commands::tok123', 'step 1', '::add-mask::oops', '::set-env name=X::y', 'boom', '::tok123::', '::endgroup::']);
     expect(githubReport(s, {}).stdout[2]).toMatch(/^::stop-commands::[0-9a-f]{32}$/);
-    expect(r.summary).toContain('| failed | `build:p/d/r/py3/amd64` | 1.5s | `aaaaaaaaaaaa` |  | exited 1 |');
-    expect(r.summary).toContain('| blocked | `manifest:p/d/r/py3` |');
+    expect(r.summary).toContain('| ✖ failed | `build:p/d/r/py3/amd64` | 1.5s | `aaaaaaaaaaaa` |  | exited 1 |');
+    expect(r.summary).toContain('| ⊘ blocked | `manifest:p/d/r/py3` |');
+    expect(r.summary).toContain('✖ failed: 0 built, 0 ran, 0 skipped, 1 failed, 0 cancelled, 1 blocked, 0 not started');
+    // The cause and every try, where the summary names the failure.
+    const tried: Summary = { ...s, results: [{ ...s.results[0]!, cause: 'failed to push: 500 Internal Server Error', attempts: [{ durationMs: 1000, exitCode: 1 }, { durationMs: 400, exitCode: 1 }] }] };
+    expect(githubReport(tried, {}).stdout[0]).toBe('::error title=build:p/d/r/py3/amd64::exited 1: failed to push: 500 Internal Server Error (2 attempts: 1.0s, 0.4s)');
   });
 });

@@ -9,10 +9,17 @@ import { readState } from '../../tasks/state.ts';
 import { miniSpec } from '../helpers/spec.ts';
 
 let written: string[] = [];
+let onStdout: string[] = [];
 beforeEach(() => {
   written = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+  onStdout = [];
+  // Progress is stderr's: stdout stays for the results.
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
     written.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    onStdout.push(String(chunk));
     return true;
   });
 });
@@ -56,6 +63,7 @@ describe('execute', () => {
     expect(first.results.map((r) => r.status)).toEqual(['ran', 'ran', 'ran']);
     expect(existsSync(join(dir, 'gen', 'mini', 'deb', 'runtime', 'Dockerfile'))).toBe(true);
     const events = parseEvents(written);
+    expect(onStdout.join('')).toBe('');
     for (const id of renders) {
       expect(events).toContainEqual({ event: 'STATE', data: 'STARTED', title: id });
       expect(events).toContainEqual({ event: 'STATE', data: 'COMPLETED', title: expect.stringMatching(new RegExp(`^${id.replace(/[/.]/g, '\\$&')} \\(\\d+\\.\\ds\\)$`)) });
