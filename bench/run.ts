@@ -62,6 +62,28 @@ async function planning(): Promise<void> {
   console.log('targets: 20k build tasks under 2000 ms and 300 MB; ms per 1k flat (ratio near 1.0x)');
 }
 
+async function graphOutput(): Promise<void> {
+  header('1b. `graph --format json` at ~20k builds: the whole CLI, streamed output', '`graph --format tree` on the same spec (the plan alone, small output)');
+  const dir = tmp();
+  const { manifest } = syntheticSpec(dir, { distros: 50, pythons: 5, releases: 4, arches: 20 });
+  const measure = (format: string) => {
+    const runs = Array.from({ length: Math.min(RUNS, 3) }, () => {
+      const r = timeCmd(['/usr/bin/time', '-f', '%M', process.execPath, '--import', 'tsx', join(REPO, 'orchestrate.ts'), 'graph', manifest, '--format', format]);
+      return { ms: r.ms, rssMB: Number(r.stderr.trim().split('\n').pop()) / 1024, bytes: r.stdout.length };
+    });
+    return { ms: median(runs.map((r) => r.ms)), rssMB: median(runs.map((r) => r.rssMB)), bytes: runs[0]!.bytes };
+  };
+  const tree = measure('tree');
+  const json = measure('json');
+  table([
+    ['format', 'wall ms (median)', 'peak RSS MB', 'stdout MB', 'RSS vs tree'],
+    ['tree', fmt(tree.ms), fmt(tree.rssMB), fmt(tree.bytes / 1e6), '1.00x'],
+    ['json', fmt(json.ms), fmt(json.rssMB), fmt(json.bytes / 1e6), `${fmt(json.rssMB / tree.rssMB, 2)}x`],
+  ]);
+  console.log('target: the whole CLI under 300 MB with JSON at this size');
+  rmSync(dir, { recursive: true, force: true });
+}
+
 const COSTS: Record<string, number> = { base: 10, runtime: 4, cudnn: 15, devel: 6, 'devel-trt': 12 };
 
 async function scheduling(): Promise<void> {
@@ -334,6 +356,7 @@ async function platformsBench(e: E2EEnv): Promise<void> {
 
 console.log(`# manager benchmarks (${RUNS} runs each, medians; ${new Date().toISOString().slice(0, 10)}, ${process.version})`);
 if (want('planning')) await planning();
+if (want('graph-json')) await graphOutput();
 if (want('scheduling')) await scheduling();
 if (want('generate')) await generateBench();
 const e = benchEnv();

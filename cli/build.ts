@@ -16,12 +16,14 @@ import { writeFileAtomic } from '../tasks/atomic.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { bakeFile, type ParentMode } from '../core/bake.ts';
 import { createBuilder, inspectBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
-import { builderCapabilities, supportsNamedContexts, type BuilderInfo } from '../core/buildx.ts';
+import { attestations, builderCapabilities, supportsAttestations, supportsNamedContexts, wantsAttestations, type BuilderInfo } from '../core/buildx.ts';
+import type { CacheSpec } from '../core/spec.ts';
 import { changedBuilds } from '../tasks/staged.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { refreshLock } from './inputs.ts';
 import { execute, type ExecuteOptions, type Summary } from '../tasks/execute.ts';
 import { progressChoice } from '../core/progress.ts';
+import { browsableUrl, epochToIso, type VcsInfo } from '../core/oci.ts';
 import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
@@ -33,9 +35,17 @@ import { gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, plann
 const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as Parameters<typeof githubWorkflow>[1]['credentialDefaults'];
 
 /** The commit the spec is at (CI's own variable first), for the OCI revision label. */
-async function specRevision(root: string): Promise<string | undefined> {
-  if (process.env['GITHUB_SHA']) return process.env['GITHUB_SHA'];
-  const r = await run(['git', '-C', root, 'rev-parse', 'HEAD']);
+/** What the repository says for the OCI labels: asked here, at the edge; core/oci.ts decides. */
+async function specVcs(root: string): Promise<VcsInfo> {
+  const env = process.env;
+  const revision = env['GITHUB_SHA'] ?? (await gitOut(root, ['rev-parse', 'HEAD']));
+  const source = env['GITHUB_SERVER_URL'] && env['GITHUB_REPOSITORY'] ? `${env['GITHUB_SERVER_URL']}/${env['GITHUB_REPOSITORY']}` : browsableUrl((await gitOut(root, ['remote', 'get-url', 'origin'])) ?? '');
+  const created = epochToIso(env['SOURCE_DATE_EPOCH']) ?? (revision ? epochToIso(await gitOut(root, ['show', '-s', '--format=%ct', revision])) : undefined);
+  return { revision, source, created };
+}
+
+async function gitOut(root: string, args: string[]): Promise<string | undefined> {
+  const r = await run(['git', '-C', root, ...args]);
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -63,9 +73,15 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--builder <name>', 'buildx builder to use')
     .addOption(multiPlatformOption())
     .option('--staging-repository <repo>', 'where per-platform images wait for their manifest (default: the first publish registry)')
-    .option('--provenance <value>', 'pass --provenance to buildx')
-    .option('--sbom <value>', 'pass --sbom to buildx')
+    .option('--provenance <value>', 'as buildx --provenance (mode=max, false, …); overrides the spec\'s build.attest')
+    .option('--sbom <value>', 'as buildx --sbom (true, false); overrides the spec\'s build.attest')
+    .option('--cache-from <spec>', 'buildx cache source, e.g. type=registry,ref=host/ns/app:cache-{distro}-{release}-{arch} (repeatable; replaces the spec\'s; placeholders fill per build)', (v: string, p: string[] = []) => [...p, v])
+    .option('--cache-to <spec>', 'buildx cache destination, e.g. type=gha,scope={distro}-{release}-{arch},mode=max (repeatable; replaces the spec\'s)', (v: string, p: string[] = []) => [...p, v])
+    .addOption(new Option('--cache-type <type>', 'a layer cache of this type with the default per-image keys, when the spec declares none').choices(['registry', 'gha', 'local']))
+    .option('--pull', 'always fetch base images again for the builds that run (not an input: with nothing changed, add --force)')
+    .option('--no-cache', 'build every step of the builds that run again (not an input: with nothing changed, add --force)')
     .option('--timeout <seconds>', 'per build and test task', positiveInt)
+    .option('--metadata-file <file>', 'write what each image is (refs, digests per platform, hashes, cache refs) as JSON, as bake does')
     .option('--no-registry-check', 'trust only the state file, never the registry labels')
     .option('--refresh', 're-resolve base images and git refs upstream and update the lock file before planning')
     .option('--offline', 'decide from the state file alone: no registry lookups (with --dry-run: nothing leaves the machine)')
@@ -82,8 +98,19 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (o['refresh'] && o['offline']) throw new UsageError('--refresh asks upstream registries; it cannot be --offline');
       let s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       if (o['refresh']) s = await refreshLock(s, out, { write: !o['dryRun'] });
-      const { l, builder } = await planForBuilder(s, o, out);
+      const planned0 = await planForBuilder(s, o, out);
+      const builder = planned0.builder;
+      // Caches are not inputs (no hash sees them), so the planned spec can take one afterwards.
+      const l = o['cacheType'] && !planned0.l.plan.spec.build.cache ? withCache(planned0.l, o['cacheType'] as CacheSpec['type']) : planned0.l;
       const selected = shardFrom(l.plan, selectTasks(l.plan, sel), o);
+      const attest = attestations(l.plan.spec.build.attest, { provenance: o['provenance'] as string | undefined, sbom: o['sbom'] as string | undefined });
+      if (wantsAttestations(attest) && !o['dryRun']) {
+        // Refused before anything runs: the builder would fail every build on it.
+        const info = builder ?? (await inspectBuilder(o['builder'] as string | undefined));
+        if (!supportsAttestations(info)) {
+          throw new UsageError(`builder "${info.name}" (driver ${info.driver}${info.driver === 'docker' ? `, ${info.imageStore ?? 'classic'} image store` : ''}, BuildKit ${info.buildkit ?? 'unknown'}) cannot attach attestations (${[attest.provenance && `provenance ${attest.provenance}`, attest.sbom && `sbom ${attest.sbom}`].filter(Boolean).join(', ')}): use a docker-container builder (manager builder create) or an engine with the containerd image store, or pass --provenance false --sbom false`);
+        }
+      }
       {
         if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out });
         await runSelected(l, out, selected, {
@@ -97,13 +124,14 @@ export function registerBuildCommands(program: Command, out: Output): void {
           builder: o['builder'] as string | undefined,
           builderInfo: builder,
           stagingRepository: o['stagingRepository'] as string | undefined,
-          provenance: o['provenance'] as string | undefined,
-          sbom: o['sbom'] as string | undefined,
+          ...attest,
+          ...cacheOptions(o),
+          ...(o['metadataFile'] ? { metadataFile: String(o['metadataFile']) } : {}),
           timeoutSec: o['timeout'] as number | undefined,
           registryCheck: o['registryCheck'] !== false,
           offline: Boolean(o['offline']),
           assumeMissing: Boolean(o['assumeMissing']),
-          revision: await specRevision(l.root),
+          ...(await specVcs(l.root)),
           // A dry run's plan is its result; with --json the JSON document is the only stdout.
           log: (line) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line)),
         }, Boolean(o['waitLock']));
@@ -151,6 +179,12 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--file <path>', 'write here instead of stdout')
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
+    .option('--provenance <value>', 'attest provenance (as buildx --provenance)')
+    .option('--sbom <value>', 'attest an SBOM (as buildx --sbom)')
+    .option('--cache-from <spec>', 'as for build (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--cache-to <spec>', 'as for build (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--pull', 'targets get pull: true')
+    .option('--no-cache', 'targets get no-cache: true')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       const selected = shardFrom(l.plan, selectTasks(l.plan, selectionFrom(o)), o);
@@ -172,6 +206,9 @@ export function registerBuildCommands(program: Command, out: Output): void {
         parentMode: mode,
         push: !o['load'],
         refs,
+        ...(await specVcs(l.root)),
+        ...attestations(l.plan.spec.build.attest, { provenance: o['provenance'] as string | undefined, sbom: o['sbom'] as string | undefined }),
+        ...cacheOptions(o),
       });
       const text = JSON.stringify(doc, null, 2) + '\n';
       if (file) {
@@ -210,8 +247,11 @@ export function registerBuildCommands(program: Command, out: Output): void {
           if (!file) throw new UsageError('--github-output needs $GITHUB_OUTPUT (it is set inside GitHub Actions)');
           const batches = matrixBatches(matrix, o['batches'] as number);
           appendFileSync(file, batches.map((b, i) => `matrix${i}=${JSON.stringify(b)}\n`).join(''));
-          out.result(`${matrix.include.length} job${matrix.include.length === 1 ? '' : 's'} in ${batches.length} batch${batches.length === 1 ? '' : 'es'}`);
-        } else out.result(JSON.stringify(matrix));
+          if (out.opts.json) out.json({ ok: true, jobs: matrix.include.length, batches: batches.length, matrix });
+          else out.result(`${matrix.include.length} job${matrix.include.length === 1 ? '' : 's'} in ${batches.length} batch${batches.length === 1 ? '' : 'es'}`);
+          // Without --json the matrix itself, as GitHub's fromJSON reads it.
+        } else if (out.opts.json) out.json({ ok: true, jobs: matrix.include.length, matrix });
+        else out.result(JSON.stringify(matrix));
       } finally {
         await client.close();
       }
@@ -241,13 +281,10 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const packageArgument = /\.ya?ml$/.test(pkg) ? rel(l.manifest) : pkg;
       const specDir = l.root === repoRoot ? undefined : rel(l.root);
       const text = githubWorkflow(l.plan, { packageArg: packageArgument, paths, specDir, nodeDir, selection: selectionArgs(sel), selected, credentialDefaults: credentialDefaults() });
-      if (o['write'] === undefined) {
-        out.result(text);
-        return;
-      }
-      const file = typeof o['write'] === 'string' ? resolve(o['write']) : join(repoRoot, '.github', 'workflows', `${l.plan.spec.package}-images.yml`);
-      writeFileAtomic(file, text);
-      out.result(file);
+      const file = o['write'] === undefined ? undefined : typeof o['write'] === 'string' ? resolve(o['write']) : join(repoRoot, '.github', 'workflows', `${l.plan.spec.package}-images.yml`);
+      if (file) writeFileAtomic(file, text);
+      if (out.opts.json) out.json({ ok: true, package: l.plan.spec.package, file: file ?? null, workflow: text });
+      else out.result(file ?? text);
     });
 
   program
@@ -292,7 +329,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const l = load(cmd.optsWithGlobals(), pkg, {}, out);
       const names = o['registry'] ? String(o['registry']).split(',').map((s) => s.trim()) : undefined;
       const res = await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out, registries: names });
-      out.result(res.map((r) => `logged in to ${r.host} as ${r.username}`).join('\n') || 'no registry to log in to');
+      if (out.opts.json) out.json({ ok: true, logins: res.map((r) => ({ host: r.host, username: r.username })) });
+      else out.result(res.map((r) => `logged in to ${r.host} as ${r.username}`).join('\n') || 'no registry to log in to');
     });
 
   program
@@ -310,6 +348,23 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const onlyReadme = new Set([...selected].filter((id) => ['readme', 'render'].includes(l.plan.tasks.get(id)!.kind)));
       await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' }, Boolean(o['waitLock']));
     });
+}
+
+function withCache(l: Loaded, type: CacheSpec['type']): Loaded {
+  const spec = { ...l.plan.spec, build: { ...l.plan.spec.build, cache: { type } } };
+  return { ...l, plan: { ...l.plan, spec } };
+}
+
+/** `--cache-from`, `--cache-to`, `--pull`, `--no-cache` as the run and bake take them. */
+export function cacheOptions(o: Record<string, unknown>): Pick<ExecuteOptions, 'cacheOverride' | 'pull' | 'noCache'> {
+  const from = (o['cacheFrom'] as string[] | undefined) ?? [];
+  const to = (o['cacheTo'] as string[] | undefined) ?? [];
+  return {
+    ...(from.length || to.length ? { cacheOverride: { from, to } } : {}),
+    ...(o['pull'] ? { pull: true } : {}),
+    // commander's --no-cache sets cache: false.
+    ...(o['cache'] === false ? { noCache: true } : {}),
+  };
 }
 
 function multiPlatformOption(): Option {
@@ -373,6 +428,10 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     log: (line) => out.info(line),
     ...opts,
   });
+  if (opts.metadataFile && !opts.dryRun && summary.metadata) {
+    // Written after failures too: each image's status says how far it got.
+    writeFileAtomic(resolve(opts.metadataFile), `${JSON.stringify(summary.metadata, null, 2)}\n`);
+  }
   report(summary, out, Boolean(opts.dryRun));
   if (opts.dryRun && !out.opts.json) {
     out.result(`dry run: nothing was run or written; ${summary.registry.consulted ? 'decisions consulted the registry (read-only), as a real run does' : `the registry was not consulted (${summary.registry.why})`}`);

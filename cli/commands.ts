@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/hash.ts';
 import { UsageError } from '../core/errors.ts';
-import { formatGraph, type GraphFormat } from '../core/graph-format.ts';
+import { formatGraph, graphJsonChunks, type GraphFormat } from '../core/graph-format.ts';
 import { planSpec } from '../core/plan.ts';
 import { jsonSchema } from '../core/schema.ts';
 import { selectTasks } from '../core/select.ts';
@@ -120,7 +120,8 @@ export function registerCommands(program: Command, out: Output): void {
       }
       const selected = shardFrom(l.plan, selectTasks(l.plan, selectionFrom(o)), o);
       const format = (out.opts.json ? 'json' : o['format']) as GraphFormat;
-      out.result(formatGraph(l.plan, selected, format));
+      if (format === 'json') await out.stream(graphJsonChunks(l.plan, selected));
+      else out.result(formatGraph(l.plan, selected, format));
     });
 
   program

@@ -26,6 +26,26 @@ export class Output {
     this.result(JSON.stringify(doc, null, 2));
   }
 
+  /** A large result, written piece by piece as stdout takes it (each piece redacted). */
+  async stream(chunks: Iterable<string>): Promise<void> {
+    const write = async (text: string) => {
+      if (!process.stdout.write(redactor.redact(text))) await new Promise<void>((done) => process.stdout.once('drain', done));
+    };
+    // Pieces gathered to about 1 MiB: one write per task costs more than the copy saves.
+    let batch: string[] = [];
+    let size = 0;
+    for (const c of chunks) {
+      batch.push(c);
+      size += c.length;
+      if (size >= 1 << 20) {
+        await write(batch.join(''));
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length) await write(batch.join(''));
+  }
+
   info(text: string): void {
     if (!this.opts.quiet) process.stderr.write(safeText(redactor.redact(text)) + '\n');
   }

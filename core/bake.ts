@@ -3,7 +3,7 @@
 import { relative } from 'node:path';
 import type { Plan } from './plan.ts';
 import type { BuildTask } from './task.ts';
-import { cacheFrom, cacheTo } from './buildx.ts';
+import { cacheFromList, cacheToList, type CacheOverride } from './buildx.ts';
 import { buildInvocation } from './invocation.ts';
 import { stagingRef } from './staging.ts';
 
@@ -27,8 +27,13 @@ export interface BakeOptions {
   /** Whether the builder bake will run on can export a cache (default: yes). */
   cacheExport?: boolean;
   revision?: string;
+  source?: string;
+  created?: string;
   provenance?: string;
   sbom?: string;
+  cacheOverride?: CacheOverride;
+  pull?: boolean;
+  noCache?: boolean;
 }
 
 export interface BakeFile {
@@ -60,8 +65,13 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
       mode: o.push ? 'push' : 'load',
       cacheExport: o.cacheExport ?? true,
       revision: o.revision,
+      source: o.source,
+      created: o.created,
       provenance: o.provenance,
       sbom: o.sbom,
+      cacheOverride: o.cacheOverride,
+      pull: o.pull,
+      noCache: o.noCache,
     });
     const args = inv.buildArgs;
     const t: Record<string, unknown> = {
@@ -72,10 +82,12 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
       labels: inv.labels,
       output: [o.push ? 'type=image,push=true' : 'type=docker'],
     };
-    if (inv.cache) {
-      t['cache-from'] = [cacheFrom(inv.cache)];
-      if (inv.cache.export) t['cache-to'] = [cacheTo(inv.cache)];
-    }
+    const from = cacheFromList(inv);
+    const to = cacheToList(inv);
+    if (from.length) t['cache-from'] = from;
+    if (to.length) t['cache-to'] = to;
+    if (inv.pull) t['pull'] = true;
+    if (inv.noCache) t['no-cache'] = true;
     const attest = [
       ...(inv.provenance !== undefined ? [`type=provenance,${inv.provenance.includes('=') ? inv.provenance : `mode=${inv.provenance}`}`] : []),
       ...(inv.sbom !== undefined && inv.sbom !== 'false' ? ['type=sbom'] : []),

@@ -6,12 +6,18 @@ export const HASH_LABEL = 'org.image-matrix.hash';
 export const TASK_LABEL = 'org.image-matrix.task';
 
 export interface CacheOptions {
-  type: 'registry' | 'local';
-  /** registry: image reference; local: directory. */
+  type: 'registry' | 'gha' | 'local';
+  /** registry: image reference; gha: scope; local: directory. */
   location: string;
   mode?: 'min' | 'max';
   /** Whether the builder can export cache (the docker driver cannot). */
   export: boolean;
+}
+
+/** `--cache-from` / `--cache-to` given on the command line: buildx's own syntax, placeholders filled per build. */
+export interface CacheOverride {
+  from: string[];
+  to: string[];
 }
 
 export interface BuildInvocation {
@@ -24,6 +30,11 @@ export interface BuildInvocation {
   output: 'push' | 'load';
   builder?: string;
   cache?: CacheOptions;
+  /** Replaces `cache` where given (each list on its own). */
+  cacheOverride?: CacheOverride;
+  /** `--pull`: always fetch the base image; `--no-cache`: build every step again. */
+  pull?: boolean;
+  noCache?: boolean;
   provenance?: string;
   sbom?: string;
   metadataFile?: string;
@@ -39,10 +50,10 @@ export function buildArgv(b: BuildInvocation): string[] {
   for (const [k, v] of sortedEntries(b.buildArgs)) argv.push('--build-arg', `${k}=${v}`);
   for (const [k, v] of sortedEntries(b.labels)) argv.push('--label', `${k}=${v}`);
   for (const t of b.tags) argv.push('--tag', t);
-  if (b.cache) {
-    argv.push('--cache-from', cacheFrom(b.cache));
-    if (b.cache.export) argv.push('--cache-to', cacheTo(b.cache));
-  }
+  for (const c of cacheFromList(b)) argv.push('--cache-from', c);
+  for (const c of cacheToList(b)) argv.push('--cache-to', c);
+  if (b.pull) argv.push('--pull');
+  if (b.noCache) argv.push('--no-cache');
   if (b.provenance !== undefined) argv.push(`--provenance=${b.provenance}`);
   if (b.sbom !== undefined) argv.push(`--sbom=${b.sbom}`);
   if (b.metadataFile) argv.push('--metadata-file', b.metadataFile);
@@ -53,18 +64,35 @@ export function buildArgv(b: BuildInvocation): string[] {
 
 /** `--cache-from` / bake `cache-from` entry. */
 export function cacheFrom(c: CacheOptions): string {
-  return c.type === 'registry' ? `type=registry,ref=${c.location}` : `type=local,src=${c.location}`;
+  if (c.type === 'registry') return `type=registry,ref=${c.location}`;
+  if (c.type === 'gha') return `type=gha,scope=${c.location}`;
+  return `type=local,src=${c.location}`;
 }
 
 /** `--cache-to` / bake `cache-to` entry. */
 export function cacheTo(c: CacheOptions): string {
   const mode = `,mode=${c.mode ?? 'max'}`;
-  return c.type === 'registry' ? `type=registry,ref=${c.location}${mode}` : `type=local,dest=${c.location}${mode}`;
+  if (c.type === 'registry') return `type=registry,ref=${c.location}${mode}`;
+  if (c.type === 'gha') return `type=gha,scope=${c.location}${mode}`;
+  return `type=local,dest=${c.location}${mode}`;
 }
 
-export function imagetoolsCreateArgv(tags: string[], sources: string[], builder?: string): string[] {
+/** Where a build reads cache from: the overrides when given, else the spec's (or default) location. */
+export function cacheFromList(b: Pick<BuildInvocation, 'cache' | 'cacheOverride'>): string[] {
+  if (b.cacheOverride?.from.length) return b.cacheOverride.from;
+  return b.cache ? [cacheFrom(b.cache)] : [];
+}
+
+/** Where a build writes cache to; nothing when the builder cannot export (the docker driver). */
+export function cacheToList(b: Pick<BuildInvocation, 'cache' | 'cacheOverride'>): string[] {
+  if (b.cacheOverride?.to.length) return b.cacheOverride.to;
+  return b.cache?.export ? [cacheTo(b.cache)] : [];
+}
+
+export function imagetoolsCreateArgv(tags: string[], sources: string[], builder?: string, annotations: string[] = []): string[] {
   const argv = ['docker', 'buildx', 'imagetools', 'create'];
   if (builder) argv.push('--builder', builder);
+  for (const a of annotations) argv.push('--annotation', a);
   for (const t of tags) argv.push('--tag', t);
   return [...argv, ...sources];
 }
@@ -177,6 +205,31 @@ export function supportsNamedContexts(b: BuilderInfo): boolean {
   if (bk && (bk[0] > 0 || bk[1] > 0)) return bk[0] > 0 || bk[1] >= 10;
   const engine = b.driver === 'docker' ? version(b.engine) : undefined;
   return !!engine && engine[0] >= 23;
+}
+
+/**
+ * Attestations (provenance, SBOM) need BuildKit ≥ 0.11 and a store that keeps an index per
+ * image: not the classic docker driver. Distribution engines report BuildKit v0.0.0: then the
+ * engine's version decides (Docker 24 ships BuildKit 0.11).
+ */
+export function supportsAttestations(b: BuilderInfo): boolean {
+  if (!supportsMultiPlatform(b)) return false;
+  const m = /v?(\d+)\.(\d+)/.exec(b.buildkit ?? '');
+  if (m && (m[1] !== '0' || m[2] !== '0')) return Number(m[1]) > 0 || Number(m[2]) >= 11;
+  const e = b.driver === 'docker' ? /v?(\d+)\./.exec(b.engine ?? '') : null;
+  return e ? Number(e[1]) >= 24 : true;
+}
+
+/** The attestations a run asks for: the command line's, else the spec's `build.attest`. */
+export function attestations(spec: { provenance?: 'min' | 'max' | false; sbom?: boolean } | undefined, cli: { provenance?: string; sbom?: string }): { provenance?: string; sbom?: string } {
+  const provenance = cli.provenance ?? (spec?.provenance === undefined ? undefined : spec.provenance === false ? 'false' : `mode=${spec.provenance}`);
+  const sbom = cli.sbom ?? (spec?.sbom === undefined ? undefined : String(spec.sbom));
+  return { ...(provenance !== undefined ? { provenance } : {}), ...(sbom !== undefined ? { sbom } : {}) };
+}
+
+/** Whether these ask the builder to attach anything (`false` everywhere asks for nothing). */
+export function wantsAttestations(a: { provenance?: string; sbom?: string }): boolean {
+  return [a.provenance, a.sbom].some((v) => v !== undefined && v !== 'false' && v !== 'mode=false');
 }
 
 export function parseMetadataFile(json: string): { digest?: string; configDigest?: string } {

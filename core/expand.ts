@@ -77,7 +77,7 @@ export function expand(spec: Spec): Expansion {
     e.why ? `${what} uses {${e.variable}}: ${e.why}` : `${what} uses {${e.variable}}, which has no value here${e.variable === 'version' ? ' (set "version" or pass --target-version)' : ''}`;
 
   const cache = spec.build.cache;
-  const cacheVars: [string, 'ref' | 'dir'][] = (['ref', 'dir'] as const).flatMap((k) => templateVariables(cache?.[k] ?? '').map((v): [string, 'ref' | 'dir'] => [v, k]));
+  const cacheVars: [string, 'ref' | 'scope' | 'dir'][] = (['ref', 'scope', 'dir'] as const).flatMap((k) => templateVariables(cache?.[k] ?? '').map((v): [string, 'ref' | 'scope' | 'dir'] => [v, k]));
 
   for (const distro of Object.values(spec.distros)) {
     for (const rname of spec.releaseOrder) {

@@ -13,7 +13,7 @@ export function formatGraph(plan: Plan, selected: Set<string>, format: GraphForm
   const tasks = plan.order.filter((id) => selected.has(id)).map((id) => plan.tasks.get(id)!);
   switch (format) {
     case 'json':
-      return JSON.stringify(graphJson(plan, tasks), null, 2);
+      return [...graphJsonChunks(plan, selected)].join('');
     case 'dot':
       return dot(tasks);
     case 'mermaid':
@@ -23,20 +23,36 @@ export function formatGraph(plan: Plan, selected: Set<string>, format: GraphForm
   }
 }
 
+/** One task as `graph --format json` shows it (render data left out: it is the files' input). */
+export function taskJson(t: Task): Record<string, unknown> {
+  const { hash, deps, ...rest } = t;
+  const slim: Record<string, unknown> = { ...rest };
+  if (t.kind === 'render') {
+    slim['files'] = t.files.map((f) => ({ path: f.path, sha256: f.sha256 }));
+    delete slim['data'];
+  }
+  return { ...slim, hash: hash.value, hashParts: hash.parts, deps };
+}
+
 export function graphJson(plan: Plan, tasks: Task[]) {
-  return {
-    package: plan.spec.package,
-    version: plan.spec.version ?? null,
-    tasks: tasks.map((t) => {
-      const { hash, deps, ...rest } = t;
-      const slim: Record<string, unknown> = { ...rest };
-      if (t.kind === 'render') {
-        slim['files'] = t.files.map((f) => ({ path: f.path, sha256: f.sha256 }));
-        delete slim['data'];
-      }
-      return { ...slim, hash: hash.value, hashParts: hash.parts, deps };
-    }),
-  };
+  return { schemaVersion: 1, package: plan.spec.package, version: plan.spec.version ?? null, tasks: tasks.map(taskJson) };
+}
+
+/**
+ * The same document as `graphJson`, piece by piece: a 20k-build plan is never copied whole
+ * before it is written, so memory stays near the plan's own.
+ */
+export function* graphJsonChunks(plan: Plan, selected: Set<string>): Generator<string> {
+  const head = JSON.stringify({ schemaVersion: 1, package: plan.spec.package, version: plan.spec.version ?? null }, null, 2);
+  yield `${head.slice(0, -2)},\n  "tasks": [`;
+  let first = true;
+  for (const id of plan.order) {
+    if (!selected.has(id)) continue;
+    const body = JSON.stringify(taskJson(plan.tasks.get(id)!), null, 2).replace(/\n/g, '\n    ');
+    yield `${first ? '' : ','}\n    ${body}`;
+    first = false;
+  }
+  yield first ? ']\n}\n' : '\n  ]\n}\n';
 }
 
 function counts(tasks: Task[]): string {

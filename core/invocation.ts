@@ -1,11 +1,13 @@
 // A build's full invocation (build args, labels, tags, cache, parent reference), built in one
 // place: the real run, the dry run and the bake export all call this, so the argv a dry run
 // prints and the target bake gets are the ones a run would use. Pure.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { HASH_LABEL, TASK_LABEL, type BuildInvocation, type CacheOptions } from './buildx.ts';
+import { HASH_LABEL, TASK_LABEL, imagetoolsCreateArgv, type BuildInvocation, type CacheOptions, type CacheOverride } from './buildx.ts';
 import type { Plan } from './plan.ts';
+import { indexAnnotations, ociLabels } from './oci.ts';
 import { stagingRef } from './staging.ts';
-import type { BuildTask } from './task.ts';
+import type { BuildTask, ManifestTask } from './task.ts';
 
 export interface InvocationContext {
   plan: Plan;
@@ -17,29 +19,69 @@ export interface InvocationContext {
   cacheExport: boolean;
   provenance?: string;
   sbom?: string;
+  /** `--cache-from` / `--cache-to` (buildx syntax; the cache placeholders expand per build). */
+  cacheOverride?: CacheOverride;
+  /** `--pull` / `--no-cache`: passed to every build that runs; not inputs, so not hashed. */
+  pull?: boolean;
+  noCache?: boolean;
   /** VCS revision of the spec (org.opencontainers.image.revision; not hashed). */
   revision?: string;
+  /** The repository's web address (source and url labels) and the commit's time (created); not hashed. */
+  source?: string;
+  created?: string;
 }
+
+/**
+ * The build's key among its family: distro, release, every axis value and the architecture, so
+ * four Python builds of one release never share (and overwrite) one cache.
+ */
+export function cacheKey(b: BuildTask, sep = '-'): string {
+  return [b.distro, b.release, ...Object.values(b.axes), b.arches.join('+')].join(sep);
+}
+
+/** A tag is [A-Za-z0-9_.-], at most 128 characters: long keys keep a readable head and a hash. */
+function asTag(s: string): string {
+  const clean = s.replace(/[^A-Za-z0-9_.-]/g, '-');
+  return clean.length <= 128 ? clean : `${clean.slice(0, 111)}-${createHash('sha256').update(clean).digest('hex').slice(0, 16)}`;
+}
+
+function cacheVars(b: BuildTask, c: Pick<InvocationContext, 'stagingRepo'>): Record<string, string> {
+  // Axis names never shadow these (core/axes.ts reserves them); validation checked every placeholder.
+  return { ...b.axes, registry: c.stagingRepo.split('/')[0]!, repository: c.stagingRepo, distro: b.distro, release: b.release, arch: b.arches.join('-') };
+}
+
+const fillWith = (vars: Record<string, string>) => (s: string) => s.replace(/(?<!\$)\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
 
 /** The cache location for a build: the spec's, with {placeholders} filled, or a per-image default. */
 export function cacheFor(b: BuildTask, c: InvocationContext): CacheOptions | undefined {
   const spec = c.plan.spec.build.cache;
   if (!spec) return undefined;
-  // Axis names never shadow these (core/axes.ts reserves them); validation checked every placeholder.
-  const vars: Record<string, string> = { ...b.axes, registry: c.stagingRepo.split('/')[0]!, repository: c.stagingRepo, distro: b.distro, release: b.release, arch: b.arches.join('-') };
-  const fill = (s: string) => s.replace(/(?<!\$)\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(vars, k) ? vars[k]! : m));
-  const location = spec.type === 'registry'
-    ? fill(spec.ref ?? `${c.stagingRepo}:cache-{distro}-{release}-{arch}`)
-    : fill(spec.dir ?? join(c.packageDir, '.cache', '{distro}-{release}-{arch}'));
+  const fill = fillWith(cacheVars(b, c));
+  const location =
+    spec.type === 'registry' ? (spec.ref ? fill(spec.ref) : `${c.stagingRepo}:${asTag(`cache-${cacheKey(b)}`)}`)
+    : spec.type === 'gha' ? (spec.scope ? fill(spec.scope) : `${c.plan.spec.package}-${cacheKey(b)}`)
+    : spec.dir ? fill(spec.dir) : join(c.packageDir, '.cache', cacheKey(b, '/'));
   return { type: spec.type, location, mode: spec.mode, export: c.cacheExport };
 }
 
-/** Labels every image gets: the hash and task it was built for, and the OCI version and revision. */
-export function buildLabels(b: BuildTask, c: Pick<InvocationContext, 'plan' | 'revision'>): Record<string, string> {
-  const labels: Record<string, string> = { [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id };
-  if (c.plan.spec.version) labels['org.opencontainers.image.version'] = c.plan.spec.version;
-  if (c.revision) labels['org.opencontainers.image.revision'] = c.revision;
-  return labels;
+/** `--cache-from` / `--cache-to` for one build, placeholders filled; none to write where the builder cannot export. */
+export function cacheOverrideFor(b: BuildTask, c: InvocationContext): CacheOverride | undefined {
+  if (!c.cacheOverride) return undefined;
+  const fill = fillWith(cacheVars(b, c));
+  return { from: c.cacheOverride.from.map(fill), to: c.cacheExport ? c.cacheOverride.to.map(fill) : [] };
+}
+
+/** Labels every image gets: the OCI ones (core/oci.ts), and the hash and task it was built for. */
+export function buildLabels(b: BuildTask, c: Pick<InvocationContext, 'plan' | 'revision' | 'source' | 'created'>): Record<string, string> {
+  return { ...ociLabels(c.plan.spec, { revision: c.revision, source: c.source, created: c.created }), [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id };
+}
+
+/** A manifest task's merge: its tags over the built images, the OCI labels as index annotations. */
+export function mergeArgv(m: ManifestTask, sources: string[], c: Pick<InvocationContext, 'plan' | 'builder' | 'revision' | 'source' | 'created'>): string[] {
+  // One source (a single-mode build's own index) is copied as it is, so the public tag keeps the
+  // digest the build produced; annotating it would make a new index.
+  const annotations = sources.length > 1 ? indexAnnotations(ociLabels(c.plan.spec, { revision: c.revision, source: c.source, created: c.created })) : [];
+  return imagetoolsCreateArgv(m.refs, sources, c.builder, annotations);
 }
 
 /**
@@ -63,6 +105,9 @@ export function buildInvocation(b: BuildTask, parentRef: string | undefined, c: 
     output: c.mode,
     builder: c.builder,
     cache: cacheFor(b, c),
+    cacheOverride: cacheOverrideFor(b, c),
+    pull: c.pull,
+    noCache: c.noCache,
     provenance: c.provenance,
     sbom: c.sbom,
     metadataFile,

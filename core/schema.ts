@@ -174,10 +174,11 @@ export function buildSchema(mode: Mode) {
   });
 
   const cache = z.strictObject({
-    type: z.enum(['registry', 'local']),
-    ref: z.string().optional().describe('type=registry: cache image; `{registry}`, `{distro}`, `{release}` expand.'),
-    dir: z.string().optional().describe('type=local: directory.'),
-    mode: z.enum(['min', 'max']).optional(),
+    type: z.enum(['registry', 'gha', 'local']).describe('registry: a cache image beside the staging images; gha: the GitHub Actions cache service; local: a directory.'),
+    ref: z.string().optional().describe('type=registry: cache image (default `<staging repository>:cache-<distro>-<release>-<axis values>-<arch>`); `{registry}`, `{repository}`, `{distro}`, `{release}`, `{arch}` and axis names expand.'),
+    scope: z.string().optional().describe('type=gha: cache scope (default `<package>-<distro>-<release>-<axis values>-<arch>`); the same placeholders expand.'),
+    dir: z.string().optional().describe('type=local: directory (default `<generated>/.cache/<distro>/<release>/<axis values>/<arch>`); the same placeholders expand.'),
+    mode: z.enum(['min', 'max']).optional().describe('Which layers are exported: max (every stage, default) or min (the final image only).'),
   });
 
   const build = z.strictObject({
@@ -185,6 +186,10 @@ export function buildSchema(mode: Mode) {
     timeout: z.number().positive().optional().describe('Seconds per build or test task.'),
     parent_arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('Build arg carrying the parent image (default BASE_IMAGE).'),
     cache: cache.optional(),
+    attest: z.strictObject({
+      provenance: z.union([z.enum(['min', 'max']), z.literal(false)]).optional().describe('SLSA provenance attached to every image (buildx --provenance mode=…); false: none.'),
+      sbom: z.boolean().optional().describe('An SBOM attached to every image (buildx --sbom).'),
+    }).optional().describe('Attestations for build, bake and the workflow; refused on a builder that cannot attach them. --provenance / --sbom override.'),
     multi_platform: z.enum(['auto', 'single', 'split']).optional(),
     runners: z.record(z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'), z.string().min(1)).optional()
       .describe('CI runner label per platform (native runners); other platforms run under QEMU on the default runner.'),
@@ -195,7 +200,9 @@ export function buildSchema(mode: Mode) {
     $schema: z.string().optional(),
     extends: z.union([z.string(), z.array(z.string())]).optional().describe('Base spec files, merged first.'),
     package: req(name('a package name')),
-    description: z.string().optional(),
+    description: z.string().optional().describe('What the images are; also their org.opencontainers.image.description label.'),
+    labels: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'expected a label key like org.opencontainers.image.licenses'), z.string()).optional()
+      .describe('Labels on every image, over the OCI defaults (title, description, source, url, version, revision, created); "" removes a default. org.opencontainers.image.* ones are also the indexes\' annotations.'),
     version: versionString('a version').optional(),
     templates: z.string().optional().describe('Template directory, relative to the file that sets it.'),
     repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/).optional(),

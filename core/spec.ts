@@ -132,8 +132,9 @@ export interface Registry {
 }
 
 export interface CacheSpec {
-  type: 'registry' | 'local';
+  type: 'registry' | 'gha' | 'local';
   ref?: string;
+  scope?: string;
   dir?: string;
   mode?: 'min' | 'max';
 }
@@ -143,6 +144,7 @@ export interface BuildSettings {
   timeout: number;
   parentArg: string;
   cache?: CacheSpec;
+  attest?: { provenance?: 'min' | 'max' | false; sbom?: boolean };
   multiPlatform: 'auto' | 'single' | 'split';
   /** CI runner label per platform; platforms without one run under QEMU on `defaultRunner`. */
   runners: Record<string, string>;
@@ -152,6 +154,8 @@ export interface BuildSettings {
 export interface Spec {
   package: string;
   description?: string;
+  /** Spec `labels:` over the OCI defaults (core/oci.ts). */
+  labels?: Record<string, string>;
   version?: string;
   templatesDir: string;
   architectures: Record<string, string>;

@@ -397,6 +397,7 @@ function normalize(
 
   // Registries.
   const registries: Record<string, Registry> = dict();
+  let badRepositoryReported = false;
   for (const [rname, r] of Object.entries(raw.registries ?? {})) {
     const host = r.host ?? DEFAULT_HOSTS[r.kind];
     if (!host) {
@@ -404,6 +405,11 @@ function normalize(
       continue;
     }
     const repository = r.repository ?? raw.repository ?? raw.package;
+    // A repository name is lowercase (the distribution spec): `package: Mini` would fail at push.
+    if (!badRepositoryReported && r.repository === undefined && raw.repository === undefined && !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(repository)) {
+      badRepositoryReported = true;
+      report.error(['package'], `"${repository}" cannot be a repository name (lowercase letters, digits and . _ - between them); registry "${rname}" would refuse every push. Rename the package or set \`repository:\``);
+    }
     const staging = r.staging ?? (r.kind === 'ecr' ? 'same' : `${repository}-staging`);
     registries[rname] = {
       name: rname,
@@ -446,7 +452,7 @@ function normalize(
   if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message) => report.error(path, message));
 
   // Cache locations: the build's own placeholders and its axes (each checked per release in expand).
-  for (const key of ['ref', 'dir'] as const) {
+  for (const key of ['ref', 'scope', 'dir'] as const) {
     const text = raw.build?.cache?.[key];
     if (text === undefined) continue;
     const known = ['registry', 'repository', 'distro', 'release', 'arch', ...Object.keys(axes)];
@@ -459,6 +465,7 @@ function normalize(
   const spec: Spec = {
     package: raw.package,
     description: raw.description,
+    ...(raw.labels ? { labels: { ...raw.labels } } : {}),
     version,
     templatesDir,
     architectures: raw.architectures,
@@ -475,6 +482,7 @@ function normalize(
       timeout: raw.build?.timeout ?? 3600,
       parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
       cache: raw.build?.cache,
+      ...(raw.build?.attest ? { attest: { ...raw.build.attest } } : {}),
       multiPlatform: raw.build?.multi_platform ?? 'auto',
       runners: raw.build?.runners ?? {},
       defaultRunner: raw.build?.default_runner ?? 'ubuntu-latest',

@@ -17,6 +17,7 @@ export const ACTIONS = {
   setupQemu: { uses: 'docker/setup-qemu-action@29109295f81e9208d7d86ff1c6c12d2833863392', version: 'v3.6.0' },
   setupBuildx: { uses: 'docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435', version: 'v3.11.1' },
   login: { uses: 'docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772', version: 'v3.4.0' },
+  runtime: { uses: 'crazy-max/ghaction-github-runtime@04d248b84655b509d8c44dc1d6f990c879747487', version: 'v4.0.0' },
 } as const;
 
 export interface WorkflowOptions {
@@ -116,10 +117,13 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
       ...setup,
       { if: '${{ matrix.qemu }}', uses: ACTIONS.setupQemu.uses },
       { uses: ACTIONS.setupBuildx.uses },
+      // Without a cache in the spec, the runners share GitHub's cache service (keys per image and
+      // platform); buildx reads its token from the environment this action exposes to run steps.
+      ...(spec.build.cache ? [] : [{ name: 'Expose the Actions cache service to buildx', uses: ACTIONS.runtime.uses }]),
       ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
       // Per-platform jobs push only content-addressed staging tags. The matrix names
       // per-platform builds, so split is fixed; matrix values reach the script through env.
-      { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --multi-platform split --only "$ONLY"` },
+      { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
     ],
   });
   const jobs: Record<string, unknown> = {

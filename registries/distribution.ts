@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { apiHost, isLoopback, type ImageRef } from '../core/image-ref.ts';
 import { MANIFEST_ACCEPT, digestOf, parseConfig, parseManifest, type ImageConfig, type ManifestDoc } from '../core/manifest.ts';
 import { redactor } from '../core/redact.ts';
+import { WorkError } from '../core/errors.ts';
 import { parseRetryAfter, retry, type RetryOptions } from '../core/retry.ts';
 import type { Credential } from './docker-config.ts';
 
@@ -31,7 +32,8 @@ export interface ClientOptions {
 }
 
 /** A registry call that failed: `transient` ones (network, 429, 5xx) were already retried. */
-export class RegistryError extends Error {
+export class RegistryError extends WorkError {
+  override name = 'RegistryError';
   constructor(
     message: string,
     readonly info: { url: string; status?: number; code?: string; transient: boolean; retryAfterMs?: number },
@@ -236,7 +238,10 @@ export class RegistryClient {
       } catch (e) {
         const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
         const aborted = this.o.signal?.aborted;
-        throw new RegistryError(`${s.method} ${current.replace(/\?.*$/, '')}: ${aborted ? 'cancelled' : `${code ?? ''} ${(e as Error).message}`.trim()}`, { url: current, code, transient: !aborted });
+        const message = (e as Error).message;
+        // undici's messages often name the code already ("getaddrinfo ENOTFOUND host").
+        const said = code && !message.includes(code) ? `${code} ${message}` : message;
+        throw new RegistryError(`${s.method} ${current.replace(/\?.*$/, '')}: ${aborted ? 'cancelled' : said}`, { url: current, code, transient: !aborted });
       }
       const location = header(res.headers, 'location');
       if (res.statusCode >= 300 && res.statusCode < 400 && location && (s.method === 'GET' || s.method === 'HEAD')) {

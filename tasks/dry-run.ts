@@ -1,9 +1,9 @@
 // The dry run: the real run's decisions (same facts, same decide()), in dependency order,
 // with the argv each task that would run would get. Runs nothing and writes nothing.
-import { buildArgv, imagetoolsCreateArgv, runTestArgv } from '../core/buildx.ts';
+import { buildArgv, runTestArgv } from '../core/buildx.ts';
 import type { DecideOptions } from '../core/decide.ts';
 import { short } from '../core/hash.ts';
-import { buildInvocation, type InvocationContext } from '../core/invocation.ts';
+import { buildInvocation, mergeArgv, type InvocationContext } from '../core/invocation.ts';
 import type { Task } from '../core/task.ts';
 import { decideTask, prefetch, type FactFinder } from './facts.ts';
 import type { TaskResult } from './run.ts';
@@ -28,7 +28,7 @@ export async function dryRun(
     log(`${verb} ${t.id}  ${short(t.hash.value)}  (${d.reason})`);
     if (d.action === 'run') {
       if (t.kind === 'build') log(`     ${buildArgv(buildInvocation(t, t.parentBuild ? placeholder(t.parentBuild) : undefined, inv)).join(' ')}`);
-      else if (t.kind === 'manifest') log(`     ${imagetoolsCreateArgv(t.refs, t.builds.map(placeholder), inv.builder).join(' ')}`);
+      else if (t.kind === 'manifest') log(`     ${mergeArgv(t, t.builds.map(placeholder), inv).join(' ')}`);
       else if (t.kind === 'test') for (const x of t.tests) log(`     ${runTestArgv(placeholder(t.build), t.platform, x.run, x.entrypoint).join(' ')}`);
       else if (t.kind === 'render') log(`     write ${t.files.map((f) => f.path).join(' ')}`);
       else if (t.kind === 'readme') log(`     push README.md to ${t.repository}`);

@@ -4,9 +4,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
-import { buildArgv, imagetoolsCreateArgv, parseMetadataFile, runTestArgv } from '../core/buildx.ts';
+import { buildArgv, parseMetadataFile, runTestArgv } from '../core/buildx.ts';
 import { parseImageRef } from '../core/image-ref.ts';
-import { buildInvocation } from '../core/invocation.ts';
+import { buildInvocation, mergeArgv } from '../core/invocation.ts';
 import { retryableDockerError } from '../core/retry.ts';
 import { logFileName, publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
 import { MEDIA } from '../core/manifest.ts';
@@ -123,14 +123,20 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
     return img.ref;
   });
   progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
-  const argv = imagetoolsCreateArgv(m.refs, sources, r.opts.builder);
+  const argv = mergeArgv(m, sources, r.invocationContext(r.builder));
   // The merge is pure network work: retry registry hiccups with backoff, reporting each.
   const res = await r.retrying(m, `the ${m.id} merge`, 500, progress, (attempt) =>
     r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
     (x) => retryableDockerError(x.stderr),
   );
   if (res.exitCode !== 0) return r.fail(m, res);
-  const digest = r.client ? (await r.client.head(parseImageRef(m.refs[0]!)).catch(() => undefined))?.digest : undefined;
+  const head = r.client ? await r.client.head(parseImageRef(m.refs[0]!)).catch(() => undefined) : undefined;
+  const digest = head?.digest;
+  // buildx keeps index annotations only on OCI indexes; a Docker manifest list (images from the
+  // classic store) drops them without a word, so say it.
+  if (head?.mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json' && argv.includes('--annotation')) {
+    progress('index annotations not kept: the images are Docker v2 manifests (classic image store); their OCI labels still say it');
+  }
   await recordPublication(r, m, digest, progress);
   return r.succeed(m, 'ran', res.durationMs, d, { digest });
 }

@@ -8,6 +8,7 @@ import type { DecideOptions } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import type { Plan } from '../core/plan.ts';
+import { metadataFile, type MetadataFile } from '../core/metadata.ts';
 import { startedEvent } from '../core/progress.ts';
 import { redactor } from '../core/redact.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
@@ -19,7 +20,7 @@ import { recordPublication, runEffect } from './effects.ts';
 import { decideTask, FactFinder, prefetch, type RegistryView } from './facts.ts';
 import { registryClient } from './registry.ts';
 import { ensureLogDir } from './logs.ts';
-import { Cancelled, Run, type ExecuteOptions, type TaskResult } from './run.ts';
+import { Cancelled, invocationContextOf, Run, type ExecuteOptions, type TaskResult } from './run.ts';
 import { killAll } from './runner.ts';
 import { Scheduler, type Final } from './scheduler.ts';
 import { readState } from './state.ts';
@@ -36,6 +37,8 @@ export interface Summary {
   engineLost?: string;
   /** Whether decisions consulted the registry, and if not, why. */
   registry: { consulted: boolean; why?: string };
+  /** What `--metadata-file` writes (a real run only). */
+  metadata?: MetadataFile;
 }
 
 const COST: Record<Task['kind'], number> = { render: 0.01, build: 30, test: 3, manifest: 1, readme: 0.5 };
@@ -91,7 +94,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   try {
     if (opts.dryRun) {
       const images = new Map(Object.entries(state.tasks).flatMap(([id, rec]) => (rec.ref ? [[id, { ref: rec.ref, digest: rec.digest }] as const] : [])));
-      const inv = { plan, packageDir: opts.packageDir, stagingRepo, mode: opts.mode, builder: opts.builder, cacheExport: true, provenance: opts.provenance, sbom: opts.sbom, revision: opts.revision };
+      const inv = invocationContextOf(plan, opts, stagingRepo, true);
       const results = await dryRun(ordered, finder, decideOpts, images, inv, opts.log);
       return { ok: results.every((r) => r.status !== 'would-fail'), results, registry };
     }
@@ -263,5 +266,5 @@ async function realRun(
       }
     }
   }
-  return { ok, results, builder: r.builder, interrupted, engineLost, registry };
+  return { ok, results, builder: r.builder, interrupted, engineLost, registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)) };
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
-import type { BuilderInfo } from '../core/buildx.ts';
+import type { BuilderInfo, CacheOverride } from '../core/buildx.ts';
 import { isEngineDown, supportsCacheExport } from '../core/buildx.ts';
 import type { InvocationContext } from '../core/invocation.ts';
 import { normalizePlatform } from '../core/manifest.ts';
@@ -41,6 +41,9 @@ export interface ExecuteOptions {
   stagingRepository?: string;
   provenance?: string;
   sbom?: string;
+  cacheOverride?: CacheOverride;
+  pull?: boolean;
+  noCache?: boolean;
   /** Run image tests even when they passed on this image before (`manager test`). */
   retest?: boolean;
   /** Overrides every task's timeout (seconds). */
@@ -56,12 +59,37 @@ export interface ExecuteOptions {
   events?: (line: string) => void;
   /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
   revision?: string;
+  /** source/url and created labels (core/oci.ts; not hashed). */
+  source?: string;
+  created?: string;
   /** Pushes one README; provided by the registries layer. */
   pushReadme?: (task: ReadmeTask, readme: string, log: (line: string) => void, signal?: AbortSignal) => Promise<void>;
   /** The registry client (push mode); made by the caller so tests and benchmarks can count requests. */
   client?: RegistryClient;
+  /** `--metadata-file`: where the CLI writes Summary.metadata after a real run. */
+  metadataFile?: string;
   /** Progress lines for the non-listr parts (preflight, dry run). */
   log: (line: string) => void;
+}
+
+/** The options a build's invocation depends on: one place, for the run and the dry run alike. */
+export function invocationContextOf(plan: Plan, opts: ExecuteOptions, stagingRepo: string, cacheExport: boolean): InvocationContext {
+  return {
+    plan,
+    packageDir: opts.packageDir,
+    stagingRepo,
+    mode: opts.mode,
+    builder: opts.builder,
+    cacheExport,
+    provenance: opts.provenance,
+    sbom: opts.sbom,
+    cacheOverride: opts.cacheOverride,
+    pull: opts.pull,
+    noCache: opts.noCache,
+    revision: opts.revision,
+    source: opts.source,
+    created: opts.created,
+  };
 }
 
 /**
@@ -154,17 +182,7 @@ export class Run {
   }
 
   invocationContext(builder: BuilderInfo | undefined): InvocationContext {
-    return {
-      plan: this.plan,
-      packageDir: this.opts.packageDir,
-      stagingRepo: this.stagingRepo,
-      mode: this.opts.mode,
-      builder: this.opts.builder,
-      cacheExport: builder ? supportsCacheExport(builder) : true,
-      provenance: this.opts.provenance,
-      sbom: this.opts.sbom,
-      revision: this.opts.revision,
-    };
+    return invocationContextOf(this.plan, this.opts, this.stagingRepo, builder ? supportsCacheExport(builder) : true);
   }
 
   /** Successes reach the state file within a moment, not one rewrite per task. */
@@ -199,7 +217,9 @@ export class Run {
     this.state.tasks[t.id] = record(t.hash, { ...rec, finishedAt: new Date().toISOString(), durationMs: durationRecord });
     this.persist();
     if (rec.ref) this.images.set(t.id, { ref: rec.ref, digest: rec.digest });
-    return this.finish(t, status, durationMs, d?.reason, { digest: rec.digest, ref: rec.ref, changed: d?.changed?.map((c) => c.part) });
+    // Work that ran a command has a log, successful or not: "what did it do" has an answer too.
+    const log = status !== 'skipped' && t.kind !== 'render' && existsSync(this.logPath(t)) ? this.logPath(t) : undefined;
+    return this.finish(t, status, durationMs, d?.reason, { digest: rec.digest, ref: rec.ref, changed: d?.changed?.map((c) => c.part), ...(log ? { log } : {}) });
   }
 
   /** A skip the decision justified: from the state file (nothing to record), or the registry or disk (recorded). */

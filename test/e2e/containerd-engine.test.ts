@@ -100,6 +100,10 @@ describe('single: every platform of an image in one build', () => {
     const args = ['build', other.manifest, '--all', '--output', other.generated, '--json', '--multi-platform', 'split', '--python-version', '3.11'];
     const first = cli(args, { env });
     expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    // OCI images merge into an OCI index that carries the OCI labels as annotations.
+    const published = JSON.parse(docker(['buildx', 'imagetools', 'inspect', '--raw', `${e.registry}/${ns}-split/offline-app:base-python3.11-bookworm`]).stdout) as { mediaType: string; annotations?: Record<string, string> };
+    expect(published.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(published.annotations).toMatchObject({ 'org.opencontainers.image.title': 'offline-app', 'org.opencontainers.image.version': '0.0.2' });
     const staged = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', taskRows(first.stdout).find((x) => x.id === 'build:offline-app/bookworm/base/py3.11/arm64v8')!.ref!]);
     expect((JSON.parse(staged.stdout) as { mediaType: string }).mediaType).toBe('application/vnd.oci.image.index.v1+json');
     // The images themselves are checked (attestation indexes and all), not the publication records.

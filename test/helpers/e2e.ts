@@ -1,6 +1,7 @@
 // The end-to-end environment: provisioned by scripts/provision-test-env.sh. A missing engine
 // or registry fails the e2e tier, in CI and everywhere else: `npm test` never reports green for
 // tests that did not run. Without Docker, run `npm run test:unit`.
+import { outputDoc } from './output-schema.ts';
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -74,6 +75,7 @@ export interface TaskRow {
   id: string;
   kind: string;
   status: string;
+  hash: string;
   reason?: string;
   changed?: string[];
   digest?: string;
@@ -84,13 +86,10 @@ export interface TaskRow {
   log?: string;
 }
 
-/** The tasks of a `--json` summary; a run that printed none fails with its stderr's tail. */
+/** The tasks of a `--json` summary; a run that printed none, or a document off the schema, fails with its stderr's tail. */
 export function taskRows(stdout: string, stderr = ''): TaskRow[] {
-  try {
-    return (JSON.parse(stdout) as { tasks: TaskRow[] }).tasks;
-  } catch {
-    throw new Error(`build printed no JSON:\n${stderr.slice(-3000)}`);
-  }
+  // Every summary a test reads is held to the --json contract.
+  return outputDoc<{ tasks: TaskRow[] }>(stdout, 'build', stderr).tasks;
 }
 
 /** Ids of the tasks of one kind that ended with one status, sorted. */

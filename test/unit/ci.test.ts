@@ -12,7 +12,7 @@ import { selectTasks } from '../../core/select.ts';
 import { githubReport } from '../../cli/build.ts';
 import type { Summary } from '../../tasks/execute.ts';
 import { cli } from '../helpers/cli.ts';
-import { BENTO_MANIFEST, MINI_SPEC, MINI_TEMPLATES, REPO, tempDir, writeTree } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, MINI_SPEC, MINI_TEMPLATES, miniSpec, REPO, tempDir, writeTree } from '../helpers/spec.ts';
 import { cpSync, mkdirSync } from 'node:fs';
 
 /** Builds whose hash the "registry" (an earlier plan) does not have. */
@@ -119,7 +119,21 @@ describe('GitHub Actions workflow', () => {
     expect(runs).toContain('./node_modules/.bin/manager ci matrix bento-server --all --batches 1 --github-output');
     // The matrix names per-platform builds; a runner's builder able to do single must not re-plan.
     const builds = runs.filter((r) => r.startsWith('./node_modules/.bin/manager build ') && !r.includes('--dry-run'));
-    expect(builds).toEqual(['./node_modules/.bin/manager build bento-server --multi-platform split --only "$ONLY"', './node_modules/.bin/manager build bento-server --multi-platform split --all']);
+    expect(builds).toEqual(['./node_modules/.bin/manager build bento-server --multi-platform split --cache-type gha --only "$ONLY"', './node_modules/.bin/manager build bento-server --multi-platform split --all']);
+    expect(cli(['build', '--help']).stdout).toMatch(/--cache-type <type>/);
+  });
+
+  it('build jobs share GitHub\'s cache service when the spec declares no cache, and the spec\'s cache when it does', () => {
+    const steps = (doc: ReturnType<typeof workflow>['doc']) => Object.entries(doc.jobs).filter(([k]) => k.startsWith('build')).flatMap(([, j]) => j.steps);
+    const gha = steps(workflow().doc);
+    const runtime = gha.findIndex((x) => String(x.uses).startsWith('crazy-max/ghaction-github-runtime@'));
+    expect(runtime).toBeGreaterThan(-1);
+    expect(String(gha[runtime]!.uses)).toMatch(/@[0-9a-f]{40}$/);
+    expect(runtime).toBeLessThan(gha.findIndex((x) => String(x.run).includes('--cache-type gha')));
+    const { manifest } = miniSpec({ 'manifest.yaml': `${MINI_SPEC}build:\n  cache: { type: registry }\n` });
+    const own = steps(workflow(loadPlan(manifest)).doc);
+    expect(own.some((x) => String(x.uses).includes('ghaction-github-runtime'))).toBe(false);
+    expect(own.some((x) => String(x.run).includes('--cache-type'))).toBe(false);
   });
 
   it('pins every action by commit with its version beside it, quotes every script, and sets timeouts', () => {

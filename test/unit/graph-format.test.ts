@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatGraph, graphJson, graphJsonChunks } from '../../core/graph-format.ts';
+import { loadPlan } from '../../core/plan.ts';
+
+const plan = loadPlan(join(import.meta.dirname, '..', '..', 'examples', 'bento-server', 'manifest.yaml'));
+const all = new Set(plan.order);
+
+describe('graph --format json', () => {
+  it('streams, piece by piece, exactly the document graphJson builds whole', () => {
+    const chunks = [...graphJsonChunks(plan, all)];
+    expect(chunks.length).toBe(plan.order.length + 2);
+    const whole = graphJson(plan, plan.order.map((id) => plan.tasks.get(id)!));
+    expect(JSON.parse(chunks.join(''))).toEqual(whole);
+    // Pretty-printed as JSON.stringify(…, null, 2) would print it.
+    expect(chunks.join('')).toBe(`${JSON.stringify(whole, null, 2)}\n`);
+  });
+  it('carries the schema version first, and each task with its hash, parts and deps', () => {
+    const doc = JSON.parse(formatGraph(plan, all, 'json')) as { schemaVersion: number; package: string; tasks: { id: string; hash: string; hashParts: unknown; deps: string[]; data?: unknown }[] };
+    expect(Object.keys(doc)[0]).toBe('schemaVersion');
+    expect(doc.package).toBe('bento-server');
+    const render = doc.tasks.find((t) => t.id.startsWith('render:'))!;
+    expect(render.data).toBeUndefined();
+    expect(doc.tasks.every((t) => /^[0-9a-f]{32,64}$/.test(t.hash) && Array.isArray(t.deps) && t.hashParts)).toBe(true);
+  });
+  it('an empty selection is still one valid document', () => {
+    expect(JSON.parse([...graphJsonChunks(plan, new Set())].join(''))).toEqual({ schemaVersion: 1, package: 'bento-server', version: plan.spec.version ?? null, tasks: [] });
+  });
+});
