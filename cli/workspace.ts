@@ -1,5 +1,5 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic } from '../core/diagnostics.ts';
 import { SpecError, UsageError } from '../core/errors.ts';
@@ -7,6 +7,7 @@ import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
 import type { Spec } from '../core/spec.ts';
 import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
+import { runVariables } from '../core/tags.ts';
 import { acquireLock, type Lock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
 
@@ -16,6 +17,36 @@ export function gitRoot(from: string): string | undefined {
     if (existsSync(join(d, '.git'))) return d;
     if (dirname(d) === d) return undefined;
   }
+}
+
+/**
+ * The checked-out commit, read from the repository's files (HEAD, its ref, packed-refs; a
+ * worktree's `.git` file), so planning stays synchronous and starts no process. Bounded reads.
+ */
+export function headCommit(from: string): string | undefined {
+  const root = gitRoot(from);
+  if (!root) return undefined;
+  const read = (p: string) => {
+    try {
+      return statSync(p).isFile() && statSync(p).size < 1 << 20 ? readFileSync(p, 'utf8') : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let gitDir = join(root, '.git');
+  const pointer = read(gitDir);
+  if (pointer !== undefined) gitDir = resolve(root, /^gitdir: (.+)$/m.exec(pointer)?.[1]?.trim() ?? '');
+  const common = read(join(gitDir, 'commondir'));
+  const commonDir = common ? resolve(gitDir, common.trim()) : gitDir;
+  const head = read(join(gitDir, 'HEAD'))?.trim();
+  if (!head) return undefined;
+  if (/^[0-9a-f]{40,64}$/.test(head)) return head;
+  const ref = /^ref: (refs\/[\w./-]+)$/.exec(head)?.[1];
+  if (!ref || ref.includes('..')) return undefined;
+  const loose = (read(join(gitDir, ref)) ?? read(join(commonDir, ref)))?.trim();
+  if (loose && /^[0-9a-f]{40,64}$/.test(loose)) return loose;
+  const packed = read(join(commonDir, 'packed-refs')) ?? '';
+  return new RegExp(`^([0-9a-f]{40,64}) ${ref.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm').exec(packed)?.[1];
 }
 
 /** The directory (relative to the repository root) whose package.json installs manager: the spec root's or the nearest above it. */
@@ -142,6 +173,7 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   const name = loadedName(manifest);
   const loaded = loadSpec(manifest, {
     version: opts.targetVersion,
+    run: runVariables(process.env['GITHUB_SHA'] ?? headCommit(root), process.env['SOURCE_DATE_EPOCH'], new Date()),
     ...extendsScope(globals, root, manifest),
     ...(own ? { defaults: layout.defaults, templates: layout.templates?.(name) } : {}),
   });

@@ -113,6 +113,8 @@ export function expand(spec: Spec): Expansion {
         const vars: Record<string, string | undefined> = {
           package: spec.package,
           version: spec.version,
+          sha: spec.run?.sha,
+          date: spec.run?.date,
           distro: distro.name,
           alias: distro.alias,
           family: distro.family,
@@ -150,6 +152,8 @@ export function expand(spec: Spec): Expansion {
             if (!(e instanceof MissingVariable)) throw e;
             if (e.variable === 'version') {
               error(['version'], `tag template "${t.template}" of release ${rname} needs a version: set "version" in the spec or pass --target-version`, 'needs-version');
+            } else if (e.variable === 'sha' || e.variable === 'date') {
+              error(at, `tag template "${t.template}" needs the ${e.variable === 'sha' ? 'commit: run it in a git repository, or set GITHUB_SHA' : 'run\'s date'}`, `needs-${e.variable}:${rname}:${i}`);
             } else error(at, missing(e, `tag template "${t.template}"`));
           }
         });

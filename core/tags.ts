@@ -13,7 +13,20 @@ export const VERSION_PARTS = ['major', 'minor', 'full'] as const;
 
 /** Variables every image has; its axes (python among them, when the spec has it) are added per release. */
 export function tagVariables(): string[] {
-  return ['version', 'distro', 'alias', 'family', 'release', 'package'];
+  return ['version', 'distro', 'alias', 'family', 'release', 'package', ...RUN_VARIABLES];
+}
+
+/**
+ * What the run, not the spec, says: `{sha}` (the commit, 7 characters) and `{date}` (UTC
+ * YYYYMMDD of SOURCE_DATE_EPOCH, else of the run) as metadata-action's sha and date tags. A tag
+ * using them changes with each commit or day: its manifest is merged again, no image rebuilt.
+ */
+export const RUN_VARIABLES = ['sha', 'date'] as const;
+
+/** The run's values of RUN_VARIABLES. */
+export function runVariables(sha: string | undefined, epoch: string | undefined, now: Date): { sha?: string; date: string } {
+  const when = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : now;
+  return { ...(sha && /^[0-9a-f]{7,64}$/.test(sha) ? { sha: sha.slice(0, 7) } : {}), date: when.toISOString().slice(0, 10).replace(/-/g, '') };
 }
 
 /** The variable each placeholder starts with: `python` for `{python.version.major}`. */

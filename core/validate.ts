@@ -30,6 +30,8 @@ import { dict, withoutPrototypes } from './own.ts';
 export interface LoadOptions {
   /** `--target-version`: overrides the spec's version. */
   version?: string;
+  /** `{sha}` and `{date}` of this run (core/tags.ts runVariables), found at the edge. */
+  run?: { sha?: string; date: string };
   /** Where `extends` may reach (core/layers.ts). */
   root?: string;
   allowExtends?: string[];
@@ -289,7 +291,7 @@ function normalize(
           for (const v of t.when![key]!) {
             if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
           }
-        } else if (!tagVariables().includes(key) || key === 'version' || key === 'package') {
+        } else if (!tagVariables().includes(key) || ['version', 'package', 'sha', 'date'].includes(key)) {
           report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...releases[name]!.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key');
         }
       }
@@ -467,6 +469,7 @@ function normalize(
     description: raw.description,
     ...(raw.labels ? { labels: { ...raw.labels } } : {}),
     version,
+    ...(opts.run ? { run: { ...opts.run } } : {}),
     templatesDir,
     architectures: raw.architectures,
     axes,
