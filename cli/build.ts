@@ -23,6 +23,7 @@ import { registryClient } from '../tasks/registry.ts';
 import { refreshLock } from './inputs.ts';
 import { execute, type ExecuteOptions, type Summary } from '../tasks/execute.ts';
 import { progressChoice } from '../core/progress.ts';
+import { reportHtml, reportMarkdown } from '../core/report.ts';
 import { browsableUrl, epochToIso, type VcsInfo } from '../core/oci.ts';
 import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
@@ -428,6 +429,13 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     log: (line) => out.info(line),
     ...opts,
   });
+  if (summary.report) {
+    // Every real run leaves its picture beside its state: .manager/report.html and report.md.
+    const dir = join(l.packageDir, '.manager');
+    writeFileAtomic(join(dir, 'report.html'), redactor.redact(reportHtml(summary.report)));
+    writeFileAtomic(join(dir, 'report.md'), redactor.redact(reportMarkdown(summary.report)));
+    out.info(`report: ${relative(process.cwd(), join(dir, 'report.html')) || join(dir, 'report.html')}`);
+  }
   if (opts.metadataFile && !opts.dryRun && summary.metadata) {
     // Written after failures too: each image's status says how far it got.
     writeFileAtomic(resolve(opts.metadataFile), `${JSON.stringify(summary.metadata, null, 2)}\n`);
@@ -479,7 +487,7 @@ export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, t
     ...s.results.map((r) => `| ${STATUS_SYMBOL[r.status] ?? ''} ${r.status} | \`${r.id}\` | ${r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : ''} | \`${short(r.hash)}\` | ${r.digest ? `\`${r.digest.slice(7, 19)}\`` : ''} | ${why(r).replace(/\|/g, '\\|')} |`),
     '',
   ].join('\n');
-  return { stdout: lines, summary: md };
+  return { stdout: lines, summary: s.report ? `${reportMarkdown(s.report)}\n${md}` : md };
 }
 
 function report(s: Summary, out: Output, dryRun: boolean): void {

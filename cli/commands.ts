@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/hash.ts';
 import { UsageError } from '../core/errors.ts';
-import { formatGraph, graphJsonChunks, type GraphFormat } from '../core/graph-format.ts';
+import { formatGraph, graphJsonChunks, type GraphFormat, type GraphLevel } from '../core/graph-format.ts';
 import { planSpec } from '../core/plan.ts';
 import { jsonSchema } from '../core/schema.ts';
 import { selectTasks } from '../core/select.ts';
@@ -103,6 +103,7 @@ export function registerCommands(program: Command, out: Output): void {
       .argument('[package]'),
   )))
     .addOption(new Option('--format <format>', 'tree, dot, mermaid or json').choices(['tree', 'dot', 'mermaid', 'json']).default('tree'))
+    .addOption(new Option('--level <level>', 'dot and mermaid: every task, one node per image, or the release hierarchy (small enough for any page)').choices(['task', 'image', 'release']))
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir>', 'generated root holding the last run\'s record (for --explain)')
     .option('--explain <task-id>', 'say whether a task would run and which inputs changed since the last recorded run')
@@ -120,8 +121,9 @@ export function registerCommands(program: Command, out: Output): void {
       }
       const selected = shardFrom(l.plan, selectTasks(l.plan, selectionFrom(o)), o);
       const format = (out.opts.json ? 'json' : o['format']) as GraphFormat;
+      if (o['level'] !== undefined && format !== 'dot' && format !== 'mermaid') throw new UsageError('--level applies to --format dot and mermaid');
       if (format === 'json') await out.stream(graphJsonChunks(l.plan, selected));
-      else out.result(formatGraph(l.plan, selected, format));
+      else out.result(formatGraph(l.plan, selected, format, (o['level'] as GraphLevel | undefined) ?? 'task'));
     });
 
   program

@@ -4,20 +4,65 @@ import type { Plan } from './plan.ts';
 import type { BuildTask, Task } from './task.ts';
 
 export type GraphFormat = 'tree' | 'dot' | 'mermaid' | 'json';
+/** How much of the plan a picture shows: every task, one node per image, or the release hierarchy. */
+export type GraphLevel = 'task' | 'image' | 'release';
+
+/** A picture's nodes and edges: small levels keep big families under Mermaid's edge limit (500). */
+interface Picture {
+  nodes: { id: string; label: string; shape: string }[];
+  edges: [string, string][];
+}
+
+/** Pure: the nodes and edges of one level of the selected plan. */
+export function picture(plan: Plan, tasks: Task[], level: GraphLevel): Picture {
+  const builds = tasks.filter((t): t is BuildTask => t.kind === 'build');
+  if (level === 'release') {
+    const spec = plan.spec;
+    const seen = [...new Set(builds.map((b) => b.release))];
+    const nodes = spec.releaseOrder.filter((r) => seen.includes(r)).map((r) => {
+      const distros = [...new Set(builds.filter((b) => b.release === r).map((b) => b.distro))];
+      const images = new Set(builds.filter((b) => b.release === r).map((b) => b.variant)).size;
+      return { id: r, label: `${r}\n${images} image${images === 1 ? '' : 's'} on ${distros.join(', ')}`, shape: 'box' };
+    });
+    const ids = new Set(nodes.map((n) => n.id));
+    const edges = nodes.flatMap((n) => {
+      const parent = spec.releases[n.id]!.parent;
+      return parent && ids.has(parent) ? [[parent, n.id] as [string, string]] : [];
+    });
+    return { nodes, edges };
+  }
+  if (level === 'image') {
+    const byVariant = new Map<string, BuildTask>();
+    for (const b of builds) if (!byVariant.has(b.variant)) byVariant.set(b.variant, b);
+    const nodes = [...byVariant.values()].map((b) => ({ id: b.variant, label: `${b.variant}\n${[...new Set(builds.filter((x) => x.variant === b.variant).flatMap((x) => x.arches))].join(' ')}`, shape: 'box' }));
+    const edges: [string, string][] = [];
+    for (const b of byVariant.values()) {
+      const parent = b.parentBuild ? (plan.tasks.get(b.parentBuild) as BuildTask | undefined) : undefined;
+      if (parent && byVariant.has(parent.variant)) edges.push([parent.variant, b.variant]);
+    }
+    return { nodes, edges };
+  }
+  const shape: Record<string, string> = { render: 'note', build: 'box', test: 'diamond', manifest: 'component', readme: 'tab' };
+  const ids = new Set(tasks.map((t) => t.id));
+  return {
+    nodes: tasks.map((t) => ({ id: t.id, label: `${t.id}\n${short(t.hash.value)}`, shape: shape[t.kind]! })),
+    edges: tasks.flatMap((t) => t.deps.filter((d) => ids.has(d)).map((d): [string, string] => [d, t.id])),
+  };
+}
 
 function label(t: Task, pkg: string): string {
   return t.id.slice(t.kind.length + 1 + pkg.length + 1) || t.id;
 }
 
-export function formatGraph(plan: Plan, selected: Set<string>, format: GraphFormat): string {
+export function formatGraph(plan: Plan, selected: Set<string>, format: GraphFormat, level: GraphLevel = 'task'): string {
   const tasks = plan.order.filter((id) => selected.has(id)).map((id) => plan.tasks.get(id)!);
   switch (format) {
     case 'json':
       return [...graphJsonChunks(plan, selected)].join('');
     case 'dot':
-      return dot(tasks);
+      return dot(picture(plan, tasks, level));
     case 'mermaid':
-      return mermaid(tasks);
+      return mermaid(picture(plan, tasks, level));
     default:
       return tree(plan, tasks);
   }
@@ -116,21 +161,19 @@ function tree(plan: Plan, tasks: Task[]): string {
   return lines.join('\n');
 }
 
-function dot(tasks: Task[]): string {
+function dot(p: Picture): string {
   const lines = ['digraph plan {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
-  const shape: Record<string, string> = { render: 'note', build: 'box', test: 'diamond', manifest: 'component', readme: 'tab' };
-  for (const t of tasks) lines.push(`  ${JSON.stringify(t.id)} [shape=${shape[t.kind]}, label=${JSON.stringify(`${t.id}\n${short(t.hash.value)}`)}];`);
-  const ids = new Set(tasks.map((t) => t.id));
-  for (const t of tasks) for (const d of t.deps) if (ids.has(d)) lines.push(`  ${JSON.stringify(d)} -> ${JSON.stringify(t.id)};`);
+  for (const n of p.nodes) lines.push(`  ${JSON.stringify(n.id)} [shape=${n.shape}, label=${JSON.stringify(n.label)}];`);
+  for (const [a, b] of p.edges) lines.push(`  ${JSON.stringify(a)} -> ${JSON.stringify(b)};`);
   lines.push('}');
   return lines.join('\n');
 }
 
-function mermaid(tasks: Task[]): string {
+function mermaid(p: Picture): string {
   const nid = new Map<string, string>();
-  tasks.forEach((t, i) => nid.set(t.id, `t${i}`));
+  p.nodes.forEach((n, i) => nid.set(n.id, `n${i}`));
   const lines = ['graph LR'];
-  for (const t of tasks) lines.push(`  ${nid.get(t.id)}["${t.id.replace(/"/g, '#quot;')}"]`);
-  for (const t of tasks) for (const d of t.deps) if (nid.has(d)) lines.push(`  ${nid.get(d)} --> ${nid.get(t.id)}`);
+  for (const n of p.nodes) lines.push(`  ${nid.get(n.id)}["${n.label.replace(/"/g, '#quot;').replace(/\n/g, '<br/>')}"]`);
+  for (const [a, b] of p.edges) lines.push(`  ${nid.get(a)} --> ${nid.get(b)}`);
   return lines.join('\n');
 }

@@ -34,7 +34,8 @@ if [ "${1:-}" = stop ]; then
 fi
 
 need_pkgs=()
-for p in docker.io docker-registry qemu-user-static binfmt-support apache2-utils debootstrap curl; do
+# chromium: the build report is checked in a real headless browser.
+for p in docker.io docker-registry qemu-user-static binfmt-support apache2-utils debootstrap curl chromium; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then
@@ -171,5 +172,6 @@ E2E_REGISTRY_USER=$REGISTRY_USER
 E2E_REGISTRY_PASSWORD_FILE=$REG_DIR/password
 E2E_BASE_IMAGE=$BASE_REF
 E2E_PRIVATE_ENGINE=$PRIVATE_ENGINE
+E2E_CHROMIUM=$(command -v chromium)
 ENV
 log "ready: registry $REGISTRY, base image $BASE_REF"

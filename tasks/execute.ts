@@ -9,6 +9,7 @@ import { WorkError } from '../core/errors.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import type { Plan } from '../core/plan.ts';
 import { metadataFile, type MetadataFile } from '../core/metadata.ts';
+import { buildReport, type Report } from '../core/report.ts';
 import { startedEvent } from '../core/progress.ts';
 import { redactor } from '../core/redact.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
@@ -39,6 +40,8 @@ export interface Summary {
   registry: { consulted: boolean; why?: string };
   /** What `--metadata-file` writes (a real run only). */
   metadata?: MetadataFile;
+  /** The run as a picture (core/report.ts; a real run only). */
+  report?: Report;
 }
 
 const COST: Record<Task['kind'], number> = { render: 0.01, build: 30, test: 3, manifest: 1, readme: 0.5 };
@@ -266,5 +269,5 @@ async function realRun(
       }
     }
   }
-  return { ok, results, builder: r.builder, interrupted, engineLost, registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)) };
+  return { ok, results, builder: r.builder, interrupted, engineLost, registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)), report: buildReport(plan, results) };
 }

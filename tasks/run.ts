@@ -118,6 +118,8 @@ export interface TaskResult {
   /** Inputs that changed since the last recorded run, when that is why it ran. */
   changed?: string[];
   durationMs: number;
+  /** When it started, in ms from the run's start (absent for tasks that never got a worker). */
+  startedMs?: number;
   hash: string;
   digest?: string;
   ref?: string;
@@ -146,6 +148,8 @@ export class Run {
   private flushTimer: NodeJS.Timeout | undefined;
   /** When each task was granted a worker: its duration runs from there, across every attempt. */
   readonly startedAt = new Map<string, number>();
+  /** When the run began: task start times in results are offsets from it (the report's timeline). */
+  readonly began = performance.now();
   readonly attempts = new Map<string, Attempt[]>();
 
   constructor(
@@ -202,6 +206,7 @@ export class Run {
     const r: TaskResult = {
       id: t.id, kind: t.kind, status, reason,
       durationMs: started !== undefined && status !== 'skipped' ? performance.now() - started : durationMs,
+      ...(started !== undefined ? { startedMs: Math.round(started - this.began) } : {}),
       hash: t.hash.value,
       ...(attempts && attempts.length > 1 ? { attempts } : {}),
       ...extra,

@@ -17,6 +17,8 @@ export interface E2EEnv {
    * a network namespace that reaches only the test registry, and free to be stopped by a test.
    */
   privateEngine: string;
+  /** A headless browser (Debian's chromium) for the report's test. */
+  chromium: string;
 }
 
 export function e2eEnv(): E2EEnv {
@@ -26,8 +28,9 @@ export function e2eEnv(): E2EEnv {
   if (!existsSync(file)) problems.push(`${file} is missing: run scripts/provision-test-env.sh`);
   else {
     const kv = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
-    env = { registry: kv['E2E_REGISTRY']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim(), baseImage: kv['E2E_BASE_IMAGE']!, privateEngine: kv['E2E_PRIVATE_ENGINE'] ?? '' };
+    env = { registry: kv['E2E_REGISTRY']!, user: kv['E2E_REGISTRY_USER']!, password: readFileSync(kv['E2E_REGISTRY_PASSWORD_FILE']!, 'utf8').trim(), baseImage: kv['E2E_BASE_IMAGE']!, privateEngine: kv['E2E_PRIVATE_ENGINE'] ?? '', chromium: kv['E2E_CHROMIUM'] ?? '' };
     if (!env.privateEngine) problems.push(`${file} names no private engine: run scripts/provision-test-env.sh`);
+    if (!env.chromium || !existsSync(env.chromium)) problems.push(`${file} names no chromium: run scripts/provision-test-env.sh`);
     const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
     if (info.status !== 0) problems.push(`the Docker engine is not reachable: ${info.stderr.trim()}`);
   }

@@ -27,3 +27,25 @@ describe('graph --format json', () => {
     expect(JSON.parse([...graphJsonChunks(plan, new Set())].join(''))).toEqual({ schemaVersion: 1, package: 'bento-server', version: plan.spec.version ?? null, tasks: [] });
   });
 });
+
+describe('graph --level', () => {
+  it('release: the hierarchy, one node per release, edges parent → child, far under Mermaid\'s 500 edges', () => {
+    const text = formatGraph(plan, all, 'mermaid', 'release');
+    const edges = text.split('\n').filter((l) => l.includes('-->'));
+    expect(edges).toHaveLength(plan.spec.releaseOrder.length - 1);
+    expect(text).toMatch(/n0\["base<br\/>\d+ images on debian11, /);
+    const task = formatGraph(plan, all, 'mermaid', 'task').split('\n').filter((l) => l.includes('-->')).length;
+    expect(task).toBeGreaterThan(500);
+  });
+  it('image: one node per image with its architectures, edges to the image it builds FROM', () => {
+    const text = formatGraph(plan, all, 'dot', 'image');
+    expect(text).toContain('"debian11/base/py3.9" -> "debian11/runtime/py3.9";');
+    expect(text).not.toMatch(/build:/);
+  });
+  it('the CLI refuses a level where it means nothing', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const r = cli(['graph', 'bento-server', '--level', 'release']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--level applies to --format dot and mermaid/);
+  });
+});
