@@ -231,8 +231,89 @@ export function buildSchema(mode: Mode) {
 export const fullSchema = buildSchema('full');
 export type RawSpec = z.output<typeof fullSchema>;
 
+/**
+ * Editor help for the properties the zod shapes leave undescribed, by JSON path (`[*]` a map's
+ * values, `[]` a list's items), with their defaults. A unit test holds that every property has one.
+ */
+const PROPERTY_DOCS: Record<string, { description: string; default?: unknown }> = {
+  $schema: { description: 'The JSON Schema this file follows, for editors: schema/manager.schema.json.' },
+  package: { description: 'The package name: the default repository name, and `{package}` in templates.' },
+  version: { description: 'The package version: `{version}` (and `{version.major}`, `{version.minor}`) in tags and build args; --target-version overrides it.' },
+  repository: { description: 'Repository name in every registry (default: the package name); lowercase.' },
+  architectures: { description: 'Architecture name → Docker platform, e.g. arm64v8: linux/arm64.' },
+  'axes[*].description': { description: 'What the axis is, for the README and messages.' },
+  releases: { description: 'The flavors (base, runtime, devel, …) and their hierarchy: each builds FROM its parent.' },
+  'releases[*].description': { description: 'What the release is, for the README.' },
+  'releases[*].files': { description: 'Extra files rendered into the image\'s generated directory (entrypoints, configs).' },
+  'releases[*].tags': { description: 'Tag templates: strings, or {template, when, shared}.' },
+  'releases[*].tags[].template': { description: 'The tag, with `{variable}` placeholders (axes, version, distro, alias, release, sha, date).' },
+  'releases[*].build_args': { description: 'Build args of this release: strings, or {git, ref} for a floating git ref pinned by the lock file.' },
+  'releases[*].tests': { description: 'Commands run in each built image (per platform) before it is published.' },
+  'releases[*].tests[].name': { description: 'The test\'s name, in task output and logs.' },
+  'releases[*].tests[].expect': { description: 'What passing means: an exit code and a regular expression the output matches.', default: { exit_code: 0 } },
+  'releases[*].tests[].expect.exit_code': { description: 'The exit code a pass returns.', default: 0 },
+  'releases[*].tests[].timeout': { description: 'Seconds this test may take (default: build.timeout).' },
+  'releases[*].timeout': { description: 'Seconds each build of this release may take (default: build.timeout).' },
+  distros: { description: 'The distros every release is built on, each with its base image and template directory.' },
+  'distros[*].description': { description: 'What the distro is, for the README.' },
+  'distros[*].alias': { description: 'The name tags use for the distro (`{alias}`), e.g. bullseye for debian11 (default: the distro name).' },
+  'distros[*].family': { description: 'The distro family (debian, rhel, alpine, amazon, …): the default template directory.' },
+  'distros[*].package_manager': { description: 'The package manager templates use (it.distro.package_manager).' },
+  'distros[*].templates': { description: 'Template directory of this distro (default: its family).' },
+  'distros[*].architectures': { description: 'The architectures this distro is built for (names from `architectures`).' },
+  'distros[*].python.include': { description: 'Python versions added to the inherited ones.' },
+  'distros[*].python.exclude': { description: 'Python versions taken out of the inherited ones.' },
+  'distros[*].axes[*].include': { description: 'Values added to the inherited ones.' },
+  'distros[*].axes[*].exclude': { description: 'Values taken out of the inherited ones.' },
+  'distros[*].releases': { description: 'The releases built on this distro: a list, or a map to per-release settings.' },
+  'distros[*].releases[*].architectures': { description: 'The architectures of this release on this distro (a subset of the distro\'s).' },
+  'distros[*].releases[*].python.include': { description: 'Python versions added here.' },
+  'distros[*].releases[*].python.exclude': { description: 'Python versions taken out here.' },
+  'distros[*].releases[*].files': { description: 'Extra files for this release on this distro.' },
+  'distros[*].releases[*].build_args': { description: 'Build args for this release on this distro, over the release\'s and the distro\'s.' },
+  'distros[*].releases[*].axes[*].include': { description: 'Values added here.' },
+  'distros[*].releases[*].axes[*].exclude': { description: 'Values taken out here.' },
+  'distros[*].build_args': { description: 'Build args for every release on this distro, over the release\'s.' },
+  registries: { description: 'Where images are pushed: name → registry.' },
+  'registries[*].kind': { description: 'The registry\'s kind: its default host, login and README API.' },
+  'registries[*].host': { description: 'host[:port] (default per kind: docker.io, quay.io, ghcr.io, gcr.io).' },
+  'registries[*].namespace': { description: 'The user, organisation or project the repositories live in.' },
+  'registries[*].repository': { description: 'Repository name in this registry (default: the spec\'s repository, else the package).' },
+  'registries[*].credentials': { description: 'Names of the environment variables (or .env keys) holding this registry\'s credentials.' },
+  'registries[*].credentials.username_env': { description: 'Variable holding the user name.' },
+  'registries[*].credentials.password_env': { description: 'Variable holding the password or access token.' },
+  'registries[*].credentials.token_env': { description: 'Variable holding an API token (README pushes where the kind needs one).' },
+  'registries[*].readme': { description: 'Push the generated README.md to this registry\'s repository page.', default: false },
+  'registries[*].region': { description: 'ECR: the AWS region.' },
+  build: { description: 'How builds run: workers, timeouts, caches, attestations, multi-platform strategy, CI runners.' },
+  'build.max_workers': { description: 'Tasks run at once (--max-workers overrides).', default: 5 },
+  'build.timeout': { description: 'Seconds per build or test task (--timeout overrides).', default: 3600 },
+  'build.cache': { description: 'A layer cache per image and platform (registry, gha or local); --cache-from / --cache-to / --cache-type override.' },
+  'build.multi_platform': { description: 'split: one build per platform merged by a manifest; single: one build for all platforms (needs a builder that can); auto: what the builder can do.', default: 'auto' },
+};
+
+/** Adds PROPERTY_DOCS where a property has no description yet. */
+function documented(schema: Record<string, unknown>): Record<string, unknown> {
+  const visit = (node: unknown, path: string): void => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    for (const k of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(n[k])) for (const x of n[k] as unknown[]) visit(x, path);
+    if (n['items'] && typeof n['items'] === 'object') visit(n['items'], `${path}[]`);
+    if (n['additionalProperties'] && typeof n['additionalProperties'] === 'object') visit(n['additionalProperties'], `${path}[*]`);
+    for (const [k, v] of Object.entries((n['properties'] as Record<string, Record<string, unknown>> | undefined) ?? {})) {
+      const at = path ? `${path}.${k}` : k;
+      const doc = Object.hasOwn(PROPERTY_DOCS, at) ? PROPERTY_DOCS[at]! : undefined;
+      if (doc && v['description'] === undefined) v['description'] = doc.description;
+      if (doc?.default !== undefined && v['default'] === undefined) v['default'] = doc.default;
+      visit(v, at);
+    }
+  };
+  visit(schema, '');
+  return schema;
+}
+
 export function jsonSchema(): Record<string, unknown> {
-  const js = z.toJSONSchema(buildSchema('layer'), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const js = documented(z.toJSONSchema(buildSchema('layer'), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
   return {
     ...js,
     $id: 'https://image-matrix-manager.invalid/manager.schema.json',
