@@ -104,6 +104,9 @@ export function registerBuildCommands(program: Command, out: Output): void {
       // Caches are not inputs (no hash sees them), so the planned spec can take one afterwards.
       const l = o['cacheType'] && !planned0.l.plan.spec.build.cache ? withCache(planned0.l, o['cacheType'] as CacheSpec['type']) : planned0.l;
       const selected = shardFrom(l.plan, selectTasks(l.plan, sel), o);
+      if (l.plan.spec.build.cache?.type === 'gha' && !ghaAvailable(process.env) && !o['dryRun']) {
+        out.info('no GitHub Actions cache service here (ACTIONS_RUNTIME_TOKEN or its URL unset): building without a layer cache');
+      }
       const attest = attestations(l.plan.spec.build.attest, { provenance: o['provenance'] as string | undefined, sbom: o['sbom'] as string | undefined });
       if (wantsAttestations(attest) && !o['dryRun']) {
         // Refused before anything runs: the builder would fail every build on it.
@@ -127,6 +130,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           stagingRepository: o['stagingRepository'] as string | undefined,
           ...attest,
           ...cacheOptions(o),
+          ghaAvailable: ghaAvailable(process.env),
           ...(o['metadataFile'] ? { metadataFile: String(o['metadataFile']) } : {}),
           timeoutSec: o['timeout'] as number | undefined,
           registryCheck: o['registryCheck'] !== false,
@@ -354,6 +358,11 @@ export function registerBuildCommands(program: Command, out: Output): void {
 function withCache(l: Loaded, type: CacheSpec['type']): Loaded {
   const spec = { ...l.plan.spec, build: { ...l.plan.spec.build, cache: { type } } };
   return { ...l, plan: { ...l.plan, spec } };
+}
+
+/** GitHub's cache service is there when its runtime token and URL are (exposed to run steps by the workflow). */
+export function ghaAvailable(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env['ACTIONS_RUNTIME_TOKEN'] && (env['ACTIONS_CACHE_URL'] || env['ACTIONS_RESULTS_URL']));
 }
 
 /** `--cache-from`, `--cache-to`, `--pull`, `--no-cache` as the run and bake take them. */

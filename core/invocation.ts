@@ -19,6 +19,8 @@ export interface InvocationContext {
   cacheExport: boolean;
   provenance?: string;
   sbom?: string;
+  /** Whether GitHub's cache service is reachable (its token in the environment): a gha cache needs it. */
+  ghaAvailable?: boolean;
   /** `--cache-from` / `--cache-to` (buildx syntax; the cache placeholders expand per build). */
   cacheOverride?: CacheOverride;
   /** `--pull` / `--no-cache`: passed to every build that runs; not inputs, so not hashed. */
@@ -56,6 +58,9 @@ const fillWith = (vars: Record<string, string>) => (s: string) => s.replace(/(?<
 export function cacheFor(b: BuildTask, c: InvocationContext): CacheOptions | undefined {
   const spec = c.plan.spec.build.cache;
   if (!spec) return undefined;
+  // buildx fails a build whose gha cache it cannot reach: without the service, or on the classic
+  // docker driver (which has no gha importer), the build goes without a layer cache instead.
+  if (spec.type === 'gha' && (!c.cacheExport || c.ghaAvailable === false)) return undefined;
   const fill = fillWith(cacheVars(b, c));
   const location =
     spec.type === 'registry' ? (spec.ref ? fill(spec.ref) : `${c.stagingRepo}:${asTag(`cache-${cacheKey(b)}`)}`)

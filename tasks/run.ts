@@ -42,6 +42,8 @@ export interface ExecuteOptions {
   provenance?: string;
   sbom?: string;
   cacheOverride?: CacheOverride;
+  /** Whether GitHub's cache service is reachable (core/invocation.ts cacheFor). */
+  ghaAvailable?: boolean;
   pull?: boolean;
   noCache?: boolean;
   /** Run image tests even when they passed on this image before (`manager test`). */
@@ -84,6 +86,7 @@ export function invocationContextOf(plan: Plan, opts: ExecuteOptions, stagingRep
     provenance: opts.provenance,
     sbom: opts.sbom,
     cacheOverride: opts.cacheOverride,
+    ...(opts.ghaAvailable !== undefined ? { ghaAvailable: opts.ghaAvailable } : {}),
     pull: opts.pull,
     noCache: opts.noCache,
     revision: opts.revision,

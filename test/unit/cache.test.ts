@@ -34,6 +34,18 @@ describe('cache locations', () => {
     expect(cacheFor(l, ctx(local.plan))!.location).toBe('/g/mini/.cache/deb/base/3.11/amd64');
   });
 
+  it('gha goes unused where it cannot work: no cache service in the environment, or the classic docker driver', async () => {
+    const { ghaAvailable } = await import('../../cli/build.ts');
+    const gha = builds(withCache('{ type: gha }').manifest);
+    const b = gha.bs[0]!;
+    expect(cacheFor(b, ctx(gha.plan, { ghaAvailable: false }))).toBeUndefined();
+    expect(cacheFor(b, ctx(gha.plan, { cacheExport: false }))).toBeUndefined();
+    expect(cacheFor(b, ctx(gha.plan, { ghaAvailable: true }))!.type).toBe('gha');
+    expect(ghaAvailable({ ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_RESULTS_URL: 'https://r' })).toBe(true);
+    expect(ghaAvailable({ ACTIONS_RUNTIME_TOKEN: 't' })).toBe(false);
+    expect(ghaAvailable({})).toBe(false);
+  });
+
   it('spec templates fill placeholders, axes included; an unknown placeholder is a spec error', () => {
     const { plan, bs } = builds(withCache('{ type: gha, scope: "x-{python}-{arch}" }').manifest);
     expect(cacheFor(bs[0]!, ctx(plan))!.location).toMatch(/^x-3\.1[01]-(amd64|arm64v8)$/);
