@@ -1,6 +1,6 @@
 // How a run shows its progress, as buildx's --progress does: never on stdout (stdout is for
 // results: the table, or one JSON document), so `manager build --json | jq` always parses.
-import type { Renderer, TaskResult } from '../tasks/run.ts';
+import type { Renderer, TaskResult } from './result.ts';
 import type { Task } from './task.ts';
 
 export const PROGRESS_MODES = ['auto', 'plain', 'tty', 'json', 'quiet'] as const;

@@ -2,7 +2,7 @@
 // worker, each task's status, reason, duration and digest, the critical path) and a Markdown
 // version with a Mermaid Gantt chart for GitHub's step summary. Pure: results in, text out.
 import type { Plan } from './plan.ts';
-import type { TaskResult } from '../tasks/run.ts';
+import type { TaskResult } from './result.ts';
 
 export interface ReportTask extends TaskResult {
   /** The worker lane it ran in (tasks that did not run have none). */

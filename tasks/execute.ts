@@ -8,7 +8,7 @@ import type { DecideOptions } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import type { Plan } from '../core/plan.ts';
-import { metadataFile, type MetadataFile } from '../core/metadata.ts';
+import { metadataFile, type MetadataFile } from '../core/metadata-file.ts';
 import { buildReport, type Report } from '../core/report.ts';
 import { startedEvent } from '../core/progress.ts';
 import { redactor } from '../core/redact.ts';

@@ -14,6 +14,7 @@ import { redactor } from '../core/redact.ts';
 import { retry } from '../core/retry.ts';
 import { causeOf } from '../core/cause.ts';
 import { finishedEvent } from '../core/progress.ts';
+import type { Attempt, Renderer, TaskResult, TaskStatus } from '../core/result.ts';
 import { logFileName } from '../core/staging.ts';
 import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
@@ -23,7 +24,8 @@ import type { FactFinder } from './facts.ts';
 import { run, type RunResult } from './runner.ts';
 import { writeState } from './state.ts';
 
-export type Renderer = 'default' | 'simple' | 'silent' | 'test';
+// Where the rest of tasks/ and cli/ have always found them.
+export type { Attempt, Renderer, TaskResult, TaskStatus };
 
 export interface ExecuteOptions {
   packageDir: string;
@@ -93,40 +95,6 @@ export function invocationContextOf(plan: Plan, opts: ExecuteOptions, stagingRep
     source: opts.source,
     created: opts.created,
   };
-}
-
-/**
- * What happened to a task. `cancelled`: it was running when the run was interrupted;
- * `not-started`: the interrupt came first; `blocked`: something it needs failed. A dry run
- * says `would-run` / `would-fail` of what it did not do.
- */
-export type TaskStatus = 'built' | 'ran' | 'skipped' | 'failed' | 'blocked' | 'cancelled' | 'not-started' | 'timed-out' | 'would-run' | 'would-fail';
-
-/** One try of a command a task retries (a build whose push failed, a manifest merge). */
-export interface Attempt {
-  durationMs: number;
-  exitCode: number | null;
-  cause?: string;
-}
-
-export interface TaskResult {
-  id: string;
-  kind: Task['kind'];
-  status: TaskStatus;
-  reason?: string;
-  /** Why it failed, in the words of what failed (BuildKit's ERROR line, the registry's answer), redacted. */
-  cause?: string;
-  /** Every try, when the task retried: the task's own duration covers them all. */
-  attempts?: Attempt[];
-  /** Inputs that changed since the last recorded run, when that is why it ran. */
-  changed?: string[];
-  durationMs: number;
-  /** When it started, in ms from the run's start (absent for tasks that never got a worker). */
-  startedMs?: number;
-  hash: string;
-  digest?: string;
-  ref?: string;
-  log?: string;
 }
 
 /** A task stopped by an interrupt while it ran: not a failure, and no log tail to show. */

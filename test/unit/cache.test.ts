@@ -92,7 +92,7 @@ describe('cache locations', () => {
 
 describe('--metadata-file', () => {
   it('one entry per image: refs, its digest, each platform\'s image, hash and cache refs; schema-shaped', async () => {
-    const { metadataFile } = await import('../../core/metadata.ts');
+    const { metadataFile } = await import('../../core/metadata-file.ts');
     const { outputDoc } = await import('../helpers/output-schema.ts');
     const { plan, bs } = builds(withCache('{ type: registry }').manifest);
     const m = [...plan.tasks.values()].find((t) => t.kind === 'manifest' && t.id === 'manifest:mini/deb/base/py3.10')!;

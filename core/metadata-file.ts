@@ -4,7 +4,7 @@ import { cacheFromList, cacheToList } from './buildx.ts';
 import { cacheFor, cacheOverrideFor, type InvocationContext } from './invocation.ts';
 import type { Plan } from './plan.ts';
 import type { BuildTask } from './task.ts';
-import type { TaskResult } from '../tasks/run.ts';
+import type { TaskResult } from './result.ts';
 
 export interface PlatformImage {
   /** The per-platform image as built (staging reference with digest). */
