@@ -90,6 +90,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--log-dir <dir>', 'task logs (default: generated/<package>/.logs)')
     .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
     .option('--authenticate', 'log in to the package\'s registries first')
+    .option('--registry <names>', 'publish to these of the package\'s registries only (names or hosts, comma-separated); the first stages the images')
     .option('--target-version <version>', 'override the spec version')
     .option('--output <dir|json>', '"json" prints the summary as JSON; otherwise the generated root')
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {

@@ -8,7 +8,7 @@ import type { Spec } from '../core/spec.ts';
 import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
 import { runVariables } from '../core/tags.ts';
-import { applySets, parseSets } from '../core/overrides.ts';
+import { applySets, onlyRegistries, parseSets } from '../core/overrides.ts';
 import { acquireLock, type Lock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
 
@@ -165,7 +165,7 @@ function loadedName(manifest: string): string {
 }
 
 /** Resolves the package and validates its spec; warnings are printed, errors thrown. */
-export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string; set?: string[] }, out: Output): LoadedSpec {
+export function loadPackage(globals: Record<string, unknown>, pkg: string, opts: { targetVersion?: string; output?: string; set?: string[]; registry?: string }, out: Output): LoadedSpec {
   const root = specRoot(globals['specDir'] as string | undefined);
   const layout = detectLayout(root);
   const manifest = resolveManifest(root, pkg);
@@ -180,6 +180,11 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
     ...(own ? { defaults: layout.defaults, templates: layout.templates?.(name) } : {}),
   });
   if (!loaded.spec) throw new SpecError(loaded.diagnostics);
+  if (opts.registry !== undefined) {
+    const only = onlyRegistries(loaded.spec, opts.registry.split(',').map((s) => s.trim()).filter(Boolean));
+    if (only.errors.length) throw new UsageError(only.errors.join('\n'));
+    loaded.spec = only.spec;
+  }
   if (opts.set?.length) {
     const parsed = parseSets(opts.set, loaded.spec.package);
     const applied = applySets(loaded.spec, parsed.sets);

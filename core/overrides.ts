@@ -39,6 +39,21 @@ export function parseSets(texts: readonly string[], pkg: string): { sets: SetOve
 }
 
 /**
+ * `build --registry NAME|HOST,…`: publish to these of the spec's registries only. Readme tasks
+ * and staging follow (the first one stages). Every unknown name is listed at once.
+ */
+export function onlyRegistries(spec: Spec, names: readonly string[]): { spec: Spec; errors: string[] } {
+  const errors: string[] = [];
+  const chosen: string[] = [];
+  for (const n of names) {
+    const hit = spec.publish.find((p) => p === n || spec.registries[p]!.host === n);
+    if (hit === undefined) errors.push(`--registry ${n}: not a registry this package publishes to (${spec.publish.map((p) => `${p} (${spec.registries[p]!.host})`).join(', ') || 'none'})`);
+    else if (!chosen.includes(hit)) chosen.push(hit);
+  }
+  return { spec: errors.length ? spec : { ...spec, publish: spec.publish.filter((p) => chosen.includes(p)) }, errors };
+}
+
+/**
  * The spec with the overrides applied (over every level of the spec: a set arg wins over the
  * release's, the distro's and the distro release's), and the platforms to select, if any.
  */

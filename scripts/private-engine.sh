@@ -35,12 +35,12 @@ start() {
   fi
   # Restarted every time, so it always serves this checkout's current storage and config.
   if alive "$RUN/registry.pid"; then kill "$(cat "$RUN/registry.pid")"; sleep 0.3; fi
-  {
-    # `ip netns exec` would remount /sys and hide the cgroup hierarchy dockerd needs; nsenter
-    # enters the network namespace alone.
-    in_ns setsid docker-registry serve "$CACHE/registry/config.yml" >"$CACHE/engine/registry.log" 2>&1 </dev/null &
-    echo $! >"$RUN/registry.pid"
-  }
+  # `ip netns exec` would remount /sys and hide the cgroup hierarchy dockerd needs; nsenter
+  # enters the network namespace alone. The registry writes its own pid ($! would be the
+  # nsenter or setsid in front of it, gone at once, and `stop` would miss the registry).
+  rm -f "$RUN/registry.pid"
+  in_ns setsid bash -c 'echo $$ >"$0"; exec docker-registry serve "$1"' "$RUN/registry.pid" "$CACHE/registry/config.yml" >"$CACHE/engine/registry.log" 2>&1 </dev/null &
+  for _ in $(seq 1 20); do [ -s "$RUN/registry.pid" ] && break; sleep 0.1; done
   if ! engine_up; then
     printf '{"features": {"containerd-snapshotter": true}}\n' >"$CACHE/engine/daemon.json"
     in_ns setsid "$DOCKERD" --config-file "$CACHE/engine/daemon.json" --data-root "$DATA" --exec-root "$RUN/exec" \

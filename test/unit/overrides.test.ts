@@ -73,3 +73,26 @@ describe('variables the environment may set', () => {
     expect(both.diagnostics.find((d) => d.path === 'variables.GREETING')!.message).toMatch(/both a variable and a var/);
   });
 });
+
+describe('build --registry', () => {
+  it('publishes to the named registries only (by name or host); unknown ones are all listed, exit 2', async () => {
+    const { onlyRegistries } = await import('../../core/overrides.ts');
+    const { BENTO_MANIFEST } = await import('../helpers/spec.ts');
+    const bento = loadSpec(BENTO_MANIFEST).spec!;
+    expect(bento.publish.length).toBeGreaterThan(1);
+    const quay = bento.publish.find((p) => bento.registries[p]!.host === 'quay.io')!;
+    expect(onlyRegistries(bento, ['quay.io']).spec.publish).toEqual([quay]);
+    expect(onlyRegistries(bento, ['nope', 'gone.example']).errors).toHaveLength(2);
+    const r = cli(['build', 'bento-server', '--target', 'bento-server:runtime', '--distros', 'debian11', '--python-version', '3.9', '--dry-run', '--offline', '--registry', 'quay.io']);
+    expect(r.code, r.stderr).toBe(0);
+    const merges = r.stdout.split('\n').filter((l) => l.includes('imagetools create'));
+    expect(merges.length).toBeGreaterThan(0);
+    for (const m of merges) {
+      expect(m).toMatch(/--tag quay\.io\//);
+      expect(m).not.toMatch(/--tag (docker\.io|ghcr\.io|demo\.goharbor\.io)\//);
+    }
+    const bad = cli(['build', 'bento-server', '--all', '--dry-run', '--registry', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--registry nope: not a registry this package publishes to/);
+  });
+});
