@@ -52,3 +52,18 @@ describe('the --json contract', () => {
     expect(() => outputDoc('text first\n{}', 'context')).toThrow(/not one JSON document/);
   });
 });
+
+describe('a registry that cannot be reached', () => {
+  it('is a work error for prune and outdated (exit 1, one error document), never an internal one', async () => {
+    const { MINI_SPEC, miniSpec } = await import('../helpers/spec.ts');
+    const { manifest } = miniSpec({ 'manifest.yaml': MINI_SPEC.replace('    kind: dockerhub\n    namespace: acme\n    readme: true\n', '    kind: generic\n    host: "127.0.0.1:9"\n    namespace: acme\n').replace('image: example/python:{python}', 'image: "127.0.0.1:9/example/python:{python}"') });
+    for (const args of [['prune', manifest], ['outdated', manifest]]) {
+      const r = cli([...args, '--json'], { timeoutMs: 60_000 });
+      expect(r.code, `${args[0]}: ${r.stderr.slice(-800)}`).toBe(1);
+      const doc = outputDoc<{ error: { kind: string; message: string } }>(r.stdout, 'error');
+      expect(doc.error.kind).toBe('work');
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(`${doc.error.message} ${r.stderr}`).toMatch(/ECONNREFUSED/);
+    }
+  });
+});
