@@ -22,6 +22,8 @@ describe('registry layer cache', () => {
     privateEngine('start');
     spec = e2eSpec(e, ns, 'offline');
     appendFileSync(spec.manifest, '  cache: { type: registry }\n');
+    // A step no engine has built before: only the registry cache can make it CACHED.
+    appendFileSync(join(spec.dir, 'templates', 'debian', 'base.Dockerfile.eta'), `RUN echo ${ns} > /etc/nonce\n`);
   });
 
   it('exports to the key of its distro, release, axis values and platform; a cold engine reuses it', async () => {
@@ -47,7 +49,8 @@ describe('registry layer cache', () => {
     } finally {
       await client.close();
     }
-    // A fresh runner: nothing in the engine's build cache.
+    // A fresh runner: nothing in the engine's build cache. (Not the host engine: its BuildKit 0.8
+    // reads this cache manifest but matches none of its steps, so it proves nothing there.)
     expect(docker(['builder', 'prune', '--all', '--force'], { env: { DOCKER_HOST: e.privateEngine } }).code).toBe(0);
     const again = cli([...args(), '--force'], { env: env() });
     expect(again.code, again.stderr.slice(-2000)).toBe(0);
@@ -55,8 +58,8 @@ describe('registry layer cache', () => {
     expect(rebuilt.status).toBe('built');
     const log = readFileSync(rebuilt.log!, 'utf8');
     expect(log).toContain(`importing cache manifest from ${e.registry}/${ns}/offline-app-staging:${key}`);
-    // The template's RUN step came from the imported cache, not from running it again.
-    expect(log).toMatch(/#\d+ \[\d+\/\d+\] RUN echo "python 3\.11 on \$\(uname -m\)" > \/etc\/built-for\n#\d+ CACHED/);
+    // The step only the other engine ran came from the imported cache, not from running it again.
+    expect(log).toMatch(new RegExp(`#\\d+ \\[\\d+/\\d+\\] RUN echo ${ns} > /etc/nonce\\n#\\d+ CACHED`));
   });
 });
 
