@@ -173,6 +173,38 @@ describe('the design notes\' workflow in a BentoML-shaped repository', () => {
     expect(run.stdout.trim(), run.stderr).toBe('bentoml, version 1.0.0a5');
   });
 
+  it('containerize-compatible: the runtime runs tini as PID 1 as root, and a service image made as `bentoml containerize` makes one builds FROM it and runs as its user', () => {
+    const runtime = `${repoRef}:1.0.0a5-python3.9-debian-runtime`;
+    const root = dockerHere(['run', '--rm', runtime, 'sh', '-c', 'id -u; tr "\\0" " " </proc/1/cmdline']);
+    expect(root.code, root.stderr).toBe(0);
+    expect(root.stdout).toMatch(/^0\n\S*tini -- sh -c /);
+    // BentoML's containerize steps, as its Dockerfile template ran them: group and user 1034
+    // created as root on top of the base, the bento copied in, then that user and a command.
+    const dir = writeTree({
+      'bento.txt': 'a bento\n',
+      Dockerfile: [
+        `FROM ${runtime}`,
+        'ARG BENTO_USER=bentoml BENTO_USER_UID=1034 BENTO_USER_GID=1034',
+        'RUN groupadd -g $BENTO_USER_GID -o $BENTO_USER && useradd -m -u $BENTO_USER_UID -g $BENTO_USER_GID -o -r $BENTO_USER',
+        'COPY --chown=bentoml:bentoml bento.txt /home/bentoml/bento/bento.txt',
+        'WORKDIR /home/bentoml/bento',
+        'USER bentoml',
+        'CMD ["sh", "-c", "id -un; cat bento.txt; bentoml --version"]',
+        '',
+      ].join('\n'),
+    }, tempDir('service-'));
+    const tag = `service-${Date.now().toString(36)}:test`;
+    const built = dockerHere(['build', '-q', '-t', tag, '.'], dir);
+    expect(built.code, built.stderr.slice(-2000)).toBe(0);
+    try {
+      const served = dockerHere(['run', '--rm', tag]);
+      expect(served.code, served.stderr).toBe(0);
+      expect(served.stdout).toBe('bentoml\na bento\nbentoml, version 1.0.0a5\n');
+    } finally {
+      dockerHere(['image', 'rm', '-f', tag]);
+    }
+  });
+
   it('the notes\' manual recipe builds the same chain by hand, the runtime FROM the base it just pushed', () => {
     const dir = join(repo, 'docker', 'generated', 'bento-server');
     const version = readFileSync(join(dir, 'versions'), 'utf8').trim();
