@@ -7,6 +7,9 @@ import { dockerPlatformParts, publishRepositories } from './refs.ts';
 import type { Spec, Vars } from './spec.ts';
 
 export interface DirectoryContext {
+  /** The spec's `dockerfile.env`, as values and as one ENV instruction (absent without one). */
+  env?: Record<string, string>;
+  env_block?: string;
   package: { name: string; description?: string };
   distro: {
     name: string;
@@ -118,7 +121,15 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     build_arg_defaults: buildArgDefaults,
     vars: { ...spec.vars, ...distro.vars, ...rel.vars, ...dr.vars },
     files,
+    // Only when the spec has one, so specs without it render (and hash) as before.
+    ...(spec.dockerfile && Object.keys(spec.dockerfile.env).length ? { env: spec.dockerfile.env, env_block: envBlock(spec.dockerfile.env) } : {}),
   };
+}
+
+/** `ENV A="1" \\n    B="2"`: one instruction, each value quoted as a Dockerfile reads it. */
+export function envBlock(env: Record<string, string>): string {
+  const quote = (v: string) => `"${v.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+  return `ENV ${Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`).join(' \\\n    ')}`;
 }
 
 export interface DocsContext {

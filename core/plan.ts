@@ -75,17 +75,19 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
     const tdir = spec.distros[distro]!.templates;
     const sources: Record<string, string> = {};
     const files: RenderedFile[] = [];
-    const renderOne = (outName: string, template: string, data: object) => {
+    const renderOne = (outName: string, template: string, data: object, header: string[] = []) => {
       try {
         const r = renderer.render(`${tdir}/${template}`, data);
         Object.assign(sources, r.sources);
-        files.push({ path: `${dir}/${outName}`, content: r.content, sha256: sha256(r.content) });
+        // The spec's header goes first: a `# syntax=` directive only counts on the first lines.
+        const content = header.length ? `${header.join('\n')}\n${r.content}` : r.content;
+        files.push({ path: `${dir}/${outName}`, content, sha256: sha256(content) });
       } catch (e) {
         if (e instanceof TemplateError) errors.push(e.diagnostic);
         else throw e;
       }
     };
-    renderOne('Dockerfile', spec.releases[release]!.dockerfile, ctx);
+    renderOne('Dockerfile', spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
     for (const f of ctx.files) {
       const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
       renderOne(f.path, f.template, { ...ctx, file: f, arch });

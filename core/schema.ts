@@ -222,6 +222,12 @@ export function buildSchema(mode: Mode) {
       builder: z.string().regex(/^[a-z]+$/).optional().describe('Builder line of the library file (e.g. buildkit).'),
     }).optional().describe('What `manager export library` writes besides the images: the official-images header.'),
     build: build.optional(),
+    dockerfile: z.strictObject({
+      header: z.array(z.string().regex(/^#/, 'a header line is a comment or a parser directive: it starts with #')).optional()
+        .describe('Lines at the top of every generated Dockerfile: a `# syntax=…` directive, a "generated, do not edit" banner.'),
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v))).optional()
+        .describe('An environment block for every image: templates place it (it.env, or it.env_block as one ENV instruction).'),
+    }).optional().describe('What every generated Dockerfile shares: a header and an environment block.'),
     vars: vars.optional(),
     variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).optional()
       .describe('Template vars (it.vars.NAME) the environment may set, as bake variables: NAME: default. The value in use is an input: a changed one re-renders and rebuilds what it reaches.'),

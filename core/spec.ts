@@ -154,6 +154,8 @@ export interface BuildSettings {
 export interface Spec {
   package: string;
   description?: string;
+  /** Lines atop every generated Dockerfile, and the shared ENV block templates place. */
+  dockerfile?: { header: string[]; env: Record<string, string> };
   /** `{sha}` / `{date}` of this run, when the caller found them. */
   run?: { sha?: string; date: string };
   /** Spec `labels:` over the OCI defaults (core/oci.ts). */

@@ -472,6 +472,7 @@ function normalize(
     ...(raw.labels ? { labels: { ...raw.labels } } : {}),
     version,
     ...(opts.run ? { run: { ...opts.run } } : {}),
+    ...(raw.dockerfile ? { dockerfile: { header: [...(raw.dockerfile.header ?? [])], env: { ...(raw.dockerfile.env ?? {}) } } } : {}),
     templatesDir,
     architectures: raw.architectures,
     axes,
