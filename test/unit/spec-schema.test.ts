@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/spec.ts';
@@ -28,6 +29,8 @@ function properties(node: unknown, path = ''): { path: string; schema: Record<st
 function validator() {
   // The draft the schema says it is.
   const ajv = schema.$schema.includes('2020-12') ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
+  // Formats (uri, …) checked as editors check them, not ignored.
+  (addFormats as unknown as (a: typeof ajv) => void)(ajv);
   return ajv.compile(schema);
 }
 
