@@ -238,8 +238,8 @@ export function checkDistroImage(report: Report, axes: Record<string, Axis>, dis
       continue;
     }
     // A per-value axis is written into its own Dockerfile; any other needs its build arg.
-    if (!axis.arg && axis.render !== 'per-value') {
-      report.error(at, `image uses {${v}}, but axis "${v}" has no build arg to carry its value into the Dockerfile's FROM line; set axes.${v}.arg (or render: per-value)`);
+    if (!axis.arg && axis.render === 'shared') {
+      report.error(at, `image uses {${v}}, but axis "${v}" has no build arg to carry its value into the Dockerfile's FROM line; set axes.${v}.arg (or render: per-value or per-file)`);
       continue;
     }
     const without = roots.filter((r) => !r.axes.includes(v));

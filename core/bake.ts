@@ -76,7 +76,7 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
     const args = inv.buildArgs;
     const t: Record<string, unknown> = {
       context: relative(o.bakeDir, inv.contextDir) || '.',
-      dockerfile: 'Dockerfile',
+      dockerfile: inv.dockerfile ? relative(inv.contextDir, inv.dockerfile) : 'Dockerfile',
       platforms: inv.platforms,
       tags: inv.tags,
       labels: inv.labels,

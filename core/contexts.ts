@@ -2,7 +2,7 @@
 // value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from './expand.ts';
 import { parentDefault, rootDefault } from './from-default.ts';
-import { perValueAxes } from './layout.ts';
+import { fixedAxes } from './layout.ts';
 import { dockerPlatformParts, publishRepositories } from './refs.ts';
 import type { Spec, Vars } from './spec.ts';
 
@@ -37,7 +37,7 @@ export interface DirectoryContext {
   /** The release's axes: values built in this directory, the default, and the build arg carrying the value. */
   axes: Record<string, { default: string; values: string[]; arg: string | null }>;
   /**
-   * Axes whose templates see the value (`render: per-value`): this directory's value and its
+   * Axes whose templates see the value (`render: per-value` or `per-file`): this Dockerfile's value and its
    * data (the axis's vars, then the distro's, then the distro release's). `it.values.python.vars.version`.
    */
   values: Record<string, { value: string; vars: Vars }>;
@@ -68,9 +68,9 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     rel.axes.map((a) => [a, { default: spec.axes[a]!.default, values: [...(axisValues[a] ?? [])], arg: spec.axes[a]!.arg ?? null }]),
   );
   const axisArgs = rel.axes.flatMap((a) => (spec.axes[a]!.arg ? [spec.axes[a]!.arg!] : []));
-  // Every image of a directory has the same per-value axis values (core/layout.ts checks it).
+  // Every image of a Dockerfile has the same per-value and per-file axis values (core/layout.ts checks it).
   const first = variants[0]!;
-  const values = Object.fromEntries(perValueAxes(spec, first.axes).map(([a, v]) => [a, { value: v, vars: first.data[a] ?? {} }]));
+  const values = Object.fromEntries(fixedAxes(spec, first.axes).map(([a, v]) => [a, { value: v, vars: first.data[a] ?? {} }]));
   const from = rel.parent
     ? parentDefault(spec, distro, releaseName, first.axes, first.data, { ...rel.buildArgs, ...distro.buildArgs, ...dr.buildArgs })
     : rootDefault(spec, distro, first.axes, first.data);
@@ -153,6 +153,8 @@ export interface DocsContext {
     shared_tags: string[];
     build_args: Record<string, string>;
     context: string;
+    /** The Dockerfile's name in context (`Dockerfile`, or a per-file axis value's). */
+    dockerfile: string;
   }[];
 }
 
@@ -181,6 +183,7 @@ export function docsContext(spec: Spec, variants: Variant[]): DocsContext {
       shared_tags: v.sharedTags,
       build_args: v.buildArgs,
       context: v.dir,
+      dockerfile: v.dockerfile,
     })),
   };
 }

@@ -5,7 +5,7 @@ import { formatPath } from './diagnostics.ts';
 import { locate } from './source.ts';
 import type { GitRef, Spec, Vars } from './spec.ts';
 import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables, type Defaults, type Scope } from './tags.ts';
-import { checkDirectories, generatedDirectory } from './layout.ts';
+import { checkDirectories, dockerfileName, fixedImage, generatedDirectory } from './layout.ts';
 
 export interface Variant {
   /** `debian11/cudnn/py3.9/cuda11.6.2`: unique, stable, safe as a path. */
@@ -21,6 +21,8 @@ export interface Variant {
   sharedTags: string[];
   /** The generated directory of its Dockerfile, relative to the package's: `bookworm/runtime`, `3.14/bookworm`. */
   dir: string;
+  /** The Dockerfile's name in dir: `Dockerfile`, or `Dockerfile-conda` for a per-file axis value. */
+  dockerfile: string;
   /** Per axis, the data of the image's value: the axis's vars, then the distro's, then the distro release's. */
   data: Record<string, Vars>;
   /** Axis args (PYTHON_VERSION …) and the spec's build args, variables expanded; not the parent arg. */
@@ -196,7 +198,7 @@ export function expand(spec: Spec): Expansion {
         let baseImage: string | undefined;
         if (!parentKey) {
           try {
-            baseImage = expandTemplate(distro.image, scope);
+            baseImage = expandTemplate(fixedImage(spec, distro.image, axes, data), scope);
           } catch (e) {
             if (!(e instanceof MissingVariable)) throw e;
             // Validation names the variable; nothing more to say per image.
@@ -239,6 +241,7 @@ export function expand(spec: Spec): Expansion {
           tags,
           sharedTags,
           dir,
+          dockerfile: dockerfileName(spec, axes),
           data,
           buildArgs,
           gitArgs,

@@ -2,7 +2,7 @@
 // (`docker buildx build --build-arg PYTHON_VERSION=3.9 -t … debian11/base`, then the release
 // on top): a root's distro image, a child's parent image in its published tag form. The tool
 // itself always passes the exact image in the parent arg; this is the arg's default. Pure.
-import { perValueAxes } from './layout.ts';
+import { fixedAxes, fixedImage } from './layout.ts';
 import { publishRepositories } from './refs.ts';
 import type { Distro, Spec } from './spec.ts';
 import { resolvePlaceholder } from './tags.ts';
@@ -22,7 +22,7 @@ export interface FromDefault {
  */
 export function inDockerfile(spec: Spec, template: string, vars: Record<string, string | undefined>, axes: Record<string, string>, argFor: (axis: string) => string | undefined, data: Record<string, Record<string, unknown>>): FromDefault | undefined {
   const args: string[] = [];
-  const fixed = new Set(perValueAxes(spec, axes).map(([a]) => a));
+  const fixed = new Set(fixedAxes(spec, axes).map(([a]) => a));
   let out = '';
   let last = 0;
   const re = /(?<!\$)\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\}/g;
@@ -68,5 +68,6 @@ export function parentDefault(spec: Spec, distro: Distro, release: string, axes:
 export function rootDefault(spec: Spec, distro: Distro, axes: Record<string, string>, data: Record<string, Record<string, unknown>>): FromDefault {
   const vars = { distro: distro.name, alias: distro.alias, family: distro.family, package: spec.package };
   // Validation allowed only placeholders a Dockerfile can carry, so this always has a value.
-  return inDockerfile(spec, distro.image, vars, axes, (a) => spec.axes[a]!.arg, data) ?? { value: distro.image, args: [] };
+  const image = fixedImage(spec, distro.image, axes, data);
+  return inDockerfile(spec, image, vars, axes, (a) => spec.axes[a]!.arg, data) ?? { value: image, args: [] };
 }

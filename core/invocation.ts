@@ -103,6 +103,8 @@ export function buildArgsFor(b: BuildTask, parentArg: string, parentRef: string 
 export function buildInvocation(b: BuildTask, parentRef: string | undefined, c: InvocationContext, metadataFile?: string): BuildInvocation {
   return {
     contextDir: join(c.packageDir, b.context),
+    // Only a per-file value's Dockerfile needs naming; the default keeps argv as it was.
+    ...(b.dockerfile !== 'Dockerfile' ? { dockerfile: join(c.packageDir, b.context, b.dockerfile) } : {}),
     platforms: b.platforms,
     buildArgs: buildArgsFor(b, c.plan.spec.build.parentArg, parentRef),
     tags: [stagingRef(c.stagingRepo, b)],

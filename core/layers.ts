@@ -114,6 +114,16 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
     });
     const { extends: _drop, ...rest } = doc;
     resolveRelativePaths(rest, abs);
+    for (const inc of includeSites(rest)) {
+      const l = src.locations.get(pathKey([...inc.path, 'include']));
+      const named = l?.value ?? { file: abs, line: 1, column: 1 };
+      const got = readInclude(resolve(dirname(abs), inc.file), roots, named, diagnostics);
+      if (!got) continue;
+      inc.holder[inc.key] = got.value;
+      // Positions of the included data point into its own file.
+      for (const [k, loc] of got.locations) src.locations.set(pathKey([...inc.path, ...(JSON.parse(k) as (string | number)[])]), loc);
+      if (!files.includes(got.file)) files.push(got.file);
+    }
     mergeInto(merged.value, rest);
     layerLocations.push(src.locations);
     files.push(abs);
@@ -121,6 +131,51 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
   if (implicit && implicit !== resolve(manifestFile)) visit(implicit, []);
   visit(manifestFile, []);
   return { value: merged.value, locations: new LayeredLocations(layerLocations), files, diagnostics };
+}
+
+/**
+ * Where a layer may include a data file: an axis value's data for one architecture,
+ * `axes.cuda.values."11.6.2".architectures.amd64: { include: cuda/11.6.2/amd64.yaml }`, as the
+ * CUDA stack is kept one file per version and architecture. The entry must be only `include`.
+ */
+function includeSites(doc: Record<string, unknown>): { path: (string | number)[]; holder: Record<string, unknown>; key: string; file: string }[] {
+  const out: { path: (string | number)[]; holder: Record<string, unknown>; key: string; file: string }[] = [];
+  const axes = doc['axes'];
+  if (!isPlainObject(axes)) return out;
+  for (const [ax, a] of Object.entries(axes)) {
+    if (!isPlainObject(a) || !isPlainObject(a['values'])) continue;
+    for (const [v, def] of Object.entries(a['values'])) {
+      if (!isPlainObject(def) || !isPlainObject(def['architectures'])) continue;
+      const archs = def['architectures'];
+      for (const [arch, data] of Object.entries(archs)) {
+        if (!isPlainObject(data) || !Object.hasOwn(data, 'include')) continue;
+        const file = data['include'];
+        if (typeof file !== 'string' || Object.keys(data).length !== 1) continue; // the schema reports it
+        out.push({ path: ['axes', ax, 'values', v, 'architectures', arch], holder: archs, key: arch, file });
+      }
+    }
+  }
+  return out;
+}
+
+/** An included data file: inside the spec root, a regular file within the spec size limit, a mapping. */
+function readInclude(abs: string, roots: string[], at: Position, diagnostics: Diagnostic[]): { file: string; value: Record<string, unknown>; locations: SourceMap } | undefined {
+  const err = (message: string) => {
+    diagnostics.push({ severity: 'error', path: 'include', message, ...at });
+    return undefined;
+  };
+  const r = real(abs);
+  if (!r) return err(`cannot read data file ${abs} (named by include)`);
+  if (!roots.some((d) => inside(d, r))) return err(`include names ${abs}, outside the spec root ${roots[0]} (a data file must live in the repository; --allow-extends DIR allows another directory)`);
+  const src = readSpecFile(abs);
+  if (src.value === undefined) {
+    for (const d of src.diagnostics) if (d.line === 1 && d.column === 1) Object.assign(d, { ...at, path: 'include', message: `${d.message}: ${abs} (named by include)` });
+    diagnostics.push(...src.diagnostics);
+    return undefined;
+  }
+  diagnostics.push(...src.diagnostics);
+  if (!isPlainObject(src.value)) return err(`data file ${abs} (named by include) must be a YAML mapping`);
+  return { file: abs, value: src.value, locations: src.locations };
 }
 
 /** Keys whose string values are paths relative to the file that wrote them. */

@@ -11,6 +11,39 @@ export function perValueAxes(spec: Pick<Spec, 'axes'>, axes: Record<string, stri
   return Object.entries(axes).filter(([a]) => spec.axes[a]?.render === 'per-value');
 }
 
+/** Axes each of whose values has its own Dockerfile in the shared directory. */
+export function perFileAxes(spec: Pick<Spec, 'axes'>, axes: Record<string, string>): [string, string][] {
+  return Object.entries(axes).filter(([a]) => spec.axes[a]?.render === 'per-file');
+}
+
+/** Axes whose value is fixed for one Dockerfile, so its templates (and FROM line) see it. */
+export function fixedAxes(spec: Pick<Spec, 'axes'>, axes: Record<string, string>): [string, string][] {
+  return Object.entries(axes).filter(([a]) => spec.axes[a]?.render === 'per-value' || spec.axes[a]?.render === 'per-file');
+}
+
+/**
+ * A distro image whose choice depends on a value fixed per Dockerfile: `{python_env.image}`,
+ * where each value's data holds an image template (`docker.io/library/python:{python}-slim`
+ * for one, `docker.io/library/debian:bullseye-slim` for another). The data's text replaces the
+ * placeholder, once, and the result is read as the image template; nothing nests further.
+ */
+export function fixedImage(spec: Pick<Spec, 'axes'>, image: string, axes: Record<string, string>, data: Record<string, Record<string, unknown>>): string {
+  const fixed = new Set(fixedAxes(spec, axes).map(([a]) => a));
+  return image.replace(/(?<!\$)\{([A-Za-z_]\w*)\.([A-Za-z_]\w*)\}/g, (whole, axis: string, key: string) => {
+    const v = fixed.has(axis) && Object.hasOwn(data, axis) && Object.hasOwn(data[axis]!, key) ? data[axis]![key] : undefined;
+    return typeof v === 'string' && !/\{[A-Za-z_]\w*\.[^}]*\}/.test(v) ? v : whole;
+  });
+}
+
+/**
+ * The Dockerfile's name in its directory: `Dockerfile`, or with each per-file axis's value
+ * that is not the axis default appended: `Dockerfile-conda`.
+ */
+export function dockerfileName(spec: Pick<Spec, 'axes'>, axes: Record<string, string>): string {
+  const own = perFileAxes(spec, axes).filter(([a, v]) => spec.axes[a]!.default !== v).map(([, v]) => v);
+  return ['Dockerfile', ...own].join('-');
+}
+
 /** The generated directory of one image, relative to the package's generated directory. */
 export function generatedDirectory(spec: Pick<Spec, 'axes' | 'directory' | 'package'>, distro: Pick<Distro, 'name' | 'alias' | 'family'>, release: string, axes: Record<string, string>): string {
   const own = perValueAxes(spec, axes);
@@ -34,6 +67,7 @@ export function checkDirectoryTemplate(template: string, spec: Pick<Spec, 'axes'
   const fixed = ['distro', 'alias', 'family', 'release', 'package'];
   for (const ref of templatePlaceholders(template)) {
     if (ref.includes('.')) error(['directory'], `directory uses {${ref}}: only whole names ({distro}, {release}, a per-value axis) name directories`);
+    else if (spec.axes[ref]?.render === 'per-file') error(['directory'], `directory uses {${ref}}, but axis "${ref}" puts its values' Dockerfiles in one directory (render: per-file); use render: per-value to give each value a directory`);
     else if (fixed.includes(ref)) continue;
     else if (Object.hasOwn(spec.axes, ref)) {
       if (spec.axes[ref]!.render !== 'per-value') error(['directory'], `directory uses {${ref}}, but axis "${ref}" shares one Dockerfile across its values; set axes.${ref}.render: per-value`);

@@ -12,6 +12,8 @@ export interface LibraryEntry {
   architectures: string[];
   gitCommit: string;
   directory: string;
+  /** bashbrew's `File:`, given only for a per-file axis value's Dockerfile. */
+  file?: string;
 }
 
 /**
@@ -97,6 +99,7 @@ export function libraryEntries(plan: Plan, commitOf: (dir: string) => string, di
     architectures: v.arches.map((a) => bashbrewArch(plan.spec.architectures[a]!)!),
     gitCommit: commitOf(v.dir),
     directory: directoryOf(v.dir),
+    ...(v.dockerfile !== 'Dockerfile' ? { file: v.dockerfile } : {}),
   }));
 }
 
@@ -112,6 +115,7 @@ export function libraryFile(header: { maintainers: string[]; gitRepo: string; bu
     lines.push('', `Tags: ${e.tags.join(', ')}`);
     if (e.sharedTags.length) lines.push(`SharedTags: ${e.sharedTags.join(', ')}`);
     lines.push(`Architectures: ${e.architectures.join(', ')}`, `GitCommit: ${e.gitCommit}`, `Directory: ${e.directory}`);
+    if (e.file) lines.push(`File: ${e.file}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -61,15 +61,19 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   const renderer = new Renderer(spec.templatesDir);
   const errors: Diagnostic[] = [...expansion.diagnostics];
 
-  // Render tasks: one per generated directory.
-  const byDir = new Map<string, Variant[]>();
+  // Render tasks: one per generated Dockerfile (a directory holds several when an axis is
+  // per-file), with the support files its templates write beside it.
+  const byFile = new Map<string, Variant[]>();
   for (const v of variants) {
-    if (!byDir.has(v.dir)) byDir.set(v.dir, []);
-    byDir.get(v.dir)!.push(v);
+    const k = renderKey(v.dir, v.dockerfile);
+    if (!byFile.has(k)) byFile.set(k, []);
+    byFile.get(k)!.push(v);
   }
   const renderIds = new Map<string, RenderTask>();
-  for (const [dir, vs] of byDir) {
-    const { distro, release } = vs[0]!;
+  /** Support file → its content and the render that wrote it: two Dockerfiles of a directory must agree on it. */
+  const support = new Map<string, { sha256: string; by: string }>();
+  for (const [key, vs] of byFile) {
+    const { distro, release, dir, dockerfile } = vs[0]!;
     const ctx = directoryContext(spec, distro, release, vs);
     // The directory's files depend on its distro, release and per-value axis values, no more.
     const tdir = spec.distros[distro]!.templates;
@@ -87,15 +91,23 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
         else throw e;
       }
     };
-    renderOne('Dockerfile', spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
+    renderOne(dockerfile, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
     for (const f of ctx.files) {
       const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
       renderOne(f.path, f.template, { ...ctx, file: f, arch });
     }
+    const id = dockerfile === 'Dockerfile' ? `render:${pkg}/${dir}` : `render:${pkg}/${dir}/${dockerfile}`;
+    for (const f of files.slice(1)) {
+      const other = support.get(f.path);
+      if (!other) support.set(f.path, { sha256: f.sha256, by: id });
+      else if (other.sha256 !== f.sha256) {
+        errors.push({ severity: 'error', path: `releases.${release}.files`, message: `${f.path} is written by both ${other.by} and ${id} with different content; a support file of a directory must be the same for each of its Dockerfiles`, file: spec.source.manifest, line: 1, column: 1 });
+      }
+    }
     const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };
     for (const [p, h] of Object.entries(sources)) parts[`template:${p}`] = h;
-    const task: RenderTask = { kind: 'render', id: `render:${pkg}/${dir}`, deps: [], hash: combine(parts), dir, distro, release, files, data: ctx };
-    renderIds.set(dir, task);
+    const task: RenderTask = { kind: 'render', id, deps: [], hash: combine(parts), dir, dockerfile, distro, release, files, data: ctx };
+    renderIds.set(key, task);
     add(task);
   }
 
@@ -137,7 +149,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   const gatesOf = new Map<string, string[]>();
   const buildsOfVariant = new Map<string, string[]>();
   for (const v of variants) {
-    const render = renderIds.get(v.dir)!;
+    const render = renderIds.get(renderKey(v.dir, v.dockerfile))!;
     const rel = spec.releases[v.release]!;
     const fileParts: Record<string, string> = {};
     for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
@@ -189,6 +201,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
         arches,
         platforms,
         context: render.dir,
+        dockerfile: v.dockerfile,
         buildArgs: v.buildArgs,
         floatingArgs,
         parentBuild,
@@ -304,6 +317,8 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   return { spec, variants, tasks, graph, order, warnings: [...warnings, ...notes], pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
 }
 
+const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile}`;
+
 /** Whether a Dockerfile builds FROM the given build arg (`FROM ${ARG}` or `FROM $ARG`). */
 export function buildsFromArg(dockerfile: string, arg: string): boolean {
   return new RegExp(`^\\s*FROM\\s+(--platform=\\S+\\s+)?\\$\\{?${arg}\\}?(\\s|$)`, 'im').test(dockerfile);
@@ -317,12 +332,12 @@ function unpinnableRoots(spec: Spec, renders: Map<string, RenderTask>): Diagnost
   const out: Diagnostic[] = [];
   for (const r of renders.values()) {
     if (!r.release || spec.releases[r.release]!.parent) continue;
-    const df = r.files.find((f) => f.path === `${r.dir}/Dockerfile`);
+    const df = r.files.find((f) => f.path === `${r.dir}/${r.dockerfile ?? 'Dockerfile'}`);
     if (!df || buildsFromArg(df.content, spec.build.parentArg)) continue;
     out.push({
       severity: 'warning',
       path: `distros.${r.distro}`,
-      message: `the lock file pins this distro's base image, but ${r.dir}/Dockerfile does not build FROM \${${spec.build.parentArg}}, so the pin cannot apply (write \`ARG ${spec.build.parentArg}=…\` and \`FROM \${${spec.build.parentArg}}\` in the template)`,
+      message: `the lock file pins this distro's base image, but ${r.dir}/${r.dockerfile ?? 'Dockerfile'} does not build FROM \${${spec.build.parentArg}}, so the pin cannot apply (write \`ARG ${spec.build.parentArg}=…\` and \`FROM \${${spec.build.parentArg}}\` in the template)`,
       file: spec.source.manifest,
     });
   }

@@ -134,7 +134,7 @@ export function buildSchema(mode: Mode) {
     z.strictObject({
       vars: vars.optional(),
       architectures: z.record(z.string(), z.union([vars, z.null()])).optional()
-        .describe('When given, the value exists only on these architectures, each with its own vars.'),
+        .describe('When given, the value exists only on these architectures, each with its own vars, written here or kept in a data file: `amd64: {include: cuda/11.6.2/amd64.yaml}` (relative to this spec file, inside the spec root).'),
     }),
   ]);
   const axis = z.strictObject({
@@ -144,8 +144,8 @@ export function buildSchema(mode: Mode) {
       .describe('Build arg that carries the value into the Dockerfile (none by default).'),
     id: z.string().regex(/^[a-z0-9]*$/, 'expected lowercase letters and digits').optional()
       .describe('Prefix of the value in task ids and image keys (default: the axis name).'),
-    render: z.enum(['shared', 'per-value']).optional()
-      .describe('per-value: templates see the value, and each value gets its own generated directory and Dockerfile; shared (default): one Dockerfile for every value, which arrives as a build arg.'),
+    render: z.enum(['shared', 'per-value', 'per-file']).optional()
+      .describe('per-value: templates see the value, and each value gets its own generated directory and Dockerfile; per-file: templates see the value, and each value gets its own Dockerfile in the shared directory (`Dockerfile` for the default, `Dockerfile-<value>` for the others); shared (default): one Dockerfile for every value, which arrives as a build arg.'),
     values: req(
       z.union([
         z.array(versionString('an axis value')).min(1),

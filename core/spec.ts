@@ -33,7 +33,8 @@ export interface Axis {
    * `per-value`: templates see the value and its data, and each value has its own generated
    * directory; `shared`: one Dockerfile serves every value, which arrives as the build arg.
    */
-  render: 'shared' | 'per-value';
+  /** `per-file`: like per-value, but each value's Dockerfile sits in the shared directory as `Dockerfile-<value>` (the default's is `Dockerfile`), BentoML's `Dockerfile-conda`. */
+  render: 'shared' | 'per-value' | 'per-file';
 }
 
 /** Data for some values of some axes, written under a distro or a distro release: axis → value → vars. */

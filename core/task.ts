@@ -18,6 +18,8 @@ export interface RenderTask extends TaskBase {
   kind: 'render';
   /** `debian11/cudnn`, or '' for the package-level docs (README.md, versions). */
   dir: string;
+  /** The Dockerfile's name in dir (`Dockerfile`, or `Dockerfile-conda` for a per-file axis value); absent for the docs. */
+  dockerfile?: string;
   distro?: string;
   release?: string;
   files: RenderedFile[];
@@ -37,6 +39,8 @@ export interface BuildTask extends TaskBase {
   platforms: string[];
   /** Generated directory used as build context, relative to the package's generated dir. */
   context: string;
+  /** The Dockerfile in it: `Dockerfile`, or a per-file axis value's (`Dockerfile-conda`). */
+  dockerfile: string;
   buildArgs: Record<string, string>;
   /** Floating (git) build args → the commit the lock pins them to; overrides buildArgs when set. */
   floatingArgs: Record<string, string>;

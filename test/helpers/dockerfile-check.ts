@@ -48,7 +48,9 @@ export function checkDockerfile(text: string, ctx: { buildArgs: string[]; parent
   const initial = new Set(df.getInitialARGs().map((a) => a.getProperty()?.getName()).filter((n): n is string => Boolean(n)));
   for (const from of df.getFROMs()) {
     for (const v of variablesIn(from.getRawArgumentsContent() ?? '')) {
-      if (!initial.has(v)) add(from.getRange().start.line, 'from-args', `FROM uses \${${v}}, which no ARG before the first FROM declares`);
+      // BuildKit defines the platform args in the global scope: FROM may use them undeclared
+      // (declaring one there without a value empties it on BuildKit 0.8).
+      if (!initial.has(v) && !PREDEFINED.includes(v)) add(from.getRange().start.line, 'from-args', `FROM uses \${${v}}, which no ARG before the first FROM declares`);
     }
   }
   const watched = new Set([...ctx.buildArgs, ...PREDEFINED]);

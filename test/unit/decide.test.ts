@@ -8,7 +8,7 @@ import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } 
 const hash = combine({ 'file:Dockerfile': 'a', build_args: 'b', base_image: 'c' }, { base_image: 'img@sha256:1' });
 const other = combine({ 'file:Dockerfile': 'a', build_args: 'b2', base_image: 'c2' });
 const base = { id: 'x', deps: [], hash };
-const build: BuildTask = { ...base, kind: 'build', variant: 'd/r/py3', distro: 'd', release: 'r', axes: { python: '3' }, arches: ['amd64'], platforms: ['linux/amd64'], context: 'd/r', buildArgs: {}, floatingArgs: {}, timeout: 1 };
+const build: BuildTask = { ...base, kind: 'build', variant: 'd/r/py3', distro: 'd', release: 'r', axes: { python: '3' }, arches: ['amd64'], platforms: ['linux/amd64'], context: 'd/r', dockerfile: 'Dockerfile', buildArgs: {}, floatingArgs: {}, timeout: 1 };
 const test: TestTask = { ...base, kind: 'test', build: 'b', variant: 'v', platform: 'linux/amd64', tests: [] };
 const manifest: ManifestTask = { ...base, kind: 'manifest', variant: 'v', distro: 'd', release: 'r', axes: { python: '3' }, builds: ['b'], platforms: ['linux/amd64'], tags: ['t'], refs: ['r/x:t'] };
 const render: RenderTask = { ...base, kind: 'render', dir: 'd/r', files: [], data: {} };

@@ -57,19 +57,64 @@ describe('generated Dockerfiles pass review', () => {
     }
   });
 
-  it('bento-server: the CUDA component pins are the same on every distro, and the spec\'s', () => {
+  describe('bento-server: the CUDA stack in each GPU Dockerfile is the spec\'s data', () => {
     const plan = loadPlan(BENTO_MANIFEST);
-    const pins = (text: string) => new Map([...text.matchAll(/"([\d.]+)\/(\w+)"\) ARCH_NAME=(\w+);.*?CUDNN=([^;]*); TENSORRT=([^;]*);/g)].map((m) => [`${m[1]}/${m[3]}`, { cudnn: m[4], tensorrt: m[5] }]));
-    const debian = pins(dockerfiles(plan).find((f) => f.path.endsWith('debian11/cudnn/Dockerfile'))!.text);
-    const ubi = pins(dockerfiles(plan).find((f) => f.path.endsWith('ubi8/cudnn/Dockerfile'))!.text);
-    expect(debian.size).toBeGreaterThan(0);
-    expect(ubi.size).toBeGreaterThan(0);
-    for (const [k, v] of ubi) if (debian.has(k)) expect(v, k).toEqual(debian.get(k));
-    for (const [k, v] of [...debian, ...ubi]) {
-      const [cuda, arch] = k.split('/');
-      const data = plan.spec.axes['cuda']!.values[cuda!]!.architectures![arch!]!;
-      expect(v, k).toEqual({ cudnn: data['cudnn'], tensorrt: data['tensorrt'] ?? '' });
+    type Table = Record<string, { release: string } & Record<string, string[]>>;
+    const table = plan.spec.vars['cuda_packages'] as Table;
+    const dataOf = (cuda: string, arch: string) => plan.spec.axes['cuda']!.values[cuda]!.architectures![arch]! as { requires: string; components: Record<string, string> };
+    const dockerArch = (name: string) => plan.spec.architectures[name]!.split('/')[1]!;
+    /** What the spec says one stage installs: every component of the release, pinned as the family writes it. */
+    const expected = (family: string, release: string, cuda: string, arch: string) => {
+      const [major, minor] = cuda.split('.');
+      const fill = (p: string, v: string) => p.replaceAll('{v}', v).replaceAll('{mm}', `${major}-${minor}`).replaceAll('{dot}', `${major}.${minor}`);
+      return Object.entries(dataOf(cuda, arch).components)
+        .filter(([c]) => table[c]!.release === release)
+        .flatMap(([c, v]) => table[c]![family]!.map((p) => ({ spec: fill(p, v), name: fill(p.split('{v}')[0]!.replace(/[-=]$/, ''), '') })));
+    };
+    const gpu = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && (t.release === 'cudnn' || t.release === 'devel-trt'));
+
+    it('covers every GPU directory', () => {
+      expect(gpu.map((r) => r.dir).sort()).toEqual(['debian10/cudnn', 'debian11/cudnn', 'debian11/devel-trt', 'ubi8/cudnn']);
+    });
+
+    for (const r of gpu) {
+      it(`${r.dir}: one stage per CUDA version and architecture built, each with the data's components, pins, hold and driver requirement`, () => {
+        const text = r.files.find((f) => f.path === `${r.dir}/Dockerfile`)!.content;
+        const family = plan.spec.distros[r.distro!]!.family;
+        const prefix = r.release === 'cudnn' ? 'cuda' : 'tensorrt';
+        const stages = new Map([...text.matchAll(/^FROM \$\{BASE_IMAGE\} AS (\w+)-([\d.]+)-(\w+)\n([\s\S]*?)(?=^FROM )/gm)].map((m) => [`${m[2]}/${m[3]}`, { prefix: m[1], body: m[4]! }]));
+        const built = new Set(plan.variants.filter((v) => v.dir === r.dir).flatMap((v) => v.arches.map((a) => `${v.axes['cuda']}/${dockerArch(a)}`)));
+        expect(built.size).toBeGreaterThan(0);
+        for (const k of built) expect(stages.has(k), `stage for ${k}`).toBe(true);
+        expect(text).toMatch(new RegExp(`^FROM ${prefix}-\\$\\{CUDA_VERSION\\}-\\$\\{TARGETARCH\\}$`, 'm'));
+        for (const [k, st] of stages) {
+          const [cuda, darch] = k.split('/') as [string, string];
+          expect(st.prefix).toBe(prefix);
+          const arch = Object.keys(plan.spec.architectures).find((a) => dockerArch(a) === darch)!;
+          const want = expected(family, r.release!, cuda, arch);
+          expect(want.length, `${k} has ${r.release} components in the data`).toBeGreaterThan(0);
+          const installed = [...st.body.matchAll(/^ {6}"([^"]+)" \\$/gm)].map((m) => m[1]);
+          expect(installed, k).toEqual(want.map((w) => w.spec));
+          const hold = family === 'debian' ? /apt-mark hold ([^;]+);/.exec(st.body)?.[1] : /exclude=([^"]+)"/.exec(st.body)?.[1];
+          expect(hold?.split(' '), `${k} holds what it installs`).toEqual(want.map((w) => w.name));
+          if (r.release === 'cudnn') {
+            expect(st.body, k).toContain(`ENV CUDA_VERSION=${cuda} \\\n    NVIDIA_REQUIRE_CUDA="${dataOf(cuda, arch).requires}"`);
+          }
+        }
+      });
     }
+
+    it('the data gives every CUDA version and architecture the libraries TensorFlow and PyTorch load, and a driver requirement', () => {
+      const runtime = ['cudart', 'compat', 'cublas', 'cufft', 'curand', 'cusolver', 'cusparse', 'npp', 'nvtx', 'nccl', 'cudnn'];
+      for (const [cuda, value] of Object.entries(plan.spec.axes['cuda']!.values)) {
+        for (const arch of Object.keys(value.architectures ?? {})) {
+          const d = dataOf(cuda, arch);
+          expect(Object.keys(d.components), `${cuda}/${arch}`).toEqual(expect.arrayContaining(runtime));
+          expect(d.requires, `${cuda}/${arch}`).toMatch(new RegExp(`^cuda>=${cuda.split('.').slice(0, 2).join('\\.')}( |$)`));
+          for (const c of Object.keys(d.components)) expect(Object.hasOwn(table, c), `${cuda}/${arch}: component ${c} has packages`).toBe(true);
+        }
+      }
+    });
   });
 });
 

@@ -36,7 +36,8 @@ export function dockerfileProblems(text: string): string[] {
   const declared = new Set(ins.filter((i) => i.getKeyword() === 'ARG' && i.getRange().start.line < df.getFROMs()[0]!.getRange().start.line).map((i) => i.getArguments()[0]!.getValue().split('=')[0]));
   for (const f of df.getFROMs()) {
     for (const m of f.getArguments().map((a) => a.getValue()).join(' ').matchAll(/\$\{?([A-Za-z_]\w*)/g)) {
-      if (!declared.has(m[1]!)) problems.push(`FROM uses \${${m[1]}} without an ARG before it`);
+      // BuildKit defines the platform args in the global scope; a FROM may use them undeclared.
+      if (!declared.has(m[1]!) && !/^(TARGET|BUILD)(PLATFORM|OS|ARCH|VARIANT)$/.test(m[1]!)) problems.push(`FROM uses \${${m[1]}} without an ARG before it`);
     }
   }
   for (const i of ins) {
