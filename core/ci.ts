@@ -29,10 +29,14 @@ export function rootRelease(spec: Spec, release: string): string {
   return r;
 }
 
-/** `debian11 py3.9 linux/arm64`: the distro, the root's axis values (by id), the platform. */
+/**
+ * `debian11 py3.9 linux/arm64`: the distro, the root's axis values (by id), the platform. A
+ * per-file axis at its default is left out, as in image keys: `debian11 py3.9 conda linux/amd64`.
+ */
 export function chainKey(spec: Spec, b: BuildTask): string {
   const root = spec.releases[rootRelease(spec, b.release)]!;
-  return [b.distro, ...root.axes.map((a) => `${spec.axes[a]!.id}${b.axes[a]}`), b.platforms.join(',')].join(' ');
+  const shown = root.axes.filter((a) => !(spec.axes[a]!.render === 'per-file' && spec.axes[a]!.default === b.axes[a]));
+  return [b.distro, ...shown.map((a) => `${spec.axes[a]!.id}${b.axes[a]}`), b.platforms.join(',')].join(' ');
 }
 
 /**

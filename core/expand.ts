@@ -44,9 +44,14 @@ export interface Expansion {
   diagnostics: Diagnostic[];
 }
 
-/** `distro/release` and each axis value after its id, in the release's axis order. */
+/**
+ * `distro/release` and each axis value after its id, in the release's axis order. A per-file
+ * axis at its default is left out, as its Dockerfile's name leaves it out: adding such an axis
+ * renames no existing image or task.
+ */
 export function variantKey(spec: Pick<Spec, 'axes'>, distro: string, release: string, axes: Record<string, string>): string {
-  const axisPart = Object.entries(axes).map(([a, v]) => `/${spec.axes[a]?.id ?? a}${v}`).join('');
+  const shown = Object.entries(axes).filter(([a, v]) => !(spec.axes[a]?.render === 'per-file' && spec.axes[a]!.default === v));
+  const axisPart = shown.map(([a, v]) => `/${spec.axes[a]?.id ?? a}${v}`).join('');
   return `${distro}/${release}${axisPart}`;
 }
 

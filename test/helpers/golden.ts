@@ -5,7 +5,7 @@ import type { Plan } from '../../core/plan.ts';
 import { REPO } from './spec.ts';
 
 export const GOLDEN_DIR = join(REPO, 'test', 'golden', 'bento-server');
-export const GOLDEN_FILES = ['debian11/base/Dockerfile', 'debian11/devel-trt/Dockerfile', 'ubi8/cudnn/Dockerfile', 'ubi8/cudnn/cuda.repo-arm64v8', 'amazonlinux2/base/Dockerfile', 'alpine3.14/runtime/Dockerfile'];
+export const GOLDEN_FILES = ['debian11/base/Dockerfile', 'debian11/devel-trt/Dockerfile', 'ubi8/cudnn/Dockerfile', 'ubi8/cudnn/cuda.repo-arm64v8', 'amazonlinux2/base/Dockerfile', 'alpine3.14/runtime/Dockerfile', 'debian11/cudnn/Dockerfile', 'debian11/base/Dockerfile-conda'];
 
 /** The whole bento-server tree and tag list, as one checked-in digest each (see treeDigest). */
 export const TREE_DIGEST_FILE = join(REPO, 'test', 'golden', 'bento-server.digests.json');

@@ -235,7 +235,7 @@ describe('axis errors, each at its line, all in one pass', () => {
     const yaml = PG_SPEC.replace('image: example/postgres:{pg}-bookworm', 'image: example/postgres:{pg}-{flavor}');
     const [e, ...rest] = errors(yaml);
     expect(rest).toEqual([]);
-    expect(e!.message).toBe('image uses {flavor}, but axis "flavor" has no build arg to carry its value into the Dockerfile\'s FROM line; set axes.flavor.arg (or render: per-value)');
+    expect(e!.message).toBe('image uses {flavor}, but axis "flavor" has no build arg to carry its value into the Dockerfile\'s FROM line; set axes.flavor.arg (or render: per-value or per-file)');
   });
 
   it('names: reserved axis names, python twice, python restricted without a python axis, an arg set twice', () => {
@@ -283,8 +283,8 @@ describe('selecting by axis', () => {
   it('a selection that matches nothing names the selector and what exists', () => {
     expect(() => selectTasks(plan, { axes: { pg: ['15'] }, distros: ['alpine'] })).toThrow(new UsageError('the selection matches nothing: --distros alpine matches none of the images the other selectors pick (their distros: bookworm)'));
     const bento = loadPlan(BENTO_MANIFEST);
-    expect(() => selectTasks(bento, { releases: ['cudnn'], distros: ['alpine3.14'] })).toThrow(/--releases cudnn matches none of the images the other selectors pick \(their releases: base, runtime\)$/);
-    expect(() => selectTasks(bento, { releases: ['cudnn'], axes: { python: ['3.7'] }, distros: ['ubi8'] })).toThrow(/--distros ubi8 matches none of the images the other selectors pick \(their distros: debian11\)$/);
+    expect(() => selectTasks(bento, { releases: ['cudnn'], distros: ['alpine3.14'] })).toThrow(/--releases cudnn matches none of the images the other selectors pick \(their releases: base, runtime, devel\)$/);
+    expect(() => selectTasks(bento, { releases: ['cudnn'], axes: { python: ['3.7'] }, distros: ['ubi8'] })).toThrow(/--distros ubi8 matches none of the images the other selectors pick \(their distros: debian11, debian10\)$/);
   });
 
   it('refuses unknown axes and values, and --python-version where there is no Python', () => {

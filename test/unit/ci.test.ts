@@ -51,16 +51,18 @@ describe('ci matrix', () => {
     expect(jobs.every((j) => j.only.split(',').every((id) => !id.includes('/base/')))).toBe(true);
   });
 
-  it('limits a change that touches only alpine3.14/runtime to its jobs', () => {
+  it('limits a change that touches only alpine3.14/runtime to its jobs (and devel, built FROM it)', () => {
     const { root, manifest } = copyExamples();
     const specs = join(root, 'examples', 'specs.yaml');
-    writeFileSync(specs, readFileSync(specs, 'utf8').replace('    releases: [base, runtime]\n  amazonlinux2:', '    releases:\n      base: {}\n      runtime: { build_args: { EXTRA: "1" } }\n  amazonlinux2:'));
+    writeFileSync(specs, readFileSync(specs, 'utf8').replace('    releases: [base, runtime, devel]\n  amazonlinux2:', '    releases:\n      base: {}\n      runtime: { build_args: { EXTRA: "1" } }\n      devel: {}\n  amazonlinux2:'));
     const before = loadPlan(BENTO_MANIFEST);
     const after = loadPlan(manifest);
     const jobs = ciMatrix(after, selectTasks(after, { all: true }), changedSince(before, after)).include;
     expect(jobs.map((j) => j.name).sort()).toEqual(['alpine3.14 py3.10 linux/amd64', 'alpine3.14 py3.10 linux/arm/v7', 'alpine3.14 py3.10 linux/arm64', 'alpine3.14 py3.10 linux/ppc64le', 'alpine3.14 py3.10 linux/s390x', 'alpine3.14 py3.7 linux/amd64', 'alpine3.14 py3.7 linux/arm/v7', 'alpine3.14 py3.7 linux/arm64', 'alpine3.14 py3.7 linux/ppc64le', 'alpine3.14 py3.7 linux/s390x', 'alpine3.14 py3.8 linux/amd64', 'alpine3.14 py3.8 linux/arm/v7', 'alpine3.14 py3.8 linux/arm64', 'alpine3.14 py3.8 linux/ppc64le', 'alpine3.14 py3.8 linux/s390x', 'alpine3.14 py3.9 linux/amd64', 'alpine3.14 py3.9 linux/arm/v7', 'alpine3.14 py3.9 linux/arm64', 'alpine3.14 py3.9 linux/ppc64le', 'alpine3.14 py3.9 linux/s390x']);
     for (const j of jobs) {
-      expect(j.only.split(',').filter((id) => id.startsWith('build:'))).toEqual([`build:bento-server/alpine3.14/runtime/py${j.name.split(' ')[1]!.slice(2)}/${j.only.split('/').pop()!.split(',')[0]}`]);
+      const py = j.name.split(' ')[1]!.slice(2);
+      const arch = j.only.split(',')[0]!.split('/').pop();
+      expect(j.only.split(',').filter((id) => id.startsWith('build:'))).toEqual([`build:bento-server/alpine3.14/runtime/py${py}/${arch}`, `build:bento-server/alpine3.14/devel/py${py}/${arch}`]);
     }
     const arm = jobs.find((j) => j.platform === 'linux/arm64')!;
     expect(arm).toMatchObject({ runner: 'ubuntu-24.04-arm', qemu: false });
@@ -78,6 +80,7 @@ describe('ci matrix', () => {
     image: docker.io/library/python:{python}-slim-bookworm
     architectures: [amd64]
     python: ["3.10"]
+    axes: { python_env: [pip] }
     releases: [base, runtime]
 `);
     const after = loadPlan(manifest);

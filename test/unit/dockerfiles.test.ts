@@ -16,15 +16,15 @@ const EXAMPLES = [
 
 /** Each generated Dockerfile with what the checks need to know about its images. */
 function dockerfiles(plan: Plan): { path: string; text: string; buildArgs: string[]; parentEntrypoint?: string[] }[] {
-  const renders = new Map([...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && t.dir !== '').map((r) => [r.dir, r]));
-  const text = (dir: string) => renders.get(dir)!.files.find((f) => f.path === `${dir}/Dockerfile`)!.content;
+  const renders = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && t.dir !== '');
+  const text = (dir: string, name: string) => renders.find((r) => r.dir === dir && r.dockerfile === name)!.files.find((f) => f.path === `${dir}/${name}`)!.content;
   const byKey = new Map(plan.variants.map((v) => [v.key, v]));
-  return [...renders.keys()].map((dir) => {
-    const vs = plan.variants.filter((v) => v.dir === dir);
+  return renders.map((r) => {
+    const vs = plan.variants.filter((v) => v.dir === r.dir && v.dockerfile === r.dockerfile);
     // The init process a child inherits is the nearest ancestor's ENTRYPOINT.
     let parentEntrypoint: string[] | undefined;
-    for (let p = vs[0]!.parent ? byKey.get(vs[0]!.parent) : undefined; p && !parentEntrypoint; p = p.parent ? byKey.get(p.parent) : undefined) parentEntrypoint = entrypointOf(text(p.dir));
-    return { path: `${plan.spec.package}/${dir}/Dockerfile`, text: text(dir), buildArgs: [...new Set(vs.flatMap((v) => Object.keys(v.buildArgs)))], parentEntrypoint };
+    for (let p = vs[0]!.parent ? byKey.get(vs[0]!.parent) : undefined; p && !parentEntrypoint; p = p.parent ? byKey.get(p.parent) : undefined) parentEntrypoint = entrypointOf(text(p.dir, p.dockerfile));
+    return { path: `${plan.spec.package}/${r.dir}/${r.dockerfile}`, text: text(r.dir, r.dockerfile!), buildArgs: [...new Set(vs.flatMap((v) => Object.keys(v.buildArgs)))], parentEntrypoint };
   });
 }
 
@@ -42,7 +42,7 @@ describe('generated Dockerfiles pass review', () => {
   it('bento-server: tini is the entrypoint of every base, and no release below replaces it', () => {
     const plan = loadPlan(BENTO_MANIFEST);
     for (const f of dockerfiles(plan)) {
-      if (f.path.endsWith('/base/Dockerfile')) expect(entrypointOf(f.text)?.[0], f.path).toMatch(/\/tini$/);
+      if (/\/base\/Dockerfile(-\w+)?$/.test(f.path)) expect(entrypointOf(f.text)?.[0], f.path).toMatch(/\/tini$/);
       else expect(entrypointOf(f.text), f.path).toBeUndefined();
     }
   });
@@ -51,9 +51,9 @@ describe('generated Dockerfiles pass review', () => {
     const plan = loadPlan(BENTO_MANIFEST);
     const toolchain = plan.spec.vars['toolchain'] as Record<string, string[]>;
     for (const d of Object.values(plan.spec.distros)) {
-      const base = dockerfiles(plan).find((f) => f.path === `bento-server/${d.name}/base/Dockerfile`)!;
-      const runs = base.text.replace(/\\\n/g, ' ');
-      for (const pkg of toolchain[d.family]!) expect(runs, `${d.name} needs ${pkg}`).toMatch(new RegExp(`(install|apk add)[^\\n]*\\s${pkg.replace(/[+]/g, '\\+')}(\\s|;)`));
+      const bases = dockerfiles(plan).filter((f) => f.path.startsWith(`bento-server/${d.name}/base/Dockerfile`));
+      expect(bases.length).toBeGreaterThan(0);
+      for (const base of bases) for (const pkg of toolchain[d.family]!) expect(base.text.replace(/\\\n/g, ' '), `${base.path} needs ${pkg}`).toMatch(new RegExp(`(install|apk add)[^\\n]*\\s${pkg.replace(/[+]/g, '\\+')}(\\s|;)`));
     }
   });
 
@@ -74,16 +74,18 @@ describe('generated Dockerfiles pass review', () => {
     const gpu = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && (t.release === 'cudnn' || t.release === 'devel-trt'));
 
     it('covers every GPU directory', () => {
-      expect(gpu.map((r) => r.dir).sort()).toEqual(['debian10/cudnn', 'debian11/cudnn', 'debian11/devel-trt', 'ubi8/cudnn']);
+      expect(gpu.map((r) => `${r.dir}/${r.dockerfile}`).sort()).toEqual([
+        'debian10/cudnn/Dockerfile', 'debian10/cudnn/Dockerfile-conda', 'debian11/cudnn/Dockerfile', 'debian11/cudnn/Dockerfile-conda', 'debian11/devel-trt/Dockerfile', 'ubi8/cudnn/Dockerfile',
+      ]);
     });
 
     for (const r of gpu) {
-      it(`${r.dir}: one stage per CUDA version and architecture built, each with the data's components, pins, hold and driver requirement`, () => {
-        const text = r.files.find((f) => f.path === `${r.dir}/Dockerfile`)!.content;
+      it(`${r.dir}/${r.dockerfile}: one stage per CUDA version and architecture built, each with the data's components, pins, hold and driver requirement`, () => {
+        const text = r.files.find((f) => f.path === `${r.dir}/${r.dockerfile}`)!.content;
         const family = plan.spec.distros[r.distro!]!.family;
         const prefix = r.release === 'cudnn' ? 'cuda' : 'tensorrt';
         const stages = new Map([...text.matchAll(/^FROM \$\{BASE_IMAGE\} AS (\w+)-([\d.]+)-(\w+)\n([\s\S]*?)(?=^FROM )/gm)].map((m) => [`${m[2]}/${m[3]}`, { prefix: m[1], body: m[4]! }]));
-        const built = new Set(plan.variants.filter((v) => v.dir === r.dir).flatMap((v) => v.arches.map((a) => `${v.axes['cuda']}/${dockerArch(a)}`)));
+        const built = new Set(plan.variants.filter((v) => v.dir === r.dir && v.dockerfile === r.dockerfile).flatMap((v) => v.arches.map((a) => `${v.axes['cuda']}/${dockerArch(a)}`)));
         expect(built.size).toBeGreaterThan(0);
         for (const k of built) expect(stages.has(k), `stage for ${k}`).toBe(true);
         expect(text).toMatch(new RegExp(`^FROM ${prefix}-\\$\\{CUDA_VERSION\\}-\\$\\{TARGETARCH\\}$`, 'm'));

@@ -49,28 +49,31 @@ export function dockerfileProblems(text: string): string[] {
 }
 
 describe('generate', () => {
-  it('writes the tree of the design notes, then nothing on a rerun', () => {
+  it('writes the tree of the design notes (with BentoML\'s debian10 and Dockerfile-conda beside it), then nothing on a rerun', () => {
     const out = tempDir();
     const plan = loadPlan(BENTO_MANIFEST);
     const pkgDir = join(out, 'bento-server');
     const first = generate(plan, { ...ALL, packageDir: pkgDir });
     expect(files(pkgDir)).toEqual([
       'README.md',
-      'alpine3.14/base/Dockerfile', 'alpine3.14/runtime/Dockerfile',
+      'alpine3.14/base/Dockerfile', 'alpine3.14/devel/Dockerfile', 'alpine3.14/runtime/Dockerfile',
       'amazonlinux2/base/Dockerfile', 'amazonlinux2/runtime/Dockerfile',
-      'debian11/base/Dockerfile', 'debian11/cudnn/Dockerfile', 'debian11/devel-trt/Dockerfile', 'debian11/devel/Dockerfile', 'debian11/runtime/Dockerfile',
+      'debian10/base/Dockerfile', 'debian10/base/Dockerfile-conda', 'debian10/cudnn/Dockerfile', 'debian10/cudnn/Dockerfile-conda',
+      'debian10/devel/Dockerfile', 'debian10/devel/Dockerfile-conda', 'debian10/runtime/Dockerfile', 'debian10/runtime/Dockerfile-conda',
+      'debian11/base/Dockerfile', 'debian11/base/Dockerfile-conda', 'debian11/cudnn/Dockerfile', 'debian11/cudnn/Dockerfile-conda', 'debian11/devel-trt/Dockerfile',
+      'debian11/devel/Dockerfile', 'debian11/devel/Dockerfile-conda', 'debian11/runtime/Dockerfile', 'debian11/runtime/Dockerfile-conda',
       'ubi8/base/Dockerfile', 'ubi8/cudnn/Dockerfile',
       // The notes' tree also has nvidia-ml.repo-<arch>: NVIDIA retired that repository (docs/building.md).
       'ubi8/cudnn/cuda.repo-amd64', 'ubi8/cudnn/cuda.repo-arm64v8', 'ubi8/cudnn/cuda.repo-ppc64le',
       'ubi8/devel/Dockerfile', 'ubi8/runtime/Dockerfile',
       'versions',
     ]);
-    expect(first.written).toHaveLength(18);
+    expect(first.written).toHaveLength(31);
     expect(readFileSync(join(pkgDir, 'versions'), 'utf8')).toBe('1.0.0a5\n');
     const stamp = statSync(join(pkgDir, 'ubi8/cudnn/Dockerfile'));
     const second = generate(loadPlan(BENTO_MANIFEST), { ...ALL, packageDir: pkgDir });
     expect(second).toMatchObject({ written: [], removed: [] });
-    expect(second.unchanged).toHaveLength(18);
+    expect(second.unchanged).toHaveLength(31);
     const again = statSync(join(pkgDir, 'ubi8/cudnn/Dockerfile'));
     expect([again.ino, again.mtimeMs]).toEqual([stamp.ino, stamp.mtimeMs]);
   });

@@ -13,12 +13,17 @@ const of = <K extends Task['kind']>(p: Plan, kind: K) => [...p.tasks.values()].f
 
 describe('bento-server expansion', () => {
   it('has the expected number of tasks of each kind', () => {
-    // debian11: base/runtime/devel 4 py × 5 arch, cudnn/devel-trt 4 py × 2 cuda × amd64
+    // debian11 (pip): base/runtime/devel 4 py × 5 arch, cudnn/devel-trt 4 py × 2 cuda × amd64;
+    //   conda (amd64 only): base/runtime/devel 4 py, cudnn 4 py × 2 cuda
+    // debian10: the same without devel-trt
     // ubi8: base/runtime/devel 2 py × 4 arch; cudnn 2 py × (11.6.2: 3 arch + 11.7.1: 2 arch)
-    // alpine3.14: base/runtime 4 py × 5 arch; amazonlinux2: base/runtime 2 py × 2 arch
-    const expected = 3 * 4 * 5 + 2 * 4 * 2 + 3 * 2 * 4 + 2 * 5 + 2 * 4 * 5 + 2 * 2 * 2;
+    // alpine3.14: base/runtime/devel 4 py × 5 arch; amazonlinux2: base/runtime 4 py × 2 arch
+    const debian11 = 3 * 4 * 5 + 2 * 4 * 2 + 3 * 4 + 4 * 2;
+    const debian10 = debian11 - 4 * 2;
+    const expected = debian11 + debian10 + 3 * 2 * 4 + 2 * 5 + 3 * 4 * 5 + 2 * 4 * 2;
     expect(of(bento, 'build')).toHaveLength(expected);
-    expect(of(bento, 'render')).toHaveLength(14); // 13 directories + package docs
+    // 18 directories, 8 of which hold a Dockerfile-conda beside the Dockerfile, + package docs
+    expect(of(bento, 'render')).toHaveLength(18 + 8 + 1);
     expect(of(bento, 'manifest')).toHaveLength(bento.variants.length);
     expect(of(bento, 'readme').map((r) => r.registry)).toEqual(['docker.io', 'quay.io', 'harbor']);
     expect(hasCycle(bento.graph)).toBe(false);
@@ -124,7 +129,7 @@ describe('selection', () => {
     const releases = new Set([...sel].map((id) => bento.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map((b) => b.release));
     expect(releases).toEqual(new Set(['base', 'runtime', 'cudnn']));
     const distros = new Set([...sel].map((id) => bento.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build').map((b) => b.distro));
-    expect(distros).toEqual(new Set(['debian11', 'ubi8']));
+    expect(distros).toEqual(new Set(['debian11', 'debian10', 'ubi8']));
     // Only platforms that have cudnn: debian11 base is built for amd64 alone here.
     expect(sel.has('build:bento-server/debian11/base/py3.9/arm64v8')).toBe(false);
     expect([...sel].filter((id) => id.startsWith('manifest:')).every((id) => id.includes('/cudnn/'))).toBe(true);

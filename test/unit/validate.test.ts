@@ -23,10 +23,10 @@ describe('loadSpec', () => {
     const r = loadSpec(BENTO_MANIFEST);
     expect(r.diagnostics).toEqual([]);
     expect(r.spec!.releaseOrder).toEqual(['base', 'runtime', 'cudnn', 'devel', 'devel-trt']);
-    expect(r.spec!.releases['devel-trt']!.axes).toEqual(['python', 'cuda']);
+    expect(r.spec!.releases['devel-trt']!.axes).toEqual(['python', 'python_env', 'cuda']);
     expect(Object.keys(r.spec!.distros)).toEqual(['debian11', 'debian10', 'ubi8', 'alpine3.14', 'amazonlinux2']);
     expect(r.spec!.distros['ubi8']!.axes['python']).toEqual(['3.8', '3.9']);
-    expect(r.spec!.distros['ubi8']!.releases['cudnn']!.axes).toEqual({ python: ['3.8', '3.9'], cuda: ['11.6.2', '11.7.1'] });
+    expect(r.spec!.distros['ubi8']!.releases['cudnn']!.axes).toEqual({ python: ['3.8', '3.9'], python_env: ['pip'], cuda: ['11.6.2', '11.7.1'] });
     expect(r.spec!.axes['python']).toMatchObject({ arg: 'PYTHON_VERSION', id: 'py', default: '3.7', everywhere: true });
     expect(r.spec!.distros['debian11']!.releases['devel-trt']!.architectures).toEqual(['amd64']);
   });
