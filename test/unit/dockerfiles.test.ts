@@ -47,6 +47,16 @@ describe('generated Dockerfiles pass review', () => {
     }
   });
 
+  it('bento-server: every Dockerfile starts with the spec\'s banner, and every base sets the spec\'s environment', () => {
+    const plan = loadPlan(BENTO_MANIFEST);
+    const files = dockerfiles(plan);
+    expect(files.length).toBeGreaterThan(20);
+    for (const f of files) expect(f.text.split('\n')[0], f.path).toBe(plan.spec.dockerfile!.header[0]);
+    for (const f of files.filter((x) => /\/base\/Dockerfile/.test(x.path))) {
+      for (const [k, v] of Object.entries(plan.spec.dockerfile!.env)) expect(f.text, `${f.path} ${k}`).toMatch(new RegExp(`(ENV |\\n    )${k}="${v.replace(/[.]/g, '\\.')}"`));
+    }
+  });
+
   it('bento-server: every base installs its family\'s toolchain, as the spec declares it', () => {
     const plan = loadPlan(BENTO_MANIFEST);
     const toolchain = plan.spec.vars['toolchain'] as Record<string, string[]>;
