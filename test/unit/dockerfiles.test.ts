@@ -39,11 +39,13 @@ describe('generated Dockerfiles pass review', () => {
     });
   }
 
-  it('bento-server: tini is the entrypoint of every base, and no release below replaces it', () => {
+  it('bento-server: tini is the entrypoint of every base, no release below replaces it, and none switches user or sets a command', () => {
     const plan = loadPlan(BENTO_MANIFEST);
     for (const f of dockerfiles(plan)) {
       if (/\/base\/Dockerfile(-\w+)?$/.test(f.path)) expect(entrypointOf(f.text)?.[0], f.path).toMatch(/\/tini$/);
       else expect(entrypointOf(f.text), f.path).toBeUndefined();
+      // The service image (bentoml containerize) creates its user as root and sets the command.
+      expect(f.text, f.path).not.toMatch(/^\s*(USER|CMD)\s/m);
     }
   });
 
