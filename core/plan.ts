@@ -15,6 +15,7 @@ import { publicRefs, publishRepositories } from './refs.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from './render.ts';
 import type { Spec } from './spec.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task, TestTask } from './task.ts';
+import { locate } from './source.ts';
 import { loadSpec, type LoadOptions } from './validate.ts';
 
 /** Bumped when the meaning of a build changes (argv shape, labels), so old records stop matching. */
@@ -97,11 +98,13 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
       renderOne(f.path, f.template, { ...ctx, file: f, arch });
     }
     const id = dockerfile === 'Dockerfile' ? `render:${pkg}/${dir}` : `render:${pkg}/${dir}/${dockerfile}`;
-    for (const f of files.slice(1)) {
+    for (const f of files) {
+      if (f.path === `${dir}/${dockerfile}`) continue;
       const other = support.get(f.path);
       if (!other) support.set(f.path, { sha256: f.sha256, by: id });
       else if (other.sha256 !== f.sha256) {
-        errors.push({ severity: 'error', path: `releases.${release}.files`, message: `${f.path} is written by both ${other.by} and ${id} with different content; a support file of a directory must be the same for each of its Dockerfiles`, file: spec.source.manifest, line: 1, column: 1 });
+        const at = ['releases', release, 'files'];
+        errors.push({ severity: 'error', path: at.join('.'), message: `${f.path} is written by both ${other.by} and ${id} with different content; a support file of a directory must be the same for each of its Dockerfiles`, ...(locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 }) });
       }
     }
     const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };

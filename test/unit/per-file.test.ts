@@ -101,6 +101,12 @@ describe('an axis rendered per file', () => {
     expect(planError(spec).diagnostics.map((d) => d.message).join('\n')).toMatch(/directory uses \{env\}, but axis "env" puts its values' Dockerfiles in one directory \(render: per-file\)/);
     const files = condaSpec({ 'templates/debian/note.eta': '<%= it.values.env.value %>\n' });
     writeFileSync(files, readFileSync(files, 'utf8').replace('    axes: [env]\n', '    axes: [env]\n    files: [{ path: note, template: note }]\n'));
+    const conflict = planError(files).diagnostics.find((d) => /is written by both/.test(d.message))!;
+    expect(conflict.line).toBeGreaterThan(1);
+    expect(readFileSync(files, 'utf8').split('\n')[conflict.line - 1]).toContain('files:');
+    const clash = condaSpec();
+    writeFileSync(clash, readFileSync(clash, 'utf8').replace('    axes: [env]\n', '    axes: [env]\n    files: [{ path: Dockerfile-conda, template: note }]\n'));
+    expect(planError(clash).diagnostics.map((d) => d.message).join('\n')).toMatch(/file path "Dockerfile-conda" must be a plain file name .* and not "Dockerfile" or "Dockerfile-<value>"/);
     expect(planError(files).diagnostics.map((d) => d.message).join('\n')).toMatch(/deb\/base\/note is written by both render:mini\/deb\/base and render:mini\/deb\/base\/Dockerfile-conda with different content/);
   });
 });
