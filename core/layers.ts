@@ -4,10 +4,10 @@
 //   - lists and scalars in a later layer replace the earlier value;
 //   - `null` in a later layer removes the key it names (so a package can drop a shared distro);
 //   - relative paths (`templates`) are resolved against the file that wrote them.
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic, Position } from './diagnostics.ts';
-import { LayeredLocations, pathKey, readSpecFile, type Locations, type SourceMap } from './source.ts';
+import { LayeredLocations, MAX_SPEC_BYTES, pathKey, readSpecFile, type Locations, type SourceMap } from './source.ts';
 
 export interface LayeredSpec {
   /** The merged document, before schema validation. */
@@ -19,6 +19,12 @@ export interface LayeredSpec {
 }
 
 const MAX_DEPTH = 16;
+/**
+ * Bytes all includes of one spec may bring in, counting a file each time it is included: each
+ * inclusion is a copy in memory, so a hostile spec naming one large file a thousand times is
+ * refused like one large file.
+ */
+export const MAX_INCLUDED_BYTES = 4 * MAX_SPEC_BYTES;
 
 export interface LayerOptions {
   /**
@@ -65,6 +71,7 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
   const layerLocations: SourceMap[] = [];
   /** `at`: the `extends` entry that named this file, where problems reading it are reported. */
   const implicit = o.defaults ? resolve(o.defaults) : undefined;
+  const budget = { left: MAX_INCLUDED_BYTES };
   const visit = (file: string, chain: string[], at?: Position) => {
     const abs = resolve(file);
     if (at && abs === implicit) return; // merged first already
@@ -117,7 +124,7 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
     for (const inc of includeSites(rest)) {
       const l = src.locations.get(pathKey([...inc.path, 'include']));
       const named = l?.value ?? { file: abs, line: 1, column: 1 };
-      const got = readInclude(resolve(dirname(abs), inc.file), roots, named, diagnostics);
+      const got = readInclude(resolve(dirname(abs), inc.file), roots, named, diagnostics, budget);
       if (!got) continue;
       inc.holder[inc.key] = got.value;
       // Positions of the included data point into its own file.
@@ -159,7 +166,7 @@ function includeSites(doc: Record<string, unknown>): { path: (string | number)[]
 }
 
 /** An included data file: inside the spec root, a regular file within the spec size limit, a mapping. */
-function readInclude(abs: string, roots: string[], at: Position, diagnostics: Diagnostic[]): { file: string; value: Record<string, unknown>; locations: SourceMap } | undefined {
+function readInclude(abs: string, roots: string[], at: Position, diagnostics: Diagnostic[], budget: { left: number }): { file: string; value: Record<string, unknown>; locations: SourceMap } | undefined {
   const err = (message: string) => {
     diagnostics.push({ severity: 'error', path: 'include', message, ...at });
     return undefined;
@@ -167,6 +174,9 @@ function readInclude(abs: string, roots: string[], at: Position, diagnostics: Di
   const r = real(abs);
   if (!r) return err(`cannot read data file ${abs} (named by include)`);
   if (!roots.some((d) => inside(d, r))) return err(`include names ${abs}, outside the spec root ${roots[0]} (a data file must live in the repository; --allow-extends DIR allows another directory)`);
+  const size = statSync(r).size;
+  if (size > budget.left) return err(`include of ${abs} goes over the ${MAX_INCLUDED_BYTES} bytes all included data files may bring in (each inclusion counts)`);
+  budget.left -= size;
   const src = readSpecFile(abs);
   if (src.value === undefined) {
     for (const d of src.diagnostics) if (d.line === 1 && d.column === 1) Object.assign(d, { ...at, path: 'include', message: `${d.message}: ${abs} (named by include)` });

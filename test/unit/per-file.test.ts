@@ -103,7 +103,7 @@ describe('an axis rendered per file', () => {
     writeFileSync(files, readFileSync(files, 'utf8').replace('    axes: [env]\n', '    axes: [env]\n    files: [{ path: note, template: note }]\n'));
     const conflict = planError(files).diagnostics.find((d) => /is written by both/.test(d.message))!;
     expect(conflict.line).toBeGreaterThan(1);
-    expect(readFileSync(files, 'utf8').split('\n')[conflict.line - 1]).toContain('files:');
+    expect(readFileSync(files, 'utf8').split('\n')[conflict.line! - 1]).toContain('files:');
     const clash = condaSpec();
     writeFileSync(clash, readFileSync(clash, 'utf8').replace('    axes: [env]\n', '    axes: [env]\n    files: [{ path: Dockerfile-conda, template: note }]\n'));
     expect(planError(clash).diagnostics.map((d) => d.message).join('\n')).toMatch(/file path "Dockerfile-conda" must be a plain file name .* and not "Dockerfile" or "Dockerfile-<value>"/);
@@ -149,5 +149,19 @@ describe('including per-architecture data files', () => {
     expect(missing.diagnostics[0]!.message).toMatch(/cannot read data file .*data\/amd64\.yaml \(named by include\)/);
     expect(planError(spec({ 'data/amd64.yaml': '- a\n' })).diagnostics[0]!.message).toMatch(/data file .*amd64\.yaml \(named by include\) must be a YAML mapping/);
     expect(planError(spec({}, '/etc/hostname')).diagnostics[0]!.message).toMatch(/include names \/etc\/hostname, outside the spec root/);
+  });
+
+  it('refuses more included bytes than four spec files\' worth, counting each inclusion of a file', () => {
+    // 1.1 MB of data, included by 17 architectures: the first 15 fit in the 16 MiB budget.
+    const big = `components: { c: "${'x'.repeat(1_100_000 - 22)}" }\n`;
+    const archs = Array.from({ length: 17 }, (_, i) => `a${i}`);
+    const dir = writeTree({
+      'manifest.yaml': `${MINI_SPEC.replace('  arm64v8: linux/arm64\n', `  arm64v8: linux/arm64\n${archs.map((a) => `  ${a}: linux/amd64\n`).join('')}`)}axes:\n  big:\n    values:\n      "1":\n        architectures:\n${archs.map((a) => `          ${a}: { include: big.yaml }\n`).join('')}`,
+      ...MINI_TEMPLATES,
+      'big.yaml': big,
+    });
+    expect(big.length).toBe(1_100_000);
+    const e = planError(join(dir, 'manifest.yaml'));
+    expect(e.diagnostics.filter((d) => /goes over the 16777216 bytes all included data files may bring in/.test(d.message))).toHaveLength(2);
   });
 });
