@@ -58,6 +58,17 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
+/**
+ * `imagetools create` with several tags pushes the index to each tag at once, each copying the
+ * platform manifests into the repository first; one push can PUT the index before the other's
+ * copy of a manifest has landed, and the registry answers 400 (MANIFEST_BLOB_UNKNOWN). The
+ * merge is idempotent and the manifests are there a moment later, so it is worth one more try.
+ * Seen on the CNCF distribution registry with buildx 0.13.
+ */
+export function indexPushRace(stderr: string): boolean {
+  return /failed commit on ref "index-sha256:[0-9a-f]{64}": unexpected status from PUT request to \S+\/manifests\/\S+: 400 Bad Request/.test(stderr);
+}
+
 /** docker CLI failures worth retrying: the network or the registry hiccuped, not our input. */
 export function retryableDockerError(stderr: string): boolean {
   // Registries name rate limits and outages by error code (toomanyrequests, unavailable) or by status.

@@ -7,7 +7,7 @@ import { WorkError } from '../core/errors.ts';
 import { buildArgv, parseMetadataFile, runTestArgv } from '../core/buildx.ts';
 import { parseImageRef } from '../core/image-ref.ts';
 import { buildInvocation, mergeArgv } from '../core/invocation.ts';
-import { retryableDockerError } from '../core/retry.ts';
+import { indexPushRace, retryableDockerError } from '../core/retry.ts';
 import { logFileName, publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
 import { MEDIA } from '../core/manifest.ts';
 import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
@@ -127,7 +127,7 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
   // The merge is pure network work: retry registry hiccups with backoff, reporting each.
   const res = await r.retrying(m, `the ${m.id} merge`, 500, progress, (attempt) =>
     r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
-    (x) => retryableDockerError(x.stderr),
+    (x) => retryableDockerError(x.stderr) || indexPushRace(x.stderr),
   );
   if (res.exitCode !== 0) return r.fail(m, res);
   const head = r.client ? await r.client.head(parseImageRef(m.refs[0]!)).catch(() => undefined) : undefined;

@@ -12,7 +12,7 @@ import { ecrRegion } from '../../registries/ecr.ts';
 import { requestJson } from '../../registries/http.ts';
 import { loadCredentials } from '../../tasks/authenticate.ts';
 import { credentialVariables } from '../../registries/index.ts';
-import { retry } from '../../core/retry.ts';
+import { indexPushRace, retry, retryableDockerError } from '../../core/retry.ts';
 import { startServer } from '../helpers/http.ts';
 import { tempDir } from '../helpers/spec.ts';
 
@@ -158,6 +158,15 @@ describe('README push (contract tests against a local server)', () => {
 });
 
 describe('retries', () => {
+  it('a merge retries the index push that raced its own manifest copies (400 on the index PUT), and no other 400', () => {
+    // As buildx 0.13 printed it against the distribution registry, which logged MANIFEST_BLOB_UNKNOWN.
+    const raced = 'ERROR: failed commit on ref "index-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://127.0.0.1:24776/v2/gs-mx3plbet/myapp/manifests/latest: 400 Bad Request';
+    expect(indexPushRace(raced)).toBe(true);
+    expect(retryableDockerError(raced)).toBe(false);
+    expect(indexPushRace('ERROR: failed commit on ref "manifest-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/manifests/t: 400 Bad Request')).toBe(false);
+    expect(indexPushRace('ERROR: failed commit on ref "index-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/manifests/t: 401 Unauthorized')).toBe(false);
+  });
+
   it('retry 5xx and 429 with backoff, reporting each retry, then succeed', async () => {
     let n = 0;
     const s = await startServer(() => (++n <= 2 ? { status: n === 1 ? 503 : 429, body: {} } : { status: 200, body: { ok: true } }));
