@@ -1,11 +1,12 @@
 // Every generated Dockerfile of every example, checked as a reviewer would (test/helpers/
 // dockerfile-check.ts), and the checks themselves shown to catch what they are for.
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlan, type Plan } from '../../core/plan.ts';
 import type { RenderTask } from '../../core/task.ts';
 import { checkDockerfile, entrypointOf } from '../helpers/dockerfile-check.ts';
-import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO, planError, tempDir } from '../helpers/spec.ts';
 
 const EXAMPLES = [
   BENTO_MANIFEST,
@@ -117,6 +118,16 @@ describe('generated Dockerfiles pass review', () => {
         }
       });
     }
+
+    it('a component the package table does not know is a spec error naming it, never skipped', () => {
+      const root = tempDir();
+      cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
+      cpSync(join(REPO, 'templates'), join(root, 'templates'), { recursive: true });
+      mkdirSync(join(root, '.git'));
+      const data = join(root, 'examples', 'cuda', '11.7.1', 'amd64.yaml');
+      writeFileSync(data, readFileSync(data, 'utf8').replace('  nvtx: 11.7.91-1\n', '  nvtx: 11.7.91-1\n  cupti: 11.7.101-1\n'));
+      expect(planError(join(root, 'examples', 'bento-server', 'manifest.yaml')).diagnostics.map((d) => d.message).join('\n')).toMatch(/CUDA component "cupti" has no entry in vars\.cuda_packages/);
+    });
 
     it('the data gives every CUDA version and architecture the libraries TensorFlow and PyTorch load, and a driver requirement', () => {
       const runtime = ['cudart', 'compat', 'cublas', 'cufft', 'curand', 'cusolver', 'cusparse', 'npp', 'nvtx', 'nccl', 'cudnn'];
