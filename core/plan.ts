@@ -70,6 +70,9 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
     if (!byFile.has(k)) byFile.set(k, []);
     byFile.get(k)!.push(v);
   }
+  /** Directory → how many Dockerfiles it holds (more than one with a per-file axis). */
+  const dockerfilesIn = new Map<string, number>();
+  for (const vs of byFile.values()) dockerfilesIn.set(vs[0]!.dir, (dockerfilesIn.get(vs[0]!.dir) ?? 0) + 1);
   const renderIds = new Map<string, RenderTask>();
   /** Support file → its content and the render that wrote it: two Dockerfiles of a directory must agree on it. */
   const support = new Map<string, { sha256: string; by: string }>();
@@ -98,8 +101,15 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
       renderOne(f.path, f.template, { ...ctx, file: f, arch });
     }
     const id = dockerfile === 'Dockerfile' ? `render:${pkg}/${dir}` : `render:${pkg}/${dir}/${dockerfile}`;
+    if ((dockerfilesIn.get(dir) ?? 0) > 1) {
+      // The directory is every one of its Dockerfiles' build context, and a build's hash covers
+      // only its own Dockerfile: BuildKit reads <Dockerfile>.dockerignore for that Dockerfile
+      // alone, so `COPY .` cannot pick up a sibling's.
+      const content = SIBLING_IGNORE;
+      files.push({ path: `${dir}/${dockerfile}.dockerignore`, content, sha256: sha256(content) });
+    }
     for (const f of files) {
-      if (f.path === `${dir}/${dockerfile}`) continue;
+      if (f.path === `${dir}/${dockerfile}` || f.path === `${dir}/${dockerfile}.dockerignore`) continue;
       const other = support.get(f.path);
       if (!other) support.set(f.path, { sha256: f.sha256, by: id });
       else if (other.sha256 !== f.sha256) {
@@ -321,6 +331,9 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
 }
 
 const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile}`;
+
+/** What a Dockerfile sharing its directory leaves out of its build context: every Dockerfile and ignore file. */
+export const SIBLING_IGNORE = '# Generated: the other Dockerfiles of this directory stay out of this one\'s build context.\nDockerfile*\n';
 
 /** Whether a Dockerfile builds FROM the given build arg (`FROM ${ARG}` or `FROM $ARG`). */
 export function buildsFromArg(dockerfile: string, arg: string): boolean {

@@ -559,8 +559,8 @@ export function templateFile(dir: string, name: string): string {
 
 function checkFilePath(report: Reporter, at: SpecPath, f: FileTemplate): void {
   const p = f.path.replace(/\{arch\}/g, 'x');
-  if (p.includes('/') || p.includes('\\') || p === '.' || p === '..' || p.includes('\0') || p === 'Dockerfile' || p.startsWith('Dockerfile-') || /[{}]/.test(p)) {
-    report.error(at, `file path "${f.path}" must be a plain file name (no '/', '..' or braces other than {arch}) and not "Dockerfile" or "Dockerfile-<value>" (a per-file axis value's Dockerfile)`);
+  if (p.includes('/') || p.includes('\\') || p === '.' || p === '..' || p.includes('\0') || p.startsWith('Dockerfile') || /[{}]/.test(p)) {
+    report.error(at, `file path "${f.path}" must be a plain file name (no '/', '..' or braces other than {arch}) and not start with "Dockerfile" (the generated Dockerfiles and their ignore files)`);
   }
 }
 

@@ -30,7 +30,7 @@ describe('CUDA stages from per-architecture data, and Dockerfile-conda beside Do
     return { code: r.code, rows: taskRows(r.stdout, r.stderr), r };
   };
   const baseTemplate = (extra: string) =>
-    `ARG BASE_IMAGE=<%= it.from.default %>\nFROM \${BASE_IMAGE}\nRUN echo <%= it.values.python_env.value %> > /flavor${extra}\n`;
+    `ARG BASE_IMAGE=<%= it.from.default %>\nFROM \${BASE_IMAGE}\nCOPY . /ctx/\nRUN echo <%= it.values.python_env.value %> > /flavor${extra}\n`;
 
   beforeAll(() => {
     dir = tempDir('manager-e2e-cuda-');
@@ -62,7 +62,11 @@ describe('CUDA stages from per-architecture data, and Dockerfile-conda beside Do
         '  base:',
         '    axes: [python_env]',
         '    tags: ["base-{distro}{python_env.suffix}"]',
-        '    tests: [{ name: flavor, run: ["cat", "/flavor"], expect: { output: "^{python_env}\\\\s*$" } }]',
+        '    files: [{ path: note, template: note }]',
+        '    tests:',
+        '      - { name: flavor, run: ["cat", "/flavor"], expect: { output: "^{python_env}\\\\s*$" } }',
+        '      # The context is shared by Dockerfile and Dockerfile-conda; each one\'s ignore file keeps the other out.',
+        '      - { name: context, run: ["ls", "-A", "/ctx"], expect: { output: "^note\\\\s*$" } }',
         '  cudnn:',
         '    parent: base',
         '    axes: [cuda]',
@@ -97,6 +101,7 @@ describe('CUDA stages from per-architecture data, and Dockerfile-conda beside Do
       'cuda/11.6.2/amd64.yaml': `requires: "${REQUIRES_AMD64}"\ncomponents: { cudart: "11.6.55-1", cudnn: "8.4.1.50-1" }\n`,
       'cuda/11.6.2/arm64v8.yaml': 'requires: "cuda>=11.6"\ncomponents: { cudart: "11.6.55-1", cudnn: "8.4.1.50-1" }\n',
       'templates/debian/base.Dockerfile.eta': baseTemplate(''),
+      'templates/debian/note.eta': 'the same for both Dockerfiles\n',
       'templates/debian/cudnn.Dockerfile.eta': [
         '<%~ include("../partials/parent-args", it) -%>',
         'ARG CUDA_VERSION',
@@ -117,8 +122,9 @@ describe('CUDA stages from per-architecture data, and Dockerfile-conda beside Do
       'build:gpu/bookworm/base/amd64', 'build:gpu/bookworm/base/arm64v8', 'build:gpu/bookworm/base/conda/amd64',
       'build:gpu/bookworm/cudnn/conda/cuda11.6.2/amd64', 'build:gpu/bookworm/cudnn/cuda11.6.2/amd64', 'build:gpu/bookworm/cudnn/cuda11.6.2/arm64v8',
     ]);
-    // Both tests of every cudnn image passed inside it: the variables and the holds.
+    // Every test passed inside its image: the flavor and the context (base), the variables and the holds (cudnn).
     expect(ids(rows, 'test', 'ran')).toHaveLength(6);
+    expect(readdirSync(join(generated, 'gpu', 'bookworm', 'base')).sort()).toEqual(['Dockerfile', 'Dockerfile-conda', 'Dockerfile-conda.dockerignore', 'Dockerfile.dockerignore', 'note']);
     const dockerfile = readFileSync(join(generated, 'gpu', 'bookworm', 'cudnn', 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\} AS cuda-11\.6\.2-amd64$/m);
     expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\} AS cuda-11\.6\.2-arm64$/m);

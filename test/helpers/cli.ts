@@ -39,6 +39,8 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
     env: { ...process.env, CI: 'true', ...opts.env },
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
+    // Node's 1 MiB default would kill the process mid-document: bento-server's graph JSON is over it.
+    maxBuffer: 256 << 20,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

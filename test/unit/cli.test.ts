@@ -114,7 +114,7 @@ describe('manager CLI', () => {
     const out = tempDir();
     const first = cli(['generate', 'bento-server', '--output', out]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/31 written, 0 unchanged, 0 removed/);
+    expect(first.stdout).toMatch(/47 written, 0 unchanged, 0 removed/);
     const again = cli(['generate', 'bento-server', '--output', out, '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ written: [], removed: [] });
   });

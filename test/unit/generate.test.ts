@@ -58,22 +58,23 @@ describe('generate', () => {
       'README.md',
       'alpine3.14/base/Dockerfile', 'alpine3.14/devel/Dockerfile', 'alpine3.14/runtime/Dockerfile',
       'amazonlinux2/base/Dockerfile', 'amazonlinux2/runtime/Dockerfile',
-      'debian10/base/Dockerfile', 'debian10/base/Dockerfile-conda', 'debian10/cudnn/Dockerfile', 'debian10/cudnn/Dockerfile-conda',
-      'debian10/devel/Dockerfile', 'debian10/devel/Dockerfile-conda', 'debian10/runtime/Dockerfile', 'debian10/runtime/Dockerfile-conda',
-      'debian11/base/Dockerfile', 'debian11/base/Dockerfile-conda', 'debian11/cudnn/Dockerfile', 'debian11/cudnn/Dockerfile-conda', 'debian11/devel-trt/Dockerfile',
-      'debian11/devel/Dockerfile', 'debian11/devel/Dockerfile-conda', 'debian11/runtime/Dockerfile', 'debian11/runtime/Dockerfile-conda',
+      // Each Dockerfile that shares its directory has an ignore file keeping the others out of its context.
+      ...['debian10', 'debian11'].flatMap((d) => ['base', 'cudnn', 'devel', 'runtime'].flatMap((r) => [
+        `${d}/${r}/Dockerfile`, `${d}/${r}/Dockerfile-conda`, `${d}/${r}/Dockerfile-conda.dockerignore`, `${d}/${r}/Dockerfile.dockerignore`,
+      ])),
+      'debian11/devel-trt/Dockerfile',
       'ubi8/base/Dockerfile', 'ubi8/cudnn/Dockerfile',
       // The notes' tree also has nvidia-ml.repo-<arch>: NVIDIA retired that repository (docs/building.md).
       'ubi8/cudnn/cuda.repo-amd64', 'ubi8/cudnn/cuda.repo-arm64v8', 'ubi8/cudnn/cuda.repo-ppc64le',
       'ubi8/devel/Dockerfile', 'ubi8/runtime/Dockerfile',
       'versions',
-    ]);
-    expect(first.written).toHaveLength(31);
+    ].sort());
+    expect(first.written).toHaveLength(47);
     expect(readFileSync(join(pkgDir, 'versions'), 'utf8')).toBe('1.0.0a5\n');
     const stamp = statSync(join(pkgDir, 'ubi8/cudnn/Dockerfile'));
     const second = generate(loadPlan(BENTO_MANIFEST), { ...ALL, packageDir: pkgDir });
     expect(second).toMatchObject({ written: [], removed: [] });
-    expect(second.unchanged).toHaveLength(31);
+    expect(second.unchanged).toHaveLength(47);
     const again = statSync(join(pkgDir, 'ubi8/cudnn/Dockerfile'));
     expect([again.ino, again.mtimeMs]).toEqual([stamp.ino, stamp.mtimeMs]);
   });

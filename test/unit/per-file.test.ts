@@ -7,7 +7,7 @@ import { bakeFile } from '../../core/bake.ts';
 import { buildArgv } from '../../core/buildx.ts';
 import { buildInvocation } from '../../core/invocation.ts';
 import { libraryFile } from '../../core/library.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { SIBLING_IGNORE, loadPlan } from '../../core/plan.ts';
 import type { BuildTask, RenderTask } from '../../core/task.ts';
 import { MINI_SPEC, MINI_TEMPLATES, planError, writeTree } from '../helpers/spec.ts';
 
@@ -44,11 +44,15 @@ describe('an axis rendered per file', () => {
 
   it('gives each value its own Dockerfile in the shared directory: Dockerfile for the default, Dockerfile-<value> for the others', () => {
     expect(renders.map((r) => `${r.id} ${r.files.map((f) => f.path).join(' ')}`).sort()).toEqual([
-      'render:mini/deb/base deb/base/Dockerfile',
-      'render:mini/deb/base/Dockerfile-conda deb/base/Dockerfile-conda',
-      'render:mini/deb/runtime deb/runtime/Dockerfile',
-      'render:mini/deb/runtime/Dockerfile-conda deb/runtime/Dockerfile-conda',
+      'render:mini/deb/base deb/base/Dockerfile deb/base/Dockerfile.dockerignore',
+      'render:mini/deb/base/Dockerfile-conda deb/base/Dockerfile-conda deb/base/Dockerfile-conda.dockerignore',
+      'render:mini/deb/runtime deb/runtime/Dockerfile deb/runtime/Dockerfile.dockerignore',
+      'render:mini/deb/runtime/Dockerfile-conda deb/runtime/Dockerfile-conda deb/runtime/Dockerfile-conda.dockerignore',
     ]);
+    // BuildKit reads <Dockerfile>.dockerignore for that Dockerfile only: no build's context holds
+    // a Dockerfile its hash does not cover. The same text everywhere, so a new value changes none.
+    for (const r of renders) expect(r.files[1]!.content).toBe(SIBLING_IGNORE);
+    expect(SIBLING_IGNORE.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['Dockerfile*']);
     const conda = renders.find((r) => r.dockerfile === 'Dockerfile-conda' && r.release === 'base')!;
     expect(conda.files[0]!.content).toBe('ARG PYTHON_VERSION\nARG BASE_IMAGE=example/debian:slim\nFROM ${BASE_IMAGE}\nRUN echo conda\n');
     const pip = renders.find((r) => r.dockerfile === 'Dockerfile' && r.release === 'base')!;
@@ -106,7 +110,7 @@ describe('an axis rendered per file', () => {
     expect(readFileSync(files, 'utf8').split('\n')[conflict.line! - 1]).toContain('files:');
     const clash = condaSpec();
     writeFileSync(clash, readFileSync(clash, 'utf8').replace('    axes: [env]\n', '    axes: [env]\n    files: [{ path: Dockerfile-conda, template: note }]\n'));
-    expect(planError(clash).diagnostics.map((d) => d.message).join('\n')).toMatch(/file path "Dockerfile-conda" must be a plain file name .* and not "Dockerfile" or "Dockerfile-<value>"/);
+    expect(planError(clash).diagnostics.map((d) => d.message).join('\n')).toMatch(/file path "Dockerfile-conda" must be a plain file name .* and not start with "Dockerfile"/);
     expect(planError(files).diagnostics.map((d) => d.message).join('\n')).toMatch(/deb\/base\/note is written by both render:mini\/deb\/base and render:mini\/deb\/base\/Dockerfile-conda with different content/);
   });
 });
