@@ -2,7 +2,7 @@
 // authenticate, push-readme.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ciMatrix, MATRIX_LIMIT, matrixBatches } from '../core/ci.ts';
 import { githubWorkflow } from '../core/workflow.ts';
@@ -30,18 +30,23 @@ import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, addSetOption, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
-import { gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
+import { ciDescribes, gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, specCommit, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
 
 /** Each registry kind's credential variables, from the one table the drivers keep. */
 const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as Parameters<typeof githubWorkflow>[1]['credentialDefaults'];
 
-/** The commit the spec is at (CI's own variable first), for the OCI revision label. */
-/** What the repository says for the OCI labels: asked here, at the edge; core/oci.ts decides. */
-async function specVcs(root: string): Promise<VcsInfo> {
+/**
+ * What the repository holding the manifest says for the OCI labels (revision, source, commit
+ * time): asked here, at the edge, of that repository and not of the current directory's;
+ * core/oci.ts decides the labels.
+ */
+async function specVcs(manifest: string): Promise<VcsInfo> {
   const env = process.env;
-  const revision = env['GITHUB_SHA'] ?? (await gitOut(root, ['rev-parse', 'HEAD']));
-  const source = env['GITHUB_SERVER_URL'] && env['GITHUB_REPOSITORY'] ? `${env['GITHUB_SERVER_URL']}/${env['GITHUB_REPOSITORY']}` : browsableUrl((await gitOut(root, ['remote', 'get-url', 'origin'])) ?? '');
-  const created = epochToIso(env['SOURCE_DATE_EPOCH']) ?? (revision ? epochToIso(await gitOut(root, ['show', '-s', '--format=%ct', revision])) : undefined);
+  const repo = gitRoot(dirname(manifest));
+  const revision = specCommit(manifest, env);
+  const ci = ciDescribes(manifest, env) && env['GITHUB_SERVER_URL'] && env['GITHUB_REPOSITORY'] ? `${env['GITHUB_SERVER_URL']}/${env['GITHUB_REPOSITORY']}` : undefined;
+  const source = ci ?? (repo ? browsableUrl((await gitOut(repo, ['remote', 'get-url', 'origin'])) ?? '') : undefined);
+  const created = epochToIso(env['SOURCE_DATE_EPOCH']) ?? (revision && repo ? epochToIso(await gitOut(repo, ['show', '-s', '--format=%ct', revision])) : undefined);
   return { revision, source, created };
 }
 
@@ -137,7 +142,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           registryCheck: o['registryCheck'] !== false,
           offline: Boolean(o['offline']),
           assumeMissing: Boolean(o['assumeMissing']),
-          ...(await specVcs(l.root)),
+          ...(await specVcs(l.manifest)),
           // A dry run's plan is its result; with --json the JSON document is the only stdout.
           log: (line) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line)),
         }, Boolean(o['waitLock']));
@@ -202,7 +207,6 @@ export function registerBuildCommands(program: Command, out: Output): void {
       }
       const file = o['file'] ? resolve(String(o['file'])) : undefined;
       const state = readState(l.packageDir);
-      const refs = new Map(Object.entries(state.tasks).flatMap(([id, r]) => (r.ref ? [[id, r.ref] as const] : [])));
       const doc = bakeFile(l.plan, {
         selected,
         packageDir: l.packageDir,
@@ -211,8 +215,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
         stagingRepo: stagingRepository(l.plan, o['stagingRepository'] as string | undefined) ?? localRepository(l.plan),
         parentMode: mode,
         push: !o['load'],
-        refs,
-        ...(await specVcs(l.root)),
+        records: new Map(Object.entries(state.tasks)),
+        ...(await specVcs(l.manifest)),
         ...attestations(l.plan.spec.build.attest, { provenance: o['provenance'] as string | undefined, sbom: o['sbom'] as string | undefined }),
         ...cacheOptions(o),
       });

@@ -50,6 +50,24 @@ export function headCommit(from: string): string | undefined {
   return new RegExp(`^([0-9a-f]{40,64}) ${ref.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm').exec(packed)?.[1];
 }
 
+/**
+ * Whether CI's own variables (GITHUB_SHA, GITHUB_REPOSITORY) describe the repository holding
+ * the manifest: under Actions only when that repository is the workflow's checkout, since a spec
+ * checked out beside it (a second repository, a temp dir) is not at the workflow's commit. Set
+ * by hand without GITHUB_WORKSPACE, they are an explicit override and apply.
+ */
+export function ciDescribes(manifest: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const ws = env['GITHUB_WORKSPACE'];
+  if (ws === undefined) return true;
+  const repo = gitRoot(dirname(manifest));
+  return repo !== undefined && repo === gitRoot(ws);
+}
+
+/** The commit the spec is at: that of the repository holding the manifest, not of the current directory. */
+export function specCommit(manifest: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return (ciDescribes(manifest, env) ? env['GITHUB_SHA'] : undefined) ?? headCommit(dirname(manifest));
+}
+
 /** The directory (relative to the repository root) whose package.json installs manager: the spec root's or the nearest above it. */
 export function nodeProject(specRoot: string, repoRoot: string): string {
   for (let d = resolve(specRoot); ; d = dirname(d)) {
@@ -175,7 +193,7 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   const loaded = loadSpec(manifest, {
     version: opts.targetVersion,
     env: process.env,
-    run: runVariables(process.env['GITHUB_SHA'] ?? headCommit(root), process.env['SOURCE_DATE_EPOCH'], new Date()),
+    run: runVariables(specCommit(manifest), process.env['SOURCE_DATE_EPOCH'], new Date()),
     ...extendsScope(globals, root, manifest),
     ...(own ? { defaults: layout.defaults, templates: layout.templates?.(name) } : {}),
   });

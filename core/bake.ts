@@ -22,8 +22,12 @@ export interface BakeOptions {
    */
   parentMode: ParentMode;
   push: boolean;
-  /** Recorded parent references (with digests), used in args mode when known. */
-  refs?: Map<string, string>;
+  /**
+   * What the state file recorded per task id (its hash and the tag@digest children build FROM).
+   * A parent's recorded reference is used only while its recorded hash is the parent's current
+   * hash: after the parent changed, the old image is exactly what the child must not build on.
+   */
+  records?: Map<string, { hash: string; ref?: string }>;
   /** Whether the builder bake will run on can export a cache (default: yes). */
   cacheExport?: boolean;
   revision?: string;
@@ -45,6 +49,17 @@ export function bakeTargetName(b: BuildTask): string {
   return `${b.variant}/${b.arches.join('+')}`.replace(/[^A-Za-z0-9_-]+/g, '_');
 }
 
+/**
+ * The reference a child bakes FROM when its parent is not a named context: the recorded
+ * tag@digest when the record is of the parent's current hash, else the parent's
+ * content-addressed staging tag, which only an image of the current hash can hold (an earlier
+ * bake level pushes it there, or bake fails on a missing image, never on a stale one).
+ */
+export function parentReference(parent: BuildTask, o: Pick<BakeOptions, 'records' | 'stagingRepo'>): string {
+  const r = o.records?.get(parent.id);
+  return r?.ref && r.hash === parent.hash.value ? r.ref : stagingRef(o.stagingRepo, parent);
+}
+
 export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
   const builds = plan.order.map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build' && o.selected.has(t.id));
   const group: BakeFile['group'] = { default: { targets: [] } };
@@ -56,7 +71,7 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
     const parent = b.parentBuild ? (plan.tasks.get(b.parentBuild) as BuildTask) : undefined;
     const level = parent ? (depth.get(parent.id) ?? -1) + 1 : 0;
     depth.set(b.id, level);
-    const parentRef = parent ? (o.refs?.get(parent.id) ?? stagingRef(o.stagingRepo, parent)) : undefined;
+    const parentRef = parent ? parentReference(parent, o) : undefined;
     // The same invocation a run would use: labels, cache, floating args, base and parent images.
     const inv = buildInvocation(b, parentRef, {
       plan,

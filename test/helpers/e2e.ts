@@ -125,3 +125,9 @@ export async function dropPublicationRecords(stagingRepo: string): Promise<numbe
   }
   return n;
 }
+
+/** Removes the local engine's images of one test namespace (what buildx's docker driver also stored while pushing). */
+export function removeLocalImages(namespace: string, opts: { env?: Record<string, string> } = {}): void {
+  const listed = docker(['images', '--format', '{{.Repository}}:{{.Tag}}'], opts).stdout.split('\n').filter((r) => r.includes(`/${namespace}/`));
+  if (listed.length) docker(['rmi', '--force', ...listed], opts);
+}
