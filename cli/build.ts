@@ -7,7 +7,7 @@ import { type Command, Option } from 'commander';
 import { ciMatrix, MATRIX_LIMIT, matrixBatches } from '../core/ci.ts';
 import { githubWorkflow } from '../core/workflow.ts';
 import { DRIVERS } from '../registries/index.ts';
-import { UsageError, WorkError } from '../core/errors.ts';
+import { Ended, runOutcome, UsageError, WorkError } from '../core/errors.ts';
 import { chooseMultiPlatform, type MultiPlatformMode } from '../core/multi-platform.ts';
 import { short } from '../core/hash.ts';
 import { redactor } from '../core/redact.ts';
@@ -305,7 +305,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       const res = await setupQemu(o['platforms'] ? String(o['platforms']).split(',') : undefined, (l) => out.info(l));
       if (out.opts.json) out.json(res);
       else out.result(`emulators enabled: ${res.enabled.join(', ') || 'none'}${res.failed.length ? `; failed: ${res.failed.join(', ')}` : ''}`);
-      if (res.failed.length) process.exitCode = 1;
+      if (res.failed.length) throw new Ended('failed');
     });
 
   const builder = program.command('builder').description('manage buildx builders (state never lives in the builder)');
@@ -458,8 +458,8 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
   if (opts.dryRun && !out.opts.json) {
     out.result(`dry run: nothing was run or written; ${summary.registry.consulted ? 'decisions consulted the registry (read-only), as a real run does' : `the registry was not consulted (${summary.registry.why})`}`);
   }
-  if (summary.interrupted) process.exitCode = summary.interrupted === 'SIGTERM' ? 143 : 130;
-  else if (!summary.ok) process.exitCode = 1;
+  const outcome = runOutcome(summary);
+  if (outcome) throw new Ended(outcome);
 }
 
 /** One symbol per status, so a glance at the table tells failed from cancelled from not started. */

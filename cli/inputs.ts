@@ -2,7 +2,7 @@
 // and what would rebuild, and `build --refresh` (through refreshLock) re-pins before planning.
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { WorkError } from '../core/errors.ts';
+import { Ended, EXIT_CODES, WorkError } from '../core/errors.ts';
 import { floatingInputs } from '../core/floating.ts';
 import { formatLockFile, lockChanges, lockPath, type LockChange, type LockFile } from '../core/lock-file.ts';
 import { planSpec } from '../core/plan.ts';
@@ -14,7 +14,7 @@ import type { Output } from './output.ts';
 import { loadPackage, packageArg, type LoadedSpec } from './workspace.ts';
 
 /** `manager outdated` exits with this when something upstream moved (0: current). */
-export const EXIT_OUTDATED = 3;
+export const EXIT_OUTDATED = EXIT_CODES.outdated;
 
 /** Resolves a spec's floating inputs now; every unresolvable one is named in one error. */
 async function resolveNow(spec: Spec, out: Output): Promise<LockFile> {
@@ -104,9 +104,10 @@ export function registerInputCommands(program: Command, out: Output): void {
         const changes = lockChanges(s.spec.lock, fresh);
         results.push({ package: s.spec.package, lockFile: s.spec.lock?.file ?? null, current: changes.length === 0, changes, rebuild: changes.length ? wouldRebuild(s.spec, fresh) : [] });
       }
-      if (results.some((r) => !r.current)) process.exitCode = EXIT_OUTDATED;
+      const outdated = results.some((r) => !r.current);
       if (out.opts.json) {
         out.json({ schemaVersion: 1, packages: results });
+        if (outdated) throw new Ended('outdated');
         return;
       }
       for (const r of results) {
@@ -119,5 +120,6 @@ export function registerInputCommands(program: Command, out: Output): void {
         out.result(`  would rebuild ${r.rebuild.length} image${r.rebuild.length === 1 ? '' : 's'}${r.rebuild.length ? ':' : ''}`);
         for (const x of r.rebuild) out.result(`    ${x.image}${x.tags.length ? ` (${x.tags[0]}${x.tags.length > 1 ? `, +${x.tags.length - 1}` : ''})` : ''}`);
       }
+      if (outdated) throw new Ended('outdated');
     });
 }

@@ -1,7 +1,7 @@
 // The command line: parses argv, runs one command, maps errors to exit codes in one place.
 import { Command, CommanderError, Option } from 'commander';
 import { PROGRESS_MODES, type ProgressMode } from '../core/progress.ts';
-import { exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
+import { Ended, EXIT_CODES, exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
 import { Output } from './output.ts';
 import { registerCommands } from './commands.ts';
 import { registerBuildCommands } from './build.ts';
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   // `manager graph ... | head` closes the pipe early; that is not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (e.code === 'EPIPE') process.exit(EXIT_CODES.ok);
       throw e;
     });
   }
@@ -147,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const args = withDefaultCommand(normalizeArgv(argv), [...program.commands.flatMap((c) => [c.name(), ...c.aliases()]), 'help']);
     await program.parseAsync(args, { from: 'user' });
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+    return EXIT_CODES.ok;
   } catch (err) {
     return report(err, out);
   }
@@ -170,6 +170,8 @@ function report(err: unknown, out: Output): number {
     if (out.opts.json) out.json({ ok: false, error: { kind, exitCode, message, ...extra } });
     return exitCode;
   };
+  // The command said everything already (its summary, its JSON document): only the code is left.
+  if (err instanceof Ended) return err.exitCode;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     return asJson('usage', 2, err.message.replace(/^error: /, ''));

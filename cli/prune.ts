@@ -1,7 +1,7 @@
 // `manager prune`: staging tags no public tag references, older than a retention; a dry run
 // unless --yes.
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.ts';
+import { Ended, UsageError } from '../core/errors.ts';
 import { planSpec } from '../core/plan.ts';
 import { parseRetention } from '../core/prune.ts';
 import { publicationTag, stagingTag, testRecordTag } from '../core/staging.ts';
@@ -51,7 +51,7 @@ export function registerPruneCommand(program: Command, out: Output): void {
           }
           if (!yes) out.result('dry run: nothing was deleted; pass --yes to delete');
         }
-        if (reports.some((r) => r.unsupported)) process.exitCode = 1;
+        if (reports.some((r) => r.unsupported)) throw new Ended('failed');
       } finally {
         lock?.release();
         await client.close();
