@@ -11,6 +11,7 @@ import { generate } from '../tasks/generate.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
 import { execute } from '../tasks/execute.ts';
+import { readmePusher } from '../tasks/authenticate.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
 import type { Output } from './output.ts';
@@ -194,6 +195,8 @@ export async function explain(l: Loaded, id: string, o: { offline: boolean }): P
     registryCheck: true,
     offline: o.offline,
     renderer: 'silent',
+    // The facts a build would have: a README pusher exists (it is never called here).
+    pushReadme: readmePusher(l.plan.spec, { root: l.root, envFile: l.envFile, out: { info: () => {}, error: () => {} } }),
     log: () => {},
   });
   const r = summary.results.find((x) => x.id === id)!;
@@ -212,7 +215,7 @@ export async function explain(l: Loaded, id: string, o: { offline: boolean }): P
     kind: t.kind,
     hash: t.hash.value,
     recorded: rec ? { hash: rec.hash, finishedAt: rec.finishedAt } : null,
-    decision: { action: r.status === 'skipped' ? 'skip' : r.status === 'would-fail' ? 'fail' : 'run', reason: r.reason ?? '' },
+    decision: { action: r.action!, reason: r.reason ?? '' },
     changed,
   };
 }

@@ -30,6 +30,10 @@ export interface Facts {
   filesCurrent?: boolean;
   /** Render tasks: some files exist but differ or are missing. */
   filesPresent?: boolean;
+  /** README tasks: whether this run can push a README at all (false: nothing configured to push it). */
+  readmePush?: boolean;
+  /** Manifest tasks under `--load`: whether one of its builds is of this host's platform (or the only one). */
+  localSource?: boolean;
 }
 
 export interface DecideOptions {
@@ -77,7 +81,12 @@ export function decide(t: Task, f: Facts, o: DecideOptions = DEFAULT_DECIDE): De
   }
   if (t.kind === 'manifest' && t.refs.length === 0) return { action: 'skip', reason: 'no tags to publish' };
   if (t.kind === 'readme' && o.mode === 'load') return { action: 'skip', reason: '--load publishes nothing' };
-  if (t.kind === 'manifest' && o.mode === 'load') return { action: 'run', reason: '--load: tag the local image' };
+  if (t.kind === 'readme' && f.readmePush === false) return { action: 'skip', reason: 'README push not configured' };
+  if (t.kind === 'manifest' && o.mode === 'load') {
+    return f.localSource === false
+      ? { action: 'skip', reason: '--load keeps one platform per tag; none matches this host' }
+      : { action: 'run', reason: '--load: tag the local image' };
+  }
   if (o.force) return { action: 'run', reason: '--force' };
   if (t.kind === 'test' && o.retest) return { action: 'run', reason: 'manager test runs every selected test' };
 

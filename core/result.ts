@@ -1,5 +1,7 @@
 // What a run says of each task: data, shared by the run (tasks/) and the pure views of it
 // (core/report.ts, core/metadata-file.ts, core/progress.ts).
+import type { Action } from './decide.ts';
+import type { Step } from './steps.ts';
 import type { Task } from './task.ts';
 
 /** listr2's renderers, as a run chooses among them (core/progress.ts). */
@@ -37,4 +39,7 @@ export interface TaskResult {
   digest?: string;
   ref?: string;
   log?: string;
+  /** The dry run: the decision itself (what `graph --explain` reports), and the steps a run would take. */
+  action?: Action;
+  steps?: Step[];
 }

@@ -1,9 +1,10 @@
 // The dry run: the real run's decisions (same facts, same decide()), in dependency order,
-// with the argv each task that would run would get. Runs nothing and writes nothing.
-import { buildArgv, runTestArgv } from '../core/buildx.ts';
+// with the steps each task that would run would take (core/steps.ts: the same pure functions
+// the real run executes), printed as pasteable command lines. Runs nothing and writes nothing.
 import type { DecideOptions } from '../core/decide.ts';
 import { short } from '../core/hash.ts';
-import { buildInvocation, mergeArgv, type InvocationContext } from '../core/invocation.ts';
+import type { InvocationContext } from '../core/invocation.ts';
+import { formatStep, stepsOf } from '../core/steps.ts';
 import type { Task } from '../core/task.ts';
 import { decideTask, prefetch, type FactFinder } from './facts.ts';
 import type { TaskResult } from './run.ts';
@@ -14,25 +15,23 @@ export async function dryRun(
   decideOpts: DecideOptions,
   images: Map<string, { ref: string; digest?: string }>,
   inv: InvocationContext,
+  logDir: string,
   log: (line: string) => void,
 ): Promise<TaskResult[]> {
   const willRun = new Set<string>();
   const results: TaskResult[] = [];
   const early = prefetch(ordered, finder, decideOpts, (id) => images.get(id));
+  // An image a task of this run would make is not known yet: a placeholder stands for its digest.
   const placeholder = (id: string) => (willRun.has(id) ? `<${id} digest>` : images.get(id)?.ref ?? `<${id} digest>`);
+  const ctx = { inv, logDir, image: placeholder, hostArch: finder.run.hostArch };
   for (const t of ordered) {
     const { decision: d } = (await early.get(t.id)) ?? (await decideTask(t, finder, decideOpts, (id) => (willRun.has(id) ? undefined : images.get(id)), (id) => willRun.has(id)));
     if (d.action === 'skip' && d.ref) images.set(t.id, { ref: d.ref, digest: d.digest });
     if (d.action !== 'skip') willRun.add(t.id);
     const verb = d.action === 'skip' ? 'skip' : d.action === 'fail' ? 'FAIL' : 'run ';
     log(`${verb} ${t.id}  ${short(t.hash.value)}  (${d.reason})`);
-    if (d.action === 'run') {
-      if (t.kind === 'build') log(`     ${buildArgv(buildInvocation(t, t.parentBuild ? placeholder(t.parentBuild) : undefined, inv)).join(' ')}`);
-      else if (t.kind === 'manifest') log(`     ${mergeArgv(t, t.builds.map(placeholder), inv).join(' ')}`);
-      else if (t.kind === 'test') for (const x of t.tests) log(`     ${runTestArgv(placeholder(t.build), t.platform, x.run, x.entrypoint).join(' ')}`);
-      else if (t.kind === 'render') log(`     write ${t.files.map((f) => f.path).join(' ')}`);
-      else if (t.kind === 'readme') log(`     push README.md to ${t.repository}`);
-    }
+    const steps = d.action === 'run' ? stepsOf(t, ctx) : [];
+    for (const s of steps) log(`     ${formatStep(s)}`);
     results.push({
       id: t.id,
       kind: t.kind,
@@ -43,7 +42,21 @@ export async function dryRun(
       hash: t.hash.value,
       ref: d.ref,
       digest: d.digest,
+      action: d.action,
+      ...(steps.length ? { steps } : {}),
     });
   }
+  log(dryRunTotals(results));
   return results;
+}
+
+/** The dry run's closing line: `12 run, 30 skip, 0 fail: 4 builds, 4 tests, 2 manifests, 2 renders`. */
+export function dryRunTotals(results: Pick<TaskResult, 'kind' | 'action'>[]): string {
+  const n = (a: string) => results.filter((r) => r.action === a).length;
+  const kinds = ['build', 'test', 'manifest', 'render', 'readme'] as const;
+  const running = kinds
+    .map((k) => [k, results.filter((r) => r.action === 'run' && r.kind === k).length] as const)
+    .filter(([, c]) => c > 0)
+    .map(([k, c]) => `${c} ${k}${c === 1 ? '' : 's'}`);
+  return `${n('run')} run, ${n('skip')} skip, ${n('fail')} fail${running.length ? `: ${running.join(', ')}` : ''}`;
 }

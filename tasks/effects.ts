@@ -1,14 +1,13 @@
 // What running each kind of task does to the world, once the decision says it runs: write a
 // generated directory, build and push an image, run its tests, publish its tags, push a README.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Decision } from '../core/decide.ts';
 import { WorkError } from '../core/errors.ts';
-import { buildArgv, parseMetadataFile, runTestArgv } from '../core/buildx.ts';
+import { parseMetadataFile } from '../core/buildx.ts';
 import { parseImageRef } from '../core/image-ref.ts';
-import { buildInvocation, mergeArgv } from '../core/invocation.ts';
+import { buildSteps, localSource, manifestSteps, metadataPath, testSteps, type Step } from '../core/steps.ts';
 import { indexPushRace, retryableDockerError } from '../core/retry.ts';
-import { logFileName, publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
+import { publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
 import { MEDIA } from '../core/manifest.ts';
 import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/task.ts';
@@ -28,7 +27,7 @@ export async function runEffect(r: Run, t: Task, d: Decision, progress: Progress
     case 'test':
       return test(r, t, d, progress);
     case 'manifest':
-      return r.opts.mode === 'load' ? tagLocally(r, t, progress) : manifest(r, t, d, progress);
+      return r.opts.mode === 'load' ? tagLocally(r, t, d, progress) : manifest(r, t, d, progress);
     case 'readme':
       return readme(r, t, d, progress);
   }
@@ -50,18 +49,16 @@ function render(r: Run, t: RenderTask, d: Decision): TaskResult {
   return r.succeed(t, 'ran', performance.now() - started, d);
 }
 
-function parentRef(r: Run, b: BuildTask): string | undefined {
-  if (!b.parentBuild) return undefined;
-  const p = r.images.get(b.parentBuild);
-  if (!p) throw new WorkError(`parent ${b.parentBuild} has no image reference`);
-  return p.ref;
+/** The argv of each program the steps run, in order. */
+function execArgv(steps: Step[]): string[][] {
+  return steps.flatMap((s) => (s.kind === 'exec' ? [s.argv] : []));
 }
 
 async function build(r: Run, b: BuildTask, d: Decision, progress: Progress): Promise<TaskResult> {
   const builder = await r.engine();
-  const metadataFile = join(r.opts.logDir, `.metadata-${logFileName(b.id)}.json`);
+  const metadataFile = metadataPath(r.opts.logDir, b);
   rmSync(metadataFile, { force: true });
-  const argv = buildArgv(buildInvocation(b, parentRef(r, b), r.invocationContext(builder), metadataFile));
+  const argv = execArgv(buildSteps(b, r.stepContext(builder)))[0]!;
   // A push the registry refused for a passing reason (5xx, 429, a dropped connection) is
   // retried with backoff; BuildKit's cache makes the retry only the push.
   const res = await r.retrying(b, `the ${b.id} push`, 1000, progress, (attempt) =>
@@ -82,8 +79,9 @@ async function test(r: Run, t: TestTask, d: Decision, progress: Progress): Promi
   const image = r.images.get(t.build);
   if (!image) throw new WorkError(`${t.build} has no image to test`);
   startLog(r.logPath(t));
-  for (const x of t.tests) {
-    const argv = runTestArgv(image.ref, t.platform, x.run, x.entrypoint);
+  const argvs = execArgv(testSteps(t, r.stepContext(r.builder)));
+  for (const [i, x] of t.tests.entries()) {
+    const argv = argvs[i]!;
     progress(`${x.name}: ${argv.slice(-Math.max(1, Array.isArray(x.run) ? x.run.length : 2)).join(' ')}`);
     const res = await r.runLogged(t, argv, () => {}, (r.opts.timeoutSec ?? x.timeout) * 1000, `# test ${x.name}\n`, true);
     if (res.timedOut) return r.fail(t, res, `test "${x.name}" timed out`);
@@ -117,13 +115,8 @@ async function recordTestPass(r: Run, t: TestTask, image: { ref: string; digest?
 
 async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress): Promise<TaskResult> {
   await r.engine();
-  const sources = m.builds.map((id) => {
-    const img = r.images.get(id);
-    if (!img) throw new WorkError(`${id} has no image reference to publish`);
-    return img.ref;
-  });
+  const argv = execArgv(manifestSteps(m, r.stepContext(r.builder)))[0]!;
   progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
-  const argv = mergeArgv(m, sources, r.invocationContext(r.builder));
   // The merge is pure network work: retry registry hiccups with backoff, reporting each.
   const res = await r.retrying(m, `the ${m.id} merge`, 500, progress, (attempt) =>
     r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
@@ -166,26 +159,23 @@ export async function recordPublication(r: Run, m: ManifestTask, published: stri
   }
 }
 
-/** --load: no registry, so tag the local image of the host's platform (or the only one). */
-async function tagLocally(r: Run, m: ManifestTask, progress: Progress): Promise<TaskResult> {
+/** --load: no registry, so tag the local image of the host's platform (or the only one), as the decision found it. */
+async function tagLocally(r: Run, m: ManifestTask, d: Decision, progress: Progress): Promise<TaskResult> {
   const started = performance.now();
   await r.engine();
-  const builds = m.builds.map((id) => r.plan.tasks.get(id) as BuildTask);
-  const hostArch = process.arch === 'x64' ? 'amd64' : process.arch;
-  const pick = builds.length === 1 ? builds[0] : builds.find((b) => b.platforms[0]!.split('/')[1] === hostArch);
-  if (!pick) return r.finish(m, 'skipped', 0, '--load keeps one platform per tag; none matches this host');
-  const src = r.images.get(pick.id)!.ref;
-  for (const ref of m.refs) {
-    progress(`docker tag ${ref}`);
-    const res = await r.runLogged(m, ['docker', 'tag', src, ref], progress, 60_000, '', true);
+  for (const argv of execArgv(manifestSteps(m, r.stepContext(r.builder)))) {
+    progress(`docker tag ${argv[argv.length - 1]}`);
+    const res = await r.runLogged(m, argv, progress, 60_000, '', true);
     if (res.exitCode !== 0) return r.fail(m, res);
   }
-  return r.finish(m, 'ran', performance.now() - started, `tagged the ${pick.platforms.join(', ')} image locally`);
+  const src = localSource(m, r.plan, r.finder.run.hostArch)!;
+  return r.finish(m, 'ran', performance.now() - started, `${d.reason}: tagged the ${src.platforms.join(', ')} image`);
 }
 
 async function readme(r: Run, t: ReadmeTask, d: Decision, progress: Progress): Promise<TaskResult> {
   const started = performance.now();
-  if (!r.opts.pushReadme) return r.finish(t, 'skipped', 0, 'README push not configured');
+  // decide() skips a README when no pusher is configured; reaching here without one is a bug.
+  if (!r.opts.pushReadme) throw new Error('README push not configured, yet decided to run');
   const docs = r.plan.tasks.get(t.docs) as RenderTask;
   const content = docs.files.find((f) => f.path === 'README.md')!.content;
   const log = r.logPath(t);

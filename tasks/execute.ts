@@ -18,7 +18,7 @@ import type { RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
 import { dryRun } from './dry-run.ts';
 import { recordPublication, runEffect } from './effects.ts';
-import { decideTask, FactFinder, prefetch, type RegistryView } from './facts.ts';
+import { decideTask, FactFinder, HOST_FACTS, prefetch, type RegistryView } from './facts.ts';
 import { registryClient } from './registry.ts';
 import { ensureLogDir } from './logs.ts';
 import { Cancelled, invocationContextOf, Run, type ExecuteOptions, type TaskResult } from './run.ts';
@@ -45,7 +45,7 @@ export interface Summary {
 }
 
 const COST: Record<Task['kind'], number> = { render: 0.01, build: 30, test: 3, manifest: 1, readme: 0.5 };
-const HOST_PLATFORM = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+const HOST_PLATFORM = `linux/${HOST_FACTS.hostArch}`;
 
 /**
  * Seconds a task is expected to take: its last recorded duration, else a guess by kind, with
@@ -91,14 +91,14 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
       view = { why: `${host} is not reachable (${e instanceof Error ? e.message : String(e)}); decided from the state file alone` };
     }
   }
-  const finder = new FactFinder(plan, state, opts.packageDir, view);
+  const finder = new FactFinder(plan, state, opts.packageDir, view, { ...HOST_FACTS, readmePush: Boolean(opts.pushReadme) });
   const decideOpts: DecideOptions = { force: opts.force, retest: Boolean(opts.retest), assumeMissing: Boolean(opts.assumeMissing), mode: opts.mode };
   const registry = 'why' in view ? { consulted: false, why: view.why } : { consulted: true };
   try {
     if (opts.dryRun) {
       const images = new Map(Object.entries(state.tasks).flatMap(([id, rec]) => (rec.ref ? [[id, { ref: rec.ref, digest: rec.digest }] as const] : [])));
       const inv = invocationContextOf(plan, opts, stagingRepo, true);
-      const results = await dryRun(ordered, finder, decideOpts, images, inv, opts.log);
+      const results = await dryRun(ordered, finder, decideOpts, images, inv, opts.logDir, opts.log);
       return { ok: results.every((r) => r.status !== 'would-fail'), results, registry };
     }
     return await realRun(plan, opts, ordered, state, stagingRepo, finder, client, decideOpts, abort, registry);

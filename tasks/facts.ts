@@ -15,6 +15,7 @@ import type { RegistryClient } from '../registries/distribution.ts';
 import { RegistryError } from '../registries/distribution.ts';
 import { labelledImage, manifestAt } from '../registries/images.ts';
 import { HASH_LABEL } from '../core/buildx.ts';
+import { dockerArch, localSource } from '../core/steps.ts';
 import { hasContent } from './atomic.ts';
 
 /** The registry a run may ask, or why it does not. */
@@ -22,6 +23,16 @@ export type RegistryView = { client: RegistryClient; stagingRepo: string } | { w
 
 /** An image a build produced or found: the reference children use and its digest. */
 export type ImageOf = (buildId: string) => { ref: string; digest?: string } | undefined;
+
+/** What this run and machine can do, for decisions that depend on them rather than on the task alone. */
+export interface RunFacts {
+  /** Whether a README can be pushed at all (a pusher is configured). */
+  readmePush: boolean;
+  /** This machine's architecture in Docker's words. */
+  hostArch: string;
+}
+
+export const HOST_FACTS: RunFacts = { readmePush: true, hostArch: dockerArch(process.arch) };
 
 export class FactFinder {
   /** Build id → its staged manifest, as looked up (a manifest's check reuses it). */
@@ -34,11 +45,14 @@ export class FactFinder {
     private readonly state: StateFile,
     private readonly packageDir: string,
     readonly registry: RegistryView,
+    readonly run: RunFacts = HOST_FACTS,
   ) {}
 
   /** Facts that cost nothing to gather: the record, and the disk for render tasks. */
   local(t: Task): Facts {
     const record = Object.hasOwn(this.state.tasks, t.id) ? this.state.tasks[t.id] : undefined;
+    if (t.kind === 'readme') return { record, readmePush: this.run.readmePush };
+    if (t.kind === 'manifest') return { record, localSource: localSource(t, this.plan, this.run.hostArch) !== undefined };
     if (t.kind !== 'render') return { record };
     const present = t.files.map((f) => existsSync(join(this.packageDir, f.path)));
     const filesCurrent = t.files.every((f, i) => present[i] && hasContent(join(this.packageDir, f.path), f.content));

@@ -7,6 +7,7 @@ import { WorkError } from '../core/errors.ts';
 import type { BuilderInfo, CacheOverride } from '../core/buildx.ts';
 import { isEngineDown, supportsCacheExport } from '../core/buildx.ts';
 import type { InvocationContext } from '../core/invocation.ts';
+import type { StepContext } from '../core/steps.ts';
 import { normalizePlatform } from '../core/manifest.ts';
 import type { Plan } from '../core/plan.ts';
 import { record, type StateFile, type TaskRecord } from '../core/record.ts';
@@ -154,6 +155,20 @@ export class Run {
       return b;
     })();
     return this.engineReady;
+  }
+
+  /** What the steps of a task are made from (core/steps.ts): the dry run builds the same from the same parts. */
+  stepContext(builder: BuilderInfo | undefined): StepContext {
+    return {
+      inv: this.invocationContext(builder),
+      logDir: this.opts.logDir,
+      hostArch: this.finder.run.hostArch,
+      image: (id) => {
+        const img = this.images.get(id);
+        if (!img) throw new WorkError(`${id} has no image reference`);
+        return img.ref;
+      },
+    };
   }
 
   invocationContext(builder: BuilderInfo | undefined): InvocationContext {

@@ -45,7 +45,7 @@ describe('manager CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^run  build:bento-server\/debian11\/cudnn\/py3\.9\/cuda11\.6\.2\/amd64 /m);
-    expect(r.stdout).toMatch(/docker buildx build --progress plain --platform linux\/amd64 .*--build-arg BASE_IMAGE=<build:bento-server\/debian11\/runtime\/py3\.9\/amd64 digest>/);
+    expect(r.stdout).toMatch(/docker buildx build --progress plain --platform linux\/amd64 .*--build-arg 'BASE_IMAGE=<build:bento-server\/debian11\/runtime\/py3\.9\/amd64 digest>'/);
     expect(r.stdout).not.toMatch(/devel/);
     expect(r.stdout).toMatch(/--label org\.opencontainers\.image\.revision=[0-9a-f]{40} /);
     expect(existsSync(join(out, 'bento-server'))).toBe(false);

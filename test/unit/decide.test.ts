@@ -75,6 +75,16 @@ describe('decide', () => {
     expect(d(render, { record: changed, filesCurrent: false }).reason).toBe('inputs changed: base_image, build_args');
   });
 
+  it('what used to be decided while running is a fact: no README pusher, no local image of this host', () => {
+    expect(d(readme, { readmePush: false })).toEqual({ action: 'skip', reason: 'README push not configured' });
+    expect(d(readme, { readmePush: false }, { force: true }).action).toBe('skip');
+    expect(d(readme, { readmePush: true }).action).toBe('run');
+    expect(d(manifest, { localSource: false }, { mode: 'load' })).toEqual({ action: 'skip', reason: '--load keeps one platform per tag; none matches this host' });
+    expect(d(manifest, { localSource: true }, { mode: 'load' }).action).toBe('run');
+    // In push mode the fact does not matter: the registry holds every platform.
+    expect(d(manifest, { localSource: false }).action).toBe('run');
+  });
+
   it('--load: manifests tag locally, READMEs are skipped', () => {
     expect(d(manifest, { record: same }, { mode: 'load' })).toEqual({ action: 'run', reason: '--load: tag the local image' });
     expect(d(readme, {}, { mode: 'load' })).toEqual({ action: 'skip', reason: '--load publishes nothing' });

@@ -84,7 +84,7 @@ describe('execute', () => {
     expect(s.ok).toBe(true);
     const runs = lines.filter((l) => /^run  /.test(l)).map((l) => l.split(/\s+/)[1]);
     expect(runs.indexOf('build:mini/deb/base/py3.10/arm64v8')).toBeLessThan(runs.indexOf('build:mini/deb/runtime/py3.10/arm64v8'));
-    expect(lines.join('\n')).toContain('--build-arg BASE_IMAGE=<build:mini/deb/base/py3.10/arm64v8 digest>');
+    expect(lines.join('\n')).toContain("--build-arg 'BASE_IMAGE=<build:mini/deb/base/py3.10/arm64v8 digest>'");
     expect(lines.join('\n')).toContain('--tag docker.io/acme/mini-staging:build-arm64v8-');
     // docker.io is out of reach here: the dry run says it decided without the registry.
     expect(s.registry).toEqual({ consulted: false, why: expect.stringMatching(/^docker\.io is not reachable .*; decided from the state file alone$/) });

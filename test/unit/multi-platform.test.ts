@@ -102,7 +102,7 @@ describe('the CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^platforms: one build per image for all its platforms \(single was asked for\)$/m);
     expect(r.stdout).toMatch(/docker buildx build --progress plain --platform linux\/amd64,linux\/arm64,linux\/arm\/v7,linux\/ppc64le,linux\/s390x /);
-    expect(r.stdout).toMatch(/docker buildx imagetools create .* <build:bento-server\/debian11\/runtime\/py3\.9\/amd64\+arm64v8\+arm32v7\+ppc64le\+s390x digest>$/m);
+    expect(r.stdout).toMatch(/docker buildx imagetools create .* '<build:bento-server\/debian11\/runtime\/py3\.9\/amd64\+arm64v8\+arm32v7\+ppc64le\+s390x digest>'$/m);
   });
 
   it('graph shows either plan without asking a builder, so ids from a single run can be explained', () => {
