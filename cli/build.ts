@@ -55,6 +55,21 @@ async function gitOut(root: string, args: string[]): Promise<string | undefined>
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
+/**
+ * Failed lookups, one line per cause: a host found unreachable is one line however many builds
+ * asked it; other failures are listed per build, twenty at most.
+ */
+export function lookupFailures(failed: Map<string, string>, unreachable: Map<string, string>): string {
+  const byCause = new Map<string, string[]>();
+  for (const [id, why] of failed) {
+    const dead = [...unreachable].find(([origin]) => why.includes(origin));
+    const cause = dead ? `${dead[0]} is unreachable: ${dead[1]}` : `${id}: ${why}`;
+    byCause.set(cause, [...(byCause.get(cause) ?? []), id]);
+  }
+  const lines = [...byCause].map(([cause, ids]) => (ids.length > 1 ? `  ${cause} (${ids.length} builds, e.g. ${ids[0]})` : `  ${cause}`));
+  return [...lines.slice(0, 20), ...(lines.length > 20 ? [`  … and ${lines.length - 20} more`] : [])].join('\n');
+}
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a positive integer, got "${v}"`);
@@ -248,7 +263,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       try {
         const found = await changedBuilds(l.plan, selected, repo, client, { assumeMissing: Boolean(o['assumeMissing']) });
         if (found.failed.size) {
-          throw new WorkError(`the registry could not answer for ${found.failed.size} build${found.failed.size === 1 ? '' : 's'}; no matrix was printed`, [...found.failed].map(([id, why]) => `  ${id}: ${why}`).join('\n'));
+          throw new WorkError(`the registry could not answer for ${found.failed.size} build${found.failed.size === 1 ? '' : 's'}; no matrix was printed`, lookupFailures(found.failed, client.unreachable()));
         }
         const matrix = ciMatrix(l.plan, selected, found.changed);
         if (o['githubOutput']) {

@@ -15,6 +15,28 @@ const MAX_MANIFEST_BYTES = 4 << 20;
 const MAX_CONFIG_BYTES = 8 << 20;
 const MAX_ERROR_BYTES = 64 << 10;
 const MAX_REDIRECTS = 5;
+/** Every request's whole exchange (connect, headers and body) ends within this, unless told otherwise. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+/**
+ * Entries of one index this client accepts. A real multi-arch tag lists a few dozen (platforms
+ * and their attestations); an index of thousands still fits under the size limit, and every
+ * caller that follows its entries would fan out into a request per entry.
+ */
+export const MAX_INDEX_ENTRIES = 512;
+/** A connection not set up within this is a host that drops packets: dead for the run. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Requests one client sends at most: a bound on fan-out, far above what a 50,000-task run asks. */
+export const DEFAULT_MAX_REQUESTS = 250_000;
+
+/**
+ * Failures of the connection itself: the host is not there (no name, nothing listening, no
+ * route, no answer in time). Unlike an HTTP answer, they say nothing about one request.
+ */
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'DEADLINE']);
+/** Connection failures in a row, over all requests to one origin, after which it is dead for the run. */
+const STRIKES = 4;
+/** Of those, the ones another try a moment later will not change: the host is dead at once. */
+const FINAL = new Set(['ENOTFOUND', 'EAI_NONAME', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'DEADLINE', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export interface ClientOptions {
   /** Credentials per registry host (the user's docker config, usually). */
@@ -26,7 +48,10 @@ export interface ClientOptions {
   retry?: Partial<Omit<RetryOptions, 'what' | 'retryable'>>;
   /** Hosts spoken to over plain HTTP (default: loopback, as the docker daemon allows). */
   plainHttp?: (host: string) => boolean;
+  /** Deadline of one request's whole exchange, headers and body (default DEFAULT_DEADLINE_MS). */
   timeoutMs?: number;
+  /** Requests this client may send in all (default DEFAULT_MAX_REQUESTS); past it, a clear error. */
+  maxRequests?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -36,7 +61,7 @@ export class RegistryError extends WorkError {
   override name = 'RegistryError';
   constructor(
     message: string,
-    readonly info: { url: string; status?: number; code?: string; transient: boolean; retryAfterMs?: number },
+    readonly info: { url: string; status?: number; code?: string; transient: boolean; retryAfterMs?: number; unreachable?: boolean },
   ) {
     super(redactor.redact(message));
   }
@@ -95,10 +120,40 @@ export class RegistryClient {
   private readonly basicHosts = new Set<string>();
   /** Requests sent, for benchmarks and tests. */
   requests = 0;
+  /** Origin → the failure that showed it unreachable: every later request to it fails at once with it. */
+  private readonly dead = new Map<string, RegistryError>();
+  /** Origin → connection failures in a row (any answer resets it): past STRIKES the origin is dead. */
+  private readonly strikes = new Map<string, number>();
+  private readonly deadlineMs: number;
 
   constructor(private readonly o: ClientOptions = {}) {
-    this.agent = new Agent({ connections: o.connectionsPerHost ?? 8, keepAliveTimeout: 30_000, headersTimeout: o.timeoutMs ?? 30_000, bodyTimeout: o.timeoutMs ?? 30_000 });
+    this.deadlineMs = o.timeoutMs ?? DEFAULT_DEADLINE_MS;
+    this.agent = new Agent({ connections: o.connectionsPerHost ?? 8, keepAliveTimeout: 30_000, headersTimeout: this.deadlineMs, bodyTimeout: this.deadlineMs, connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, this.deadlineMs) } });
     this.limit = pLimit(o.concurrency ?? 16);
+  }
+
+  /** The origins found unreachable so far, with the first cause of each. */
+  unreachable(): Map<string, string> {
+    return new Map([...this.dead].map(([o, e]) => [o, e.message]));
+  }
+
+  private markDead(origin: string, e: RegistryError): void {
+    if (this.dead.has(origin)) return;
+    this.dead.set(origin, e);
+    this.o.log?.(`${origin} is unreachable (${e.message}); every further request to it in this run fails at once`);
+  }
+
+  /** A request to an origin already found dead: the same cause, said the same way for every lookup. */
+  private refuseDead(origin: string, url: string): RegistryError | undefined {
+    const first = this.dead.get(origin);
+    if (!first) return undefined;
+    return new RegistryError(`${origin} is unreachable: ${first.message}`, { url, code: first.info.code, transient: false, unreachable: true });
+  }
+
+  /** Counts a request against the client's budget; past it, the run stops asking. */
+  private spend(url: string): void {
+    const max = this.o.maxRequests ?? DEFAULT_MAX_REQUESTS;
+    if (++this.requests > max) throw new RegistryError(`more than ${max} registry requests in one run (the last to ${url.replace(/\?.*$/, '')}): refusing to go on; a registry answer is fanning out without bound`, { url, transient: false });
   }
 
   async close(): Promise<void> {
@@ -124,6 +179,10 @@ export class RegistryClient {
     const digest = digestOf(r.body);
     if (ref.digest && digest !== ref.digest) throw new RegistryError(`${ref.host}/${ref.repository}@${ref.digest}: the registry returned content with digest ${digest}`, { url: r.url, transient: false });
     const doc = parseJson(() => parseManifest(r.body, header(r.headers, 'content-type')), r.url);
+    const entries = Array.isArray(doc.manifests) ? doc.manifests.length : 0;
+    if (entries > MAX_INDEX_ENTRIES) {
+      throw new RegistryError(`${ref.host}/${ref.repository}:${reference}: an index of ${entries} entries, more than the ${MAX_INDEX_ENTRIES} this tool follows`, { url: r.url, transient: false });
+    }
     return { digest, mediaType: doc.mediaType!, doc, body: r.body };
   }
 
@@ -183,9 +242,27 @@ export class RegistryClient {
     return out;
   }
 
-  private send(host: string, path: string, s: Send, expected: number[]): Promise<Raw> {
+  private async send(host: string, path: string, s: Send, expected: number[]): Promise<Raw> {
+    const origin = this.base(host);
+    const known = this.refuseDead(origin, origin + path);
+    if (known) throw known;
+    try {
+      return await this.sendRetrying(host, path, s, expected, origin);
+    } catch (e) {
+      // A host that still could not be reached after the retries is not asked again this run.
+      if (e instanceof RegistryError && e.info.unreachable && new URL(e.info.url).origin === origin) this.markDead(origin, e);
+      throw e;
+    }
+  }
+
+  private sendRetrying(host: string, path: string, s: Send, expected: number[], origin: string): Promise<Raw> {
     return retry(
-      () => this.limit(() => this.once(host, path, s, expected)),
+      () =>
+        this.limit(() => {
+          // Found dead while this request waited for its turn or its retry: no point asking.
+          const dead = this.refuseDead(origin, origin + path);
+          return dead ? Promise.reject(dead) : this.once(host, path, s, expected);
+        }),
       {
         what: `${s.method} ${host}${path.split('?')[0]}`,
         attempts: 4,
@@ -195,7 +272,7 @@ export class RegistryClient {
         signal: this.o.signal,
         ...this.o.retry,
         ...(s.attempts ? { attempts: s.attempts } : {}),
-        retryable: (e) => e instanceof RegistryError && e.info.transient,
+        retryable: (e) => e instanceof RegistryError && e.info.transient && !this.dead.has(origin),
         delayFor: (e) => (e instanceof RegistryError ? e.info.retryAfterMs : undefined),
       },
     );
@@ -205,7 +282,10 @@ export class RegistryClient {
     const url = `${this.base(host)}${path}`;
     let auth = await this.knownAuth(host, s.scope);
     let r = await this.fetch(url, s, auth);
-    if (r.status === 401 && s.scope) {
+    // Only the configured origin's own challenge is answered: a 401 from where a redirect led
+    // would take the registry's credentials (or a token realm it names) to someone else.
+    const redirected = new URL(r.url).origin !== new URL(url).origin;
+    if (r.status === 401 && s.scope && !redirected) {
       auth = await this.authorize(host, parseChallenge(header(r.headers, 'www-authenticate')), s.scope, url);
       if (auth) r = await this.fetch(url, s, auth);
     }
@@ -213,6 +293,9 @@ export class RegistryClient {
     const code = errorCode(r.body);
     const detail = errorMessage(r.body);
     const what = `${s.method} ${url.replace(/\?.*$/, '')}: HTTP ${r.status}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`;
+    if ((r.status === 401 || r.status === 403) && redirected) {
+      throw new RegistryError(`${what} (after a redirect to ${new URL(r.url).origin}: credentials for ${host} are not sent to another origin)`, { url, status: r.status, code, transient: false });
+    }
     if (r.status === 401 || r.status === 403) {
       throw new RegistryError(`${what} (credentials for ${host} were ${auth ? 'refused' : 'not found; log in with `manager authenticate` or `docker login`'})`, { url, status: r.status, code, transient: false });
     }
@@ -220,40 +303,71 @@ export class RegistryClient {
     throw new RegistryError(what, { url, status: r.status, code, transient, retryAfterMs: parseRetryAfter(header(r.headers, 'retry-after')) });
   }
 
-  /** One HTTP exchange, following redirects (credentials never follow to another host). */
+  /**
+   * One HTTP exchange, following redirects: credentials go only to the request's own origin
+   * (scheme, host and port), never to another, and a redirect from https to plain http is
+   * refused. Each hop, connect to the last byte of the body, ends within the deadline.
+   */
   private async fetch(url: string, s: Send, auth: string | undefined): Promise<Raw> {
     let current = url;
+    const origin = new URL(url).origin;
     for (let hop = 0; ; hop++) {
-      const sameHost = new URL(current).host === new URL(url).host;
-      this.requests++;
-      let res: Dispatcher.ResponseData;
+      const sameOrigin = new URL(current).origin === origin;
+      this.spend(current);
+      const deadline = AbortSignal.timeout(this.deadlineMs);
+      const signal = this.o.signal ? AbortSignal.any([this.o.signal, deadline]) : deadline;
       try {
-        res = await request(current, {
+        const res = await request(current, {
           method: s.method,
           dispatcher: this.agent,
-          headers: { 'user-agent': 'image-matrix-manager', ...s.headers, ...(auth && sameHost ? { authorization: auth } : {}) },
+          headers: { 'user-agent': 'image-matrix-manager', ...s.headers, ...(auth && sameOrigin ? { authorization: auth } : {}) },
           body: s.body,
-          signal: this.o.signal,
+          signal,
         });
+        const location = header(res.headers, 'location');
+        if (res.statusCode >= 300 && res.statusCode < 400 && location && (s.method === 'GET' || s.method === 'HEAD')) {
+          await res.body.dump();
+          if (hop >= MAX_REDIRECTS) throw new RegistryError(`${s.method} ${url}: more than ${MAX_REDIRECTS} redirects`, { url, transient: false });
+          const next = new URL(location, current);
+          if (new URL(current).protocol === 'https:' && next.protocol !== 'https:') {
+            throw new RegistryError(`${s.method} ${current.replace(/\?.*$/, '')} redirected to ${next.origin}: refusing to leave HTTPS`, { url: current, transient: false });
+          }
+          current = next.toString();
+          continue;
+        }
+        this.strikes.delete(new URL(current).origin);
+        const ok = res.statusCode >= 200 && res.statusCode < 300;
+        const body = s.method === 'HEAD' ? (await res.body.dump(), Buffer.alloc(0)) : await readBounded(res.body, ok ? (s.maxBytes ?? MAX_MANIFEST_BYTES) : MAX_ERROR_BYTES, current, ok);
+        return { status: res.statusCode, headers: res.headers, body, url: current };
       } catch (e) {
-        const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-        const aborted = this.o.signal?.aborted;
-        const message = (e as Error).message;
-        // undici's messages often name the code already ("getaddrinfo ENOTFOUND host").
-        const said = code && !message.includes(code) ? `${code} ${message}` : message;
-        throw new RegistryError(`${s.method} ${current.replace(/\?.*$/, '')}: ${aborted ? 'cancelled' : said}`, { url: current, code, transient: !aborted });
+        if (e instanceof RegistryError) throw e;
+        throw this.networkError(e, s.method, current, deadline);
       }
-      const location = header(res.headers, 'location');
-      if (res.statusCode >= 300 && res.statusCode < 400 && location && (s.method === 'GET' || s.method === 'HEAD')) {
-        await res.body.dump();
-        if (hop >= MAX_REDIRECTS) throw new RegistryError(`${s.method} ${url}: more than ${MAX_REDIRECTS} redirects`, { url, transient: false });
-        current = new URL(location, current).toString();
-        continue;
-      }
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      const body = s.method === 'HEAD' ? (await res.body.dump(), Buffer.alloc(0)) : await readBounded(res.body, ok ? (s.maxBytes ?? MAX_MANIFEST_BYTES) : MAX_ERROR_BYTES, current, ok);
-      return { status: res.statusCode, headers: res.headers, body, url: current };
     }
+  }
+
+  /** What a failed exchange says: cancelled, past its deadline, or the network's own error. */
+  private networkError(e: unknown, method: string, url: string, deadline: AbortSignal): RegistryError {
+    const where = `${method} ${url.replace(/\?.*$/, '')}`;
+    if (this.o.signal?.aborted) return new RegistryError(`${where}: cancelled`, { url, transient: false });
+    if (deadline.aborted) {
+      const err = new RegistryError(`${where}: no complete answer within ${this.deadlineMs} ms`, { url, code: 'DEADLINE', transient: false, unreachable: true });
+      this.markDead(new URL(url).origin, err);
+      return err;
+    }
+    const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+    const message = (e as Error).message;
+    // undici's messages often name the code already ("getaddrinfo ENOTFOUND host").
+    const said = code && !message.includes(code) ? `${code} ${message}` : message;
+    const unreachable = code !== undefined && UNREACHABLE.has(code);
+    const err = new RegistryError(`${where}: ${said}`, { url, code, transient: !(code && FINAL.has(code)), unreachable });
+    // Refused or reset connections are retried, but counted over every request to the origin:
+    // many lookups in flight at once do not each spend all their tries on a host that is gone.
+    const origin = new URL(url).origin;
+    const strikes = unreachable ? (this.strikes.get(origin) ?? 0) + 1 : 0;
+    if (unreachable) this.strikes.set(origin, strikes);
+    if ((code && FINAL.has(code)) || strikes >= STRIKES) this.markDead(origin, err);
+    return err;
   }
 
   private async knownAuth(host: string, scope: string): Promise<string | undefined> {
@@ -289,22 +403,30 @@ export class RegistryClient {
     if (c.service) params.set('service', c.service);
     if (wanted) params.set('scope', wanted);
     let res: Dispatcher.ResponseData;
+    const deadline = AbortSignal.timeout(this.deadlineMs);
+    const signal = this.o.signal ? AbortSignal.any([this.o.signal, deadline]) : deadline;
+    this.spend(realm.origin);
     try {
       if (cred?.identityToken) {
         params.set('grant_type', 'refresh_token');
         params.set('refresh_token', cred.identityToken);
         params.set('client_id', 'image-matrix-manager');
-        res = await request(realm.toString(), { method: 'POST', dispatcher: this.agent, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal: this.o.signal });
+        res = await request(realm.toString(), { method: 'POST', dispatcher: this.agent, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal });
       } else {
         for (const [k, v] of params) realm.searchParams.set(k, v);
         const b = basic(cred);
-        res = await request(realm.toString(), { method: 'GET', dispatcher: this.agent, headers: b ? { authorization: b } : {}, signal: this.o.signal });
+        res = await request(realm.toString(), { method: 'GET', dispatcher: this.agent, headers: b ? { authorization: b } : {}, signal });
       }
     } catch (e) {
-      throw new RegistryError(`token service ${realm.origin}: ${(e as Error).message}`, { url: realm.origin, transient: !this.o.signal?.aborted });
+      throw this.networkError(e, 'GET', realm.toString(), deadline);
     }
-    this.requests++;
-    const body = await readBounded(res.body, MAX_ERROR_BYTES, realm.origin, true);
+    let body: Buffer;
+    try {
+      body = await readBounded(res.body, MAX_ERROR_BYTES, realm.origin, true);
+    } catch (e) {
+      if (e instanceof RegistryError) throw e;
+      throw this.networkError(e, 'GET', realm.toString(), deadline);
+    }
     if (res.statusCode !== 200) {
       throw new RegistryError(`token service ${realm.origin}: HTTP ${res.statusCode}${cred ? ' (credentials refused)' : ''}`, { url: realm.origin, status: res.statusCode, transient: res.statusCode === 429 || res.statusCode >= 500 });
     }

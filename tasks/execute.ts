@@ -14,7 +14,7 @@ import { startedEvent } from '../core/progress.ts';
 import { redactor } from '../core/redact.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import type { BuildTask, Task } from '../core/task.ts';
-import type { RegistryClient } from '../registries/distribution.ts';
+import { DEFAULT_DEADLINE_MS, type RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
 import { dryRun } from './dry-run.ts';
 import { recordPublication, runEffect } from './effects.ts';
@@ -78,7 +78,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   // Every running program and registry request listens on this one signal: many at once is
   // the design, not a leak (Node warns past ten).
   setMaxListeners(0, abort.signal);
-  const ownClient = !opts.client && opts.mode === 'push' && repo ? registryClient({ signal: abort.signal, log: opts.log }) : undefined;
+  const ownClient = !opts.client && opts.mode === 'push' && repo ? registryClient({ signal: abort.signal, log: opts.log, ...(opts.timeoutSec ? { timeoutMs: Math.min(opts.timeoutSec * 1000, DEFAULT_DEADLINE_MS) } : {}) }) : undefined;
   const client = opts.client ?? ownClient;
   let view = registryView(opts, client, stagingRepo);
   // A dry run asks the registry when it can be reached, and says so when it cannot; a real
