@@ -3,6 +3,7 @@
 // prints and the target bake gets are the ones a run would use. Pure.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { parseImageRef } from './image-ref.ts';
 import { HASH_LABEL, TASK_LABEL, imagetoolsCreateArgv, type BuildInvocation, type CacheOptions, type CacheOverride } from './buildx.ts';
 import type { Plan } from './plan.ts';
 import { indexAnnotations, ociLabels } from './oci.ts';
@@ -82,11 +83,30 @@ export function buildLabels(b: BuildTask, c: Pick<InvocationContext, 'plan' | 'r
 }
 
 /** A manifest task's merge: its tags over the built images, the OCI labels as index annotations. */
-export function mergeArgv(m: ManifestTask, sources: string[], c: Pick<InvocationContext, 'plan' | 'builder' | 'revision' | 'source' | 'created'>): string[] {
+/**
+ * A merge's tags in two waves: the first tag of each repository, then all the others. buildx
+ * pushes every tag of one call at once, each copying the platform manifests before its index,
+ * and two pushes into one repository race (an index PUT answered 400 because the other push's
+ * copy has not landed). In the second wave every repository already holds them.
+ */
+export function mergeWaves(refs: string[]): string[][] {
+  const first = new Map<string, string>();
+  const rest: string[] = [];
+  for (const ref of refs) {
+    const r = parseImageRef(ref);
+    const repo = `${r.host}/${r.repository}`;
+    if (first.has(repo)) rest.push(ref);
+    else first.set(repo, ref);
+  }
+  return [[...first.values()], rest].filter((w) => w.length > 0);
+}
+
+/** The argv of each `imagetools create` a merge runs, wave by wave. */
+export function mergeArgvs(m: ManifestTask, sources: string[], c: Pick<InvocationContext, 'plan' | 'builder' | 'revision' | 'source' | 'created'>): string[][] {
   // One source (a single-mode build's own index) is copied as it is, so the public tag keeps the
   // digest the build produced; annotating it would make a new index.
   const annotations = sources.length > 1 ? indexAnnotations(ociLabels(c.plan.spec, { revision: c.revision, source: c.source, created: c.created })) : [];
-  return imagetoolsCreateArgv(m.refs, sources, c.builder, annotations);
+  return mergeWaves(m.refs).map((tags) => imagetoolsCreateArgv(tags, sources, c.builder, annotations));
 }
 
 /**

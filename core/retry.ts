@@ -66,7 +66,10 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  * Seen on the CNCF distribution registry with buildx 0.13.
  */
 export function indexPushRace(stderr: string): boolean {
-  return /failed commit on ref "index-sha256:[0-9a-f]{64}": unexpected status from PUT request to \S+\/manifests\/\S+: 400 Bad Request/.test(stderr);
+  // Both forms: the index PUT (`index-sha256`) and a platform manifest's own copy
+  // (`manifest-sha256`) racing the other push into the same repository. Only a 400 on a
+  // manifest PUT: a blob's, a config's, or any other status is not this race.
+  return /failed commit on ref "(index|manifest)-sha256:[0-9a-f]{64}": unexpected status from PUT request to \S+\/manifests\/\S+: 400 Bad Request/.test(stderr);
 }
 
 /** docker CLI failures worth retrying: the network or the registry hiccuped, not our input. */

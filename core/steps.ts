@@ -4,7 +4,7 @@
 // Pure: the task, the images known so far and the run's invocation context in, steps out.
 import { join } from 'node:path';
 import { buildArgv, runTestArgv } from './buildx.ts';
-import { buildInvocation, mergeArgv, type InvocationContext } from './invocation.ts';
+import { buildInvocation, mergeArgvs, type InvocationContext } from './invocation.ts';
 import type { Plan } from './plan.ts';
 import { logFileName } from './staging.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from './task.ts';
@@ -60,7 +60,7 @@ export function manifestSteps(m: ManifestTask, c: StepContext): Step[] {
     const src = localSource(m, c.inv.plan, c.hostArch);
     return src ? m.refs.map((ref) => ({ kind: 'exec', argv: ['docker', 'tag', c.image(src.id), ref] })) : [];
   }
-  return [{ kind: 'exec', argv: mergeArgv(m, m.builds.map(c.image), c.inv) }];
+  return mergeArgvs(m, m.builds.map(c.image), c.inv).map((argv) => ({ kind: 'exec', argv }));
 }
 
 export function renderSteps(t: RenderTask): Step[] {

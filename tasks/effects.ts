@@ -14,6 +14,7 @@ import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } 
 import { RegistryError } from '../registries/distribution.ts';
 import { refuseLinks, writeGenerated } from './generate.ts';
 import { appendLog, startLog } from './logs.ts';
+import { restoreTags, tagStates } from './tag-rollback.ts';
 import type { Run, TaskResult } from './run.ts';
 
 type Progress = (line: string) => void;
@@ -115,14 +116,24 @@ async function recordTestPass(r: Run, t: TestTask, image: { ref: string; digest?
 
 async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress): Promise<TaskResult> {
   await r.engine();
-  const argv = execArgv(manifestSteps(m, r.stepContext(r.builder)))[0]!;
+  const argvs = execArgv(manifestSteps(m, r.stepContext(r.builder)));
   progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
-  // The merge is pure network work: retry registry hiccups with backoff, reporting each.
-  const res = await r.retrying(m, `the ${m.id} merge`, 500, progress, (attempt) =>
-    r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', attempt > 1),
-    (x) => retryableDockerError(x.stderr) || indexPushRace(x.stderr),
-  );
-  if (res.exitCode !== 0) return r.fail(m, res);
+  // Where every tag points now, so a merge that fails half-way can put back what it moved.
+  const before = r.client ? await tagStates(r.client, m.refs) : undefined;
+  let spent = 0;
+  for (const [wave, argv] of argvs.entries()) {
+    // The merge is pure network work: retry registry hiccups with backoff, reporting each.
+    const res = await r.retrying(m, `the ${m.id} merge`, 500, progress, (attempt) =>
+      r.runLogged(m, argv, progress, 10 * 60_000, attempt > 1 ? `# attempt ${attempt}\n` : '', wave > 0 || attempt > 1),
+      (x) => retryableDockerError(x.stderr) || indexPushRace(x.stderr),
+    );
+    spent += res.durationMs;
+    if (res.exitCode !== 0) {
+      const tags = r.client && before && !res.aborted ? await restoreTags(r.client, before, progress) : 'tags not checked';
+      return r.fail(m, res, `${res.timedOut ? 'timed out' : `exited ${res.exitCode ?? res.signal}`}; ${tags}`);
+    }
+  }
+  const argv = argvs.flat();
   const head = r.client ? await r.client.head(parseImageRef(m.refs[0]!)).catch(() => undefined) : undefined;
   const digest = head?.digest;
   // buildx keeps index annotations only on OCI indexes; a Docker manifest list (images from the
@@ -131,7 +142,7 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
     progress('index annotations not kept: the images are Docker v2 manifests (classic image store); their OCI labels still say it');
   }
   await recordPublication(r, m, digest, progress);
-  return r.succeed(m, 'ran', res.durationMs, d, { digest });
+  return r.succeed(m, 'ran', spent, d, { digest });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeArgv } from '../../core/invocation.ts';
+import { mergeArgvs } from '../../core/invocation.ts';
 import { browsableUrl, epochToIso, indexAnnotations, ociLabels } from '../../core/oci.ts';
 import { loadPlan } from '../../core/plan.ts';
 import { MINI_SPEC, miniSpec, planError } from '../helpers/spec.ts';
@@ -40,8 +40,8 @@ describe('OCI labels and annotations', () => {
     const { manifest } = miniSpec({ 'manifest.yaml': `${MINI_SPEC}labels:\n  org.opencontainers.image.licenses: MIT\n` });
     const plan = loadPlan(manifest);
     const m = [...plan.tasks.values()].find((t): t is ManifestTask => t.kind === 'manifest')!;
-    const argv = mergeArgv(m, ['s@sha256:1', 's@sha256:2'], { plan, revision: 'abc' });
-    expect(mergeArgv(m, ['s@sha256:1'], { plan, revision: 'abc' })).not.toContain('--annotation');
+    const argv = mergeArgvs(m, ['s@sha256:1', 's@sha256:2'], { plan, revision: 'abc' }).flat();
+    expect(mergeArgvs(m, ['s@sha256:1'], { plan, revision: 'abc' }).flat()).not.toContain('--annotation');
     expect(argv).toEqual(expect.arrayContaining(['--annotation', 'index:org.opencontainers.image.licenses=MIT', '--annotation', 'index:org.opencontainers.image.revision=abc']));
     expect(argv.indexOf('--annotation')).toBeLessThan(argv.indexOf('--tag'));
     const bad = planError(miniSpec({ 'manifest.yaml': `${MINI_SPEC}labels:\n  "bad key": x\n` }).manifest);
