@@ -3,6 +3,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import {
   Alias,
+  CST,
+  Lexer,
   LineCounter,
   isAlias,
   isMap,
@@ -20,6 +22,14 @@ export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
 export const MAX_ALIASES = 1_000;
 /** Values per file, counting every alias expansion: what bounds time and memory. */
 export const MAX_NODES = 200_000;
+/**
+ * What the parser may build of one file, counted on the lexer's tokens before any document
+ * exists: scalars (keys and values), aliases, list items and flow collections. Bytes alone do
+ * not bound it: 4 MiB of `[1,1,1,…]` is 1.9 million nodes, and the parsed document of those
+ * took 2 GB. The largest example spec file has under 700; this is far above any real spec.
+ */
+export const MAX_PARSED_NODES = 150_000;
+const COUNTED_TOKENS = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-seq-start', 'flow-map-start', 'seq-item-ind']);
 /** Nesting, maps and lists within each other. */
 export const MAX_DEPTH = 64;
 
@@ -113,6 +123,8 @@ export function parseSpecText(text: string, file: string): SourceFile {
   // The YAML library parses nesting recursively: refuse what would exhaust its stack first.
   const deep = tooDeep(text);
   if (deep) return fail(file, `spec nests deeper than ${MAX_DEPTH} levels`, deep.line, deep.column);
+  const crowded = tooManyNodes(text);
+  if (crowded) return fail(file, `spec file holds more than ${MAX_PARSED_NODES} values (keys, scalars, list items); the limit bounds what parsing it builds`, crowded.line, crowded.column);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
@@ -201,6 +213,23 @@ export function tooDeep(text: string): { line: number; column: number } | undefi
         if (++flow + indents.length > MAX_DEPTH) return { line, column: i + 1 };
       } else if ((c === ']' || c === '}') && flow > 0) flow--;
     }
+  }
+  return undefined;
+}
+
+/**
+ * Where the text's nodes first exceed MAX_PARSED_NODES, counted on the lexer's token stream
+ * (a generator: nothing of the document is built, and the count stops at the limit).
+ */
+export function tooManyNodes(text: string): { line: number; column: number } | undefined {
+  let n = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (COUNTED_TOKENS.has(CST.tokenType(token) ?? '') && ++n > MAX_PARSED_NODES) {
+      const before = text.slice(0, offset);
+      return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+    }
+    offset += token.length;
   }
   return undefined;
 }

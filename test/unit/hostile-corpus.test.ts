@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measuredCli } from '../helpers/cli.ts';
+import { MAX_PARSED_NODES } from '../../core/source.ts';
 import { MINI_SPEC, MINI_TEMPLATES, tempDir, writeTree } from '../helpers/spec.ts';
 
 interface Case {
@@ -33,6 +34,11 @@ function bigSpec(): string {
   // Just under the 4 MiB limit: 60,000 vars.
   const vars = Array.from({ length: 60_000 }, (_, i) => `  key_${i}: "value number ${i} with some padding"`).join('\n');
   return `${MINI_SPEC}vars:\n${vars}\n`;
+}
+
+/** One flow list of `1`s: the most nodes per byte YAML has. */
+function flowList(items: number): string {
+  return `${MINI_SPEC}vars:\n  big: [${Array(items).fill('1').join(',')}]\n`;
 }
 
 function aliasBomb(): string {
@@ -68,7 +74,10 @@ const CASES: Case[] = [
   // 6. Limits that bound cost.
   { name: 'alias bomb', manifest: aliasBomb(), errors: [at('\\d+', '\\d+', '(spec uses more than 1000 aliases|spec expands to more than 200000 values through this alias)')] },
   { name: 'nesting 100,000 deep', manifest: `${MINI_SPEC}vars:\n  deep: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`, errors: [at(28, 71, 'spec nests deeper than 64 levels')] },
-  { name: 'a 3.4 MB spec plans in seconds (and is accepted, so it fails on its template)', manifest: bigSpec(), files: runtimeTemplate('ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nRUN <%= it.vars.key_59999 %> <%= it.vars.missing %>\n'), errors: [/runtime\.Dockerfile\.eta:3:1: error: template error/], maxMB: 700 },
+  { name: 'a 3.4 MB spec plans in seconds (and is accepted, so it fails on its template)', manifest: bigSpec(), files: runtimeTemplate('ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nRUN <%= it.vars.key_59999 %> <%= it.vars.missing %>\n'), errors: [/runtime\.Dockerfile\.eta:3:1: error: template error/], maxMB: 600 },
+  { name: 'a list just under the node limit is accepted and planned under 600 MB (so it fails on its template)', manifest: flowList(MAX_PARSED_NODES - 100), files: runtimeTemplate('ARG <%= it.parent_arg %>\nFROM ${<%= it.parent_arg %>}\nRUN <%= it.vars.missing %>\n'), errors: [/runtime\.Dockerfile\.eta:3:1: error: template error/], maxMB: 600 },
+  { name: '1.9 million list items under the byte limit: refused at the item that crossed the node limit, before a document is built', manifest: flowList(1_900_000), errors: [new RegExp(`${M}:\\d+:\\d+: error: spec file holds more than ${MAX_PARSED_NODES} values`)], maxMB: 300, maxMs: 10_000 },
+  { name: 'block list items count as the parser builds them', manifest: `${MINI_SPEC}vars:\n  big:\n${'    - 1\n'.repeat(MAX_PARSED_NODES)}`, errors: [new RegExp(`${M}:\\d+:\\d+: error: spec file holds more than ${MAX_PARSED_NODES} values`)] },
   { name: 'a file over the limit', manifest: `${MINI_SPEC}vars:\n  x: "${'x'.repeat(4 * 1024 * 1024)}"\n`, errors: [at(1, 1, 'spec file is \\d+ bytes; the limit is 4194304')] },
   // 7. Late failures, now found by validation.
   { name: 'distro named like a generated file', manifest: (s) => s.replace('  deb:\n', '  README.md:\n'), errors: [at(15, 3, 'distros\\["README\\.md"\\]: distro name "README\\.md" is the name of a file generate writes')] },
