@@ -271,7 +271,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           const file = process.env['GITHUB_OUTPUT'];
           if (!file) throw new UsageError('--github-output needs $GITHUB_OUTPUT (it is set inside GitHub Actions)');
           const batches = matrixBatches(matrix, o['batches'] as number);
-          appendFileSync(file, batches.map((b, i) => `matrix${i}=${JSON.stringify(b)}\n`).join(''));
+          appendFileSync(file, redactor.redact(batches.map((b, i) => `matrix${i}=${JSON.stringify(redactor.redactDeep(b))}\n`).join('')));
           if (out.opts.json) out.json({ ok: true, jobs: matrix.include.length, batches: batches.length, matrix });
           else out.result(`${matrix.include.length} job${matrix.include.length === 1 ? '' : 's'} in ${batches.length} batch${batches.length === 1 ? '' : 'es'}`);
           // Without --json the matrix itself, as GitHub's fromJSON reads it.
@@ -461,13 +461,15 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
   if (summary.report) {
     // Every real run leaves its picture beside its state: .manager/report.html and report.md.
     const dir = join(l.packageDir, '.manager');
-    writeFileAtomic(join(dir, 'report.html'), redactor.redact(reportHtml(summary.report)));
-    writeFileAtomic(join(dir, 'report.md'), redactor.redact(reportMarkdown(summary.report)));
+    // The data first (the page escapes and the chart mangles what it shows), the page after.
+    const data = redactor.redactDeep(summary.report);
+    writeFileAtomic(join(dir, 'report.html'), redactor.redact(reportHtml(data)));
+    writeFileAtomic(join(dir, 'report.md'), redactor.redact(reportMarkdown(data)));
     out.info(`report: ${relative(process.cwd(), join(dir, 'report.html')) || join(dir, 'report.html')}`);
   }
   if (opts.metadataFile && !opts.dryRun && summary.metadata) {
     // Written after failures too: each image's status says how far it got.
-    writeFileAtomic(resolve(opts.metadataFile), `${JSON.stringify(summary.metadata, null, 2)}\n`);
+    writeFileAtomic(resolve(opts.metadataFile), redactor.redact(`${JSON.stringify(redactor.redactDeep(summary.metadata), null, 2)}\n`));
   }
   report(summary, out, Boolean(opts.dryRun));
   if (opts.dryRun && !out.opts.json) {
@@ -516,7 +518,7 @@ export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, t
     ...s.results.map((r) => `| ${STATUS_SYMBOL[r.status] ?? ''} ${r.status} | \`${r.id}\` | ${r.durationMs ? `${(r.durationMs / 1000).toFixed(1)}s` : ''} | \`${short(r.hash)}\` | ${r.digest ? `\`${r.digest.slice(7, 19)}\`` : ''} | ${why(r).replace(/\|/g, '\\|')} |`),
     '',
   ].join('\n');
-  return { stdout: lines, summary: s.report ? `${reportMarkdown(s.report)}\n${md}` : md };
+  return { stdout: lines, summary: s.report ? `${reportMarkdown(redactor.redactDeep(s.report))}\n${md}` : md };
 }
 
 function report(s: Summary, out: Output, dryRun: boolean): void {

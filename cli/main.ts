@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PROGRESS_MODES, type ProgressMode } from '../core/progress.ts';
 import { Ended, EXIT_CODES, exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
 import { Output } from './output.ts';
+import { registerSecrets } from './secrets.ts';
 import { registerCommands } from './commands.ts';
 import { registerBuildCommands } from './build.ts';
 import { registerInputCommands } from './inputs.ts';
@@ -136,6 +137,8 @@ export async function main(argv: string[]): Promise<number> {
     out.opts.verbose = Boolean(o['verbose']);
     out.opts.json = Boolean(o['json']) || o['output'] === 'json';
     if (o['progress'] !== undefined) out.opts.progress = o['progress'] as ProgressMode;
+    // Before any program starts: what a command's spec names is added when it is loaded.
+    registerSecrets({ env: process.env }, (l) => out.error(l));
   });
   registerCommands(program, out);
   registerBuildCommands(program, out);

@@ -23,7 +23,8 @@ export class Output {
   /** One JSON document: every one carries the version of its shape first (docs/cli.md, schema/output.schema.json). */
   json(value: unknown): void {
     const doc = value && typeof value === 'object' && !Array.isArray(value) && !('schemaVersion' in value) ? { schemaVersion: 1, ...value } : value;
-    this.result(JSON.stringify(doc, null, 2));
+    // Values first, so a secret inside a string is starred out whole, however JSON escapes it.
+    this.result(JSON.stringify(redactor.redactDeep(doc), null, 2));
   }
 
   /** A large result, written piece by piece as stdout takes it (each piece redacted). */

@@ -11,6 +11,7 @@ import { runVariables } from '../core/tags.ts';
 import { applySets, onlyRegistries, parseSets } from '../core/overrides.ts';
 import { acquireLock, type Lock } from '../tasks/lock.ts';
 import type { Output } from './output.ts';
+import { registerSecrets } from './secrets.ts';
 
 /** The enclosing git repository's root, if there is one. */
 export function gitRoot(from: string): string | undefined {
@@ -216,6 +217,9 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   if (layout.name === 'manager') out.debug(said);
   else out.info(said);
   const envFile = globals['credentialsFile'] ? resolve(String(globals['credentialsFile'])) : undefined;
+  // Every command that may start a program loads its spec first: its registries' credentials
+  // are known to the redactor before anything runs.
+  registerSecrets({ env: process.env, spec: loaded.spec, root, envFile }, (l) => out.error(l));
   return { root, envFile, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
 }
 

@@ -1,7 +1,7 @@
 // Credentials from the environment, with the spec's variable names first and each
 // registry's conventional names after; a missing one is an error that names it.
 import { UsageError } from '../core/errors.ts';
-import { redactor } from '../core/redact.ts';
+import { MIN_SECRET_LENGTH, redactor } from '../core/redact.ts';
 import type { Registry } from '../core/spec.ts';
 import type { Env, LoginPlan } from './types.ts';
 
@@ -18,10 +18,19 @@ function missing(what: string, names: (string | undefined)[]): string {
   return `no ${what}; set ${[...new Set(names.filter(Boolean))].join(' or ')} in the environment or in .env`;
 }
 
+/**
+ * A secret about to be used, registered with the redactor; one too short to redact is refused
+ * rather than sent where a program may print it.
+ */
+function registered(registry: Registry, s: { name: string; value: string }): { name: string; value: string } {
+  if (!redactor.add(s.value)) throw new UsageError(`registry ${registry.name}: ${s.name} is shorter than ${MIN_SECRET_LENGTH} characters; so short a secret cannot be kept out of output, so manager does not use it`);
+  return s;
+}
+
 export function required(registry: Registry, env: Env, what: 'username' | 'password', names: (string | undefined)[]): { name: string; value: string } {
   const found = pick(env, names);
   if (!found) throw new UsageError(`registry ${registry.name} (${registry.host}): ${missing(what, names)}`);
-  if (what === 'password') redactor.add(found.value);
+  if (what === 'password') registered(registry, found);
   return found;
 }
 
@@ -35,8 +44,7 @@ export function userPasswordLogin(registry: Registry, env: Env, defaults: { user
     throw new UsageError(`registry ${registry.name} (${registry.host}): ${[!found && missing('username', uNames), !secret && missing('password', pNames)].filter(Boolean).join('; ')}`);
   }
   const u = found;
-  const p = secret;
-  redactor.add(p.value);
+  const p = registered(registry, secret);
   // `user:password` travels base64-encoded in auth headers and docker's config.json.
   redactor.add(`${u.value}:${p.value}`);
   return { host: registry.host, username: u.value, password: p.value, from: [u.name, p.name] };

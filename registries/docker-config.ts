@@ -17,7 +17,7 @@ export interface Credential {
 export type HelperRunner = (helper: string, server: string) => Promise<{ Username?: string; Secret?: string } | undefined>;
 
 interface ConfigFile {
-  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }>;
   credsStore?: string;
   credHelpers?: Record<string, string>;
 }
@@ -39,6 +39,26 @@ function readConfig(dir: string): ConfigFile {
   } catch {
     return {};
   }
+}
+
+/**
+ * Every secret the config file holds, for every host (a program may print any of them):
+ * passwords, identity and registry tokens, and `user:password` as `auth` stores it. What
+ * credential helpers hold is learnt when a helper is asked, before its answer is used.
+ */
+export function dockerConfigSecrets(dir = dockerConfigDir()): string[] {
+  const out: string[] = [];
+  for (const a of Object.values(readConfig(dir).auths ?? {})) {
+    if (!a || typeof a !== 'object') continue;
+    for (const v of [a.password, a.identitytoken, a.registrytoken]) if (typeof v === 'string' && v) out.push(v);
+    if (typeof a.username === 'string' && typeof a.password === 'string' && a.password) out.push(`${a.username}:${a.password}`);
+    if (typeof a.auth === 'string' && a.auth) {
+      const decoded = Buffer.from(a.auth, 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      if (i >= 0 && i < decoded.length - 1) out.push(decoded.slice(i + 1), decoded);
+    }
+  }
+  return out;
 }
 
 /** The keys docker itself would use for a host, in order. */
@@ -73,6 +93,7 @@ export class DockerCredentials {
       const got = await this.runHelper(helper, host === 'docker.io' ? HUB_KEYS[0]! : host).catch(() => undefined);
       if (got?.Secret) {
         redactor.add(got.Secret);
+        if (got.Username) redactor.add(`${got.Username}:${got.Secret}`);
         return got.Username === '<token>' ? { identityToken: got.Secret } : { username: got.Username, password: got.Secret };
       }
     }

@@ -112,8 +112,8 @@ export async function authenticate(spec: Spec, o: { root: string; envFile?: stri
     if ('argv' in plan) {
       if (!onPath(plan.argv[0]!)) throw new UsageError(`registry ${reg.name}: ${plan.why}; \`${plan.argv[0]}\` is not installed`);
       const r = await retry(async () => {
-        const x = await run(plan.argv);
-        if (x.exitCode !== 0) throw Object.assign(new Error(describeFailure(x)), { stderr: x.stderr });
+        const x = await run(plan.argv, { raw: true });
+        if (x.exitCode !== 0) throw Object.assign(new Error(describeFailure(x)), { stderr: redactor.redact(x.stderr) });
         return x;
       }, { what: plan.argv.join(' '), retryable: (e) => retryableDockerError((e as { stderr?: string }).stderr ?? ''), log: (l) => o.out.info(l) }).catch((e: Error) => {
         throw new WorkError(`registry ${reg.name}: could not get a login password: ${e.message}`);
@@ -131,6 +131,7 @@ export async function authenticate(spec: Spec, o: { root: string; envFile?: stri
 
 export async function dockerLogin(login: LoginPlan, log: (line: string) => void): Promise<void> {
   redactor.add(login.password);
+  redactor.add(`${login.username}:${login.password}`);
   await retry(
     async () => {
       const r = await run(loginArgv(login.host, login.username), { input: login.password });

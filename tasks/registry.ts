@@ -5,7 +5,7 @@ import { DockerCredentials } from '../registries/docker-config.ts';
 import { run } from './runner.ts';
 
 async function credentialHelper(helper: string, server: string): Promise<{ Username?: string; Secret?: string } | undefined> {
-  const r = await run([`docker-credential-${helper}`, 'get'], { input: server, timeoutMs: 30_000 });
+  const r = await run([`docker-credential-${helper}`, 'get'], { input: server, timeoutMs: 30_000, raw: true });
   if (r.exitCode !== 0) return undefined;
   try {
     return JSON.parse(r.stdout) as { Username?: string; Secret?: string };

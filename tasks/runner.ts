@@ -15,6 +15,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Each chunk of combined output, already redacted. */
   onOutput?: (chunk: string) => void;
+  /**
+   * The program's answer is itself a secret (a credential helper, `aws ecr get-login-password`):
+   * its stdout and stderr come back as printed. Otherwise they come back redacted, so no
+   * message built from them can carry a secret.
+   */
+  raw?: boolean;
 }
 
 export interface RunResult {
@@ -81,12 +87,13 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   }
   try {
     const out = await p;
+    const safe = (t: string) => (opts.raw ? t : redactor.redact(t));
     return {
       argv,
       exitCode: out.exitCode,
       signal: out.signal,
-      stdout: out.stdout,
-      stderr: out.stderr,
+      stdout: safe(out.stdout),
+      stderr: safe(out.stderr),
       timedOut: timedOut && out.exitCode !== 0,
       aborted: Boolean(opts.signal?.aborted),
       durationMs: performance.now() - started,
@@ -98,7 +105,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       exitCode: null,
       signal: 'SIGTERM',
       stdout: '',
-      stderr: e instanceof Error ? e.message : String(e),
+      stderr: redactor.redact(e instanceof Error ? e.message : String(e)),
       timedOut,
       aborted: Boolean(opts.signal?.aborted),
       durationMs: performance.now() - started,

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateFile } from '../core/record.ts';
+import { redactor } from '../core/redact.ts';
 import { writeFileAtomic } from './atomic.ts';
 
 
@@ -32,5 +33,6 @@ export function writeState(packageDir: string, state: StateFile): void {
     version: STATE_VERSION,
     tasks: Object.fromEntries(Object.keys(state.tasks).sort().map((k) => [k, state.tasks[k]!])),
   };
-  writeFileAtomic(statePath(packageDir), JSON.stringify(sorted, null, 2) + '\n');
+  // Causes and references come from programs' output: no secret is ever recorded.
+  writeFileAtomic(statePath(packageDir), redactor.redact(JSON.stringify(redactor.redactDeep(sorted), null, 2) + '\n'));
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Redactor, secretForms } from '../../core/redact.ts';
 import { redactor } from '../../core/redact.ts';
 import { run } from '../../tasks/runner.ts';
+import { leakedForms, secretForms as printedForms } from '../helpers/secret-forms.ts';
 
 const secretArb = fc.string({ minLength: 6, maxLength: 40, unit: fc.constantFrom(...'abcXYZ019-_:/+=@!"\\ %&é'.split('')) }).filter((s) => s.trim().length >= 6);
 const noise = fc.string({ maxLength: 30, unit: fc.constantFrom(...'ab \n:x*'.split('')) });
@@ -42,6 +43,40 @@ describe('redaction', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('no form another program prints survives (URL, JSON, Go, base64url, embedded base64 at each alignment), for any secret and user, however the stream is cut', () => {
+    const hostile = fc.string({ minLength: 6, maxLength: 30, unit: fc.constantFrom(...'aZ09-_:/+=@!"\\ %&<>\'~é€'.split('')) }).filter((s) => s.trim().length >= 6);
+    const user = fc.string({ minLength: 1, maxLength: 12, unit: fc.constantFrom(...'abz09-_.'.split('')) });
+    fc.assert(
+      fc.property(hostile, user, fc.array(fc.tuple(noise, fc.nat(30)), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(600), { maxLength: 12 }), (secret, u, parts, points) => {
+        const r = new Redactor();
+        r.add(secret);
+        r.add(`${u}:${secret}`);
+        const all = Object.values(printedForms(u, secret));
+        const text = parts.map(([n, i]) => n + all[i % all.length]).join('');
+        const s = r.stream();
+        const out = cut(text, points).map((c) => s.push(c)).join('') + s.end();
+        expect(leakedForms(out, [{ user: u, secret }]), out).toEqual([]);
+        expect(r.redact(text)).toBe(out);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a secret under the minimum length is not learnt (it would star out ordinary words); a multi-line one is learnt line by line', () => {
+    const r = new Redactor();
+    expect(r.add('abc12')).toBe(false);
+    expect(r.redact('abc12 stays')).toBe('abc12 stays');
+    expect(r.add('first-line-secret\nab\nsecond-line-secret')).toBe(false);
+    expect(r.redact('first-line-secret second-line-secret ab')).toBe('*** *** ab');
+  });
+
+  it('redactDeep stars out secrets in every string and key of a document, leaving other values as they are', () => {
+    const r = new Redactor();
+    r.add('deep<secret>&');
+    const doc = { a: ['x deep<secret>& y', 3, null, true], ['k-deep<secret>&']: { b: 'deep\\u003csecret\\u003e\\u0026' } };
+    expect(r.redactDeep(doc)).toEqual({ a: ['x *** y', 3, null, true], ['k-***']: { b: '***' } });
   });
 
   it('a finished line is passed on at once, never held for the next chunk', () => {

@@ -35,13 +35,13 @@ afterEach(async () => {
 
 describe('login credentials', () => {
   it('uses the notes\' variables per registry', () => {
-    expect(DRIVERS.dockerhub.login(reg('dockerhub'), { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p1234' })).toEqual({ host: 'docker.io', username: 'u', password: 'p1234', from: ['DOCKER_USER', 'DOCKER_PASSWORD'] });
-    expect(DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u', QUAY_PASSWORD: 'p1234' })).toMatchObject({ host: 'quay.io', username: 'u' });
-    expect(DRIVERS.harbor.login(reg('harbor'), { HARBOR_USER: 'u', HARBOR_PASSWORD: 'p1234' })).toMatchObject({ host: 'harbor.example' });
+    expect(DRIVERS.dockerhub.login(reg('dockerhub'), { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p-12345' })).toEqual({ host: 'docker.io', username: 'u', password: 'p-12345', from: ['DOCKER_USER', 'DOCKER_PASSWORD'] });
+    expect(DRIVERS.quay.login(reg('quay'), { QUAY_USER: 'u', QUAY_PASSWORD: 'p-12345' })).toMatchObject({ host: 'quay.io', username: 'u' });
+    expect(DRIVERS.harbor.login(reg('harbor'), { HARBOR_USER: 'u', HARBOR_PASSWORD: 'p-12345' })).toMatchObject({ host: 'harbor.example' });
     expect(DRIVERS.ghcr.login(reg('ghcr'), { GITHUB_TOKEN: 'ghs_x1234', GITHUB_ACTOR: 'octo' })).toMatchObject({ username: 'octo', password: 'ghs_x1234' });
     expect(DRIVERS.ghcr.login(reg('ghcr'), { GHCR_USER: 'me', GHCR_TOKEN: 'ghp_1234' })).toMatchObject({ username: 'me', password: 'ghp_1234' });
     expect(DRIVERS.gcr.login(reg('gcr'), { GCR_JSON_KEY: '{"type":"service_account"}' })).toMatchObject({ username: '_json_key', password: '{"type":"service_account"}' });
-    expect(DRIVERS.generic.login(reg('generic', { credentials: { usernameEnv: 'R_U', passwordEnv: 'R_P' } }), { R_U: 'x', R_P: 'y1234' })).toMatchObject({ username: 'x', password: 'y1234' });
+    expect(DRIVERS.generic.login(reg('generic', { credentials: { usernameEnv: 'R_U', passwordEnv: 'R_P' } }), { R_U: 'x', R_P: 'y-12345' })).toMatchObject({ username: 'x', password: 'y-12345' });
   });
 
   it('names the missing variable and the registry', () => {
@@ -128,7 +128,7 @@ describe('README push (contract tests against a local server)', () => {
     const s = await startServer(() => ({ status: 200, body: { token: 't' } }));
     servers.push(s);
     const big = 'x'.repeat(DOCKERHUB_README_LIMIT + 1);
-    await expect(DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: big, env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p1234' }, api: s.url, log: () => {} })).rejects.toThrow(/25001 bytes; Docker Hub accepts at most 25000/);
+    await expect(DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: big, env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p-12345' }, api: s.url, log: () => {} })).rejects.toThrow(/25001 bytes; Docker Hub accepts at most 25000/);
     expect(s.requests).toEqual([]);
   });
 
@@ -152,7 +152,7 @@ describe('README push (contract tests against a local server)', () => {
   it('a 401 is a clear failure, not retried', async () => {
     const s = await startServer(() => ({ status: 401, body: { detail: 'Incorrect authentication credentials' } }));
     servers.push(s);
-    await expect(DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: 'x', env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p1234' }, api: s.url, log: () => {} })).rejects.toThrow(WorkError);
+    await expect(DRIVERS.dockerhub.pushReadme!({ registry: reg('dockerhub'), repository: 'acme/app', content: 'x', env: { DOCKER_USER: 'u', DOCKER_PASSWORD: 'p-12345' }, api: s.url, log: () => {} })).rejects.toThrow(WorkError);
     expect(s.requests).toHaveLength(1);
   });
 });
@@ -220,12 +220,13 @@ describe('retries', () => {
 });
 
 describe('Redactor', () => {
-  it('replaces every known secret, its URL and base64 forms, longest first', () => {
+  it('replaces every known secret, its URL and base64 forms, longest first; one under the minimum is left alone', () => {
     const r = new Redactor();
-    r.add('abcd');
-    r.add('abcdefgh');
-    r.add('x');
-    expect(r.redact('abcdefgh abcd ' + Buffer.from('abcd').toString('base64'))).toBe('*** *** ***');
+    r.add('abcdef');
+    r.add('abcdefghij');
+    expect(r.add('x')).toBe(false);
+    expect(r.add('abcde')).toBe(false);
+    expect(r.redact('abcdefghij abcdef ' + Buffer.from('abcdef').toString('base64') + ' abcde')).toBe('*** *** *** abcde');
     expect(r.redact('x is short and left alone')).toBe('x is short and left alone');
   });
 });
