@@ -13,6 +13,7 @@ import { short } from '../core/hash.ts';
 import { redactor } from '../core/redact.ts';
 import { isEmptySelection, selectTasks } from '../core/select.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
+import { fsFailure } from '../tasks/fs-error.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { bakeFile, type ParentMode } from '../core/bake.ts';
 import { createBuilder, inspectBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
@@ -30,7 +31,7 @@ import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, addSetOption, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
-import { ciDescribes, gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, specCommit, takeLock, type Loaded, type LoadedSpec } from './workspace.ts';
+import { ciDescribes, gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, specCommit, takeLock, lockChoice, waitLockOption, breakLockOption, type Loaded, type LoadedSpec, type LockChoice } from './workspace.ts';
 
 /** Each registry kind's credential variables, from the one table the drivers keep. */
 const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(([k, d]) => [k, d.defaultCredentials])) as Parameters<typeof githubWorkflow>[1]['credentialDefaults'];
@@ -108,7 +109,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--offline', 'decide from the state file alone: no registry lookups (with --dry-run: nothing leaves the machine)')
     .option('--assume-missing', 'when a registry lookup fails (after retries), build as if the image were absent instead of failing the task')
     .option('--log-dir <dir>', 'task logs (default: generated/<package>/.logs)')
-    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
+    .addOption(waitLockOption())
+    .addOption(breakLockOption())
     .option('--authenticate', 'log in to the package\'s registries first')
     .option('--registry <names>', 'publish to these of the package\'s registries only (names or hosts, comma-separated); the first stages the images')
     .option('--target-version <version>', 'override the spec version')
@@ -160,7 +162,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           ...(await specVcs(l.manifest)),
           // A dry run's plan is its result; with --json the JSON document is the only stdout.
           log: (line) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line)),
-        }, Boolean(o['waitLock']));
+        }, lockChoice(o));
       }
     });
 
@@ -175,7 +177,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .addOption(multiPlatformOption())
     .option('--timeout <seconds>', 'per test task', positiveInt)
     .option('--target-version <version>', 'override the spec version')
-    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
+    .addOption(waitLockOption())
+    .addOption(breakLockOption())
     .action(async (pkg: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const { l, builder } = await planForBuilder(loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out), o, out);
       const sel = selectionFrom(o);
@@ -189,7 +192,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
         builderInfo: builder,
         timeoutSec: o['timeout'] as number | undefined,
         retest: true,
-      }, Boolean(o['waitLock']));
+      }, lockChoice(o));
     });
 
   addSetOption(addShardOptions(addSelectionOptions(
@@ -363,7 +366,8 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .description('push the generated README.md to every registry repository with readme: true')
     .argument('<package>')
     .option('--registry <names>', 'only these registries, comma-separated')
-    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
+    .addOption(waitLockOption())
+    .addOption(breakLockOption())
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, {}, out);
       const names = o['registry'] ? String(o['registry']).split(',').map((s) => s.trim()) : undefined;
@@ -371,7 +375,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (!readmes.length) throw new UsageError('no registry of this package has readme: true');
       const selected = selectTasks(l.plan, { only: readmes.map((t) => t.id) });
       const onlyReadme = new Set([...selected].filter((id) => ['readme', 'render'].includes(l.plan.tasks.get(id)!.kind)));
-      await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' }, Boolean(o['waitLock']));
+      await runSelected(l, out, onlyReadme, { maxWorkers: 2, force: true, keepGoing: true, registryCheck: false, renderer: 'silent' }, lockChoice(o));
     });
 }
 
@@ -430,8 +434,8 @@ async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Ou
  * Runs a selection with the settings every command shares, prints the summary, sets the exit
  * code. Everything but a dry run holds the generated tree's lock: it writes state and logs.
  */
-async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>, waitLock = false): Promise<void> {
-  const lock = opts.dryRun ? undefined : await takeLock(l.packageDir, out, waitLock);
+async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>, lockHow: LockChoice = { wait: false }): Promise<void> {
+  const lock = opts.dryRun ? undefined : await takeLock(l.packageDir, out, lockHow);
   try {
     await runSelectedLocked(l, out, selected, opts);
   } finally {
@@ -458,24 +462,43 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     log: (line) => out.info(line),
     ...opts,
   });
+  // A record that cannot be written (a full disk, a read-only mount) fails the run, but only
+  // after the summary: what ran is still said, and each such file gets one line naming it.
+  const writeErrors = [...(summary.writeErrors ?? [])];
+  const attempt = (what: string, path: string, write: () => void): boolean => {
+    try {
+      write();
+      return true;
+    } catch (e) {
+      const w = fsFailure(e, what, path);
+      if (!(w instanceof WorkError)) throw w;
+      writeErrors.push(w.message);
+      return false;
+    }
+  };
   if (summary.report) {
     // Every real run leaves its picture beside its state: .manager/report.html and report.md.
     const dir = join(l.packageDir, '.manager');
     // The data first (the page escapes and the chart mangles what it shows), the page after.
     const data = redactor.redactDeep(summary.report);
-    writeFileAtomic(join(dir, 'report.html'), redactor.redact(reportHtml(data)));
-    writeFileAtomic(join(dir, 'report.md'), redactor.redact(reportMarkdown(data)));
-    out.info(`report: ${relative(process.cwd(), join(dir, 'report.html')) || join(dir, 'report.html')}`);
+    const html = join(dir, 'report.html');
+    const wrote = attempt('write the report', html, () => writeFileAtomic(html, redactor.redact(reportHtml(data))));
+    const md = join(dir, 'report.md');
+    attempt('write the report', md, () => writeFileAtomic(md, redactor.redact(reportMarkdown(data))));
+    if (wrote) out.info(`report: ${relative(process.cwd(), html) || html}`);
   }
   if (opts.metadataFile && !opts.dryRun && summary.metadata) {
     // Written after failures too: each image's status says how far it got.
-    writeFileAtomic(resolve(opts.metadataFile), redactor.redact(`${JSON.stringify(redactor.redactDeep(summary.metadata), null, 2)}\n`));
+    const file = resolve(opts.metadataFile);
+    attempt('write the metadata file', file, () => writeFileAtomic(file, redactor.redact(`${JSON.stringify(redactor.redactDeep(summary.metadata), null, 2)}\n`)));
   }
-  report(summary, out, Boolean(opts.dryRun));
+  report(summary, out, Boolean(opts.dryRun), writeErrors);
   if (opts.dryRun && !out.opts.json) {
     out.result(`dry run: nothing was run or written; ${summary.registry.consulted ? 'decisions consulted the registry (read-only), as a real run does' : `the registry was not consulted (${summary.registry.why})`}`);
   }
-  const outcome = runOutcome(summary);
+  for (const w of writeErrors) out.error(`error: ${w}`);
+  // A record that could not be written fails the run; a signal's code still wins.
+  const outcome = runOutcome(summary) ?? (writeErrors.length ? 'failed' : undefined);
   if (outcome) throw new Ended(outcome);
 }
 
@@ -521,14 +544,21 @@ export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, t
   return { stdout: lines, summary: s.report ? `${reportMarkdown(redactor.redactDeep(s.report))}\n${md}` : md };
 }
 
-function report(s: Summary, out: Output, dryRun: boolean): void {
+function report(s: Summary, out: Output, dryRun: boolean, writeErrors: string[] = []): void {
   if (process.env['GITHUB_ACTIONS'] === 'true' && !dryRun) {
     const gh = githubReport(s);
     for (const l of gh.stdout) out.error(l);
-    if (gh.summary) appendFileSync(process.env['GITHUB_STEP_SUMMARY']!, redactor.redact(gh.summary));
+    const file = process.env['GITHUB_STEP_SUMMARY']!;
+    try {
+      if (gh.summary) appendFileSync(file, redactor.redact(gh.summary));
+    } catch (e) {
+      const w = fsFailure(e, 'append to the step summary', file);
+      if (!(w instanceof WorkError)) throw w;
+      writeErrors.push(w.message);
+    }
   }
   if (out.opts.json) {
-    out.json({ ok: s.ok, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, tasks: s.results });
+    out.json({ ok: s.ok && !writeErrors.length, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, tasks: s.results, ...(writeErrors.length ? { writeErrors } : {}) });
     if (s.engineLost) out.error(`error: ${s.engineLost}`);
     return;
   }
@@ -539,7 +569,8 @@ function report(s: Summary, out: Output, dryRun: boolean): void {
   out.result([line(['status', 'task', 'time', 'hash', 'digest', 'reason']), ...rows.map(line)].join('\n'));
   // Where to read more: the log of each failure.
   for (const r of s.results) if ((r.status === 'failed' || r.status === 'timed-out') && r.log) out.result(`${STATUS_SYMBOL[r.status]} ${r.id}: log ${r.log}`);
-  out.result(countLine(s));
+  // A record that could not be written fails the run: the closing line says so too.
+  out.result(countLine({ ...s, ok: s.ok && !writeErrors.length }));
   if (!s.ok) {
     for (const r of s.results.filter((x) => x.status === 'failed' || x.status === 'timed-out')) {
       out.error(`FAILED ${r.id}: ${r.reason}${r.log ? `\n  log: ${r.log}` : ''}`);

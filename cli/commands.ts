@@ -15,7 +15,7 @@ import { readmePusher } from '../tasks/authenticate.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
 import type { Output } from './output.ts';
-import { load, loadPackage, packageArg, planned, specRoot, takeLock, type Loaded } from './workspace.ts';
+import { load, loadPackage, packageArg, planned, specRoot, takeLock, lockChoice, waitLockOption, breakLockOption, type Loaded } from './workspace.ts';
 import { addSelectionOptions, addSetOption, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
@@ -69,10 +69,11 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
     .option('--overwrite', 'rewrite every file from scratch instead of only what changed')
     .option('--authenticate', 'log in to the package\'s registries first')
-    .option('--wait-lock', 'wait for another run on the same generated tree instead of failing')
+    .addOption(waitLockOption())
+    .addOption(breakLockOption())
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, o, out);
-      const lock = await takeLock(l.packageDir, out, Boolean(o['waitLock']));
+      const lock = await takeLock(l.packageDir, out, lockChoice(o));
       try {
         if (o['authenticate']) {
           const { authenticate } = await import('../tasks/authenticate.ts');

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PROGRESS_MODES, type ProgressMode } from '../core/progress.ts';
 import { Ended, EXIT_CODES, exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
+import { fsErrorAtTop, isFsError } from '../tasks/fs-error.ts';
 import { Output } from './output.ts';
 import { registerSecrets } from './secrets.ts';
 import { registerCommands } from './commands.ts';
@@ -23,7 +24,19 @@ export function normalizeArgv(argv: string[]): string[] {
     const m = /^--([a-z0-9]+(?:_[a-z0-9]+)+)(=.*)?$/.exec(a);
     out.push(m ? `--${m[1]!.replace(/_/g, '-')}${m[2] ?? ''}` : a === 'create_context' ? 'context' : a);
   }
-  return out;
+  return optionalValues(out);
+}
+
+/** Options whose value is optional (`--wait-lock[=SECONDS]`). */
+const OPTIONAL_VALUE = new Set(['--wait-lock']);
+
+/**
+ * A bare `--wait-lock` would take the next word as its value (`generate --wait-lock mini`):
+ * it takes one only when that word is a number; otherwise it is spelled `--wait-lock=`, the default.
+ */
+function optionalValues(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (OPTIONAL_VALUE.has(a) && (end < 0 || i < end) && !/^\d+$/.test(argv[i + 1] ?? '') ? `${a}=` : a));
 }
 
 const GLOBAL_WITH_VALUE = new Set(['--spec-dir', '--credentials-file', '--allow-extends']);
@@ -164,7 +177,8 @@ export function wantsJson(argv: string[]): boolean {
 }
 
 /**
- * The one place errors become exit codes (2: usage or spec, 1: failed work, 70: a bug) and
+ * The one place errors become exit codes (2: usage or spec, 1: failed work or a file system
+ * that refused a write, 70: a bug) and
  * words on stderr; with --json also the one JSON document on stdout, shaped as every
  * command's failure is: `{schemaVersion, ok: false, error: {kind, exitCode, message, …}}`.
  */
@@ -193,6 +207,12 @@ function report(err: unknown, out: Output): number {
     out.error(`error: ${err.message}`);
     if (err.details) out.error(err.details);
     return asJson('work', 1, err.message, err.details ? { details: err.details } : {});
+  }
+  if (isFsError(err)) {
+    // A full disk or a read-only mount is the environment's fault, not a bug: one line, exit 1.
+    const w = fsErrorAtTop(err);
+    out.error(`error: ${w.message}`);
+    return asJson('work', 1, w.message);
   }
   const e = err instanceof InternalError ? err : new InternalError(err instanceof Error ? err.stack ?? err.message : String(err));
   out.error(`internal error (a bug in manager): ${e.message}`);

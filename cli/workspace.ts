@@ -9,7 +9,8 @@ import { loadSpec } from '../core/validate.ts';
 import { parseTarget } from '../core/select.ts';
 import { runVariables } from '../core/tags.ts';
 import { applySets, onlyRegistries, parseSets } from '../core/overrides.ts';
-import { acquireLock, type Lock } from '../tasks/lock.ts';
+import { acquireLock, DEFAULT_WAIT_SECONDS, type Lock } from '../tasks/lock.ts';
+import { Option } from 'commander';
 import type { Output } from './output.ts';
 import { registerSecrets } from './secrets.ts';
 
@@ -257,7 +258,36 @@ export function load(globals: Record<string, unknown>, pkg: string, opts: { targ
   return planned(loadPackage(globals, pkg, opts, out), out);
 }
 
+/** How a command takes the lock: `--wait-lock[=SECONDS]` and `--break-lock`, as parsed. */
+export interface LockChoice {
+  wait: boolean | number;
+  breakLock?: boolean;
+}
+
+/** `--wait-lock[=SECONDS]`: how long to wait; bare, the default (cli/main.ts keeps it from taking the next word). */
+export function waitSeconds(v: string): number {
+  if (v === '') return DEFAULT_WAIT_SECONDS;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new UsageError(`--wait-lock: expected a number of seconds, got "${v}" (write --wait-lock=SECONDS)`);
+  return n;
+}
+
+/** The lock options of every command that writes the generated tree. */
+export function waitLockOption(): Option {
+  return new Option('--wait-lock [seconds]', `wait for another run on the same generated tree instead of failing, up to SECONDS (default ${DEFAULT_WAIT_SECONDS})`).argParser(waitSeconds);
+}
+
+export function breakLockOption(): Option {
+  return new Option('--break-lock', 'remove a lock that no live process of this host holds (another host\'s, or an unreadable one); a live local run\'s lock is never broken');
+}
+
+export function lockChoice(o: Record<string, unknown>): LockChoice {
+  const w = o['waitLock'];
+  return { wait: w === undefined || w === false ? false : w === true ? DEFAULT_WAIT_SECONDS : Number(w), breakLock: Boolean(o['breakLock']) };
+}
+
 /** The generated tree's lock, for every command that writes state, logs, registries or the tree. */
-export function takeLock(packageDir: string, out: Output, wait: boolean): Promise<Lock> {
-  return acquireLock(packageDir, `manager ${process.argv.slice(2).join(' ')}`, { wait, log: (x) => out.info(x) });
+export function takeLock(packageDir: string, out: Output, choice: boolean | LockChoice): Promise<Lock> {
+  const c = typeof choice === 'boolean' ? { wait: choice } : choice;
+  return acquireLock(packageDir, `manager ${process.argv.slice(2).join(' ')}`, { ...c, log: (x) => out.info(x) });
 }

@@ -42,6 +42,8 @@ export interface Summary {
   metadata?: MetadataFile;
   /** The run as a picture (core/report.ts; a real run only). */
   report?: Report;
+  /** Records the run could not write (the state file), one line each; the run fails. */
+  writeErrors?: string[];
 }
 
 const COST: Record<Task['kind'], number> = { render: 0.01, build: 30, test: 3, manifest: 1, readme: 0.5 };
@@ -269,5 +271,5 @@ async function realRun(
       }
     }
   }
-  return { ok, results, builder: r.builder, interrupted, engineLost, registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)), report: buildReport(plan, results) };
+  return { ok, results, builder: r.builder, interrupted, engineLost, registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)), report: buildReport(plan, results), ...(r.stateError ? { writeErrors: [r.stateError] } : {}) };
 }

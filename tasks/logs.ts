@@ -3,6 +3,7 @@
 import { closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { WorkError } from '../core/errors.ts';
 import { redactor } from '../core/redact.ts';
+import { fsFailure } from './fs-error.ts';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW } = constants;
 
@@ -13,7 +14,11 @@ export function ensureLogDir(dir: string): void {
   } catch (e) {
     if (e instanceof WorkError) throw e;
   }
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fsFailure(e, 'create the log directory', dir);
+  }
 }
 
 function write(path: string, text: string, flags: number): void {
@@ -22,10 +27,12 @@ function write(path: string, text: string, flags: number): void {
     fd = openSync(path, flags | O_NOFOLLOW, 0o644);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new WorkError(`refusing to write the log ${path}: it is a symbolic link`);
-    throw e;
+    throw fsFailure(e, 'open the log', path);
   }
   try {
     writeSync(fd, text);
+  } catch (e) {
+    throw fsFailure(e, 'write the log', path);
   } finally {
     closeSync(fd);
   }

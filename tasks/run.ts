@@ -180,10 +180,21 @@ export class Run {
     this.flushTimer ??= setTimeout(() => this.flush(), 200);
   }
 
+  /** Why the state file could not be written, until a later write succeeds (each writes the whole record). */
+  stateError?: string;
+
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    writeState(this.opts.packageDir, this.state);
+    try {
+      writeState(this.opts.packageDir, this.state);
+      this.stateError = undefined;
+    } catch (e) {
+      // From a timer, a throw would end the process without its summary: the run says it at its end.
+      if (!(e instanceof WorkError)) throw e;
+      if (this.stateError !== e.message) this.opts.log(`error: ${e.message}`);
+      this.stateError = e.message;
+    }
   }
 
   finish(t: Task, status: TaskStatus, durationMs: number, reason?: string, extra: Partial<TaskResult> = {}): TaskResult {
@@ -267,11 +278,17 @@ export class Run {
     if (append) appendLog(log, head);
     else startLog(log, head);
     let partial = '';
+    let logFailure: unknown;
     const r = await run(argv, {
       timeoutMs,
       signal: this.abort.signal,
       onOutput: (chunk) => {
-        appendLog(log, chunk);
+        // Called from a stream's handler, where a throw would end the process: kept for after.
+        try {
+          if (logFailure === undefined) appendLog(log, chunk);
+        } catch (e) {
+          logFailure = e;
+        }
         partial += chunk;
         const lines = partial.split('\n');
         partial = lines.pop()!;
@@ -279,6 +296,7 @@ export class Run {
         if (step) progress(step.slice(0, 160));
       },
     });
+    if (logFailure !== undefined) throw logFailure;
     appendLog(log, `\n# exit ${r.exitCode ?? r.signal}${r.timedOut ? ' (timed out)' : ''} after ${(r.durationMs / 1000).toFixed(1)}s\n`);
     return r;
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { StateFile } from '../core/record.ts';
 import { redactor } from '../core/redact.ts';
 import { writeFileAtomic } from './atomic.ts';
-
+import { fsFailure } from './fs-error.ts';
 
 export const STATE_VERSION = 1;
 
@@ -33,6 +33,10 @@ export function writeState(packageDir: string, state: StateFile): void {
     version: STATE_VERSION,
     tasks: Object.fromEntries(Object.keys(state.tasks).sort().map((k) => [k, state.tasks[k]!])),
   };
-  // Causes and references come from programs' output: no secret is ever recorded.
-  writeFileAtomic(statePath(packageDir), redactor.redact(JSON.stringify(redactor.redactDeep(sorted), null, 2) + '\n'));
+  try {
+    // Causes and references come from programs' output: no secret is ever recorded.
+    writeFileAtomic(statePath(packageDir), redactor.redact(JSON.stringify(redactor.redactDeep(sorted), null, 2) + '\n'));
+  } catch (e) {
+    throw fsFailure(e, 'write the state file', statePath(packageDir));
+  }
 }

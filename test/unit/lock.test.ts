@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WorkError } from '../../core/errors.ts';
-import { acquireLock, lockPath } from '../../tasks/lock.ts';
+import { acquireLock, bootId, lockPath, processStart } from '../../tasks/lock.ts';
 import { cli } from '../helpers/cli.ts';
 import { REPO, miniSpec, tempDir } from '../helpers/spec.ts';
 
@@ -22,9 +22,9 @@ function sleeper(): ChildProcess {
   return c;
 }
 
-function holdLock(dir: string, pid: number, host = hostname()): void {
+function holdLock(dir: string, pid: number, host = hostname(), extra: Record<string, unknown> = {}): void {
   mkdirSync(join(dir, '.manager'), { recursive: true });
-  writeFileSync(lockPath(dir), JSON.stringify({ pid, host, command: 'manager build x', since: '2026-01-01T00:00:00Z' }));
+  writeFileSync(lockPath(dir), JSON.stringify({ pid, host, command: 'manager build x', since: '2026-01-01T00:00:00Z', ...extra }));
 }
 
 /** The lock module bundled into one plain script, so 50 processes start in milliseconds each. */
@@ -79,7 +79,7 @@ describe('lock', () => {
     const losers = results.filter((r) => r !== winners[0]);
     for (const l of losers) {
       expect(l.code).toBe(1);
-      expect(l.out).toMatch(new RegExp(`^refused another manager run holds the lock on .*: pid ${winners[0]!.pid} on ${hostname()}, \`contender ${winners[0]!.pid}\``));
+      expect(l.out).toMatch(new RegExp(`^refused another manager run holds the lock on .*: pid ${winners[0]!.pid} on [^@ ]+@${hostname()}, \`contender ${winners[0]!.pid}\`, since \\S+ \\(\\d+s ago\\)`));
     }
     expect(existsSync(lockPath(dir))).toBe(false);
   });
@@ -111,6 +111,7 @@ describe('lock', () => {
     const dir = tempDir();
     holdLock(dir, 1, 'another-host');
     await expect(acquireLock(dir, 'm', { wait: false })).rejects.toThrow(/pid 1 on another-host/);
+    writeFileSync(lockPath(dir), JSON.stringify({ pid: 1, host: 'another-host', command: 'manager build x', since: '2026-01-01T00:00:00Z' }));
     writeFileSync(lockPath(dir), '');
     await expect(acquireLock(dir, 'm', { wait: false })).rejects.toThrow(/a run that is just starting/);
   });
@@ -149,5 +150,104 @@ describe('lock', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`another manager run holds the lock on .*: pid ${s.pid}`));
     expect(existsSync(join(pkgDir, 'deb'))).toBe(false);
+  });
+});
+
+describe('lock: who is gone, and how to break and wait', () => {
+  it('a lock naming this run\'s own pid, written by an earlier process (a restarted container), is taken over', async () => {
+    const dir = tempDir();
+    holdLock(dir, process.pid, hostname(), { token: 'an-earlier-process' });
+    const logs: string[] = [];
+    const lock = await acquireLock(dir, 'manager generate', { wait: false, log: (l) => logs.push(l) });
+    expect(logs[0]).toMatch(new RegExp(`taking over a stale lock left by pid ${process.pid} .*earlier process with this run's own pid`));
+    lock.release();
+  });
+
+  it('an old-format lock with our own pid and no token is taken over too; our own live lock is not', async () => {
+    const dir = tempDir();
+    holdLock(dir, process.pid);
+    const lock = await acquireLock(dir, 'manager generate', { wait: false });
+    // This very process holds it now: a second take (same pid, same token) is refused.
+    await expect(acquireLock(dir, 'again', { wait: false })).rejects.toThrow(new RegExp(`pid ${process.pid} on `));
+    lock.release();
+  });
+
+  it('a recycled pid (live, but started at another time) and a lock from before a reboot are stale; a matching start is live', async () => {
+    const s = sleeper();
+    await new Promise((r) => setTimeout(r, 50));
+    const start = processStart(s.pid!);
+    expect(start).toBeTypeOf('number');
+    const recycled = tempDir();
+    holdLock(recycled, s.pid!, hostname(), { start: start! - 1 });
+    const logs: string[] = [];
+    (await acquireLock(recycled, 'm', { wait: false, log: (l) => logs.push(l) })).release();
+    expect(logs[0]).toMatch(/its pid now belongs to another process/);
+    const rebooted = tempDir();
+    holdLock(rebooted, s.pid!, hostname(), { start, boot: 'a-previous-boot' });
+    (await acquireLock(rebooted, 'm', { wait: false, log: (l) => logs.push(l) })).release();
+    expect(logs[1]).toMatch(/the machine has restarted since/);
+    const live = tempDir();
+    holdLock(live, s.pid!, hostname(), { start, boot: bootId() });
+    await expect(acquireLock(live, 'm', { wait: false })).rejects.toThrow(new RegExp(`pid ${s.pid} on `));
+  });
+
+  it('another host\'s lock: the message names the file, its age, the owner and how to break it', async () => {
+    const dir = tempDir();
+    const since = new Date(Date.now() - (2 * 3600 + 7 * 60) * 1000).toISOString();
+    holdLock(dir, 7, 'runner-3', { user: 'ci', since });
+    const err = await acquireLock(dir, 'm', { wait: false }).catch((e: WorkError) => e);
+    expect(err).toBeInstanceOf(WorkError);
+    expect((err as WorkError).message).toBe(`the lock ${lockPath(dir)} is held by a run on another host: pid 7 on ci@runner-3, \`manager build x\`, since ${since} (2h 7m ago)`);
+    expect((err as WorkError).details).toMatch(new RegExp(`--break-lock .*delete ${lockPath(dir).replace(/[.]/g, '\\.')}`));
+  });
+
+  it('--break-lock removes another host\'s lock or an unreadable one, saying whose; never a live local one', async () => {
+    const dir = tempDir();
+    holdLock(dir, 7, 'runner-3', { user: 'ci' });
+    const logs: string[] = [];
+    const lock = await acquireLock(dir, 'm', { wait: false, breakLock: true, log: (l) => logs.push(l) });
+    expect(logs[0]).toMatch(/breaking the lock .* held by pid 7 on ci@runner-3/);
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+    writeFileSync(lockPath(dir), '');
+    (await acquireLock(dir, 'm', { wait: false, breakLock: true })).release();
+    const s = sleeper();
+    holdLock(dir, s.pid!);
+    await expect(acquireLock(dir, 'm', { wait: false, breakLock: true })).rejects.toThrow(new RegExp(`not breaking the lock .*: pid ${s.pid} .* is still running on this host`));
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8')).pid).toBe(s.pid);
+  });
+
+  it('--wait-lock gives up at its limit, saying what it waited for', async () => {
+    const dir = tempDir();
+    const s = sleeper();
+    holdLock(dir, s.pid!);
+    const started = Date.now();
+    await expect(acquireLock(dir, 'm', { wait: 1, pollMs: 50 })).rejects.toThrow(new RegExp(`gave up waiting for the lock ${lockPath(dir)} after 1s: still held by pid ${s.pid} `));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('through the CLI: a bare --wait-lock before the package is still a flag; --wait-lock=1 gives up with exit 1; a bad value is a usage error', () => {
+    const { dir, manifest } = miniSpec();
+    const gen = join(dir, 'gen');
+    expect(cli(['generate', '--wait-lock', manifest, '--output', gen]).code).toBe(0);
+    const s = sleeper();
+    holdLock(join(gen, 'mini'), s.pid!);
+    const r = cli(['generate', manifest, '--wait-lock=1', '--output', gen]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/gave up waiting for the lock .* after 1s/);
+    expect(cli(['generate', manifest, '--wait-lock=soon', '--output', gen]).code).toBe(2);
+  });
+
+  it('an output directory that is a file: exit 1, one line naming it, no stack trace', () => {
+    const { dir, manifest } = miniSpec();
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    for (const args of [['generate', manifest, '--output', file], ['build', manifest, '--all', '--multi-platform', 'split', '--output', file]]) {
+      const r = cli(args);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`error: could not create the lock's directory ${join(file, 'mini', '.manager')}: ${file} is a file, not a directory (ENOTDIR)`);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
   });
 });

@@ -5,29 +5,14 @@
 // is faked (the real CLI, planner, scheduler and runner run). The registry it would push to is
 // a closed loopback port: `--no-registry-check` keeps decisions off it, and the best-effort
 // records the run leaves there fail quietly, as they do when a registry is down.
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatStep, shellQuote, type Step } from '../../core/steps.ts';
 import { cli } from '../helpers/cli.ts';
-import { MINI_SPEC, MINI_TEMPLATES, tempDir, writeTree } from '../helpers/spec.ts';
+import { spyDocker } from '../helpers/spy-docker.ts';
+import { MINI_SPEC, MINI_TEMPLATES, writeTree } from '../helpers/spec.ts';
 
-const SPY = `#!/usr/bin/env node
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const argv = process.argv.slice(2);
-fs.appendFileSync(process.env.SPY_LOG, JSON.stringify(['docker', ...argv]) + '\\n');
-const has = (...w) => w.every((x, i) => argv[i] === x);
-if (has('buildx', 'inspect')) {
-  process.stdout.write('Name:   spy\\nDriver: docker-container\\n\\nNodes:\\nName:      spy0\\nEndpoint:  unix:///var/run/docker.sock\\nStatus:    running\\nBuildKit version: v0.13.2\\nPlatforms: linux/amd64, linux/arm64\\n');
-} else if (has('buildx', 'build')) {
-  const i = argv.indexOf('--metadata-file');
-  const tag = argv[argv.indexOf('--tag') + 1] || argv.join(' ');
-  if (i >= 0) fs.writeFileSync(argv[i + 1], JSON.stringify({ 'containerimage.digest': 'sha256:' + crypto.createHash('sha256').update(tag).digest('hex') }));
-} else if (has('run')) {
-  process.stdout.write('spy ok\\n');
-}
-`;
 
 // The mini family, published to a registry on a closed port, with an image test on the base.
 const spec = MINI_SPEC.replace(/registries:[\s\S]*$/, 'registries:\n  local:\n    kind: generic\n    host: "127.0.0.1:9"\n    namespace: spy\n')
@@ -45,9 +30,7 @@ const MODES: Record<string, string[]> = {
 interface Row { id: string; kind: string; status: string; ref?: string; action?: string; steps?: Step[] }
 
 describe('the dry run prints the argv the real run runs', () => {
-  const bin = tempDir('manager-spy-');
-  writeFileSync(join(bin, 'docker'), SPY);
-  chmodSync(join(bin, 'docker'), 0o755);
+  const bin = spyDocker();
   const dirs: string[] = [bin];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
