@@ -29,6 +29,9 @@ import { browsableUrl, epochToIso, type VcsInfo } from '../core/oci.ts';
 import { run } from '../tasks/runner.ts';
 import { localRepository, stagingRepository } from '../core/staging.ts';
 import { readState } from '../tasks/state.ts';
+import { foreignInTheWay } from '../tasks/generate.ts';
+import { checkOutputPath } from '../tasks/links.ts';
+import type { RenderTask } from '../core/task.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, addSetOption, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
 import { ciDescribes, gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, specCommit, takeLock, lockChoice, waitLockOption, breakLockOption, type Loaded, type LoadedSpec, type LockChoice } from './workspace.ts';
@@ -92,6 +95,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
     .option('--force', 'rebuild even when nothing changed')
     .option('--keep-going', 'after a failure, still run everything that does not depend on it')
     .option('--atomic', 'change no public tag unless every selected build and test succeeds')
+    .option('--adopt', 'let render tasks replace files manager did not write that stand where they write, and own them from now on')
     .option('--builder <name>', 'buildx builder to use')
     .addOption(multiPlatformOption())
     .option('--staging-repository <repo>', 'where per-platform images wait for their manifest (default: the first publish registry)')
@@ -139,6 +143,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
         }
       }
       {
+        if (!o['dryRun']) checkOutputPath(o['output'] && o['output'] !== 'json' ? resolve(String(o['output'])) : l.root, l.packageDir);
         if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out });
         await runSelected(l, out, selected, {
           logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
@@ -148,6 +153,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
           force: Boolean(o['force']),
           keepGoing: Boolean(o['keepGoing']),
           atomic: Boolean(o['atomic']),
+          adopt: Boolean(o['adopt']),
           builder: o['builder'] as string | undefined,
           builderInfo: builder,
           stagingRepository: o['stagingRepository'] as string | undefined,
@@ -444,6 +450,11 @@ async function runSelected(l: Loaded, out: Output, selected: Set<string>, opts: 
 }
 
 async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, opts: Partial<ExecuteOptions>): Promise<void> {
+  // A render would stop at a file manager did not write: refused before anything runs, as generate does.
+  if (!opts.dryRun) {
+    const renders = [...selected].map((id) => l.plan.tasks.get(id)!).filter((t): t is RenderTask => t.kind === 'render');
+    foreignInTheWay(l.packageDir, renders, readState(l.packageDir), Boolean(opts.adopt));
+  }
   const shown = progressChoice(out.opts.progress ?? (out.opts.json ? 'quiet' : 'auto'), { isTTY: Boolean(process.stderr.isTTY), ci: Boolean(process.env['CI']) }, out.opts.quiet);
   const summary = await execute(l.plan, {
     packageDir: l.packageDir,

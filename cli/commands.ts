@@ -1,5 +1,5 @@
 // Planning commands: validate, context, generate, graph, init, schema.
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/hash.ts';
 import { UsageError } from '../core/errors.ts';
@@ -8,6 +8,7 @@ import { planSpec } from '../core/plan.ts';
 import { jsonSchema } from '../core/schema.ts';
 import { selectTasks } from '../core/select.ts';
 import { generate } from '../tasks/generate.ts';
+import { checkOutputPath } from '../tasks/links.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
 import { execute } from '../tasks/execute.ts';
@@ -67,12 +68,15 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--all', 'both (the default)')
     .option('--save-metadata', 'also write dockerfiles.json and images.json (kept current by every later generate once written)')
     .option('--output <dir>', 'generated root (default: <spec root>/generated)')
-    .option('--overwrite', 'rewrite every file from scratch instead of only what changed')
+    .option('--overwrite', 'rewrite every file it wrote from scratch instead of only what changed')
+    .option('--adopt', 'replace files manager did not write that stand where it writes, and own them from now on')
     .option('--authenticate', 'log in to the package\'s registries first')
     .addOption(waitLockOption())
     .addOption(breakLockOption())
     .action(async (pkg: string, o: Record<string, unknown>, cmd: Command) => {
       const l = load(cmd.optsWithGlobals(), pkg, o, out);
+      const base = o['output'] ? resolve(String(o['output'])) : l.root;
+      checkOutputPath(base, l.packageDir);
       const lock = await takeLock(l.packageDir, out, lockChoice(o));
       try {
         if (o['authenticate']) {
@@ -86,12 +90,15 @@ export function registerCommands(program: Command, out: Output): void {
           docs: o['all'] || !onlyOne ? true : Boolean(o['docs']),
           metadata: Boolean(o['saveMetadata']),
           overwrite: Boolean(o['overwrite']),
+          adopt: Boolean(o['adopt']),
+          base,
         });
         if (out.opts.json) out.json(res);
         else {
           if (out.opts.verbose) for (const f of res.written) out.debug(`  wrote ${f}`);
           if (out.opts.verbose) for (const f of res.removed) out.debug(`  removed ${f}`);
-          out.result(`${relative(process.cwd(), res.packageDir) || res.packageDir}: ${res.written.length} written, ${res.unchanged.length} unchanged, ${res.removed.length} removed`);
+          if (out.opts.verbose) for (const f of res.adopted) out.debug(`  adopted ${f}`);
+          out.result(`${relative(process.cwd(), res.packageDir) || res.packageDir}: ${res.written.length} written, ${res.unchanged.length} unchanged, ${res.removed.length} removed${res.adopted.length ? `, ${res.adopted.length} adopted` : ''}`);
         }
       } finally {
         lock.release();

@@ -12,7 +12,7 @@ import { MEDIA } from '../core/manifest.ts';
 import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/task.ts';
 import { RegistryError } from '../registries/distribution.ts';
-import { refuseLinks, writeGenerated } from './generate.ts';
+import { writeRendered } from './generate.ts';
 import { appendLog, startLog } from './logs.ts';
 import { restoreTags, tagStates } from './tag-rollback.ts';
 import type { Run, TaskResult } from './run.ts';
@@ -40,13 +40,11 @@ export function isPushHiccup(output: string): boolean {
   return /(failed to push|pushing|push.*failed|failed to do request|unexpected status)/i.test(tail) && retryableDockerError(tail);
 }
 
-/** Writes the task's files through the same staged, link-refusing writer as `generate`. */
+/** Writes the task's files under generate's rules: staged, link-refusing, only over what the tool wrote. */
 function render(r: Run, t: RenderTask, d: Decision): TaskResult {
   const started = performance.now();
-  const dir = r.opts.packageDir;
-  const desired = new Map(t.files.map((f) => [f.path, f.content]));
-  refuseLinks(dir, [...desired.keys()]);
-  writeGenerated(dir, desired, [...desired.keys()]);
+  const renders = [...r.plan.tasks.values()].filter((x): x is RenderTask => x.kind === 'render');
+  writeRendered(r.opts.packageDir, new Map(t.files.map((f) => [f.path, f.content])), { renders, state: r.state }, { adopt: r.opts.adopt });
   return r.succeed(t, 'ran', performance.now() - started, d);
 }
 

@@ -1,14 +1,19 @@
 // apply-plan for files: writes the generated tree. Incremental (unchanged files keep their
-// inode and mtime), and all-or-nothing: new content is staged first, then renamed into place.
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
-import { WorkError } from '../core/errors.ts';
+// inode and mtime), all-or-nothing (tasks/commit.ts), and it owns only what it wrote
+// (tasks/owned.ts): a file it did not write is never replaced or removed without --adopt.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, WorkError } from '../core/errors.ts';
 import type { Plan } from '../core/plan.ts';
-import { hasContent, writeFileAtomic } from './atomic.ts';
+import type { StateFile } from '../core/record.ts';
+import type { RenderTask } from '../core/task.ts';
+import { alive, hasContent } from './atomic.ts';
+import { commitTree, realFs, STAGING_PREFIX, type CommitFs } from './commit.ts';
+import { checkOutputPath, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
-import { withSignalsDeferred } from './signals.ts';
+import { OWNED_PATH, ownedText, readOwned, sha256, type Owned } from './owned.ts';
 import { record } from '../core/record.ts';
-import { readState, writeState } from './state.ts';
+import { readState, statePath, stateText } from './state.ts';
 
 export interface GenerateOptions {
   /** The package's generated directory, e.g. `generated/bento-server`. */
@@ -17,6 +22,12 @@ export interface GenerateOptions {
   docs: boolean;
   metadata: boolean;
   overwrite: boolean;
+  /** Replace files the tool did not write that stand where it writes, and own them from now on. */
+  adopt?: boolean;
+  /** The spec root or `--output`: no link on the way from it to packageDir may lead out of it. */
+  base?: string;
+  /** The commit's filesystem steps (tests inject failures). */
+  fs?: CommitFs;
 }
 
 export interface GenerateResult {
@@ -24,6 +35,8 @@ export interface GenerateResult {
   written: string[];
   unchanged: string[];
   removed: string[];
+  /** Files the tool had not written (no record of them) that it owns from now on. */
+  adopted: string[];
 }
 
 const DOC_FILES = new Set(['README.md', 'versions']);
@@ -40,134 +53,223 @@ export function desiredFiles(plan: Plan, opts: Pick<GenerateOptions, 'dockerfile
   return out;
 }
 
-/** Existing files (relative paths) that this tool manages; refuses symlinks anywhere inside. */
-function scanExisting(dir: string): string[] {
-  const out: string[] = [];
-  if (!existsSync(dir)) return out;
-  const walk = (d: string, top: boolean) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (top && e.name.startsWith('.')) continue;
-      const p = join(d, e.name);
-      if (e.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${p} is a symbolic link`);
-      if (e.isDirectory()) walk(p, false);
-      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'));
+/**
+ * What a tree generated before the record existed is taken to own: the files of each render
+ * its state file records (that version wrote exactly those), and metadata files that exist
+ * (only the tool wrote them). Anything else there is left alone or, in the way, refused.
+ */
+export function legacyOwned(dir: string, renders: Iterable<RenderTask>, state: StateFile): Owned {
+  const out: Owned = new Map();
+  const hashOf = (p: string) => {
+    try {
+      return sha256(readFileSync(join(dir, p), 'utf8'));
+    } catch {
+      return undefined;
     }
   };
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: it is a symbolic link`);
-  walk(dir, true);
+  const take = (p: string) => {
+    const h = hashOf(p);
+    if (h !== undefined) out.set(p, h);
+  };
+  for (const t of renders) if (state.tasks[t.id]) for (const f of t.files) take(f.path);
+  if (Object.keys(state.tasks).length) for (const f of METADATA_FILES) take(f);
   return out;
+}
+
+export function ownedOf(dir: string, renders: Iterable<RenderTask>, state: StateFile): { owned: Owned; recorded: boolean } {
+  const rec = readOwned(dir);
+  return rec ? { owned: rec, recorded: true } : { owned: legacyOwned(dir, renders, state), recorded: false };
+}
+
+interface Claim {
+  write: string[];
+  unchanged: string[];
+  adopted: string[];
+  removed: string[];
+}
+
+/**
+ * Decides, from what is on disk and the record, what a write of `desired` (and a removal of
+ * `removable`, recorded files that left the spec) may do; throws before anything is written
+ * when a file the tool did not write stands in the way.
+ */
+export function claim(dir: string, desired: Map<string, string>, owned: Owned, removable: string[], o: { adopt: boolean; overwrite: boolean }): Claim {
+  const c: Claim = { write: [], unchanged: [], adopted: [], removed: [] };
+  const foreign: string[] = [];
+  const blocked: string[] = [];
+  const goes = new Set(removable);
+  const seen = new Set<string>();
+  const adoptOrRefuse = (p: string) => {
+    if (o.adopt) c.adopted.push(p);
+    else foreign.push(p);
+  };
+  // Every directory on the way: no link (it would take the write elsewhere), no file of someone else's.
+  const ancestors = (p: string) => {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const a = parts.slice(0, i).join('/');
+      if (seen.has(a)) continue;
+      seen.add(a);
+      const st = lstatOrNone(join(dir, a));
+      if (!st) return;
+      if (st.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${join(dir, a)} is a symbolic link`);
+      if (st.isDirectory()) continue;
+      if (owned.has(a) && !goes.has(a)) {
+        // Ours, and no longer a file of the spec's: it gives way to the directory.
+        goes.add(a);
+        c.removed.push(a);
+      } else if (!owned.has(a)) {
+        if (!st.isFile()) blocked.push(`${a} (not a regular file)`);
+        else {
+          adoptOrRefuse(a);
+          if (o.adopt) c.removed.push(a);
+        }
+      }
+      return;
+    }
+  };
+  for (const [p, content] of desired) {
+    ancestors(p);
+    const st = lstatOrNone(join(dir, p));
+    if (!st) {
+      c.write.push(p);
+      continue;
+    }
+    if (st.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${join(dir, p)} is a symbolic link`);
+    if (!st.isFile()) {
+      blocked.push(`${p} (${st.isDirectory() ? 'a directory' : 'not a regular file'})`);
+      continue;
+    }
+    const same = hasContent(join(dir, p), content);
+    if (!owned.has(p)) {
+      // The same bytes it would write: taking them over changes nothing on disk.
+      if (same) c.adopted.push(p);
+      else adoptOrRefuse(p);
+    }
+    if (same && !o.overwrite) c.unchanged.push(p);
+    else c.write.push(p);
+  }
+  for (const p of removable) {
+    if (goes.has(p) && c.removed.includes(p)) continue;
+    ancestors(p);
+    const st = lstatOrNone(join(dir, p));
+    if (!st || st.isDirectory()) continue;
+    if (st.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${join(dir, p)} is a symbolic link`);
+    c.removed.push(p);
+  }
+  if (blocked.length) throw new UsageError(`cannot generate into ${dir}: ${list(blocked)} ${blocked.length === 1 ? 'stands' : 'stand'} where generate writes a file; move ${blocked.length === 1 ? 'it' : 'them'} away`);
+  if (foreign.length) {
+    throw new UsageError(`${dir}: ${list(foreign)} ${foreign.length === 1 ? 'is' : 'are'} not written by manager (not in ${OWNED_PATH}) and ${foreign.length === 1 ? 'stands' : 'stand'} where generate writes; move ${foreign.length === 1 ? 'it' : 'them'} away, or pass --adopt to replace ${foreign.length === 1 ? 'it' : 'them'} and own ${foreign.length === 1 ? 'it' : 'them'} from now on`);
+  }
+  return c;
+}
+
+function list(paths: string[]): string {
+  const shown = paths.slice(0, 5).join(', ');
+  return paths.length > 5 ? `${shown} and ${paths.length - 5} more` : shown;
 }
 
 export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
   const dir = given.packageDir;
-  // Metadata files once written describe the tree: they are kept current from then on.
-  const opts = { ...given, metadata: given.metadata || [...METADATA_FILES].some((f) => existsSync(join(dir, f))) };
-  const desired = desiredFiles(plan, opts);
-  const existing = scanExisting(dir);
-  const existingSet = new Set(existing);
+  return asWorkError(dir, () => {
+    if (given.base) checkOutputPath(given.base, dir);
+    refuseLink(dir);
+    const state = readState(dir);
+    const renders = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
+    const { owned, recorded } = ownedOf(dir, renders, state);
+    // Metadata files once written describe the tree: they are kept current from then on.
+    const opts = { ...given, metadata: given.metadata || [...METADATA_FILES].some((f) => owned.has(f)) };
+    const desired = desiredFiles(plan, opts);
+    const inScope = (p: string) =>
+      opts.overwrite ||
+      (p.includes('/') ? opts.dockerfiles : (DOC_FILES.has(p) && opts.docs) || (METADATA_FILES.has(p) && opts.metadata));
+    const removable = [...owned.keys()].filter((p) => !desired.has(p) && inScope(p));
+    const c = claim(dir, desired, owned, removable, { adopt: Boolean(given.adopt), overwrite: opts.overwrite });
 
-  const written: string[] = [];
-  const unchanged: string[] = [];
-  for (const [path, content] of desired) {
-    if (!opts.overwrite && existingSet.has(path) && hasContent(join(dir, path), content)) unchanged.push(path);
-    else written.push(path);
-  }
-  const inScope = (p: string) =>
-    opts.overwrite ||
-    (p.includes('/') ? opts.dockerfiles : (DOC_FILES.has(p) && opts.docs) || (METADATA_FILES.has(p) && opts.metadata));
-  const removed = existing.filter((p) => !desired.has(p) && inScope(p));
+    const next: Owned = new Map(owned);
+    for (const p of removable) next.delete(p);
+    for (const p of c.removed) next.delete(p);
+    for (const [p, content] of desired) next.set(p, sha256(content));
+    const writes = new Map(c.write.map((p) => [p, desired.get(p)!]));
+    const text = ownedText(next);
+    if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
 
-  writeGenerated(dir, desired, written, removed);
-  // Cleanup of staging dirs left by an interrupted earlier run.
-  if (existsSync(dir)) for (const e of readdirSync(dir)) if (e.startsWith('.staging-')) rmSync(join(dir, e), { recursive: true, force: true });
-
-  // The record changes only where a render's hash did: a no-op generate writes nothing at all.
-  const state = readState(dir);
-  let recorded = false;
-  for (const t of plan.tasks.values()) {
-    if (t.kind !== 'render' || !(t.dir === '' ? opts.docs : opts.dockerfiles)) continue;
-    if (state.tasks[t.id]?.hash === t.hash.value) continue;
-    state.tasks[t.id] = record(t.hash);
-    recorded = true;
-  }
-  if (recorded) writeState(dir, state);
-  return { packageDir: dir, written: written.sort(), unchanged: unchanged.sort(), removed: removed.sort() };
-}
-
-/**
- * Writes `written` (from `desired`) and removes `removed` under dir, all or nothing: new
- * content is staged beside the tree, then renamed into place with signals held.
- */
-export function writeGenerated(dir: string, desired: Map<string, string>, written: string[], removed: string[] = []): void {
-  if (!written.length && !removed.length) return;
-  const fresh = !existsSync(dir);
-  const staging = fresh
-    ? join(dirname(dir), `.${dir.split(sep).pop()}.staging-${process.pid}`)
-    : join(dir, `.staging-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  try {
-    for (const p of written) writeFileAtomic(join(staging, p), desired.get(p)!);
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw new WorkError(`could not write generated files under ${dir}: ${(e as Error).message}`);
-  }
-  withSignalsDeferred(() => {
-    if (fresh) {
-      mkdirSync(dirname(dir), { recursive: true });
-      renameSync(staging, dir);
-      return;
+    // The record changes only where a render's hash did: a no-op generate writes nothing at all.
+    let changed = false;
+    for (const t of renders) {
+      if (!(t.dir === '' ? opts.docs : opts.dockerfiles)) continue;
+      if (state.tasks[t.id]?.hash === t.hash.value) continue;
+      state.tasks[t.id] = record(t.hash);
+      changed = true;
     }
-    for (const p of written) {
-      const target = join(dir, p);
-      mkdirSync(dirname(target), { recursive: true });
-      renameSync(join(staging, p), target);
-    }
-    for (const p of removed) rmSync(join(dir, p), { force: true });
-    rmSync(staging, { recursive: true, force: true });
-    if (removed.length) pruneEmptyDirs(dir);
+    // The state file commits with the tree: both, or neither.
+    if (changed) writes.set(statePath(''), stateText(state));
+
+    commitTree(dir, writes, c.removed, given.fs ?? realFs);
+    removeStaleStaging(dir);
+    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort() };
   });
 }
 
-/** Refuses to write through a symbolic link anywhere between dir and the given files. */
-export function refuseLinks(dir: string, paths: string[]): void {
-  const seen = new Set<string>();
-  const check = (p: string) => {
-    if (seen.has(p)) return;
-    seen.add(p);
-    if (existsSync(p) || isDanglingLink(p)) {
-      if (lstatSync(p).isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${p} is a symbolic link`);
-    }
-  };
-  check(dir);
-  for (const rel of paths) {
-    const parts = rel.split('/');
-    for (let i = 1; i <= parts.length; i++) check(join(dir, ...parts.slice(0, i)));
-  }
+/**
+ * Writes one render's files (a build's render task) under the same rules: only into files
+ * the tool wrote or that already hold these bytes, unless adopt; the record takes them.
+ */
+export function writeRendered(dir: string, files: Map<string, string>, owner: { renders: Iterable<RenderTask>; state: StateFile }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
+  return asWorkError(dir, () => {
+    refuseLink(dir);
+    const { owned, recorded } = ownedOf(dir, owner.renders, owner.state);
+    const c = claim(dir, files, owned, [], { adopt: Boolean(o.adopt), overwrite: true });
+    const next: Owned = new Map(owned);
+    for (const p of c.removed) next.delete(p);
+    for (const [p, content] of files) next.set(p, sha256(content));
+    const writes = new Map(c.write.map((p) => [p, files.get(p)!]));
+    const text = ownedText(next);
+    if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
+    commitTree(dir, writes, c.removed, o.fs ?? realFs);
+    return c.write;
+  });
 }
 
-function isDanglingLink(p: string): boolean {
+/** The files of a build's render tasks that a file the tool did not write would block (for a check before a run). */
+export function foreignInTheWay(dir: string, renders: RenderTask[], state: StateFile, adopt: boolean): void {
+  asWorkError(dir, () => {
+    refuseLink(dir);
+    if (!lstatOrNone(dir)) return;
+    const { owned } = ownedOf(dir, renders, state);
+    claim(dir, new Map(renders.flatMap((t) => t.files.map((f) => [f.path, f.content] as const))), owned, [], { adopt, overwrite: true });
+  });
+}
+
+/** The tree and its record's directory are written into: neither may be a link. */
+function refuseLink(dir: string): void {
+  if (lstatOrNone(dir)?.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: it is a symbolic link`);
+  if (lstatOrNone(join(dir, '.manager'))?.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${join(dir, '.manager')} is a symbolic link`);
+}
+
+/** A staging directory a killed run left (its pid gone): nothing in it is needed any more. */
+function removeStaleStaging(dir: string): void {
+  let names: string[];
   try {
-    return lstatSync(p).isSymbolicLink();
+    names = readdirSync(dir);
   } catch {
-    return false;
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(STAGING_PREFIX)) continue;
+    const pid = Number(n.slice(STAGING_PREFIX.length));
+    if (pid !== process.pid && alive(pid)) continue;
+    rmSync(join(dir, n), { recursive: true, force: true });
   }
 }
 
-function pruneEmptyDirs(root: string): void {
-  const walk = (d: string): boolean => {
-    let empty = true;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (d === root && e.name.startsWith('.')) {
-        empty = false;
-        continue;
-      }
-      if (e.isDirectory()) {
-        if (walk(join(d, e.name))) rmdirSync(join(d, e.name));
-        else empty = false;
-      } else empty = false;
-    }
-    return empty;
-  };
-  walk(root);
+/** A filesystem fault (no space, read-only, a file where a directory goes) is failed work, said in one line. */
+function asWorkError<T>(dir: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new WorkError(`cannot generate into ${dir}: ${e.message}`);
+    throw e;
+  }
 }

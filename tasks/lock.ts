@@ -13,12 +13,13 @@
 // (/proc/<pid>/stat) and the boot id: a lock naming our own pid with another token, a pid that
 // now belongs to a process started at another time, or a previous boot, is stale.
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WorkError } from '../core/errors.ts';
 import { alive, cleanStaleTemps } from './atomic.ts';
 import { fsFailure } from './fs-error.ts';
+import { isLink } from './links.ts';
 
 export interface Holder {
   pid: number;
@@ -190,14 +191,6 @@ function breakHeld(path: string, me: Holder, may: Breakable, say: (h: Holder | u
     unlinkQuiet(breaker);
   }
   return true;
-}
-
-function isLink(p: string): boolean {
-  try {
-    return lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
 
 function unlinkQuiet(p: string): void {

@@ -38,6 +38,8 @@ export interface ExecuteOptions {
   force: boolean;
   keepGoing: boolean;
   atomic: boolean;
+  /** Render tasks may replace files the tool did not write (and own them from then on). */
+  adopt?: boolean;
   builder?: string;
   /** The builder as already inspected (to choose the multi-platform strategy): not asked again. */
   builderInfo?: BuilderInfo;

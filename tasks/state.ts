@@ -29,14 +29,19 @@ export function readState(packageDir: string): StateFile {
 }
 
 export function writeState(packageDir: string, state: StateFile): void {
+  try {
+    writeFileAtomic(statePath(packageDir), stateText(state));
+  } catch (e) {
+    throw fsFailure(e, 'write the state file', statePath(packageDir));
+  }
+}
+
+/** The file's text: tasks sorted, so an unchanged record is byte for byte the same. */
+export function stateText(state: StateFile): string {
   const sorted: StateFile = {
     version: STATE_VERSION,
     tasks: Object.fromEntries(Object.keys(state.tasks).sort().map((k) => [k, state.tasks[k]!])),
   };
-  try {
-    // Causes and references come from programs' output: no secret is ever recorded.
-    writeFileAtomic(statePath(packageDir), redactor.redact(JSON.stringify(redactor.redactDeep(sorted), null, 2) + '\n'));
-  } catch (e) {
-    throw fsFailure(e, 'write the state file', statePath(packageDir));
-  }
+  // Causes and references come from programs' output: no secret is ever recorded.
+  return redactor.redact(JSON.stringify(redactor.redactDeep(sorted), null, 2) + '\n');
 }
