@@ -197,8 +197,10 @@ publish: [local, mirror]
       expect(sweepable.some((p) => p.endsWith(f)), f).toBe(true);
     }
     expect(readFileSync(join(root, 'gh', 'output'), 'utf8')).toMatch(/^matrix0=/m);
-    // What the failing run left says why, with the secret starred out.
-    expect(readFileSync(join(root, 'meta-failed.json'), 'utf8') + readFileSync(join(root, 'generated', 'mini', '.manager', 'report.html'), 'utf8')).toBeTruthy();
+    // The hostile output reached the files, starred out: a build log, and the report (the README API's echo).
+    const log = readFileSync(join(root, 'generated', 'mini', '.logs', logs.find((f) => f.startsWith('build'))!), 'utf8');
+    expect(log).toMatch(/base64Pair \*\*\*/);
+    expect(readFileSync(join(root, 'generated', 'mini', '.manager', 'report.html'), 'utf8')).toContain('Basic *** ***');
   });
 
   it('no file any run wrote holds a secret in any form', () => {

@@ -1,39 +1,85 @@
-// What the redactor learns at startup (cli/secrets.ts): every credential in sight, before any
-// program runs, and what happens to one too short to redact.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// What the redactor learns when a command starts, before any program runs: every credential
+// in sight, wherever it lives, and a warning (naming the place, never the value) for one too
+// short to redact, which manager then refuses to use.
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { registerSecrets, visibleSecrets } from '../../cli/secrets.ts';
-import { MIN_SECRET_LENGTH, redactor } from '../../core/redact.ts';
-import type { Registry } from '../../core/spec.ts';
+import { UsageError } from '../../core/errors.ts';
+import { loadPlan } from '../../core/plan.ts';
+import { Redactor, redactor } from '../../core/redact.ts';
 import { DRIVERS } from '../../registries/index.ts';
-import { tempDir } from '../helpers/spec.ts';
+import { MINI_SPEC, miniSpec, tempDir } from '../helpers/spec.ts';
 
-const registry: Registry = { name: 'r', kind: 'generic', host: 'r.example:5000', namespace: 'acme', repository: 'app', staging: 'r.example:5000/acme/app-staging', credentials: { usernameEnv: 'R_USER', passwordEnv: 'R_PASS' }, readme: false } as Registry;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
-describe('credentials in sight', () => {
-  it('environment, .env and docker config.json, each with user:secret, before any login', () => {
-    const root = tempDir();
-    writeFileSync(join(root, '.env'), 'QUAY_USER=qu\nQUAY_PASSWORD=quay-secret-1\nOTHER_TOKEN=tok-from-dotenv\n');
-    const cfg = join(root, 'docker');
-    mkdirSync(cfg);
-    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ auths: { 'r.example': { auth: Buffer.from('cu:config-secret-2').toString('base64') }, x: { identitytoken: 'identity-tok-3' } } }));
-    const values = visibleSecrets({ env: { DOCKER_USER: 'du', DOCKER_PASSWORD: 'hub-secret-0' }, root, dockerConfig: cfg }).map((s) => s.value);
-    for (const v of ['hub-secret-0', 'du:hub-secret-0', 'quay-secret-1', 'qu:quay-secret-1', 'tok-from-dotenv', 'config-secret-2', 'cu:config-secret-2', 'identity-tok-3']) expect(values).toContain(v);
+function specWith(registries: string): { spec: ReturnType<typeof loadPlan>['spec']; root: string } {
+  const { dir, manifest } = miniSpec({ 'manifest.yaml': MINI_SPEC.replace(/registries:\n[\s\S]*$/, registries) });
+  dirs.push(dir);
+  return { spec: loadPlan(manifest).spec, root: dir };
+}
+
+const values = (o: Parameters<typeof visibleSecrets>[0]) => visibleSecrets(o).map((s) => s.value);
+
+describe('credentials in sight at startup', () => {
+  const emptyConfig = () => {
+    const d = tempDir('manager-dockercfg-');
+    dirs.push(d);
+    return d;
+  };
+
+  it('every registry kind\'s conventional variables, without a spec, with user:secret for each user', () => {
+    const v = values({ env: { DOCKER_USER: 'hub-user', DOCKER_PASSWORD: 'hub-password-1', GITHUB_TOKEN: 'ghs_token_value', QUAY_API_TOKEN: 'quay-api-token', ACTIONS_RUNTIME_TOKEN: 'runtime-token-1', UNRELATED: 'not-a-secret' }, dockerConfig: emptyConfig() });
+    expect(v).toEqual(expect.arrayContaining(['hub-password-1', 'hub-user:hub-password-1', 'ghs_token_value', 'quay-api-token', 'runtime-token-1']));
+    expect(v).not.toContain('not-a-secret');
+    expect(v).not.toContain('hub-user');
   });
 
-  it('a registry the spec names with its own variables is covered too', () => {
-    const spec = { registries: { r: registry } } as never;
-    expect(visibleSecrets({ env: { R_USER: 'ru', R_PASS: 'spec-named-pass' }, spec }).map((s) => s.value)).toEqual(expect.arrayContaining(['spec-named-pass', 'ru:spec-named-pass']));
-    registerSecrets({ env: { R_USER: 'ru', R_PASS: 'spec-named-pass' }, spec }, () => {});
-    expect(redactor.redact('login ru:spec-named-pass ok')).toBe('login *** ok');
+  it('the variables a spec names, from the environment and from .env (both when both hold one), and files *_FILE names', () => {
+    const { spec, root } = specWith('registries:\n  r:\n    kind: generic\n    host: reg.example\n    namespace: acme\n    credentials: { username_env: R_U, password_env: R_P }\n');
+    writeFileSync(join(root, '.env'), "R_P='from-dotenv-pw'\nR_U=dot-user\nOTHER_TOKEN=other-dotenv-token\nPLAIN=plain-value\n");
+    const key = join(root, 'key.json');
+    writeFileSync(key, JSON.stringify({ type: 'service_account', private_key_id: 'key-id-123456', private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n' }));
+    const v = values({ env: { R_P: 'from-env-pw-1', R_U: 'env-user', GCR_JSON_KEY_FILE: key }, spec, root, dockerConfig: emptyConfig() });
+    expect(v).toEqual(expect.arrayContaining(['from-env-pw-1', 'from-dotenv-pw', 'env-user:from-env-pw-1', 'dot-user:from-dotenv-pw', 'other-dotenv-token', 'key-id-123456', '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n']));
+    expect(v).not.toContain('plain-value');
+    // --credentials-file instead of the root's .env.
+    const other = join(root, 'creds.env');
+    writeFileSync(other, 'R_P=named-file-pw\n');
+    expect(values({ env: {}, spec, root, envFile: other, dockerConfig: emptyConfig() })).toContain('named-file-pw');
   });
 
-  it(`a secret under ${MIN_SECRET_LENGTH} characters is named in a warning, never shown, and refused for a login`, () => {
+  it('every credential in docker\'s config.json, for every host: auth (user:password), password, identity and registry tokens', () => {
+    const d = emptyConfig();
+    writeFileSync(join(d, 'config.json'), JSON.stringify({ auths: {
+      'a.example': { auth: Buffer.from('alice:auth-password:with-colon').toString('base64') },
+      'b.example': { username: 'bob', password: 'plain-password' },
+      'c.example': { identitytoken: 'identity-token-1' },
+      'd.example': { registrytoken: 'registry-token-1' },
+      'e.example': 'not an object',
+    } }));
+    expect(values({ env: {}, dockerConfig: d })).toEqual(expect.arrayContaining(['auth-password:with-colon', 'alice:auth-password:with-colon', 'plain-password', 'bob:plain-password', 'identity-token-1', 'registry-token-1']));
+    writeFileSync(join(d, 'config.json'), '{ not json');
+    expect(values({ env: {}, dockerConfig: d })).toEqual([]);
+  });
+
+  it('registers them with the redactor; one too short is named in a warning, once, never shown', () => {
     const warnings: string[] = [];
-    registerSecrets({ env: { HARBOR_PASSWORD: 'pw1' } }, (l) => warnings.push(l));
-    expect(warnings).toEqual([expect.stringMatching(/the secret in HARBOR_PASSWORD is shorter than \d+ characters/)]);
-    expect(warnings.join()).not.toContain('pw1');
-    expect(() => DRIVERS.generic.login(registry, { R_USER: 'ru', R_PASS: 'pw1' })).toThrow(/R_PASS is shorter than \d+ characters/);
+    const env = { HARBOR_USER: 'hu', HARBOR_PASSWORD: 'registered-at-start', QUAY_PASSWORD: 'q1' };
+    registerSecrets({ env, dockerConfig: emptyConfig() }, (l) => warnings.push(l));
+    registerSecrets({ env, dockerConfig: emptyConfig() }, (l) => warnings.push(l));
+    expect(redactor.redact('x registered-at-start y')).toBe('x *** y');
+    expect(warnings).toEqual(['warning: the secret in QUAY_PASSWORD is shorter than 6 characters, too short to be kept out of output: a program manager runs may print it']);
+  });
+
+  it('a login or README push with a password too short to redact is refused, naming the variable', () => {
+    const reg = { name: 'hub', kind: 'dockerhub', host: 'docker.io', namespace: 'acme', repository: 'app', credentials: {}, readme: false } as unknown as Parameters<typeof DRIVERS.dockerhub.login>[0];
+    expect(() => DRIVERS.dockerhub.login(reg, { DOCKER_USER: 'u', DOCKER_PASSWORD: 'pw1' })).toThrow(UsageError);
+    expect(() => DRIVERS.dockerhub.login(reg, { DOCKER_USER: 'u', DOCKER_PASSWORD: 'pw1' })).toThrow('registry hub: DOCKER_PASSWORD is shorter than 6 characters');
+    expect(() => DRIVERS.quay.login({ ...reg, kind: 'quay' } as typeof reg, { QUAY_USER: 'u', QUAY_PASSWORD: 'long-enough' })).not.toThrow();
+    expect(new Redactor().add('pw1')).toBe(false);
   });
 });
