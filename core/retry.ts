@@ -59,17 +59,44 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /**
- * `imagetools create` with several tags pushes the index to each tag at once, each copying the
- * platform manifests into the repository first; one push can PUT the index before the other's
- * copy of a manifest has landed, and the registry answers 400 (MANIFEST_BLOB_UNKNOWN). The
- * merge is idempotent and the manifests are there a moment later, so it is worth one more try.
- * Seen on the CNCF distribution registry with buildx 0.13.
+ * Distribution error codes that mean "a manifest or blob this one references is not in the
+ * repository (yet)": MANIFEST_BLOB_UNKNOWN is the spec's own ("manifest references a manifest
+ * or blob unknown to registry"); some registries answer a manifest PUT with BLOB_UNKNOWN or
+ * MANIFEST_UNKNOWN for the same thing. Every other 400 (MANIFEST_INVALID, TAG_INVALID,
+ * NAME_INVALID, DIGEST_INVALID, SIZE_INVALID, …) says the request itself is wrong: it would
+ * fail again.
+ */
+export const NOT_YET_THERE = ['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'MANIFEST_UNKNOWN'] as const;
+
+const DISTRIBUTION_CODES = /\b(BLOB_UNKNOWN|BLOB_UPLOAD_INVALID|BLOB_UPLOAD_UNKNOWN|DIGEST_INVALID|MANIFEST_BLOB_UNKNOWN|MANIFEST_INVALID|MANIFEST_UNKNOWN|MANIFEST_UNVERIFIED|NAME_INVALID|NAME_UNKNOWN|SIZE_INVALID|TAG_INVALID|UNAUTHORIZED|DENIED|UNSUPPORTED|TOOMANYREQUESTS)\b/g;
+const NAME_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG_OR_DIGEST = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[0-9a-f]{64})$/;
+
+/**
+ * `imagetools create` with several tags pushes to every tag at once, each first copying the
+ * platform manifests into the repository; one push can PUT a manifest or the index before the
+ * other's copy of what it references has landed, and the registry answers 400. buildx prints it
+ * as `failed commit on ref "<kind>-sha256:…": unexpected status from PUT request to
+ * …/manifests/<tag or digest>: 400 Bad Request`, with `manifest-`, `index-` (or another kind)
+ * depending on the media type (buildx 0.13 names its own Docker manifest list `manifest-` too,
+ * as seen through the fault proxy), and newer buildx versions add the registry's answer (its JSON, or
+ * its code in words: `manifest blob unknown: …`). Where the answer is there, only the
+ * "not there yet" codes count; where it is not (buildx 0.13 prints none), the 400 counts unless
+ * the URL's name or tag is one the registry must refuse (NAME_INVALID, TAG_INVALID), since the
+ * bytes are buildx's own copies. The merge is idempotent, so another try is safe.
  */
 export function indexPushRace(stderr: string): boolean {
-  // Both forms: the index PUT (`index-sha256`) and a platform manifest's own copy
-  // (`manifest-sha256`) racing the other push into the same repository. Only a 400 on a
-  // manifest PUT: a blob's, a config's, or any other status is not this race.
-  return /failed commit on ref "(index|manifest)-sha256:[0-9a-f]{64}": unexpected status from PUT request to \S+\/manifests\/\S+: 400 Bad Request/.test(stderr);
+  const re = /failed commit on ref "[a-z]+-(?:[^"@\s]*@)?sha256:[0-9a-f]{64}": unexpected status from PUT request to (\S+)\/v2\/(\S+)\/manifests\/([^\s:]+(?::[0-9a-f]{64})?): 400 Bad Request(.*)$/gm;
+  for (const m of stderr.matchAll(re)) {
+    const [, , name, reference, tail] = m;
+    const codes = [...(tail ?? '').toUpperCase().replace(/(?<=[A-Z]) (?=[A-Z])/g, '_').matchAll(DISTRIBUTION_CODES)].map((c) => c[1]!);
+    if (codes.length) {
+      if (codes.every((c) => (NOT_YET_THERE as readonly string[]).includes(c))) return true;
+      continue;
+    }
+    if (name!.split('/').every((c) => NAME_COMPONENT.test(c)) && TAG_OR_DIGEST.test(reference!)) return true;
+  }
+  return false;
 }
 
 /** docker CLI failures worth retrying: the network or the registry hiccuped, not our input. */

@@ -169,6 +169,12 @@ describe('retries', () => {
     expect(indexPushRace('ERROR: failed commit on ref "layer-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/blobs/uploads/u: 400 Bad Request')).toBe(false);
     expect(indexPushRace('ERROR: failed commit on ref "config-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/blobs/uploads/u: 400 Bad Request')).toBe(false);
     expect(indexPushRace('ERROR: failed commit on ref "manifest-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/manifests/t: 403 Forbidden')).toBe(false);
+    // Where buildx prints the registry's answer, only the "not there yet" codes count.
+    const with400 = (tail: string) => `ERROR: failed commit on ref "index-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/manifests/t: 400 Bad Request${tail}`;
+    expect(indexPushRace(with400(' {"errors":[{"code":"MANIFEST_BLOB_UNKNOWN"}]}'))).toBe(true);
+    expect(indexPushRace(with400(': manifest blob unknown: blob unknown to registry'))).toBe(true);
+    expect(indexPushRace(with400(' {"errors":[{"code":"MANIFEST_INVALID"}]}'))).toBe(false);
+    expect(indexPushRace(with400(' {"errors":[{"code":"TAG_INVALID"}]}'))).toBe(false);
     expect(indexPushRace('ERROR: failed commit on ref "index-sha256:1e41419d4e73b41eeda5a965090509f2ed231aa3d4998f804b4489c2c6b472c4": unexpected status from PUT request to http://r/v2/x/manifests/t: 401 Unauthorized')).toBe(false);
   });
 
