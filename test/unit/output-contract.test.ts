@@ -1,10 +1,11 @@
 // Every command's --json document, printed by the real CLI, against schema/output.schema.json.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { outputDoc } from '../helpers/output-schema.ts';
+import { miniSpec } from '../helpers/spec.ts';
 
 const gen = () => join(mkdtempSync(join(tmpdir(), 'contract-')), 'gen');
 
@@ -65,5 +66,60 @@ describe('a registry that cannot be reached', () => {
       expect(r.stderr).not.toMatch(/internal error/);
       expect(`${doc.error.message} ${r.stderr}`).toMatch(/ECONNREFUSED/);
     }
+  });
+});
+
+describe('a record the run cannot write', () => {
+  const RENDER = ['--only', 'render:mini/deb/base', '--multi-platform', 'split', '--progress', 'quiet'];
+  const noTemps = (dir: string) => readdirSync(dir).filter((n) => /tmp/.test(n));
+
+  it('the report, --metadata-file, the state file: the summary is still printed, then one line naming each path, exit 1', () => {
+    const { dir, manifest } = miniSpec();
+    const g = join(dir, 'gen');
+    const state = join(g, 'mini', '.manager');
+    mkdirSync(join(state, 'report.html'), { recursive: true });
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = cli(['build', manifest, ...RENDER, '--output', g, '--metadata-file', join(file, 'meta.json')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/✔ ran +render:mini\/deb\/base/);
+    expect(r.stdout).toMatch(/^✖ failed: 0 built, 1 ran/m);
+    expect(r.stderr).toContain(`error: could not write the report ${join(state, 'report.html')}: it is a directory (EISDIR)`);
+    expect(r.stderr).toContain(`error: could not write the metadata file ${join(file, 'meta.json')}: ${file} is a file, not a directory`);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(noTemps(state)).toEqual([]);
+    expect(existsSync(join(state, 'lock'))).toBe(false);
+
+    rmSync(join(state, 'report.html'), { recursive: true });
+    rmSync(join(state, 'state.json'));
+    mkdirSync(join(state, 'state.json'));
+    const j = cli(['build', manifest, ...RENDER, '--output', g, '--json']);
+    expect(j.code, j.stderr).toBe(1);
+    const doc = outputDoc<{ ok: boolean; tasks: { status: string }[]; writeErrors: string[] }>(j.stdout, 'build', j.stderr);
+    expect(doc.ok).toBe(false);
+    expect(doc.tasks.map((t) => t.status)).toEqual(['skipped']);
+    expect(doc.writeErrors).toEqual([`could not write the state file ${join(state, 'state.json')}: it is a directory (EISDIR)`]);
+    expect(noTemps(state)).toEqual([]);
+  });
+
+  it('a log directory that is a file: exit 1, one line', () => {
+    const { dir, manifest } = miniSpec();
+    const file = join(dir, 'logs');
+    writeFileSync(file, 'x');
+    const r = cli(['build', manifest, ...RENDER, '--output', join(dir, 'gen'), '--log-dir', file]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`error: could not create the log directory ${file}: ${file} is a file, not a directory (EEXIST)`);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it('a file-system error no call site names still ends in one line, exit 1, never an internal error', () => {
+    const { dir, manifest } = miniSpec();
+    mkdirSync(join(dir, 'gen', 'mini', 'dockerfiles.json'), { recursive: true });
+    const r = cli(['context', manifest, '--output', join(dir, 'gen'), '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const doc = outputDoc<{ error: { kind: string; message: string } }>(r.stdout, 'error', r.stderr);
+    expect(doc.error.kind).toBe('work');
+    expect(doc.error.message).toMatch(/^could not rename .* → .*dockerfiles\.json: it is a directory \(EISDIR\)$/);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 });
