@@ -1,6 +1,6 @@
 // assemble-plan: spec file in, typed task graph out. Pure apart from reading the spec and
 // template files; everything with side effects lives in tasks/.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DirectedGraph } from 'graphology';
@@ -10,6 +10,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import { SpecError } from './errors.ts';
 import { expand, type Variant } from './expand.ts';
 import { pinBase, pinGit } from './floating.ts';
+import { fromCheckDiagnostic, type SourceText } from './from-parent.ts';
 import { combine, hashValue, sha256 } from './hash.ts';
 import { publicRefs, publishRepositories } from './refs.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from './render.ts';
@@ -90,12 +91,18 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
         // The spec's header goes first: a `# syntax=` directive only counts on the first lines.
         const content = header.length ? `${header.join('\n')}\n${r.content}` : r.content;
         files.push({ path: `${dir}/${outName}`, content, sha256: sha256(content) });
+        return { content, sources: Object.keys(r.sources) };
       } catch (e) {
         if (e instanceof TemplateError) errors.push(e.diagnostic);
         else throw e;
+        return undefined;
       }
     };
-    renderOne(dockerfile, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
+    const main = renderOne(dockerfile, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
+    if (main) {
+      const d = notFromArg(spec, release, vs, `${dir}/${dockerfile}`, main);
+      if (d) errors.push(d);
+    }
     for (const f of ctx.files) {
       const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
       renderOne(f.path, f.template, { ...ctx, file: f, arch });
@@ -147,7 +154,6 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
     }
   }
   if (errors.length) throw new SpecError([...warnings, ...errors]);
-  const notes = spec.lock ? unpinnableRoots(spec, renderIds) : [];
 
   // Builds, tests, manifests.
   const single = opts.multiPlatform === 'single';
@@ -327,7 +333,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   for (const t of tasks.values()) graph.addNode(t.id, { task: t });
   for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
   const order = topologicalSort(graph);
-  return { spec, variants, tasks, graph, order, warnings: [...warnings, ...notes], pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
+  return { spec, variants, tasks, graph, order, warnings, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
 }
 
 const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile}`;
@@ -335,27 +341,35 @@ const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile
 /** What a Dockerfile sharing its directory leaves out of its build context: every Dockerfile and ignore file. */
 export const SIBLING_IGNORE = '# Generated: the other Dockerfiles of this directory stay out of this one\'s build context.\nDockerfile*\n';
 
-/** Whether a Dockerfile builds FROM the given build arg (`FROM ${ARG}` or `FROM $ARG`). */
-export function buildsFromArg(dockerfile: string, arg: string): boolean {
-  return new RegExp(`^\\s*FROM\\s+(--platform=\\S+\\s+)?\\$\\{?${arg}\\}?(\\s|$)`, 'im').test(dockerfile);
-}
+/** Whether a Dockerfile's final stage builds FROM the given build arg (core/from-parent.ts). */
+export { buildsFromArg } from './from-parent.ts';
 
 /**
- * Roots whose Dockerfile names its base image itself: the lock file's digest cannot reach
- * such a build, so say so rather than let a pin look applied.
+ * The build arg a Dockerfile receives its parent image in (a child), or its locked base image's
+ * digest (a root whose base image the lock file pins), must be what its final stage builds FROM:
+ * otherwise the image silently builds on something else. Undefined when there is nothing to check.
  */
-function unpinnableRoots(spec: Spec, renders: Map<string, RenderTask>): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const r of renders.values()) {
-    if (!r.release || spec.releases[r.release]!.parent) continue;
-    const df = r.files.find((f) => f.path === `${r.dir}/${r.dockerfile ?? 'Dockerfile'}`);
-    if (!df || buildsFromArg(df.content, spec.build.parentArg)) continue;
-    out.push({
-      severity: 'warning',
-      path: `distros.${r.distro}`,
-      message: `the lock file pins this distro's base image, but ${r.dir}/${r.dockerfile ?? 'Dockerfile'} does not build FROM \${${spec.build.parentArg}}, so the pin cannot apply (write \`ARG ${spec.build.parentArg}=…\` and \`FROM \${${spec.build.parentArg}}\` in the template)`,
-      file: spec.source.manifest,
-    });
+function notFromArg(spec: Spec, release: string, variants: Variant[], dockerfile: string, rendered: { content: string; sources: string[] }): Diagnostic | undefined {
+  const rel = spec.releases[release]!;
+  const locked = !rel.parent && variants.some((v) => v.baseImage && !v.baseImage.includes('@') && spec.lock && Object.hasOwn(spec.lock.images, v.baseImage));
+  if (!rel.parent && !locked) return undefined;
+  const sources: SourceText[] = [];
+  for (const rel of rendered.sources) {
+    const file = join(spec.templatesDir, rel);
+    try {
+      sources.push({ file, text: readFileSync(file, 'utf8') });
+    } catch {
+      // Read a moment ago by the renderer; a file gone since only costs the line mapping.
+    }
   }
-  return out;
+  const arg = spec.build.parentArg;
+  return fromCheckDiagnostic({
+    dockerfile,
+    content: rendered.content,
+    arg,
+    carries: rel.parent ? 'parent' : 'base',
+    sources,
+    path: `releases.${release}`,
+    argSetting: 'build.parent_arg',
+  });
 }

@@ -159,13 +159,14 @@ describe('pinning in the plan', () => {
     expect(moved).toEqual(['build:mini/deb/base/py3.10/amd64', 'build:mini/deb/runtime/py3.10/amd64']);
   });
 
-  it('warns when a root\'s Dockerfile names its base itself, so a pin could not apply', () => {
+  it('refuses a locked root whose Dockerfile names its base itself: the pinned digest would go unread', () => {
     const { manifest } = miniSpec();
     writeFileSync(lockPath(manifest), formatLockFile(LOCKED));
-    const plan = loadPlan(manifest);
-    expect(plan.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/^the lock file pins this distro's base image, but deb\/base\/Dockerfile does not build FROM \$\{BASE_IMAGE\}/)]);
+    expect(planError(manifest).diagnostics.filter((d) => d.severity === 'error')).toEqual([
+      expect.objectContaining({ path: 'releases.base', line: 2, column: 1, message: expect.stringContaining("deb/base/Dockerfile does not build FROM its distro's locked base image: its final stage builds `FROM example/python:${PYTHON_VERSION}` (line 2), which names an image computed from ${PYTHON_VERSION} (it matches no earlier stage's name), not ${BASE_IMAGE}. The build passes the lock file's digest of the base image in build arg BASE_IMAGE") }),
+    ]);
     expect(buildsFromArg('ARG B\nFROM --platform=$BUILDPLATFORM ${B} AS x\n', 'B')).toBe(true);
-    expect(buildsFromArg('FROM $B\n', 'B')).toBe(true);
+    expect(buildsFromArg('ARG B\nFROM $B\n', 'B')).toBe(true);
     expect(buildsFromArg('FROM debian\n', 'B')).toBe(false);
   });
 
