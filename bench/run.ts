@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, each printed with its figures and the ratio against a
 // named baseline measured in the same run. Medians of several runs; nothing here is a test.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { e2eEnv, e2eSpec, type E2EEnv } from '../test/helpers/e2e.ts';
 import { stagingRepository } from '../core/staging.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { flatSpec, seedRegistry } from './fresh.ts';
+import { countingRegistry, seedDoneState } from './run-path.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
@@ -161,6 +162,72 @@ async function generateBench(): Promise<void> {
   ]);
 }
 
+/** Like timeCmd, without blocking this process (a server here must keep answering), with peak RSS. */
+function timeAsync(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<{ ms: number; code: number; stdout: string; stderr: string; rssMB: number }> {
+  return new Promise((done, fail) => {
+    const t0 = performance.now();
+    const p = spawn('/usr/bin/time', ['-f', '%M', ...argv], { cwd, env: { ...process.env, CI: 'true', ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('error', fail);
+    p.on('close', (code) => {
+      const lines = stderr.trimEnd().split('\n');
+      const rss = Number(lines.pop());
+      done({ ms: performance.now() - t0, code: code ?? -1, stdout, stderr: lines.join('\n'), rssMB: rss / 1024 });
+    });
+  });
+}
+
+async function runPath(): Promise<void> {
+  header('2b. Run path at scale: a no-op `build --all` (default flags) with every task recorded in the state file, and its --dry-run', 'ms per 1k tasks at the ~1k size');
+  const sizes = [
+    { label: '~1k', distros: 5, pythons: 5, releases: 4, arches: 8 },
+    { label: '~5k', distros: 12, pythons: 5, releases: 4, arches: 20 },
+    { label: '~20k', distros: 25, pythons: 10, releases: 4, arches: 19 },
+    { label: '~50k', distros: 50, pythons: 10, releases: 5, arches: 19 },
+  ].filter((s) => !process.env['BENCH_RUN_PATH_MAX'] || s.distros * s.pythons * s.releases * s.arches <= Number(process.env['BENCH_RUN_PATH_MAX']));
+  const registry = await countingRegistry();
+  const rows: (string | number)[][] = [['size', 'tasks', 'run', 'wall ms (median)', 'peak RSS MB', 'ms per 1k tasks', 'vs ~1k', 'docker processes per run', 'registry requests per run']];
+  const base: Record<string, number> = {};
+  try {
+    for (const s of sizes) {
+      const dir = tmp();
+      const { manifest } = syntheticSpec(dir, { ...s, registry: registry.host });
+      const generated = join(dir, 'generated');
+      const g = manager(['generate', manifest, '--output', generated], dir);
+      if (g.code !== 0) throw new Error(`generate failed:\n${g.stderr.slice(-2000)}`);
+      const { tasks } = seedDoneState(manifest, generated);
+      // The largest sizes take tens of seconds a run before the fix: fewer runs there.
+      const runs = tasks > 10_000 ? 1 : Math.min(RUNS, 3);
+      for (const [run, extra] of [['no-op', []], ['--dry-run', ['--dry-run']]] as const) {
+        const shim = countingDocker();
+        const before = registry.requests();
+        const results = [];
+        for (let i = 0; i < runs; i++) {
+          const r = await timeAsync([process.execPath, process.env['BENCH_MANAGER'] ?? join(REPO, 'bin', 'manager.js'), 'build', manifest, '--all', '--output', generated, ...extra], dir, shim.env);
+          if (r.code !== 0) throw new Error(`${s.label} ${run} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+          // A no-op it must be: anything to run would measure docker, not the run path.
+          const skipped = run === 'no-op' ? /✔ done: 0 built, 0 ran, (\d+) skipped, 0 failed/.exec(r.stdout)?.[1] : String(r.stdout.split('\n').filter((l) => l.startsWith('skip ')).length);
+          if (Number(skipped) !== tasks) throw new Error(`${s.label} ${run}: expected ${tasks} skipped tasks, got ${skipped ?? 'none'}:\n${r.stdout.slice(-1000)}`);
+          results.push(r);
+        }
+        const ms = median(results.map((r) => r.ms));
+        const per1k = ms / (tasks / 1000);
+        base[run] ??= per1k;
+        rows.push([s.label, tasks, run, fmt(ms), fmt(median(results.map((r) => r.rssMB))), fmt(per1k, 1), `${fmt(per1k / base[run]!, 2)}x`, fmt(shim.calls() / runs, 1), fmt((registry.requests() - before) / runs, 1)]);
+        console.log(`  ${rows.at(-1)!.join(' | ')}`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    await registry.close();
+  }
+  table(rows);
+  console.log('targets: ms per 1k tasks flat from ~1k to ~50k (ratio near 1.0x); ~50k no-op under 3,000 ms and 400 MB; no docker process and no registry request on the no-op (the dry run asks the registry once, whether it answers)');
+}
+
 /** The e2e environment when it is there; benchmarks skip what needs it rather than fail. */
 function benchEnv(): E2EEnv | undefined {
   try {
@@ -201,10 +268,12 @@ function noopRow(label: string, manifest: string, dir: string, generated: string
   const bake: number[] = [];
   let skippedAll = true;
   const shim = countingDocker();
+  const stateShim = countingDocker();
   for (let i = 0; i < RUNS; i++) {
-    const r = manager(['build', manifest, '--all', '--multi-platform', 'split', '--output', generated, '--json'], dir, env);
+    // The flags a user runs: the default --multi-platform auto included.
+    const r = manager(['build', manifest, '--all', '--output', generated, '--json'], dir, { ...env, ...stateShim.env });
     ours.push(r.ms);
-    const f = manager(['build', manifest, '--all', '--multi-platform', 'split', '--output', join(tmp(), 'generated'), '--json'], dir, { ...env, ...shim.env });
+    const f = manager(['build', manifest, '--all', '--output', join(tmp(), 'generated'), '--json'], dir, { ...env, ...shim.env });
     fresh.push(f.ms);
     if (f.code !== 0) throw new Error(`${label}: the fresh-runner no-op failed (exit ${f.code}):\n${f.stderr.slice(-2000)}`);
     const rows = (JSON.parse(f.stdout) as { tasks: { kind: string; status: string }[] }).tasks;
@@ -218,7 +287,8 @@ function noopRow(label: string, manifest: string, dir: string, generated: string
     fmt(median(ours)),
     fmt(median(fresh)),
     b === undefined ? '-' : `${fmt(b / median(fresh), 1)}x`,
-    shim.calls(),
+    fmt(stateShim.calls() / RUNS, 1),
+    fmt(shim.calls() / RUNS, 1),
     skippedAll ? 'yes' : 'NO',
   ];
 }
@@ -226,7 +296,7 @@ function noopRow(label: string, manifest: string, dir: string, generated: string
 async function noopRerun(e: E2EEnv): Promise<void> {
   header('2. No-op rerun, with the state file and on a fresh runner (no state file: the registry is the only record)', 'docker buildx bake of the same targets on the same engine (every step a cache hit)');
   const env = { E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password };
-  const rows: (string | number)[][] = [['targets', 'bake ms', 'manager ms (state file)', 'manager ms (fresh runner)', 'fresh vs bake', 'docker processes (fresh)', 'all skipped']];
+  const rows: (string | number)[][] = [['targets', 'bake ms', 'manager ms (state file)', 'manager ms (fresh runner)', 'fresh vs bake', 'docker processes per no-op (state file)', 'docker processes per no-op (fresh)', 'all skipped']];
   // Each row as soon as it is measured: the larger families take minutes to set up.
   const print = (row: (string | number)[]) => {
     rows.push(row);
@@ -359,6 +429,7 @@ if (want('planning')) await planning();
 if (want('graph-json')) await graphOutput();
 if (want('scheduling')) await scheduling();
 if (want('generate')) await generateBench();
+if (want('run-path')) await runPath();
 const e = benchEnv();
 if (!e) console.log('\n(no engine or registry: skipping the no-op, overhead and cold-build benchmarks; run scripts/provision-test-env.sh)');
 else {

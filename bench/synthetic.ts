@@ -3,7 +3,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export function syntheticSpec(dir: string, o: { distros: number; pythons: number; releases: number; arches: number }): { manifest: string; builds: number } {
+/**
+ * `registry`: publish to this host (a loopback one nothing answers, for runs that must never ask
+ * it) instead of Docker Hub.
+ */
+export function syntheticSpec(dir: string, o: { distros: number; pythons: number; releases: number; arches: number; registry?: string }): { manifest: string; builds: number } {
   const arches = Array.from({ length: o.arches }, (_, i) => `arch${i}`);
   const releases = Array.from({ length: o.releases }, (_, i) => `r${i}`);
   const lines = [
@@ -25,7 +29,7 @@ export function syntheticSpec(dir: string, o: { distros: number; pythons: number
       `    releases: [${releases.join(', ')}]`,
     ]).flat(),
     'registries:',
-    '  hub: { kind: dockerhub, namespace: synth, readme: true }',
+    o.registry ? `  local: { kind: generic, host: "${o.registry}", namespace: synth }` : '  hub: { kind: dockerhub, namespace: synth, readme: true }',
     '',
   ];
   mkdirSync(join(dir, 'templates', 'debian'), { recursive: true });

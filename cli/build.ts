@@ -8,7 +8,7 @@ import { ciMatrix, MATRIX_LIMIT, matrixBatches } from '../core/ci.ts';
 import { githubWorkflow } from '../core/workflow.ts';
 import { DRIVERS } from '../registries/index.ts';
 import { Ended, runOutcome, UsageError, WorkError } from '../core/errors.ts';
-import { chooseMultiPlatform, type MultiPlatformMode } from '../core/multi-platform.ts';
+import { chooseMultiPlatform, splitAlreadyDone, type MultiPlatformMode } from '../core/multi-platform.ts';
 import { short } from '../core/hash.ts';
 import { redactor } from '../core/redact.ts';
 import { isEmptySelection, selectTasks } from '../core/select.ts';
@@ -418,20 +418,29 @@ function multiPlatformOption(): Option {
 async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Output): Promise<{ l: Loaded; builder?: BuilderInfo }> {
   const requested = (o['multiPlatform'] as MultiPlatformMode | undefined) ?? s.spec.build.multiPlatform;
   let builder: BuilderInfo | undefined;
-  if (requested !== 'split') {
+  const platformFilter = Boolean((o['platforms'] as string[] | undefined)?.length);
+  const fanOut = Boolean((o['only'] as string[] | undefined)?.length || o['shard']);
+  // auto plans split whatever the builder says in these cases, and when the split plan's
+  // builds are all recorded as done (docs/building.md): then no docker process is started.
+  let split: Loaded | undefined;
+  let kept: string | undefined;
+  if (requested === 'auto' && (platformFilter || fanOut)) kept = platformFilter ? 'a --platforms filter builds part of each image' : '--only and --shard name per-platform work';
+  else if (requested === 'auto') {
+    split = planned(s, out, { multiPlatform: 'split' });
+    if (splitAlreadyDone(split.plan.tasks.values(), readState(s.packageDir).tasks, Boolean(o['force']))) kept = 'every build of that plan is recorded as done, so the builder was not asked';
+  }
+  if (requested !== 'split' && !kept) {
     try {
       builder = await inspectBuilder(o['builder'] as string | undefined);
     } catch (e) {
       if (!o['dryRun']) throw e; // a dry run needs no engine
     }
   }
-  const platformFilter = Boolean((o['platforms'] as string[] | undefined)?.length);
-  const fanOut = Boolean((o['only'] as string[] | undefined)?.length || o['shard']);
-  const choice = chooseMultiPlatform(requested, builder && builderCapabilities(builder), { platformFilter, load: Boolean(o['load']), fanOut });
+  const choice = kept ? { strategy: 'split' as const, reason: kept } : chooseMultiPlatform(requested, builder && builderCapabilities(builder), { platformFilter, load: Boolean(o['load']), fanOut });
   // A dry run shows the plan on stdout, and these lines are part of it (unless stdout is one JSON document).
   const say = (line: string) => (o['dryRun'] && !out.opts.json ? out.result(line) : out.info(line));
   say(`platforms: ${choice.strategy === 'single' ? 'one build per image for all its platforms' : 'one build per platform, merged by manifest tasks'} (${choice.reason})`);
-  const l = planned(s, out, { multiPlatform: choice.strategy });
+  const l = choice.strategy === 'split' && split ? split : planned(s, out, { multiPlatform: choice.strategy });
   say(pinningLine(l.plan));
   return { l, builder };
 }

@@ -2,6 +2,8 @@
 // (split), or one build for all of them (single). Decided from what the builder can do,
 // before planning, because it decides the shape of the graph.
 import { UsageError } from './errors.ts';
+import type { TaskRecord } from './record.ts';
+import type { Task } from './task.ts';
 
 export type MultiPlatformMode = 'auto' | 'single' | 'split';
 
@@ -49,4 +51,23 @@ export function chooseMultiPlatform(requested: MultiPlatformMode, builder: Build
   if (c.fanOut) return { strategy: 'split', reason: '--only and --shard name per-platform work' };
   if (!can) return { strategy: 'split', reason: `${what} builds one platform per build${c.load ? ' into the engine' : ''}` };
   return { strategy: 'single', reason: `${what} builds several platforms in one build` };
+}
+
+/**
+ * Whether `auto` may keep the one-build-per-platform plan without asking the builder: the
+ * builder's answer only matters for builds that would run, and here every build of that plan
+ * is recorded as done with its current hash (so the state file skips it, as the last run that
+ * planned this way left it). Asking would start docker processes on a no-op, and could only
+ * replace finished images by the same images built another way.
+ */
+export function splitAlreadyDone(tasks: Iterable<Task>, records: Record<string, TaskRecord>, force: boolean): boolean {
+  if (force) return false;
+  let builds = 0;
+  for (const t of tasks) {
+    if (t.kind !== 'build') continue;
+    builds++;
+    const rec = records[t.id];
+    if (!rec || rec.hash !== t.hash.value || !rec.ref) return false;
+  }
+  return builds > 0;
 }

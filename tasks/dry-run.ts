@@ -16,6 +16,38 @@ export async function dryRun(
   images: Map<string, { ref: string; digest?: string }>,
   inv: InvocationContext,
   logDir: string,
+  emit: (line: string) => void,
+): Promise<TaskResult[]> {
+  // One write per line cost a sixth of a large dry run: lines go out in chunks of about
+  // 64 KiB, and whatever is left when the run ends (or an error stops it).
+  let pending: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (!pending.length) return;
+    const chunk = pending.join('\n');
+    pending = [];
+    size = 0;
+    emit(chunk);
+  };
+  const log = (line: string) => {
+    pending.push(line);
+    size += line.length + 1;
+    if (size >= 1 << 16) flush();
+  };
+  try {
+    return await decideAll(ordered, finder, decideOpts, images, inv, logDir, log);
+  } finally {
+    flush();
+  }
+}
+
+async function decideAll(
+  ordered: Task[],
+  finder: FactFinder,
+  decideOpts: DecideOptions,
+  images: Map<string, { ref: string; digest?: string }>,
+  inv: InvocationContext,
+  logDir: string,
   log: (line: string) => void,
 ): Promise<TaskResult[]> {
   const willRun = new Set<string>();

@@ -145,15 +145,7 @@ async function realRun(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const title = () => {
-    const c = { done: 0, skipped: 0, failed: 0 };
-    for (const x of r.results.values()) {
-      if (x.status === 'built' || x.status === 'ran') c.done++;
-      else if (x.status === 'skipped') c.skipped++;
-      else if (x.status === 'failed' || x.status === 'timed-out') c.failed++;
-    }
-    return `${plan.spec.package}: ${r.running} running, ${c.done} done, ${c.skipped} skipped, ${c.failed} failed (of ${ordered.length})`;
-  };
+  const title = () => `${plan.spec.package}: ${r.running} running, ${r.counts.done} done, ${r.counts.skipped} skipped, ${r.counts.failed} failed (of ${ordered.length})`;
 
   const early = prefetch(ordered, finder, decideOpts, r.imageOf);
   const runOne = async (t: Task, task: ListrTaskWrapper<unknown, never, never>, parent: { title: string }) => {
@@ -212,7 +204,7 @@ async function realRun(
   // interrupted, so its symbol (✖, not ✔) agrees with the closing count.
   const outcome = (): string | undefined => {
     if (interrupted) return `interrupted by ${interrupted}`;
-    const failed = [...r.results.values()].filter((x) => x.status === 'failed' || x.status === 'timed-out').length;
+    const failed = r.counts.failed;
     return failed ? `${failed} task${failed === 1 ? '' : 's'} failed` : undefined;
   };
   // Progress is never stdout's: that is for the results (the table, or one JSON document).

@@ -17,6 +17,7 @@ import { causeOf } from '../core/cause.ts';
 import { finishedEvent } from '../core/progress.ts';
 import type { Attempt, Renderer, TaskResult, TaskStatus } from '../core/result.ts';
 import { logFileName } from '../core/staging.ts';
+import { StatusCounts } from '../core/status-counts.ts';
 import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
@@ -112,6 +113,8 @@ export class FailedAttempt extends Error {
 
 export class Run {
   readonly results = new Map<string, TaskResult>();
+  /** The results counted by outcome, kept current by finish(). */
+  readonly counts = new StatusCounts();
   /** Build id → the image reference (with digest) children and manifests use. */
   readonly images = new Map<string, { ref: string; digest?: string }>();
   builder?: BuilderInfo;
@@ -120,6 +123,10 @@ export class Run {
   recordConfig?: Promise<string>;
   private engineReady?: Promise<BuilderInfo>;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Records changed since the state file was last written. */
+  private dirty = false;
+  /** How long the last state write took: the next waits at least ten times that. */
+  private lastWriteMs = 0;
   /** When each task was granted a worker: its duration runs from there, across every attempt. */
   readonly startedAt = new Map<string, number>();
   /** When the run began: task start times in results are offsets from it (the report's timeline). */
@@ -177,26 +184,38 @@ export class Run {
     return invocationContextOf(this.plan, this.opts, this.stagingRepo, builder ? supportsCacheExport(builder) : true);
   }
 
-  /** Successes reach the state file within a moment, not one rewrite per task. */
+  /**
+   * Successes reach the state file in batches, not one rewrite per task: within 200 ms, or ten
+   * times the last write's duration when the file is large, so rewriting it never takes more
+   * than a tenth of the run. A crash loses at most the last batch.
+   */
   persist(): void {
-    this.flushTimer ??= setTimeout(() => this.flush(), 200);
+    this.dirty = true;
+    this.flushTimer ??= setTimeout(() => this.flush(), Math.max(200, 10 * this.lastWriteMs));
   }
 
   /** Why the state file could not be written, until a later write succeeds (each writes the whole record). */
   stateError?: string;
 
+  /** Writes the state file if anything changed since the last write (a no-op writes nothing). */
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (!this.dirty) return;
+    this.dirty = false;
+    const t0 = performance.now();
     try {
       writeState(this.opts.packageDir, this.state);
       this.stateError = undefined;
     } catch (e) {
       // From a timer, a throw would end the process without its summary: the run says it at its end.
       if (!(e instanceof WorkError)) throw e;
+      // Still to be written: a later flush tries again.
+      this.dirty = true;
       if (this.stateError !== e.message) this.opts.log(`error: ${e.message}`);
       this.stateError = e.message;
     }
+    this.lastWriteMs = performance.now() - t0;
   }
 
   finish(t: Task, status: TaskStatus, durationMs: number, reason?: string, extra: Partial<TaskResult> = {}): TaskResult {
@@ -210,6 +229,7 @@ export class Run {
       ...(attempts && attempts.length > 1 ? { attempts } : {}),
       ...extra,
     };
+    this.counts.change(this.results.get(t.id)?.status, status);
     this.results.set(t.id, r);
     this.opts.events?.(JSON.stringify(finishedEvent(r, new Date())));
     return r;

@@ -79,9 +79,13 @@ describe('execute', () => {
   it('dry-runs a whole plan without Docker, in dependency order, with argv and reasons', async () => {
     const { dir, manifest } = miniSpec();
     const plan = loadPlan(manifest);
-    const lines: string[] = [];
-    const s = await execute(plan, opts(dir, selectTasks(plan, { all: true }), { dryRun: true, log: (l) => lines.push(l) }));
+    const chunks: string[] = [];
+    const s = await execute(plan, opts(dir, selectTasks(plan, { all: true }), { dryRun: true, log: (l) => chunks.push(l) }));
     expect(s.ok).toBe(true);
+    // Written in chunks of whole lines, not one write per line: this small plan is one chunk.
+    expect(chunks).toHaveLength(1);
+    const lines = chunks.join('\n').split('\n');
+    expect(lines.length).toBeGreaterThan(10);
     const runs = lines.filter((l) => /^run  /.test(l)).map((l) => l.split(/\s+/)[1]);
     expect(runs.indexOf('build:mini/deb/base/py3.10/arm64v8')).toBeLessThan(runs.indexOf('build:mini/deb/runtime/py3.10/arm64v8'));
     expect(lines.join('\n')).toContain("--build-arg 'BASE_IMAGE=<build:mini/deb/base/py3.10/arm64v8 digest>'");
