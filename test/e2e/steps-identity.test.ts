@@ -1,0 +1,44 @@
+// On the real engine and registry: every program a real run started is the argv its dry run
+// printed, byte for byte (each task's log opens every command with `$ argv`). The unit tier
+// holds the same through a spy for every mode; this is the real thing, for one.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Step } from '../../core/steps.ts';
+import { cli } from '../helpers/cli.ts';
+import { e2eEnv, e2eSpec, removeLocalImages, taskRows } from '../helpers/e2e.ts';
+
+const env = e2eEnv();
+
+describe('the dry run prints what the real run runs, on the real engine', () => {
+  const ns = `steps-${Date.now().toString(36)}`;
+  const s = e2eSpec(env, ns, 'offline');
+  afterAll(() => {
+    rmSync(s.dir, { recursive: true, force: true });
+    removeLocalImages(ns);
+  });
+
+  it('builds, tests and merges: the same argv', () => {
+    writeFileSync(s.manifest, readFileSync(s.manifest, 'utf8').replace('architectures: [amd64, arm64v8]\n    releases', 'architectures: [amd64]\n    releases'));
+    const args = ['build', s.manifest, '--all', '--python-version', '3.11', '--output', s.generated, '--json'];
+    const creds = { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password };
+    const dry = cli([...args, '--dry-run'], { env: creds });
+    expect(dry.code, dry.stderr.slice(-2000)).toBe(0);
+    const planned = (JSON.parse(dry.stdout) as { tasks: { id: string; steps?: Step[] }[] }).tasks;
+    const real = cli(args, { env: creds });
+    expect(real.code, real.stderr.slice(-2000)).toBe(0);
+    const ran = taskRows(real.stdout, real.stderr);
+    const refOf = new Map(ran.filter((r) => r.ref).map((r) => [r.id, r.ref!]));
+    const fill = (w: string) => w.replace(/<([^<>]+) digest>/g, (_, id: string) => refOf.get(id) ?? `<${id} digest>`);
+    let compared = 0;
+    for (const t of planned) {
+      const printed = (t.steps ?? []).flatMap((x) => (x.kind === 'exec' ? [x.argv.map(fill).join(' ')] : []));
+      if (!printed.length) continue;
+      const log = ran.find((r) => r.id === t.id)!.log!;
+      const started = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
+      expect(started, t.id).toEqual(printed);
+      compared += printed.length;
+    }
+    // Three builds, their tests and three merges at least.
+    expect(compared).toBeGreaterThanOrEqual(7);
+  });
+});
