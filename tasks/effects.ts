@@ -178,7 +178,7 @@ async function tagLocally(r: Run, m: ManifestTask, d: Decision, progress: Progre
     if (res.exitCode !== 0) return r.fail(m, res);
   }
   const src = localSource(m, r.plan, r.finder.run.hostArch)!;
-  return r.finish(m, 'ran', performance.now() - started, `${d.reason}: tagged the ${src.platforms.join(', ')} image`);
+  return r.finish(m, 'ran', performance.now() - started, `tagged the ${src.platforms.join(', ')} image locally`);
 }
 
 async function readme(r: Run, t: ReadmeTask, d: Decision, progress: Progress): Promise<TaskResult> {
