@@ -5,9 +5,10 @@ import { diffParts, short } from '../core/hash.ts';
 import { UsageError } from '../core/errors.ts';
 import { formatGraph, graphJsonChunks, type GraphFormat, type GraphLevel } from '../core/graph-format.ts';
 import { planSpec } from '../core/plan.ts';
+import type { RenderTask } from '../core/task.ts';
 import { jsonSchema } from '../core/schema.ts';
 import { selectTasks } from '../core/select.ts';
-import { generate } from '../tasks/generate.ts';
+import { generate, writeRendered } from '../tasks/generate.ts';
 import { checkOutputPath } from '../tasks/links.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
@@ -50,7 +51,9 @@ export function registerCommands(program: Command, out: Output): void {
       const files = metadataFiles(l.plan);
       const lock = await takeLock(l.packageDir, out, false);
       try {
-        for (const [name, content] of Object.entries(files)) writeFileAtomic(join(l.packageDir, name), content);
+        // Through the tree's record, as generate writes: later generates keep what it names current.
+        const renders = [...l.plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
+        writeRendered(l.packageDir, new Map(Object.entries(files)), { renders, state: readState(l.packageDir) });
       } finally {
         lock.release();
       }
