@@ -114,12 +114,13 @@ describe('a record the run cannot write', () => {
 
   it('a file-system error no call site names still ends in one line, exit 1, never an internal error', () => {
     const { dir, manifest } = miniSpec();
-    mkdirSync(join(dir, 'gen', 'mini', 'dockerfiles.json'), { recursive: true });
-    const r = cli(['context', manifest, '--output', join(dir, 'gen'), '--json']);
+    // `ci github --write FILE` writes its file with no handler of its own: a directory stands there.
+    mkdirSync(join(dir, 'workflow.yml'), { recursive: true });
+    const r = cli(['ci', 'github', manifest, '--write', join(dir, 'workflow.yml'), '--json']);
     expect(r.code, r.stderr).toBe(1);
     const doc = outputDoc<{ error: { kind: string; message: string } }>(r.stdout, 'error', r.stderr);
     expect(doc.error.kind).toBe('work');
-    expect(doc.error.message).toMatch(/^could not rename .* → .*dockerfiles\.json: it is a directory \(EISDIR\)$/);
+    expect(doc.error.message).toMatch(/^could not rename .* → .*workflow\.yml: it is a directory \(EISDIR\)$/);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 });
