@@ -4,13 +4,13 @@
 // building 1,000 images.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HASH_LABEL } from '../core/buildx.ts';
-import { parseImageRef } from '../core/image-ref.ts';
-import { MEDIA } from '../core/manifest.ts';
-import type { Plan } from '../core/plan.ts';
-import { publicationTag, stagingRef } from '../core/staging.ts';
-import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
-import type { BuildTask } from '../core/task.ts';
+import { HASH_LABEL } from '../core/buildx/argv.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
+import { MEDIA } from '../core/base/manifest.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import { publicationTag, stagingRef } from '../core/plan/staging.ts';
+import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/plan/publication.ts';
+import type { BuildTask } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 
 /** pythons × releases images, amd64 only, no tests: `pythons * releases` build targets. */

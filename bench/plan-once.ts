@@ -1,5 +1,5 @@
 // One planning run in a fresh process, so peak memory is this run's alone. Prints JSON.
-import { loadPlan } from '../core/plan.ts';
+import { loadPlan } from '../core/plan/plan.ts';
 
 const manifest = process.argv[2]!;
 const t0 = performance.now();

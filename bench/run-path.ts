@@ -3,9 +3,9 @@
 // whose time is all orchestration (planning, decisions, progress, state, output).
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { loadPlan } from '../core/plan.ts';
-import { record, type StateFile } from '../core/record.ts';
-import { stagingRepository } from '../core/staging.ts';
+import { loadPlan } from '../core/plan/plan.ts';
+import { record, type StateFile } from '../core/plan/record.ts';
+import { stagingRepository } from '../core/plan/staging.ts';
 import { STATE_VERSION, writeState } from '../tasks/state.ts';
 
 /** Records every task of the split plan (the one a run plans without a builder) as done. */

@@ -4,34 +4,34 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { ciMatrix, MATRIX_LIMIT, matrixBatches } from '../core/ci.ts';
-import { githubWorkflow } from '../core/workflow.ts';
+import { ciMatrix, MATRIX_LIMIT, matrixBatches } from '../core/views/ci.ts';
+import { githubWorkflow } from '../core/views/workflow.ts';
 import { DRIVERS } from '../registries/index.ts';
-import { Ended, runOutcome, UsageError, WorkError } from '../core/errors.ts';
-import { chooseMultiPlatform, splitAlreadyDone, type MultiPlatformMode } from '../core/multi-platform.ts';
-import { short } from '../core/hash.ts';
-import { redactor } from '../core/redact.ts';
-import { isEmptySelection, selectTasks } from '../core/select.ts';
+import { Ended, runOutcome, UsageError, WorkError } from '../core/base/errors.ts';
+import { chooseMultiPlatform, splitAlreadyDone, type MultiPlatformMode } from '../core/plan/multi-platform.ts';
+import { short } from '../core/base/hash.ts';
+import { redactor } from '../core/base/redact.ts';
+import { isEmptySelection, selectTasks } from '../core/plan/select.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { fsFailure } from '../tasks/fs-error.ts';
 import { authenticate, readmePusher } from '../tasks/authenticate.ts';
-import { bakeFile, type ParentMode } from '../core/bake.ts';
+import { bakeFile, type ParentMode } from '../core/buildx/bake.ts';
 import { createBuilder, inspectBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
-import { attestations, builderCapabilities, supportsAttestations, supportsNamedContexts, wantsAttestations, type BuilderInfo } from '../core/buildx.ts';
-import type { CacheSpec } from '../core/spec.ts';
+import { attestations, builderCapabilities, supportsAttestations, supportsNamedContexts, wantsAttestations, type BuilderInfo } from '../core/buildx/argv.ts';
+import type { CacheSpec } from '../core/spec/spec.ts';
 import { changedBuilds } from '../tasks/staged.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { refreshLock } from './inputs.ts';
 import { execute, type ExecuteOptions, type Summary } from '../tasks/execute.ts';
-import { progressChoice } from '../core/progress.ts';
-import { reportHtml, reportMarkdown } from '../core/report.ts';
-import { browsableUrl, epochToIso, type VcsInfo } from '../core/oci.ts';
+import { progressChoice } from '../core/views/progress.ts';
+import { reportHtml, reportMarkdown } from '../core/views/report.ts';
+import { browsableUrl, epochToIso, type VcsInfo } from '../core/buildx/oci-labels.ts';
 import { run } from '../tasks/runner.ts';
-import { localRepository, stagingRepository } from '../core/staging.ts';
+import { localRepository, stagingRepository } from '../core/plan/staging.ts';
 import { readState } from '../tasks/state.ts';
 import { foreignInTheWay } from '../tasks/generate.ts';
 import { checkOutputPath } from '../tasks/links.ts';
-import type { RenderTask } from '../core/task.ts';
+import type { RenderTask } from '../core/plan/task.ts';
 import { escapeData, type Output } from './output.ts';
 import { addSelectionOptions, addSetOption, addShardOptions, selectionArgs, selectionFrom, shardFrom } from './selection.ts';
 import { ciDescribes, gitRoot, load, nodeProject, loadPackage, packageArg, pinningLine, planned, specCommit, takeLock, lockChoice, waitLockOption, breakLockOption, type Loaded, type LoadedSpec, type LockChoice } from './workspace.ts';
@@ -42,7 +42,7 @@ const credentialDefaults = () => Object.fromEntries(Object.entries(DRIVERS).map(
 /**
  * What the repository holding the manifest says for the OCI labels (revision, source, commit
  * time): asked here, at the edge, of that repository and not of the current directory's;
- * core/oci.ts decides the labels.
+ * core/buildx/oci-labels.ts decides the labels.
  */
 async function specVcs(manifest: string): Promise<VcsInfo> {
   const env = process.env;

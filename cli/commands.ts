@@ -1,13 +1,13 @@
 // Planning commands: validate, context, generate, graph, init, schema.
 import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { diffParts, short } from '../core/hash.ts';
-import { UsageError } from '../core/errors.ts';
-import { formatGraph, graphJsonChunks, type GraphFormat, type GraphLevel } from '../core/graph-format.ts';
-import { planSpec } from '../core/plan.ts';
-import type { RenderTask } from '../core/task.ts';
-import { jsonSchema } from '../core/schema.ts';
-import { selectTasks } from '../core/select.ts';
+import { diffParts, short } from '../core/base/hash.ts';
+import { UsageError } from '../core/base/errors.ts';
+import { formatGraph, graphJsonChunks, type GraphFormat, type GraphLevel } from '../core/views/graph-format.ts';
+import { planSpec } from '../core/plan/plan.ts';
+import type { RenderTask } from '../core/plan/task.ts';
+import { jsonSchema } from '../core/spec/schema.ts';
+import { selectTasks } from '../core/plan/select.ts';
 import { generate, writeRendered } from '../tasks/generate.ts';
 import { checkOutputPath } from '../tasks/links.ts';
 import { metadataFiles } from '../tasks/metadata.ts';

@@ -2,8 +2,8 @@
 // tree is committed to git (each image's directory at the commit that last changed it).
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, WorkError } from '../core/errors.ts';
-import { libraryEntries, libraryFile } from '../core/library.ts';
+import { UsageError, WorkError } from '../core/base/errors.ts';
+import { libraryEntries, libraryFile } from '../core/views/library.ts';
 import { writeFileAtomic, hasContent } from '../tasks/atomic.ts';
 import { gitFacts } from '../tasks/library.ts';
 import type { Output } from './output.ts';

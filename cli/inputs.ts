@@ -2,11 +2,11 @@
 // and what would rebuild, and `build --refresh` (through refreshLock) re-pins before planning.
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { Ended, EXIT_CODES, WorkError } from '../core/errors.ts';
-import { floatingInputs } from '../core/floating.ts';
-import { formatLockFile, lockChanges, lockPath, type LockChange, type LockFile } from '../core/lock-file.ts';
-import { planSpec } from '../core/plan.ts';
-import type { Spec } from '../core/spec.ts';
+import { Ended, EXIT_CODES, WorkError } from '../core/base/errors.ts';
+import { floatingInputs } from '../core/matrix/floating.ts';
+import { formatLockFile, lockChanges, lockPath, type LockChange, type LockFile } from '../core/spec/lock-file.ts';
+import { planSpec } from '../core/plan/plan.ts';
+import type { Spec } from '../core/spec/spec.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { resolveInputs } from '../tasks/resolve.ts';

@@ -1,7 +1,7 @@
 // The command line: parses argv, runs one command, maps errors to exit codes in one place.
 import { Command, CommanderError, Option } from 'commander';
-import { PROGRESS_MODES, type ProgressMode } from '../core/progress.ts';
-import { Ended, EXIT_CODES, exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/errors.ts';
+import { PROGRESS_MODES, type ProgressMode } from '../core/views/progress.ts';
+import { Ended, EXIT_CODES, exitCodeOf, InternalError, SpecError, UsageError, WorkError } from '../core/base/errors.ts';
 import { fsErrorAtTop, isFsError } from '../tasks/fs-error.ts';
 import { Output } from './output.ts';
 import { registerSecrets } from './secrets.ts';

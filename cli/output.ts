@@ -1,8 +1,8 @@
 // The only way the CLI prints. Results go to stdout, everything else to stderr, and every
 // byte passes the redactor.
-import { formatDiagnostic, safeText, type Diagnostic } from '../core/diagnostics.ts';
-import type { ProgressMode } from '../core/progress.ts';
-import { redactor } from '../core/redact.ts';
+import { formatDiagnostic, safeText, type Diagnostic } from '../core/base/diagnostics.ts';
+import type { ProgressMode } from '../core/views/progress.ts';
+import { redactor } from '../core/base/redact.ts';
 
 export interface OutputOptions {
   quiet: boolean;

@@ -1,10 +1,10 @@
 // `manager prune`: staging tags no public tag references, older than a retention; a dry run
 // unless --yes.
 import type { Command } from 'commander';
-import { Ended, UsageError } from '../core/errors.ts';
-import { planSpec } from '../core/plan.ts';
-import { parseRetention } from '../core/prune.ts';
-import { publicationTag, stagingTag, testRecordTag } from '../core/staging.ts';
+import { Ended, UsageError } from '../core/base/errors.ts';
+import { planSpec } from '../core/plan/plan.ts';
+import { parseRetention } from '../core/plan/prune.ts';
+import { publicationTag, stagingTag, testRecordTag } from '../core/plan/staging.ts';
 import { prune } from '../tasks/prune.ts';
 import { registryClient } from '../tasks/registry.ts';
 import type { Output } from './output.ts';

@@ -6,8 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { MIN_SECRET_LENGTH, redactor } from '../core/redact.ts';
-import type { Spec } from '../core/spec.ts';
+import { MIN_SECRET_LENGTH, redactor } from '../core/base/redact.ts';
+import type { Spec } from '../core/spec/spec.ts';
 import { dockerConfigDir, dockerConfigSecrets } from '../registries/docker-config.ts';
 import { DRIVERS } from '../registries/index.ts';
 

@@ -1,9 +1,9 @@
 // The selectors graph, build, test, bake and ci share.
 import type { Command } from 'commander';
-import { parseShardBy, shardSelection } from '../core/ci.ts';
-import { UsageError } from '../core/errors.ts';
-import type { Plan } from '../core/plan.ts';
-import { parseTarget, type Selection } from '../core/select.ts';
+import { parseShardBy, shardSelection } from '../core/views/ci.ts';
+import { UsageError } from '../core/base/errors.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import { parseTarget, type Selection } from '../core/plan/select.ts';
 
 export const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -18,7 +18,7 @@ export function addSelectionOptions(cmd: Command): Command {
     .option('--all', 'everything in the spec');
 }
 
-/** `--set TARGET.FIELD=VALUE` (core/overrides.ts): build, test, bake and graph, never ci, whose matrix must match the workflow's build. */
+/** `--set TARGET.FIELD=VALUE` (core/spec/overrides.ts): build, test, bake and graph, never ci, whose matrix must match the workflow's build. */
 export function addSetOption(cmd: Command): Command {
   return cmd.option('--set <target.field=value>', 'override for matching images, as bake: RELEASE.args.NAME=V, pkg:RELEASE@DISTRO.vars.NAME=V, *.platforms=linux/amd64 (repeatable; args and vars are inputs, so they change hashes)', (v: string, p: string[] = []) => [...p, v]);
 }

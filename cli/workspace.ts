@@ -1,14 +1,14 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import type { Diagnostic } from '../core/diagnostics.ts';
-import { SpecError, UsageError } from '../core/errors.ts';
-import { planSpec, type Plan, type PlanOptions } from '../core/plan.ts';
-import type { Spec } from '../core/spec.ts';
-import { loadSpec } from '../core/validate.ts';
-import { parseTarget } from '../core/select.ts';
-import { runVariables } from '../core/tags.ts';
-import { applySets, onlyRegistries, parseSets } from '../core/overrides.ts';
+import type { Diagnostic } from '../core/base/diagnostics.ts';
+import { SpecError, UsageError } from '../core/base/errors.ts';
+import { planSpec, type Plan, type PlanOptions } from '../core/plan/plan.ts';
+import type { Spec } from '../core/spec/spec.ts';
+import { loadSpec } from '../core/spec/validate.ts';
+import { parseTarget } from '../core/plan/select.ts';
+import { runVariables } from '../core/spec/placeholders.ts';
+import { applySets, onlyRegistries, parseSets } from '../core/spec/overrides.ts';
 import { acquireLock, DEFAULT_WAIT_SECONDS, type Lock } from '../tasks/lock.ts';
 import { Option } from 'commander';
 import type { Output } from './output.ts';

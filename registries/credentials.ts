@@ -1,8 +1,8 @@
 // Credentials from the environment, with the spec's variable names first and each
 // registry's conventional names after; a missing one is an error that names it.
-import { UsageError } from '../core/errors.ts';
-import { MIN_SECRET_LENGTH, redactor } from '../core/redact.ts';
-import type { Registry } from '../core/spec.ts';
+import { UsageError } from '../core/base/errors.ts';
+import { MIN_SECRET_LENGTH, redactor } from '../core/base/redact.ts';
+import type { Registry } from '../core/spec/spec.ts';
 import type { Env, LoginPlan } from './types.ts';
 
 export function pick(env: Env, names: (string | undefined)[]): { name: string; value: string } | undefined {

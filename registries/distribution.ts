@@ -4,11 +4,11 @@
 // manifests and indexes, blobs, tags, and retries that honour Retry-After.
 import { Agent, request, type Dispatcher } from 'undici';
 import pLimit from 'p-limit';
-import { apiHost, isLoopback, type ImageRef } from '../core/image-ref.ts';
-import { MANIFEST_ACCEPT, digestOf, parseConfig, parseManifest, type ImageConfig, type ManifestDoc } from '../core/manifest.ts';
-import { redactor } from '../core/redact.ts';
-import { WorkError } from '../core/errors.ts';
-import { parseRetryAfter, retry, type RetryOptions } from '../core/retry.ts';
+import { apiHost, isLoopback, type ImageRef } from '../core/base/image-ref.ts';
+import { MANIFEST_ACCEPT, digestOf, parseConfig, parseManifest, type ImageConfig, type ManifestDoc } from '../core/base/manifest.ts';
+import { redactor } from '../core/base/redact.ts';
+import { WorkError } from '../core/base/errors.ts';
+import { parseRetryAfter, retry, type RetryOptions } from '../core/base/retry.ts';
 import type { Credential } from './docker-config.ts';
 
 const MAX_MANIFEST_BYTES = 4 << 20;

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { redactor } from '../core/redact.ts';
+import { redactor } from '../core/base/redact.ts';
 
 export interface Credential {
   username?: string;

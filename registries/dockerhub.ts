@@ -1,6 +1,6 @@
 // Docker Hub: `docker login docker.io`; README through the Hub API (JWT from /v2/users/login,
 // then PATCH full_description), which caps the description at 25,000 bytes.
-import { WorkError } from '../core/errors.ts';
+import { WorkError } from '../core/base/errors.ts';
 import { required, userPasswordLogin } from './credentials.ts';
 import { requestJson } from './http.ts';
 import type { RegistryDriver } from './types.ts';

@@ -1,8 +1,8 @@
 // Google Container Registry / Artifact Registry: user `_json_key`, password the service
 // account's JSON key, from GCR_JSON_KEY (the JSON itself) or GCR_JSON_KEY_FILE (a path).
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../core/errors.ts';
-import { redactor } from '../core/redact.ts';
+import { UsageError } from '../core/base/errors.ts';
+import { redactor } from '../core/base/redact.ts';
 import { pick } from './credentials.ts';
 import type { RegistryDriver } from './types.ts';
 

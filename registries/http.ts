@@ -1,9 +1,9 @@
 // HTTP for registry web APIs (README pushes): JSON in and out, retried on connection errors,
 // 5xx and 429. Credentials never follow a redirect to another origin; answers are read up to a
 // bound, and redacted before they are shortened for a message.
-import { WorkError } from '../core/errors.ts';
-import { redactor } from '../core/redact.ts';
-import { parseRetryAfter, retry, type RetryOptions } from '../core/retry.ts';
+import { WorkError } from '../core/base/errors.ts';
+import { redactor } from '../core/base/redact.ts';
+import { parseRetryAfter, retry, type RetryOptions } from '../core/base/retry.ts';
 
 const MAX_BODY_BYTES = 1 << 20;
 const MAX_REDIRECTS = 3;

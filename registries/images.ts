@@ -1,7 +1,7 @@
 // Image-level questions asked of a registry through the distribution client: what a tag holds
 // per platform, and the labels each platform's image carries.
-import { parseImageRef } from '../core/image-ref.ts';
-import { labelsOf, manifestInfo, normalizePlatform, platformKey, type ManifestInfo } from '../core/manifest.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
+import { labelsOf, manifestInfo, normalizePlatform, platformKey, type ManifestInfo } from '../core/base/manifest.ts';
 import type { RegistryClient } from './distribution.ts';
 
 /** The manifest at a reference, as platform → digest for an index; undefined when absent. */

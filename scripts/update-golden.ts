@@ -3,7 +3,7 @@
 // then read the diff: the tests never write what they read.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadPlan } from '../core/plan.ts';
+import { loadPlan } from '../core/plan/plan.ts';
 import { GOLDEN_DIR, GOLDEN_FILES, TREE_DIGEST_FILE, treeDigests } from '../test/helpers/golden.ts';
 import { BENTO_MANIFEST } from '../test/helpers/spec.ts';
 

@@ -5,15 +5,15 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, s
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { UsageError, WorkError } from '../core/errors.ts';
-import { redactor } from '../core/redact.ts';
-import type { Registry, Spec } from '../core/spec.ts';
-import { repositoryRef } from '../core/refs.ts';
-import type { ReadmeTask } from '../core/task.ts';
+import { UsageError, WorkError } from '../core/base/errors.ts';
+import { redactor } from '../core/base/redact.ts';
+import type { Registry, Spec } from '../core/spec/spec.ts';
+import { repositoryRef } from '../core/spec/repositories.ts';
+import type { ReadmeTask } from '../core/plan/task.ts';
 import { credentialVariables, driverFor } from '../registries/index.ts';
 import type { Env, LoginPlan } from '../registries/types.ts';
 import { describeFailure, onPath, run } from './runner.ts';
-import { retry, retryableDockerError } from '../core/retry.ts';
+import { retry, retryableDockerError } from '../core/base/retry.ts';
 
 interface Printer {
   info(line: string): void;

@@ -1,8 +1,8 @@
 // Builders and emulators. Nothing the tool needs to skip work lives in a builder: state is
 // the state file plus the registry, so any fresh builder (or machine) can continue.
 import { existsSync } from 'node:fs';
-import { UsageError, WorkError } from '../core/errors.ts';
-import { builderCreateArgv, dockerInfoArgv, inspectBuilderArgv, isEngineDown, parseBuilderInspect, parseDockerInfo, type BuilderInfo, type BuilderNode } from '../core/buildx.ts';
+import { UsageError, WorkError } from '../core/base/errors.ts';
+import { builderCreateArgv, dockerInfoArgv, inspectBuilderArgv, isEngineDown, parseBuilderInspect, parseDockerInfo, type BuilderInfo, type BuilderNode } from '../core/buildx/argv.ts';
 import { describeFailure, onPath, run } from './runner.ts';
 
 export const QEMU_HANDLERS: Record<string, string> = { arm64: 'qemu-aarch64', arm: 'qemu-arm', ppc64le: 'qemu-ppc64le', s390x: 'qemu-s390x', riscv64: 'qemu-riscv64' };

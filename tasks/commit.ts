@@ -4,7 +4,7 @@
 // new files are renamed in. A failure at any step undoes the steps before it, in reverse.
 import { mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { WorkError } from '../core/errors.ts';
+import { WorkError } from '../core/base/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { lstatOrNone } from './links.ts';
 import { withSignalsDeferred } from './signals.ts';

@@ -1,11 +1,11 @@
 // The dry run: the real run's decisions (same facts, same decide()), in dependency order,
-// with the steps each task that would run would take (core/steps.ts: the same pure functions
+// with the steps each task that would run would take (core/buildx/steps.ts: the same pure functions
 // the real run executes), printed as pasteable command lines. Runs nothing and writes nothing.
-import type { DecideOptions } from '../core/decide.ts';
-import { short } from '../core/hash.ts';
-import type { InvocationContext } from '../core/invocation.ts';
-import { formatStep, stepsOf } from '../core/steps.ts';
-import type { Task } from '../core/task.ts';
+import type { DecideOptions } from '../core/plan/decide.ts';
+import { short } from '../core/base/hash.ts';
+import type { InvocationContext } from '../core/buildx/invocation.ts';
+import { formatStep, stepsOf } from '../core/buildx/steps.ts';
+import type { Task } from '../core/plan/task.ts';
 import { decideTask, prefetch, type FactFinder } from './facts.ts';
 import type { TaskResult } from './run.ts';
 

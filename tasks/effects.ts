@@ -1,16 +1,16 @@
 // What running each kind of task does to the world, once the decision says it runs: write a
 // generated directory, build and push an image, run its tests, publish its tags, push a README.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import type { Decision } from '../core/decide.ts';
-import { WorkError } from '../core/errors.ts';
-import { parseMetadataFile } from '../core/buildx.ts';
-import { parseImageRef } from '../core/image-ref.ts';
-import { buildSteps, localSource, manifestSteps, metadataPath, testSteps, type Step } from '../core/steps.ts';
-import { indexPushRace, retryableDockerError } from '../core/retry.ts';
-import { publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
-import { MEDIA } from '../core/manifest.ts';
-import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/publication.ts';
-import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/task.ts';
+import type { Decision } from '../core/plan/decide.ts';
+import { WorkError } from '../core/base/errors.ts';
+import { parseMetadataFile } from '../core/buildx/argv.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
+import { buildSteps, localSource, manifestSteps, metadataPath, testSteps, type Step } from '../core/buildx/steps.ts';
+import { indexPushRace, retryableDockerError } from '../core/base/retry.ts';
+import { publicationTag, stagingRef, testRecordRef } from '../core/plan/staging.ts';
+import { MEDIA } from '../core/base/manifest.ts';
+import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/plan/publication.ts';
+import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/plan/task.ts';
 import { RegistryError } from '../registries/distribution.ts';
 import { writeRendered } from './generate.ts';
 import { appendLog, startLog } from './logs.ts';

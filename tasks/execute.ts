@@ -1,19 +1,19 @@
 // apply-plan for images: runs the selected tasks of a plan. For each task in turn the scheduler
-// grants a worker, decideTask says run or skip (core/decide.ts, on gathered facts), and the
+// grants a worker, decideTask says run or skip (core/plan/decide.ts, on gathered facts), and the
 // effect runs (tasks/effects.ts); listr2 shows it. The dry run takes the same decisions.
 import { setMaxListeners } from 'node:events';
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import type { BuilderInfo } from '../core/buildx.ts';
-import type { DecideOptions } from '../core/decide.ts';
-import { WorkError } from '../core/errors.ts';
-import { parseImageRef } from '../core/image-ref.ts';
-import type { Plan } from '../core/plan.ts';
-import { metadataFile, type MetadataFile } from '../core/metadata-file.ts';
-import { buildReport, type Report } from '../core/report.ts';
-import { startedEvent } from '../core/progress.ts';
-import { redactor } from '../core/redact.ts';
-import { localRepository, stagingRepository } from '../core/staging.ts';
-import type { BuildTask, Task } from '../core/task.ts';
+import type { BuilderInfo } from '../core/buildx/argv.ts';
+import type { DecideOptions } from '../core/plan/decide.ts';
+import { WorkError } from '../core/base/errors.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import { metadataFile, type MetadataFile } from '../core/views/metadata-file.ts';
+import { buildReport, type Report } from '../core/views/report.ts';
+import { startedEvent } from '../core/views/progress.ts';
+import { redactor } from '../core/base/redact.ts';
+import { localRepository, stagingRepository } from '../core/plan/staging.ts';
+import type { BuildTask, Task } from '../core/plan/task.ts';
 import { DEFAULT_DEADLINE_MS, type RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
 import { dryRun } from './dry-run.ts';
@@ -40,7 +40,7 @@ export interface Summary {
   registry: { consulted: boolean; why?: string };
   /** What `--metadata-file` writes (a real run only). */
   metadata?: MetadataFile;
-  /** The run as a picture (core/report.ts; a real run only). */
+  /** The run as a picture (core/views/report.ts; a real run only). */
   report?: Report;
   /** Records the run could not write (the state file), one line each; the run fails. */
   writeErrors?: string[];

@@ -1,21 +1,21 @@
-// Gathers what core/decide.ts decides on: the state file's record, what is on disk, and what
+// Gathers what core/plan/decide.ts decides on: the state file's record, what is on disk, and what
 // the registry holds (read-only, over the distribution API). The real run, the dry run,
 // `graph --explain` and `ci matrix` all come through decideTask, so they ask the same questions.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide, type DecideOptions, type Decision, type Facts, type RegistryFact } from '../core/decide.ts';
-import { parseImageRef } from '../core/image-ref.ts';
-import { holdsExactly, type ManifestInfo } from '../core/manifest.ts';
-import type { StateFile } from '../core/record.ts';
-import { publicationTag, stagingRef, testRecordRef } from '../core/staging.ts';
-import { readRecord, testsHash, type Publication } from '../core/publication.ts';
-import type { Plan } from '../core/plan.ts';
-import type { BuildTask, ManifestTask, Task } from '../core/task.ts';
+import { decide, type DecideOptions, type Decision, type Facts, type RegistryFact } from '../core/plan/decide.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
+import { holdsExactly, type ManifestInfo } from '../core/base/manifest.ts';
+import type { StateFile } from '../core/plan/record.ts';
+import { publicationTag, stagingRef, testRecordRef } from '../core/plan/staging.ts';
+import { readRecord, testsHash, type Publication } from '../core/plan/publication.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import type { BuildTask, ManifestTask, Task } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { RegistryError } from '../registries/distribution.ts';
 import { labelledImage, manifestAt } from '../registries/images.ts';
-import { HASH_LABEL } from '../core/buildx.ts';
-import { dockerArch, localSource } from '../core/steps.ts';
+import { HASH_LABEL } from '../core/buildx/argv.ts';
+import { dockerArch, localSource } from '../core/buildx/steps.ts';
 import { hasContent } from './atomic.ts';
 
 /** The registry a run may ask, or why it does not. */

@@ -3,7 +3,7 @@
 // path and the reason, never an internal error with a stack trace.
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkError } from '../core/errors.ts';
+import { WorkError } from '../core/base/errors.ts';
 
 const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on the device',

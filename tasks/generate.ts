@@ -3,16 +3,16 @@
 // (tasks/owned.ts): a file it did not write is never replaced or removed without --adopt.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError, WorkError } from '../core/errors.ts';
-import type { Plan } from '../core/plan.ts';
-import type { StateFile } from '../core/record.ts';
-import type { RenderTask } from '../core/task.ts';
+import { UsageError, WorkError } from '../core/base/errors.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import type { StateFile } from '../core/plan/record.ts';
+import type { RenderTask } from '../core/plan/task.ts';
 import { alive, hasContent } from './atomic.ts';
 import { commitTree, realFs, STAGING_PREFIX, type CommitFs } from './commit.ts';
 import { checkOutputPath, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
 import { OWNED_PATH, ownedText, readOwned, sha256, type Owned } from './owned.ts';
-import { record } from '../core/record.ts';
+import { record } from '../core/plan/record.ts';
 import { readState, statePath, stateText } from './state.ts';
 
 export interface GenerateOptions {

@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
-import { UsageError } from '../core/errors.ts';
-import { loadSpec } from '../core/validate.ts';
-import { SpecError } from '../core/errors.ts';
+import { UsageError } from '../core/base/errors.ts';
+import { loadSpec } from '../core/spec/validate.ts';
+import { SpecError } from '../core/base/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 
 interface CatalogDistro {

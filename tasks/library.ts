@@ -1,9 +1,9 @@
 // The facts `export library` needs from git: which repository holds the generated tree, and
 // the last commit that changed each image's directory (refusing uncommitted changes, which no
-// GitCommit would hold). Programs run through the runner, with argv from core/library.ts.
+// GitCommit would hold). Programs run through the runner, with argv from core/views/library.ts.
 import { relative, resolve } from 'node:path';
-import { gitLastCommitArgv, gitStatusArgv, gitTopLevelArgv } from '../core/library.ts';
-import { WorkError } from '../core/errors.ts';
+import { gitLastCommitArgv, gitStatusArgv, gitTopLevelArgv } from '../core/views/library.ts';
+import { WorkError } from '../core/base/errors.ts';
 import { run } from './runner.ts';
 
 export interface GitFacts {

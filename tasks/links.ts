@@ -2,7 +2,7 @@
 // are, links included: a link on the way would let it make a run write or delete elsewhere.
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep, isAbsolute } from 'node:path';
-import { WorkError } from '../core/errors.ts';
+import { WorkError } from '../core/base/errors.ts';
 
 /** lstat, or undefined when nothing is there (a dangling link is there). */
 export function lstatOrNone(p: string): Stats | undefined {

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { WorkError } from '../core/errors.ts';
+import { WorkError } from '../core/base/errors.ts';
 import { alive, cleanStaleTemps } from './atomic.ts';
 import { fsFailure } from './fs-error.ts';
 import { isLink } from './links.ts';

@@ -1,8 +1,8 @@
 // Task logs. A log file or directory someone replaced with a symbolic link is refused, never
 // followed: a run as root must not append build output to whatever the link points at.
 import { closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { WorkError } from '../core/errors.ts';
-import { redactor } from '../core/redact.ts';
+import { WorkError } from '../core/base/errors.ts';
+import { redactor } from '../core/base/redact.ts';
 import { fsFailure } from './fs-error.ts';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW } = constants;

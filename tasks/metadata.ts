@@ -1,8 +1,8 @@
 // The notes' create_context outputs: dockerfiles.json (what each template saw) and
 // images.json (every image with tags, shared tags, platforms, build args, parent and hash).
-import { stableStringify } from '../core/hash.ts';
-import type { Plan } from '../core/plan.ts';
-import type { BuildTask, ManifestTask, RenderTask } from '../core/task.ts';
+import { stableStringify } from '../core/base/hash.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import type { BuildTask, ManifestTask, RenderTask } from '../core/plan/task.ts';
 
 export function metadataFiles(plan: Plan): Record<string, string> {
   const renders = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && t.dir !== '');

@@ -1,11 +1,11 @@
 // `manager prune`, against the registry API: lists the staging repositories' tags, finds what
 // public tags still reference, and deletes (with --yes) the rest that is older than the
 // retention. A registry that refuses deletes through this API is reported, not worked around.
-import { parseImageRef } from '../core/image-ref.ts';
-import { manifestInfo } from '../core/manifest.ts';
-import { isStagingTag, planPrune, type PruneDecision, type StagedTag } from '../core/prune.ts';
-import { repositoryRef } from '../core/refs.ts';
-import type { Spec } from '../core/spec.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
+import { manifestInfo } from '../core/base/manifest.ts';
+import { isStagingTag, planPrune, type PruneDecision, type StagedTag } from '../core/plan/prune.ts';
+import { repositoryRef } from '../core/spec/repositories.ts';
+import type { Spec } from '../core/spec/spec.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 
 export interface PruneReport {

@@ -1,9 +1,10 @@
 // Resolves floating inputs upstream, read-only: each base image tag to its digests per platform
 // (registry API), each git ref to a commit (`git ls-remote`). Every problem is collected, so
 // one run names every image, platform and ref that cannot be resolved.
-import { commitFor, isSafeGitUrl, type FloatingInputs } from '../core/floating.ts';
-import type { LockedImage, LockFile } from '../core/lock-file.ts';
-import { normalizePlatform } from '../core/manifest.ts';
+import { commitFor, type FloatingInputs } from '../core/matrix/floating.ts';
+import { isSafeGitUrl } from '../core/base/url.ts';
+import type { LockedImage, LockFile } from '../core/spec/lock-file.ts';
+import { normalizePlatform } from '../core/base/manifest.ts';
 import { RegistryError, type RegistryClient } from '../registries/distribution.ts';
 import { resolveImage } from '../registries/images.ts';
 import { run } from './runner.ts';

@@ -2,23 +2,23 @@
 // in batches), per-task logs, retries, and the engine, asked for only when a task needs it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Decision } from '../core/decide.ts';
-import { WorkError } from '../core/errors.ts';
-import type { BuilderInfo, CacheOverride } from '../core/buildx.ts';
-import { isEngineDown, supportsCacheExport } from '../core/buildx.ts';
-import type { InvocationContext } from '../core/invocation.ts';
-import type { StepContext } from '../core/steps.ts';
-import { normalizePlatform } from '../core/manifest.ts';
-import type { Plan } from '../core/plan.ts';
-import { record, type StateFile, type TaskRecord } from '../core/record.ts';
-import { redactor } from '../core/redact.ts';
-import { retry } from '../core/retry.ts';
-import { causeOf } from '../core/cause.ts';
-import { finishedEvent } from '../core/progress.ts';
-import type { Attempt, Renderer, TaskResult, TaskStatus } from '../core/result.ts';
-import { logFileName } from '../core/staging.ts';
-import { StatusCounts } from '../core/status-counts.ts';
-import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/task.ts';
+import type { Decision } from '../core/plan/decide.ts';
+import { WorkError } from '../core/base/errors.ts';
+import type { BuilderInfo, CacheOverride } from '../core/buildx/argv.ts';
+import { isEngineDown, supportsCacheExport } from '../core/buildx/argv.ts';
+import type { InvocationContext } from '../core/buildx/invocation.ts';
+import type { StepContext } from '../core/buildx/steps.ts';
+import { normalizePlatform } from '../core/base/manifest.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import { record, type StateFile, type TaskRecord } from '../core/plan/record.ts';
+import { redactor } from '../core/base/redact.ts';
+import { retry } from '../core/base/retry.ts';
+import { causeOf } from '../core/views/cause.ts';
+import { finishedEvent } from '../core/views/progress.ts';
+import type { Attempt, Renderer, TaskResult, TaskStatus } from '../core/views/result.ts';
+import { logFileName } from '../core/plan/staging.ts';
+import { StatusCounts } from '../core/views/status-counts.ts';
+import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
 import { appendLog, startLog } from './logs.ts';
@@ -48,7 +48,7 @@ export interface ExecuteOptions {
   provenance?: string;
   sbom?: string;
   cacheOverride?: CacheOverride;
-  /** Whether GitHub's cache service is reachable (core/invocation.ts cacheFor). */
+  /** Whether GitHub's cache service is reachable (core/buildx/invocation.ts cacheFor). */
   ghaAvailable?: boolean;
   pull?: boolean;
   noCache?: boolean;
@@ -67,7 +67,7 @@ export interface ExecuteOptions {
   events?: (line: string) => void;
   /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
   revision?: string;
-  /** source/url and created labels (core/oci.ts; not hashed). */
+  /** source/url and created labels (core/buildx/oci-labels.ts; not hashed). */
   source?: string;
   created?: string;
   /** Pushes one README; provided by the registries layer. */
@@ -166,7 +166,7 @@ export class Run {
     return this.engineReady;
   }
 
-  /** What the steps of a task are made from (core/steps.ts): the dry run builds the same from the same parts. */
+  /** What the steps of a task are made from (core/buildx/steps.ts): the dry run builds the same from the same parts. */
   stepContext(builder: BuilderInfo | undefined): StepContext {
     return {
       inv: this.invocationContext(builder),

@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { $ } from 'zx';
-import { redactor } from '../core/redact.ts';
+import { redactor } from '../core/base/redact.ts';
 
 export interface RunOptions {
   /** Written to the program's stdin (passwords go here, never into argv). */

@@ -1,9 +1,9 @@
 // What `ci matrix` fans out: the selected builds the registry does not have yet. CI runners
 // keep no state, so the registry is the only record; each build is decided by the same rule
 // as a run (decideTask), and a lookup that fails is an error, never "changed".
-import { DEFAULT_DECIDE } from '../core/decide.ts';
-import type { Plan } from '../core/plan.ts';
-import type { BuildTask } from '../core/task.ts';
+import { DEFAULT_DECIDE } from '../core/plan/decide.ts';
+import type { Plan } from '../core/plan/plan.ts';
+import type { BuildTask } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { decideTask, FactFinder } from './facts.ts';
 

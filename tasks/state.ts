@@ -2,8 +2,8 @@
 // and, for images, the digest. Lives next to the generated tree; written atomically.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StateFile } from '../core/record.ts';
-import { redactor } from '../core/redact.ts';
+import type { StateFile } from '../core/plan/record.ts';
+import { redactor } from '../core/base/redact.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { fsFailure } from './fs-error.ts';
 

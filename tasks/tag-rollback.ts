@@ -2,7 +2,7 @@
 // back where they were, over the registry API, so a failed publish changes no public tag (and
 // says which it could not restore). The registry keeps the old index by digest, so restoring a
 // tag is one GET of those bytes and one PUT under the tag.
-import { parseImageRef } from '../core/image-ref.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
 import { RegistryError, type RegistryClient } from '../registries/distribution.ts';
 
 /** What each tag pointed at: a digest, absent (a new tag), or not known (the lookup failed). */

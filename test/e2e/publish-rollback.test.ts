@@ -5,7 +5,7 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseImageRef } from '../../core/image-ref.ts';
+import { parseImageRef } from '../../core/base/image-ref.ts';
 import { registryClient } from '../../tasks/registry.ts';
 import { cli } from '../helpers/cli.ts';
 import { e2eEnv, e2eSpec, removeLocalImages, taskRows } from '../helpers/e2e.ts';

@@ -3,7 +3,7 @@
 // holds the same through a spy for every mode; this is the real thing, for one.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Step } from '../../core/steps.ts';
+import type { Step } from '../../core/buildx/steps.ts';
 import { cli } from '../helpers/cli.ts';
 import { e2eEnv, e2eSpec, removeLocalImages, taskRows } from '../helpers/e2e.ts';
 

@@ -110,7 +110,7 @@ export function privateEngine(action: 'start' | 'stop'): void {
  */
 export async function dropPublicationRecords(stagingRepo: string): Promise<number> {
   const { registryClient } = await import('../../tasks/registry.ts');
-  const { parseImageRef } = await import('../../core/image-ref.ts');
+  const { parseImageRef } = await import('../../core/base/image-ref.ts');
   const c = registryClient();
   const r = parseImageRef(stagingRepo);
   let n = 0;

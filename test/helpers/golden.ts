@@ -1,7 +1,7 @@
 // The golden files: a few generated bento-server files, checked in and compared byte for byte.
 import { join } from 'node:path';
-import { sha256 } from '../../core/hash.ts';
-import type { Plan } from '../../core/plan.ts';
+import { sha256 } from '../../core/base/hash.ts';
+import type { Plan } from '../../core/plan/plan.ts';
 import { REPO } from './spec.ts';
 
 export const GOLDEN_DIR = join(REPO, 'test', 'golden', 'bento-server');

@@ -1,5 +1,5 @@
 // Every form a secret takes in other programs' output, computed independently of
-// core/redact.ts (URL, JSON and Go escapes, base64 and base64url, embedded in longer encoded
+// core/base/redact.ts (URL, JSON and Go escapes, base64 and base64url, embedded in longer encoded
 // text), and a sweep that finds any of them, or the secret itself inside any base64 run.
 
 export function secretForms(user: string, secret: string): Record<string, string> {

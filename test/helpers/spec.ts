@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SpecError } from '../../core/errors.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { SpecError } from '../../core/base/errors.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BENTO_MANIFEST = join(REPO, 'examples', 'bento-server', 'manifest.yaml');

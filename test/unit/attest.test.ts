@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { attestations, buildArgv, supportsAttestations, wantsAttestations, type BuilderInfo } from '../../core/buildx.ts';
-import { bakeFile } from '../../core/bake.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { attestations, buildArgv, supportsAttestations, wantsAttestations, type BuilderInfo } from '../../core/buildx/argv.ts';
+import { bakeFile } from '../../core/buildx/bake.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
 import { MINI_SPEC, miniSpec, planError } from '../helpers/spec.ts';
-import { buildInvocation } from '../../core/invocation.ts';
-import type { BuildTask } from '../../core/task.ts';
+import { buildInvocation } from '../../core/buildx/invocation.ts';
+import type { BuildTask } from '../../core/plan/task.ts';
 
 const b = (x: Partial<BuilderInfo>): BuilderInfo => ({ name: 'b', driver: 'docker', platforms: [], nodes: 1, ...x });
 

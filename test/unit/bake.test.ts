@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { specCommit } from '../../cli/workspace.ts';
 import { cli } from '../helpers/cli.ts';
-import { bakeFile, bakeTargetName } from '../../core/bake.ts';
-import { loadPlan } from '../../core/plan.ts';
-import { stagingRef } from '../../core/staging.ts';
-import type { BuildTask } from '../../core/task.ts';
+import { bakeFile, bakeTargetName } from '../../core/buildx/bake.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { stagingRef } from '../../core/plan/staging.ts';
+import type { BuildTask } from '../../core/plan/task.ts';
 import { MINI_SPEC, MINI_TEMPLATES, miniSpec, tempDir, writeTree } from '../helpers/spec.ts';
 
 describe('bake export: a child never bakes FROM a stale parent', () => {

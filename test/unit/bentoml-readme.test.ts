@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPlan } from '../../core/plan.ts';
-import type { RenderTask } from '../../core/task.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import type { RenderTask } from '../../core/plan/task.ts';
 import { BENTO_MANIFEST, REPO } from '../helpers/spec.ts';
 
 interface Rule {

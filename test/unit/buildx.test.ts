@@ -12,11 +12,11 @@ import {
   supportsCacheExport,
   supportsMultiPlatform,
   supportsNamedContexts,
-} from '../../core/buildx.ts';
+} from '../../core/buildx/argv.ts';
 import { createBuilderArgvs, parseNode } from '../../tasks/builders.ts';
 import { loginArgv, pushrmArgv } from '../../tasks/authenticate.ts';
-import { UsageError } from '../../core/errors.ts';
-import { holdsExactly, manifestInfo, parseManifest } from '../../core/manifest.ts';
+import { UsageError } from '../../core/base/errors.ts';
+import { holdsExactly, manifestInfo, parseManifest } from '../../core/base/manifest.ts';
 import { onPath } from '../../tasks/runner.ts';
 
 describe('buildx argv', () => {

@@ -1,10 +1,10 @@
 // Layer caches: where each build reads and writes them, as argv and bake entries. Pure.
 import { describe, expect, it } from 'vitest';
-import { bakeFile } from '../../core/bake.ts';
-import { buildArgv } from '../../core/buildx.ts';
-import { buildInvocation, cacheFor, cacheKey, type InvocationContext } from '../../core/invocation.ts';
-import { loadPlan } from '../../core/plan.ts';
-import type { BuildTask } from '../../core/task.ts';
+import { bakeFile } from '../../core/buildx/bake.ts';
+import { buildArgv } from '../../core/buildx/argv.ts';
+import { buildInvocation, cacheFor, cacheKey, type InvocationContext } from '../../core/buildx/invocation.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import type { BuildTask } from '../../core/plan/task.ts';
 import { MINI_SPEC, miniSpec, planError } from '../helpers/spec.ts';
 
 const withCache = (cache: string) => miniSpec({ 'manifest.yaml': `${MINI_SPEC}build:\n  cache: ${cache}\n` });
@@ -92,7 +92,7 @@ describe('cache locations', () => {
 
 describe('--metadata-file', () => {
   it('one entry per image: refs, its digest, each platform\'s image, hash and cache refs; schema-shaped', async () => {
-    const { metadataFile } = await import('../../core/metadata-file.ts');
+    const { metadataFile } = await import('../../core/views/metadata-file.ts');
     const { outputDoc } = await import('../helpers/output-schema.ts');
     const { plan, bs } = builds(withCache('{ type: registry }').manifest);
     const m = [...plan.tasks.values()].find((t) => t.kind === 'manifest' && t.id === 'manifest:mini/deb/base/py3.10')!;

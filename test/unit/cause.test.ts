@@ -1,7 +1,7 @@
 // The cause of a failure, as the summary states it, from what the failed command printed.
 import { describe, expect, it } from 'vitest';
 import { countLine } from '../../cli/build.ts';
-import { causeOf } from '../../core/cause.ts';
+import { causeOf } from '../../core/views/cause.ts';
 
 describe('causeOf', () => {
   it('BuildKit: the final ERROR line, not the step echo or the context lines', () => {

@@ -2,8 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nearest, normalizeArgv, withDefaultCommand } from '../../cli/main.ts';
-import { jsonSchema } from '../../core/schema.ts';
-import { loadSpec } from '../../core/validate.ts';
+import { jsonSchema } from '../../core/spec/schema.ts';
+import { loadSpec } from '../../core/spec/validate.ts';
 import { cli } from '../helpers/cli.ts';
 import { REPO, miniSpec, tempDir } from '../helpers/spec.ts';
 

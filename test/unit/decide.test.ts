@@ -1,9 +1,9 @@
 // The one run/skip rule, on facts alone: every kind of task against every kind of fact.
 import { describe, expect, it } from 'vitest';
-import { decide, DEFAULT_DECIDE, type Facts } from '../../core/decide.ts';
-import { combine } from '../../core/hash.ts';
-import { record } from '../../core/record.ts';
-import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../../core/task.ts';
+import { decide, DEFAULT_DECIDE, type Facts } from '../../core/plan/decide.ts';
+import { combine } from '../../core/base/hash.ts';
+import { record } from '../../core/plan/record.ts';
+import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../../core/plan/task.ts';
 
 const hash = combine({ 'file:Dockerfile': 'a', build_args: 'b', base_image: 'c' }, { base_image: 'img@sha256:1' });
 const other = combine({ 'file:Dockerfile': 'a', build_args: 'b2', base_image: 'c2' });

@@ -3,8 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseImageRef } from '../../core/image-ref.ts';
-import { redactor } from '../../core/redact.ts';
+import { parseImageRef } from '../../core/base/image-ref.ts';
+import { redactor } from '../../core/base/redact.ts';
 import { RegistryClient, RegistryError, parseChallenge } from '../../registries/distribution.ts';
 import { DockerCredentials } from '../../registries/docker-config.ts';
 import { labelledImage, resolveImage } from '../../registries/images.ts';

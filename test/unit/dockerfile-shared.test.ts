@@ -1,8 +1,8 @@
 // What every generated Dockerfile shares: the spec's header first, its ENV block where templates put it.
 import { describe, expect, it } from 'vitest';
-import { envBlock } from '../../core/contexts.ts';
-import { loadPlan } from '../../core/plan.ts';
-import type { RenderTask } from '../../core/task.ts';
+import { envBlock } from '../../core/render/contexts.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import type { RenderTask } from '../../core/plan/task.ts';
 import { MINI_SPEC, MINI_TEMPLATES, miniSpec, planError } from '../helpers/spec.ts';
 
 const dockerfiles = (manifest: string) => [...loadPlan(manifest).tasks.values()].filter((t): t is RenderTask => t.kind === 'render').flatMap((t) => t.files.filter((f) => f.path.endsWith('/Dockerfile')));

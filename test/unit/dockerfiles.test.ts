@@ -3,8 +3,8 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPlan, type Plan } from '../../core/plan.ts';
-import type { RenderTask } from '../../core/task.ts';
+import { loadPlan, type Plan } from '../../core/plan/plan.ts';
+import type { RenderTask } from '../../core/plan/task.ts';
 import { checkDockerfile, entrypointOf } from '../helpers/dockerfile-check.ts';
 import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, REPO, planError, tempDir } from '../helpers/spec.ts';
 

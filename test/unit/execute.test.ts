@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadPlan } from '../../core/plan.ts';
-import { selectTasks } from '../../core/select.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { selectTasks } from '../../core/plan/select.ts';
 import { execute, type ExecuteOptions } from '../../tasks/execute.ts';
 import { readState } from '../../tasks/state.ts';
 import { miniSpec } from '../helpers/spec.ts';

@@ -1,9 +1,9 @@
-// Exit codes live in one table (core/errors.ts) and are set in one place (the CLI's top-level
+// Exit codes live in one table (core/base/errors.ts) and are set in one place (the CLI's top-level
 // catch): commands return, or throw a typed error, and never set process.exitCode themselves.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ended, EXIT_CODES, exitCodeOf, InternalError, runOutcome, SpecError, UsageError, WorkError } from '../../core/errors.ts';
+import { Ended, EXIT_CODES, exitCodeOf, InternalError, runOutcome, SpecError, UsageError, WorkError } from '../../core/base/errors.ts';
 import { REPO } from '../helpers/spec.ts';
 
 function sources(dir: string): string[] {

@@ -2,13 +2,13 @@
 // derived and default-only tags, tags shared across images, keys YAML would turn into numbers.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Diagnostic } from '../../core/diagnostics.ts';
-import { checkDirectories } from '../../core/layout.ts';
-import { loadPlan } from '../../core/plan.ts';
-import { selectTasks } from '../../core/select.ts';
-import { versionParts } from '../../core/tags.ts';
-import type { ManifestTask, RenderTask } from '../../core/task.ts';
-import { loadSpec } from '../../core/validate.ts';
+import type { Diagnostic } from '../../core/base/diagnostics.ts';
+import { checkDirectories } from '../../core/spec/layout.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { selectTasks } from '../../core/plan/select.ts';
+import { versionParts } from '../../core/spec/placeholders.ts';
+import type { ManifestTask, RenderTask } from '../../core/plan/task.ts';
+import { loadSpec } from '../../core/spec/validate.ts';
 import { planError, writeTree } from '../helpers/spec.ts';
 
 /** Node images: one Dockerfile per major (per-value), a flavor shared as a build arg, Linux and Windows distros. */

@@ -2,15 +2,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitFor, floatingInputs, isSafeGitUrl, pinBase, pinGit } from '../../core/floating.ts';
-import { formatImageRef, ImageRefError, isLoopback, parseImageRef, pinned } from '../../core/image-ref.ts';
-import { bakeFile } from '../../core/bake.ts';
-import { buildInvocation } from '../../core/invocation.ts';
-import { formatLockFile, lockChanges, lockPath, readLockFile, type LockFile } from '../../core/lock-file.ts';
-import { holdsExactly, manifestInfo, platformKey } from '../../core/manifest.ts';
-import { buildsFromArg, loadPlan } from '../../core/plan.ts';
-import { parseRetention, planPrune } from '../../core/prune.ts';
-import type { BuildTask } from '../../core/task.ts';
+import { commitFor, floatingInputs, pinBase, pinGit } from '../../core/matrix/floating.ts';
+import { isSafeGitUrl } from '../../core/base/url.ts';
+import { formatImageRef, ImageRefError, isLoopback, parseImageRef, pinned } from '../../core/base/image-ref.ts';
+import { bakeFile } from '../../core/buildx/bake.ts';
+import { buildInvocation } from '../../core/buildx/invocation.ts';
+import { formatLockFile, lockChanges, lockPath, readLockFile, type LockFile } from '../../core/spec/lock-file.ts';
+import { holdsExactly, manifestInfo, platformKey } from '../../core/base/manifest.ts';
+import { buildsFromArg, loadPlan } from '../../core/plan/plan.ts';
+import { parseRetention, planPrune } from '../../core/plan/prune.ts';
+import type { BuildTask } from '../../core/plan/task.ts';
 import { lsRemoteArgv } from '../../tasks/resolve.ts';
 import { miniSpec, planError } from '../helpers/spec.ts';
 

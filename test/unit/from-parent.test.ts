@@ -4,9 +4,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fromArgVerdict, parseDockerfile } from '../../core/from-parent.ts';
-import { loadPlan } from '../../core/plan.ts';
-import type { RenderTask } from '../../core/task.ts';
+import { fromArgVerdict, parseDockerfile } from '../../core/render/from-parent.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import type { RenderTask } from '../../core/plan/task.ts';
 import { cli } from '../helpers/cli.ts';
 import { miniSpec, planError, REPO } from '../helpers/spec.ts';
 

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync
 import { join, relative } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
-import { loadPlan } from '../../core/plan.ts';
-import { WorkError } from '../../core/errors.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { WorkError } from '../../core/base/errors.ts';
 import { generate } from '../../tasks/generate.ts';
 import { GOLDEN_DIR, GOLDEN_FILES, TREE_DIGEST_FILE, treeDigests } from '../helpers/golden.ts';
 import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, miniSpec, planError, tempDir } from '../helpers/spec.ts';

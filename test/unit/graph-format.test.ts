@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatGraph, graphJson, graphJsonChunks } from '../../core/graph-format.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { formatGraph, graphJson, graphJsonChunks } from '../../core/views/graph-format.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
 
 const plan = loadPlan(join(import.meta.dirname, '..', '..', 'examples', 'bento-server', 'manifest.yaml'));
 const all = new Set(plan.order);

@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { SpecError } from '../../core/errors.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { SpecError } from '../../core/base/errors.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
 import { MINI_SPEC, REPO, miniSpec, planError, tempDir } from '../helpers/spec.ts';
 
 /**

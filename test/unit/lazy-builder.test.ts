@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { splitAlreadyDone } from '../../core/multi-platform.ts';
-import { loadPlan } from '../../core/plan.ts';
-import { record, type TaskRecord } from '../../core/record.ts';
+import { splitAlreadyDone } from '../../core/plan/multi-platform.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { record, type TaskRecord } from '../../core/plan/record.ts';
 import { miniSpec } from '../helpers/spec.ts';
 
 // auto asks the builder (docker buildx inspect, docker info) only when its answer can change

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WorkError } from '../../core/errors.ts';
+import { WorkError } from '../../core/base/errors.ts';
 import { acquireLock, bootId, lockPath, processStart } from '../../tasks/lock.ts';
 import { cli } from '../helpers/cli.ts';
 import { REPO, miniSpec, tempDir } from '../helpers/spec.ts';

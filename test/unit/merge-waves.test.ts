@@ -1,7 +1,7 @@
 // A merge's tags in waves (no two pushes into one repository at once), and which tags a failed
 // merge moved: the pure parts of publishing all or nothing.
 import { describe, expect, it } from 'vitest';
-import { mergeWaves } from '../../core/invocation.ts';
+import { mergeWaves } from '../../core/buildx/invocation.ts';
 import { movedTags, type TagState } from '../../tasks/tag-rollback.ts';
 
 describe('merge waves', () => {

@@ -1,11 +1,11 @@
 import { hasCycle } from 'graphology-dag';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../core/errors.ts';
-import { chooseMultiPlatform, type BuilderCapabilities } from '../../core/multi-platform.ts';
-import { loadPlan, type Plan } from '../../core/plan.ts';
-import { selectTasks } from '../../core/select.ts';
-import type { BuildTask, ManifestTask, Task, TestTask } from '../../core/task.ts';
-import { stagingTag } from '../../core/staging.ts';
+import { UsageError } from '../../core/base/errors.ts';
+import { chooseMultiPlatform, type BuilderCapabilities } from '../../core/plan/multi-platform.ts';
+import { loadPlan, type Plan } from '../../core/plan/plan.ts';
+import { selectTasks } from '../../core/plan/select.ts';
+import type { BuildTask, ManifestTask, Task, TestTask } from '../../core/plan/task.ts';
+import { stagingTag } from '../../core/plan/staging.ts';
 import { BENTO_MANIFEST } from '../helpers/spec.ts';
 import { cli } from '../helpers/cli.ts';
 

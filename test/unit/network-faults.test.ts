@@ -9,7 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseImageRef } from '../../core/image-ref.ts';
+import { parseImageRef } from '../../core/base/image-ref.ts';
 import { MAX_INDEX_ENTRIES, RegistryClient, RegistryError } from '../../registries/distribution.ts';
 import { cli } from '../helpers/cli.ts';
 import { REPO, tempDir } from '../helpers/spec.ts';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mergeArgvs } from '../../core/invocation.ts';
-import { browsableUrl, epochToIso, indexAnnotations, ociLabels } from '../../core/oci.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { mergeArgvs } from '../../core/buildx/invocation.ts';
+import { browsableUrl, epochToIso, indexAnnotations, ociLabels } from '../../core/buildx/oci-labels.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
 import { MINI_SPEC, miniSpec, planError } from '../helpers/spec.ts';
-import type { ManifestTask } from '../../core/task.ts';
+import type { ManifestTask } from '../../core/plan/task.ts';
 
 describe('OCI labels and annotations', () => {
   it('defaults as metadata-action sets them, from the spec and the repository', () => {

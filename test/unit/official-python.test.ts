@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { libraryEntries, libraryFile, libraryOrder, parseLibraryFile, unlistable } from '../../core/library.ts';
-import { loadPlan, type Plan } from '../../core/plan.ts';
-import type { BuildTask, RenderTask } from '../../core/task.ts';
+import { libraryEntries, libraryFile, libraryOrder, parseLibraryFile, unlistable } from '../../core/views/library.ts';
+import { loadPlan, type Plan } from '../../core/plan/plan.ts';
+import type { BuildTask, RenderTask } from '../../core/plan/task.ts';
 import { cli } from '../helpers/cli.ts';
 import { BENTO_MANIFEST, REPO, tempDir } from '../helpers/spec.ts';
 

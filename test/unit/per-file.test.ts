@@ -3,12 +3,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bakeFile } from '../../core/bake.ts';
-import { buildArgv } from '../../core/buildx.ts';
-import { buildInvocation } from '../../core/invocation.ts';
-import { libraryFile } from '../../core/library.ts';
-import { SIBLING_IGNORE, loadPlan } from '../../core/plan.ts';
-import type { BuildTask, RenderTask } from '../../core/task.ts';
+import { bakeFile } from '../../core/buildx/bake.ts';
+import { buildArgv } from '../../core/buildx/argv.ts';
+import { buildInvocation } from '../../core/buildx/invocation.ts';
+import { libraryFile } from '../../core/views/library.ts';
+import { SIBLING_IGNORE, loadPlan } from '../../core/plan/plan.ts';
+import type { BuildTask, RenderTask } from '../../core/plan/task.ts';
 import { MINI_SPEC, MINI_TEMPLATES, planError, writeTree } from '../helpers/spec.ts';
 
 const ENV_AXIS = `axes:

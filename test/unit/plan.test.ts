@@ -2,10 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCycle } from 'graphology-dag';
 import { describe, expect, it } from 'vitest';
-import { loadPlan, type Plan } from '../../core/plan.ts';
-import { selectTasks, parseTarget } from '../../core/select.ts';
-import type { BuildTask, ManifestTask, Task } from '../../core/task.ts';
-import { UsageError } from '../../core/errors.ts';
+import { loadPlan, type Plan } from '../../core/plan/plan.ts';
+import { selectTasks, parseTarget } from '../../core/plan/select.ts';
+import type { BuildTask, ManifestTask, Task } from '../../core/plan/task.ts';
+import { UsageError } from '../../core/base/errors.ts';
 import { BENTO_MANIFEST, PYTHON_BASE_MANIFEST, miniSpec } from '../helpers/spec.ts';
 
 const bento = loadPlan(BENTO_MANIFEST);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finishedEvent, progressChoice, startedEvent } from '../../core/progress.ts';
+import { finishedEvent, progressChoice, startedEvent } from '../../core/views/progress.ts';
 
 describe('progressChoice', () => {
   const tty = { isTTY: true, ci: false };

@@ -1,12 +1,12 @@
 // Publication records: what a finished run leaves in the registry, read back by a machine
 // with no state file (against a local server speaking the distribution API).
 import { afterEach, describe, expect, it } from 'vitest';
-import { decide } from '../../core/decide.ts';
-import { MEDIA } from '../../core/manifest.ts';
-import { loadPlan } from '../../core/plan.ts';
-import { readRecord, recordManifest, testsHash, type Publication } from '../../core/publication.ts';
-import { publicationTag, stagingRef } from '../../core/staging.ts';
-import type { BuildTask, ManifestTask, Task } from '../../core/task.ts';
+import { decide } from '../../core/plan/decide.ts';
+import { MEDIA } from '../../core/base/manifest.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { readRecord, recordManifest, testsHash, type Publication } from '../../core/plan/publication.ts';
+import { publicationTag, stagingRef } from '../../core/plan/staging.ts';
+import type { BuildTask, ManifestTask, Task } from '../../core/plan/task.ts';
 import { RegistryClient } from '../../registries/distribution.ts';
 import { FactFinder } from '../../tasks/facts.ts';
 import { startFakeRegistry, type FakeRegistry } from '../helpers/oci-registry.ts';

@@ -2,8 +2,8 @@
 // arbitrary chunks, log files.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Redactor, secretForms } from '../../core/redact.ts';
-import { redactor } from '../../core/redact.ts';
+import { Redactor, secretForms } from '../../core/base/redact.ts';
+import { redactor } from '../../core/base/redact.ts';
 import { run } from '../../tasks/runner.ts';
 import { leakedForms, secretForms as printedForms } from '../helpers/secret-forms.ts';
 

@@ -3,16 +3,16 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError, WorkError } from '../../core/errors.ts';
-import { Redactor, redactor } from '../../core/redact.ts';
-import type { Registry, Spec } from '../../core/spec.ts';
+import { UsageError, WorkError } from '../../core/base/errors.ts';
+import { Redactor, redactor } from '../../core/base/redact.ts';
+import type { Registry, Spec } from '../../core/spec/spec.ts';
 import { DRIVERS } from '../../registries/index.ts';
 import { DOCKERHUB_README_LIMIT } from '../../registries/dockerhub.ts';
 import { ecrRegion } from '../../registries/ecr.ts';
 import { requestJson } from '../../registries/http.ts';
 import { loadCredentials } from '../../tasks/authenticate.ts';
 import { credentialVariables } from '../../registries/index.ts';
-import { indexPushRace, retry, retryableDockerError } from '../../core/retry.ts';
+import { indexPushRace, retry, retryableDockerError } from '../../core/base/retry.ts';
 import { startServer } from '../helpers/http.ts';
 import { tempDir } from '../helpers/spec.ts';
 

@@ -1,7 +1,7 @@
 // The build report, from results: lanes as the workers ran, the critical path, escaped HTML, a Gantt.
 import { describe, expect, it } from 'vitest';
-import { buildReport, reportHtml, reportMarkdown } from '../../core/report.ts';
-import { loadPlan } from '../../core/plan.ts';
+import { buildReport, reportHtml, reportMarkdown } from '../../core/views/report.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
 import type { TaskResult } from '../../tasks/run.ts';
 import { miniSpec } from '../helpers/spec.ts';
 

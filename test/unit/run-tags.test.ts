@@ -4,10 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { headCommit } from '../../cli/workspace.ts';
-import { planSpec } from '../../core/plan.ts';
-import { runVariables } from '../../core/tags.ts';
-import { loadSpec } from '../../core/validate.ts';
-import type { ManifestTask } from '../../core/task.ts';
+import { planSpec } from '../../core/plan/plan.ts';
+import { runVariables } from '../../core/spec/placeholders.ts';
+import { loadSpec } from '../../core/spec/validate.ts';
+import type { ManifestTask } from '../../core/plan/task.ts';
 import { MINI_SPEC, miniSpec, planError, tempDir } from '../helpers/spec.ts';
 
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';

@@ -134,7 +134,7 @@ registries:
     credentials: { username_env: MIRROR_USER, password_env: MIRROR_PASSWORD }
 publish: [local, mirror]
 `;
-    // The base builds FROM the arg the lock's digest goes into: a locked root must (core/from-parent.ts).
+    // The base builds FROM the arg the lock's digest goes into: a locked root must (core/render/from-parent.ts).
     root = writeTree({ 'manifest.yaml': manifest, ...MINI_TEMPLATES, 'templates/debian/base.Dockerfile.eta': 'ARG PYTHON_VERSION\nARG <%= it.from.arg %>=<%= it.from.default %>\nFROM ${<%= it.from.arg %>}\nRUN echo base\n', '.env': `MIRROR_USER=${DOTENV_USER}\nMIRROR_PASSWORD='${DOTENV_SECRET}'\n` });
     chmodSync(join(root, '.env'), 0o600);
     bin = tempDir('manager-hostile-bin-');

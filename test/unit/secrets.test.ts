@@ -5,9 +5,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerSecrets, visibleSecrets } from '../../cli/secrets.ts';
-import { UsageError } from '../../core/errors.ts';
-import { loadPlan } from '../../core/plan.ts';
-import { Redactor, redactor } from '../../core/redact.ts';
+import { UsageError } from '../../core/base/errors.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import { Redactor, redactor } from '../../core/base/redact.ts';
 import { DRIVERS } from '../../registries/index.ts';
 import { MINI_SPEC, miniSpec, tempDir } from '../helpers/spec.ts';
 

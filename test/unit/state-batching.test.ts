@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Task } from '../../core/task.ts';
+import type { Task } from '../../core/plan/task.ts';
 import { Run, type ExecuteOptions } from '../../tasks/run.ts';
 import { statePath, STATE_VERSION } from '../../tasks/state.ts';
 import * as atomic from '../../tasks/atomic.ts';

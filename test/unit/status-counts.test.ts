@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketOf, StatusCounts } from '../../core/status-counts.ts';
-import type { TaskStatus } from '../../core/result.ts';
+import { bucketOf, StatusCounts } from '../../core/views/status-counts.ts';
+import type { TaskStatus } from '../../core/views/result.ts';
 
 const STATUSES: TaskStatus[] = ['built', 'ran', 'skipped', 'failed', 'blocked', 'cancelled', 'not-started', 'timed-out', 'would-run', 'would-fail'];
 

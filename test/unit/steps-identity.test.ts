@@ -8,7 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatStep, shellQuote, type Step } from '../../core/steps.ts';
+import { formatStep, shellQuote, type Step } from '../../core/buildx/steps.ts';
 import { cli } from '../helpers/cli.ts';
 import { spyDocker } from '../helpers/spy-docker.ts';
 import { MINI_SPEC, MINI_TEMPLATES, writeTree } from '../helpers/spec.ts';

@@ -1,0 +1,229 @@
+// Template rendering with Eta. Every file the engine reads (the template and each partial it
+// includes) is recorded, so a render's hash covers exactly the sources it used.
+//
+// Templates are code the spec's owner trusts, as a Makefile is. What is done here catches
+// mistakes, not attackers: the usual globals (process, require, Function, …) are shadowed,
+// dynamic import is refused, a value that is not there fails the render instead of printing
+// "undefined", and every error names the template, line and column.
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { Eta, EtaError } from 'eta';
+import etaPkg from 'eta/package.json' with { type: 'json' };
+import type { Diagnostic } from '../base/diagnostics.ts';
+import { sha256 } from '../base/hash.ts';
+
+export const ENGINE_VERSION = `eta@${etaPkg.version}`;
+
+export class TemplateError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}
+
+export interface RenderResult {
+  content: string;
+  /** Template-root-relative path → sha256 of each source read (main template first). */
+  sources: Record<string, string>;
+}
+
+/** Globals a template has no business with; each is `undefined` inside the template's code. */
+const SHADOWED = ['process', 'require', 'module', 'exports', 'globalThis', 'global', 'Function', 'eval', 'Buffer', 'fetch', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'WebAssembly', 'Reflect', 'Proxy', 'XMLHttpRequest', 'WebSocket'];
+const HEADER = `const ${SHADOWED.map((g) => `${g} = undefined`).join(', ')};`;
+
+/** Where, in a template's code, something the sandbox refuses appears. */
+function refused(text: string): { index: number; what: string } | undefined {
+  for (const m of text.matchAll(/<%([\s\S]*?)%>/g)) {
+    const code = m[1]!;
+    const bad = /\bimport\s*\(|\bimport\.meta\b/.exec(code);
+    if (bad) return { index: m.index! + 2 + bad.index, what: bad[0].replace(/\s+/g, '') };
+  }
+  return undefined;
+}
+
+function lineCol(text: string, index: number): { line: number; column: number } {
+  const before = text.slice(0, index);
+  return { line: before.split('\n').length, column: index - before.lastIndexOf('\n') };
+}
+
+/**
+ * The data a template sees, read strictly: asking for a key a fixed-shape object (it.distro,
+ * it.release, an architecture, …) does not have is an error naming the key and what is there.
+ * Free-form maps (vars, per-architecture axis data) answer undefined, and printing that is
+ * caught by the output filter instead.
+ */
+export function strictView<T>(value: T, path = 'it', loose: (path: string) => boolean = (p) => /\.(vars|axes)(\.|\[|$)/.test(p)): T {
+  if (!value || typeof value !== 'object' || loose(path)) return value;
+  return new Proxy(value as object, {
+    get(target, key, receiver) {
+      if (typeof key === 'symbol' || key in target) {
+        const v = Reflect.get(target, key, receiver);
+        return typeof key === 'string' && !Array.isArray(target) ? strictView(v, `${path}.${key}`, loose) : typeof key === 'string' && /^\d+$/.test(key) ? strictView(v, `${path}[${key}]`, loose) : v;
+      }
+      const keys = Object.keys(target);
+      throw new Error(`${path}.${key} is not defined (${path} has ${keys.length ? keys.join(', ') : 'nothing'})`);
+    },
+  }) as T;
+}
+
+/** Printed values: a missing value fails the render rather than writing "undefined". */
+function printable(v: unknown): string {
+  if (v === undefined) throw new Error('the template printed an undefined value (a misspelled key, or a var the spec does not set?)');
+  return String(v);
+}
+
+/**
+ * A renderer bound to one template root. Includes resolve relative to the including file when
+ * they start with `./` or `../`, otherwise from the root; nothing outside the root is readable.
+ */
+export class Renderer {
+  private readonly root: string;
+  private readonly cache = new Map<string, string>();
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  private realRootCache: string | undefined;
+
+  private realRoot(): string {
+    return (this.realRootCache ??= realpathSync(this.root));
+  }
+
+  render(templatePath: string, data: object): RenderResult {
+    const sources: Record<string, string> = {};
+    const root = this.root;
+    const cache = this.cache;
+    const eta = new Eta({
+      views: root,
+      autoEscape: false,
+      autoFilter: true,
+      filterFunction: printable,
+      functionHeader: HEADER,
+      // Control lines end in `-%>` to drop their newline; output tags keep theirs.
+      autoTrim: false,
+      cache: false,
+      cacheFilepaths: false,
+      debug: true,
+      defaultExtension: '.eta',
+    });
+    const readSource = (abs: string): string => {
+      let text = cache.get(abs);
+      if (text === undefined) {
+        text = readFileSync(abs, 'utf8');
+        cache.set(abs, text);
+      }
+      const nul = text.indexOf('\u0000');
+      if (nul >= 0) throw new TemplateError({ severity: 'error', path: '', message: 'template error: the template contains a NUL byte', file: abs, ...lineCol(text, nul) });
+      const bad = refused(text);
+      if (bad) throw new TemplateError({ severity: 'error', path: '', message: `template error: ${bad.what} is not available to templates`, file: abs, ...lineCol(text, bad.index) });
+      sources[relative(root, abs)] = sha256(text);
+      return text;
+    };
+    eta.readFile = (path: string) => readSource(path);
+    eta.resolvePath = (name: string, options?: { filepath?: string }) => {
+      const withExt = name.endsWith('.eta') ? name : `${name}.eta`;
+      const base = (name.startsWith('./') || name.startsWith('../')) && options?.filepath ? dirname(options.filepath) : root;
+      const abs = resolve(base, withExt);
+      const rel = relative(root, abs);
+      if (rel.startsWith('..') || isAbsolute(rel)) {
+        throw new EtaError(`template "${name}" resolves outside the template root ${root}`);
+      }
+      try {
+        const real = realpathSync(abs);
+        const realRoot = this.realRoot();
+        const realRel = relative(realRoot, real);
+        if (realRel.startsWith('..') || isAbsolute(realRel)) throw new EtaError(`template "${name}" is a link outside the template root`);
+      } catch (e) {
+        if (e instanceof EtaError) throw e;
+        throw new EtaError(`template "${name}" not found (looked for ${abs})`);
+      }
+      return abs;
+    };
+    const abs = resolve(root, templatePath.endsWith('.eta') ? templatePath : `${templatePath}.eta`);
+    // Includes compile inside the render; the file being compiled when a syntax error strikes is the culprit.
+    const compile = eta.compile.bind(eta);
+    let compiling = { file: abs, text: '' };
+    eta.compile = ((text: string, options?: { filepath?: string }) => {
+      const outer = compiling;
+      compiling = { file: options?.filepath ?? abs, text };
+      const fn = compile(text, options as never);
+      compiling = outer;
+      return fn;
+    }) as typeof eta.compile;
+    try {
+      const text = readSource(eta.resolvePath!(templatePath, {}));
+      const fn = eta.compile(text, { filepath: abs });
+      const content = eta.render(fn, strictView(data), { filepath: abs });
+      return { content, sources };
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      throw new TemplateError(templateDiagnostic(e, compiling.file, compiling.text, eta));
+    }
+  }
+}
+
+/**
+ * The template tag a syntax error is in. Eta reports such errors against its generated code,
+ * which says nothing about the template, so the template is compiled up to each tag in turn:
+ * the first prefix that fails for a reason other than "not finished yet" ends at the culprit;
+ * if none does, a block opened at the first failing prefix is never closed.
+ */
+function syntaxErrorSite(eta: Eta, text: string): { line: number; column: number; code: string; unclosed: boolean } | undefined {
+  let ast: ReturnType<Eta['parse']>;
+  try {
+    ast = eta.parse(text);
+  } catch {
+    return undefined;
+  }
+  const incomplete = /Unexpected end of input|Unexpected token 'catch'|missing \) after argument list/;
+  let offset = 0;
+  let firstFailing: { line: number; column: number; code: string } | undefined;
+  for (const t of ast) {
+    if (typeof t === 'string') {
+      offset = text.indexOf(t, offset) + t.length;
+      continue;
+    }
+    const at = text.indexOf(t.val, offset);
+    const end = text.indexOf('%>', at) + 2;
+    offset = end;
+    const site = { ...lineCol(text, at), code: t.val.trim().slice(0, 80) };
+    try {
+      new Function('it', 'options', eta.compileToString(text.slice(0, end)));
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) continue;
+      firstFailing ??= site;
+      if (!incomplete.test(err.message)) return { ...site, unclosed: false };
+    }
+  }
+  return firstFailing ? { ...firstFailing, unclosed: true } : undefined;
+}
+
+function templateDiagnostic(e: unknown, file: string, text: string, eta: Eta): Diagnostic {
+  const msg = e instanceof Error ? e.message : String(e);
+  // Eta's parser names line and column itself ("unclosed tag at line 3 col 5").
+  const parse = /^(.*?) at line (\d+) col (\d+):/s.exec(msg);
+  if (parse) return { severity: 'error', path: '', message: `template error: ${parse[1]}`, file, line: Number(parse[2]), column: Number(parse[3]) };
+  if (/Bad template syntax/.test(msg)) {
+    const cause = msg.split('\n').map((l) => l.trim()).find((l) => l && !/Bad template syntax/.test(l)) ?? 'syntax error';
+    const site = text ? syntaxErrorSite(eta, text) : undefined;
+    const message = site?.unclosed ? `a block opened in \`${site.code}\` is never closed` : `${cause}${site ? ` in \`${site.code}\`` : ''}`;
+    return { severity: 'error', path: '', message: `template error: ${message}`, file, line: site?.line ?? 1, column: site?.column ?? 1 };
+  }
+  // Eta's debug errors list each template on the include chain as `path.eta:line`, then the
+  // cause; the innermost location is where the mistake is.
+  const sites = [...msg.matchAll(/(\/[^\s:]+\.eta):(\d+)/g)];
+  const inner = sites[sites.length - 1];
+  const cause = msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(>>\s*)?\d+\|/.test(l) && !/^\/[^\s:]+\.eta:\d+$/.test(l))
+    .pop() ?? msg;
+  return {
+    severity: 'error',
+    path: '',
+    message: `template error: ${cause}`,
+    file: inner ? inner[1] : file,
+    line: inner ? Number(inner[2]) : 1,
+    column: 1,
+  };
+}

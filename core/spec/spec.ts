@@ -1,0 +1,195 @@
+// The normalized spec: every default filled in, list forms turned into maps, axis values and
+// architecture sets resolved per distro × release. Everything downstream reads only this.
+import type { LockFile } from './lock-file.ts';
+import type { Locations } from './source.ts';
+
+export type Vars = Record<string, unknown>;
+
+export interface AxisValue {
+  vars: Vars;
+  /** Architectures the value exists on, with per-arch vars; undefined = every architecture. */
+  architectures?: Record<string, Vars>;
+}
+
+/**
+ * One dimension of the matrix (Python, a CUDA version, a database major, a flavor). The
+ * top-level `python:` list is shorthand for the axis `python` with build arg PYTHON_VERSION,
+ * id `py`, on every release.
+ */
+export interface Axis {
+  name: string;
+  description?: string;
+  default: string;
+  /** Values in the order written: what `values` maps cannot keep for numeric-looking keys. */
+  order: string[];
+  values: Record<string, AxisValue>;
+  /** Build arg that carries the value into the Dockerfile, if any. */
+  arg?: string;
+  /** Prefix of the value in image keys and task ids: `py` gives `…/py3.10`. */
+  id: string;
+  /** Expanded on every release (the python shorthand); other axes on the releases that name them. */
+  everywhere: boolean;
+  /**
+   * `per-value`: templates see the value and its data, and each value has its own generated
+   * directory; `shared`: one Dockerfile serves every value, which arrives as the build arg.
+   */
+  /** `per-file`: like per-value, but each value's Dockerfile sits in the shared directory as `Dockerfile-<value>` (the default's is `Dockerfile`), BentoML's `Dockerfile-conda`. */
+  render: 'shared' | 'per-value' | 'per-file';
+}
+
+/** Data for some values of some axes, written under a distro or a distro release: axis → value → vars. */
+export type AxisVars = Record<string, Record<string, Vars>>;
+
+export interface TagTemplate {
+  template: string;
+  when?: Record<string, string[]>;
+  /** Carried by several images together (disjoint platforms), published as one index. */
+  shared?: boolean;
+}
+
+/** A build arg that follows a git ref; locked to a commit by `manager lock`. */
+export interface GitRef {
+  url: string;
+  ref: string;
+}
+
+export interface ImageTest {
+  name: string;
+  run: string | string[];
+  expect: { exitCode: number; output?: string };
+  timeout?: number;
+  /** `image`: the command is given to the image's own entrypoint instead of replacing it. */
+  entrypoint?: 'image';
+}
+
+export interface FileTemplate {
+  path: string;
+  template: string;
+}
+
+export interface Release {
+  name: string;
+  description?: string;
+  parent?: string;
+  dockerfile: string;
+  files: FileTemplate[];
+  tags: TagTemplate[];
+  /** Axes this release expands over: every-release axes, then ancestors', then its own. */
+  axes: string[];
+  /** Values as written; a floating arg holds its ref here and its repository in gitArgs. */
+  buildArgs: Record<string, string>;
+  gitArgs: Record<string, GitRef>;
+  tests: ImageTest[];
+  vars: Vars;
+  timeout?: number;
+}
+
+export interface DistroRelease {
+  architectures: string[];
+  files: FileTemplate[];
+  buildArgs: Record<string, string>;
+  gitArgs: Record<string, GitRef>;
+  vars: Vars;
+  /** Every axis of the release → the values built here (restrictions and the parent's applied). */
+  axes: Record<string, string[]>;
+  /** Per-value data written here, over the distro's and the axis's own. */
+  axisVars: AxisVars;
+}
+
+export interface Distro {
+  name: string;
+  description?: string;
+  alias: string;
+  family: string;
+  packageManager: string;
+  image: string;
+  templates: string;
+  architectures: string[];
+  /** Every axis → the values this distro builds (its own restriction applied). */
+  axes: Record<string, string[]>;
+  /** Per-value data written on the distro, over the axis's own. */
+  axisVars: AxisVars;
+  /** Supported releases, in release topological order. */
+  releases: Record<string, DistroRelease>;
+  buildArgs: Record<string, string>;
+  gitArgs: Record<string, GitRef>;
+  vars: Vars;
+}
+
+export type RegistryKind = 'dockerhub' | 'quay' | 'harbor' | 'ghcr' | 'gcr' | 'ecr' | 'generic';
+
+export interface Registry {
+  name: string;
+  kind: RegistryKind;
+  host: string;
+  namespace: string;
+  repository: string;
+  /** Where images wait before their manifest publishes them: host/namespace/repository. */
+  staging: string;
+  credentials: { usernameEnv?: string; passwordEnv?: string; tokenEnv?: string };
+  readme: boolean;
+  region?: string;
+  api?: string;
+}
+
+export interface CacheSpec {
+  type: 'registry' | 'gha' | 'local';
+  ref?: string;
+  scope?: string;
+  dir?: string;
+  mode?: 'min' | 'max';
+}
+
+export interface BuildSettings {
+  maxWorkers: number;
+  timeout: number;
+  parentArg: string;
+  cache?: CacheSpec;
+  attest?: { provenance?: 'min' | 'max' | false; sbom?: boolean };
+  multiPlatform: 'auto' | 'single' | 'split';
+  /** CI runner label per platform; platforms without one run under QEMU on `defaultRunner`. */
+  runners: Record<string, string>;
+  defaultRunner: string;
+}
+
+export interface Spec {
+  package: string;
+  description?: string;
+  /** Lines atop every generated Dockerfile, and the shared ENV block templates place. */
+  dockerfile?: { header: string[]; env: Record<string, string> };
+  /** `{sha}` / `{date}` of this run, when the caller found them. */
+  run?: { sha?: string; date: string };
+  /** Spec `labels:` over the OCI defaults (core/buildx/oci-labels.ts). */
+  labels?: Record<string, string>;
+  version?: string;
+  templatesDir: string;
+  architectures: Record<string, string>;
+  /** Every axis, every-release ones (python) first, then in spec order. */
+  axes: Record<string, Axis>;
+  releases: Record<string, Release>;
+  /** Release names, parents before children. */
+  releaseOrder: string[];
+  distros: Record<string, Distro>;
+  registries: Record<string, Registry>;
+  /** Registries this package publishes to, in spec order. */
+  publish: string[];
+  /** Template of each generated directory (`{python}/{distro}`); undefined: `{distro}/{release}` and per-value axes. */
+  directory?: string;
+  /** The official-images library file's header, for `export library`. */
+  library?: { maintainers: string[]; gitRepo: string; builder?: string };
+  build: BuildSettings;
+  vars: Vars;
+  /** The lock file beside the manifest, when there is one. */
+  lock?: LockFile;
+  source: { manifest: string; files: string[]; locations: Locations };
+}
+
+export const DEFAULT_HOSTS: Record<RegistryKind, string | undefined> = {
+  dockerhub: 'docker.io',
+  quay: 'quay.io',
+  ghcr: 'ghcr.io',
+  gcr: 'gcr.io',
+  harbor: undefined,
+  ecr: undefined,
+  generic: undefined,
+};

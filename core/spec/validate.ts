@@ -1,0 +1,587 @@
+// Spec checking, in the order changesets uses for config: schema → normalise → rules.
+// Every problem becomes a Diagnostic with file:line:column; all are collected, none thrown.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hasCycle, topologicalSort } from 'graphology-dag';
+import { DirectedGraph } from 'graphology';
+import type { z } from 'zod';
+import type { Diagnostic, SpecPath } from '../base/diagnostics.ts';
+import { formatPath, hasErrors } from '../base/diagnostics.ts';
+import { loadLayers } from './layers.ts';
+import { readLockFile } from './lock-file.ts';
+import { fullSchema, type RawSpec } from './schema.ts';
+import { locate, writtenOrder, type Locations } from './source.ts';
+import {
+  DEFAULT_HOSTS,
+  type Distro,
+  type DistroRelease,
+  type FileTemplate,
+  type GitRef,
+  type Registry,
+  type Release,
+  type Spec,
+  type TagTemplate,
+} from './spec.ts';
+import { tagVariables, templateVariables } from './placeholders.ts';
+import { checkDirectoryTemplate, GENERATED_FILES } from './layout.ts';
+import { checkDistroImage, normalizeAxes, restrictDistroAxes, restrictReleaseAxes } from './axes.ts';
+import { dict, withoutPrototypes } from '../base/dicts.ts';
+
+export interface LoadOptions {
+  /** `--target-version`: overrides the spec's version. */
+  version?: string;
+  /** The environment declared `variables` read from (the CLI passes its own; default: none). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** `{sha}` and `{date}` of this run (core/spec/placeholders.ts runVariables), found at the edge. */
+  run?: { sha?: string; date: string };
+  /** Where `extends` may reach (core/spec/layers.ts). */
+  root?: string;
+  allowExtends?: string[];
+  /** Shared defaults the manifest builds on implicitly (the repository layout's, core/spec/layers.ts). */
+  defaults?: string;
+  /** The template directory when the spec names none (default: `templates/` beside the manifest). */
+  templates?: string;
+}
+
+export interface LoadResult {
+  spec?: Spec;
+  diagnostics: Diagnostic[];
+}
+
+class Reporter {
+  readonly diagnostics: Diagnostic[] = [];
+  /** `fallback` is where problems with no better position point (the manifest's first line). */
+  constructor(private readonly locs: Locations, private readonly fallback: string) {}
+  error(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
+    this.add('error', path, message, prefer);
+  }
+  warn(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
+    this.add('warning', path, message, prefer);
+  }
+  private add(severity: 'error' | 'warning', path: SpecPath, message: string, prefer: 'key' | 'value'): void {
+    const at = locate(this.locs, path, prefer) ?? { file: this.fallback, line: 1, column: 1 };
+    this.diagnostics.push({ severity, path: formatPath(path), message, ...at });
+  }
+}
+
+export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResult {
+  const manifest = resolve(manifestFile);
+  const layers = loadLayers(manifest, { root: opts.root, allow: opts.allowExtends, defaults: opts.defaults });
+  if (hasErrors(layers.diagnostics)) return { diagnostics: layers.diagnostics };
+  const report = new Reporter(layers.locations, manifest);
+  report.diagnostics.push(...layers.diagnostics);
+  unsafeCharacters(layers.value, [], report);
+  let parsed = fullSchema.safeParse(layers.value);
+  let removed: Removed = { names: new Set() };
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) schemaIssue(report, issue, layers.value);
+    // Every independent error in one pass: set aside what the schema refused and check the
+    // rest by the rules, quietly about what refers to the entries set aside.
+    const repaired = setAside(layers.value, parsed.error.issues);
+    if (!repaired) return { diagnostics: report.diagnostics };
+    parsed = fullSchema.safeParse(repaired.value);
+    if (!parsed.success) return { diagnostics: report.diagnostics };
+    removed = repaired.removed;
+  }
+  // From here on, a name from the spec never finds a member of Object.prototype.
+  const spec = normalize(withoutPrototypes(parsed.data), manifest, layers.files, layers.locations, report, opts, removed);
+  const lock = readLockFile(manifest);
+  report.diagnostics.push(...lock.diagnostics);
+  if (hasErrors(report.diagnostics) || !spec) return { diagnostics: report.diagnostics };
+  if (lock.lock) spec.lock = lock.lock;
+  return { spec, diagnostics: report.diagnostics };
+}
+
+// C0 controls but tab and newline, DEL, C1 controls; newline is refused outside `vars`.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+// Bidirectional overrides and isolates: text that reads one way and runs another.
+const BIDI = /[\u202a-\u202e\u2066-\u2069]/;
+
+function describeChar(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Every spec value may end up in a Dockerfile, a tag, an argv or a workflow: a newline there
+ * adds an instruction (`image: "debian\nRUN curl … | sh"`), an escape sequence rewrites the
+ * terminal. Control characters are refused everywhere, with their position; newlines and tabs
+ * only inside `vars`, which templates (code the spec's owner trusts) place themselves.
+ */
+function unsafeCharacters(value: unknown, path: (string | number)[], report: Reporter): void {
+  const inVars = path.includes('vars');
+  const check = (text: string, at: SpecPath, where: 'key' | 'value') => {
+    const bad = CONTROL.exec(text) ?? BIDI.exec(text) ?? (!inVars && /[\n\t]/.exec(text));
+    if (bad) report.error(at, `${where === 'key' ? 'key' : 'value'} contains ${describeChar(bad[0])}${bad[0] === '\n' ? ' (a newline)' : ''}: control and bidirectional-override characters are not allowed${inVars ? '' : ' (newlines and tabs only inside vars)'}`, where);
+  };
+  if (typeof value === 'string') check(value, path, 'value');
+  else if (Array.isArray(value)) value.forEach((v, i) => unsafeCharacters(v, [...path, i], report));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      check(k, [...path, k], 'key');
+      unsafeCharacters(v, [...path, k], report);
+    }
+  }
+}
+
+/** Named entries set aside because the schema refused them: `releases/runtime`, `distros/ubi8`. */
+interface Removed {
+  names: Set<string>;
+}
+
+const COLLECTIONS = new Set(['releases', 'distros', 'axes', 'registries', 'architectures']);
+const OPTIONAL_TOP = new Set(['$schema', 'python', 'description', 'version', 'templates', 'repository', 'publish', 'build', 'vars', 'axes', 'registries']);
+
+/**
+ * The spec without the parts the schema refused: a refused entry of a named collection (a
+ * release, a distro, …) is dropped whole; a refused optional top-level key is dropped.
+ * Undefined when a required key itself is wrong: then nothing else can be checked.
+ */
+function setAside(value: Record<string, unknown>, issues: z.core.$ZodIssue[]): { value: Record<string, unknown>; removed: Removed } | undefined {
+  const copy = structuredClone(value);
+  const removed: Removed = { names: new Set() };
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    const [top, name] = path;
+    if (top === undefined) return undefined;
+    const holder = copy[top];
+    if (COLLECTIONS.has(top) && name !== undefined && holder && typeof holder === 'object' && !Array.isArray(holder)) {
+      delete (holder as Record<string, unknown>)[name];
+      removed.names.add(`${top}/${name}`);
+    } else if (OPTIONAL_TOP.has(top)) {
+      if (top === 'build' && name !== undefined && holder && typeof holder === 'object') delete (holder as Record<string, unknown>)[name];
+      else delete copy[top];
+      removed.names.add(top);
+    } else return undefined;
+  }
+  return { value: copy, removed };
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg as string)) return { found: false };
+    cur = (cur as Record<string, unknown>)[seg as string];
+  }
+  return { found: true, value: cur };
+}
+
+function schemaIssue(report: Reporter, issue: z.core.$ZodIssue, raw: unknown): void {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys') {
+    for (const key of issue.keys) {
+      report.error([...path, key], `unknown key "${key}"`, 'key');
+    }
+    return;
+  }
+  if (path.length > 0 && !valueAt(raw, path).found && valueAt(raw, path.slice(0, -1)).found) {
+    const key = path[path.length - 1];
+    const expected = issue.code === 'invalid_type' ? ` (expected ${issue.expected})` : issue.code === 'invalid_value' ? ` (one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')})` : '';
+    report.error(path.slice(0, -1), `missing required key "${String(key)}"${expected}`, 'key');
+    return;
+  }
+  if (issue.code === 'invalid_union') {
+    // A union's branches each fail; the most useful message is the branch that got furthest.
+    const branches = (issue as unknown as { errors: z.core.$ZodIssue[][] }).errors;
+    const best = branches
+      .map((b) => b.filter((i) => i.code !== 'invalid_type' || i.path.length > 0))
+      .sort((a, b) => a.length - b.length)
+      .find((b) => b.length > 0);
+    if (best && best.length > 0 && best.every((i) => i.path.length > 0)) {
+      for (const sub of best) schemaIssue(report, { ...sub, path: [...issue.path, ...sub.path] } as z.core.$ZodIssue, raw);
+      return;
+    }
+  }
+  report.error(path, issue.message);
+}
+
+const uniq = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
+
+function normalize(
+  raw: RawSpec,
+  manifest: string,
+  files: string[],
+  locs: Locations,
+  report: Reporter,
+  opts: LoadOptions,
+  removed: Removed = { names: new Set() },
+): Spec | undefined {
+  // What the schema already refused is not reported again as missing.
+  const gone = (collection: string, name: string) => removed.names.has(`${collection}/${name}`) || removed.names.has(collection);
+  const templatesDir = raw.templates ?? opts.templates ?? join(manifest, '..', 'templates');
+  const archNames = Object.keys(raw.architectures);
+
+  // Axes: the python shorthand first (it expands on every release), then the spec's own.
+  const axes = normalizeAxes(raw, report, gone, archNames, (path, keys) => writtenOrder(locs, files, path, keys));
+  const everywhere = Object.values(axes).filter((a) => a.everywhere).map((a) => a.name);
+
+  // Releases: parents, cycles, order, inherited axes.
+  const relGraph = new DirectedGraph();
+  for (const name of Object.keys(raw.releases)) relGraph.addNode(name);
+  for (const [name, r] of Object.entries(raw.releases)) {
+    if (r.parent == null) continue;
+    if (!raw.releases[r.parent]) {
+      if (!gone('releases', r.parent)) report.error(['releases', name, 'parent'], `parent release "${r.parent}" does not exist (releases: ${Object.keys(raw.releases).join(', ')})`);
+      continue;
+    }
+    relGraph.mergeEdge(r.parent, name);
+  }
+  let releaseOrder: string[];
+  if (hasCycle(relGraph)) {
+    for (const cycle of releaseCycles(raw.releases)) {
+      report.error(['releases', cycle[0]!, 'parent'], `release parents form a cycle: ${cycle.join(' -> ')} -> ${cycle[0]}`);
+    }
+    return undefined;
+  } else {
+    releaseOrder = topologicalSort(relGraph);
+  }
+
+  const releases: Record<string, Release> = dict();
+  for (const name of releaseOrder) {
+    const r = raw.releases[name]!;
+    const parent = r.parent ?? undefined;
+    for (const [i, ax] of (r.axes ?? []).entries()) {
+      if (!axes[ax] && !gone('axes', ax)) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
+    }
+    const inherited = parent && releases[parent] ? releases[parent]!.axes : everywhere;
+    const ownAxes = (r.axes ?? []).filter((a) => axes[a]);
+    const tags: TagTemplate[] = r.tags.map((t) =>
+      typeof t === 'string'
+        ? { template: t }
+        : { template: t.template, when: t.when ? Object.fromEntries(Object.entries(t.when).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) : undefined, shared: t.shared },
+    );
+    releases[name] = {
+      name,
+      description: r.description,
+      parent,
+      dockerfile: r.dockerfile ?? `${name}.Dockerfile`,
+      files: r.files ?? [],
+      tags,
+      axes: uniq([...inherited, ...ownAxes]),
+      // Build args are inherited down the release chain (a child builds on its parent's setup).
+      ...inheritArgs(parent && releases[parent] ? releases[parent] : undefined, r.build_args),
+      tests: (r.tests ?? []).map((t, i) => ({
+        name: t.name,
+        run: t.run,
+        expect: { exitCode: t.expect?.exit_code ?? 0, output: checkedPattern(report, ['releases', name, 'tests', i, 'expect', 'output'], t.expect?.output) },
+        timeout: t.timeout,
+        ...(t.entrypoint === 'image' ? { entrypoint: 'image' as const } : {}),
+      })),
+      vars: r.vars ?? {},
+      timeout: r.timeout,
+    };
+    const known = new Set([...tagVariables(), ...releases[name]!.axes]);
+    const unknownIn = (at: SpecPath, what: string, text: string) => {
+      for (const v of templateVariables(text)) {
+        if (!known.has(v)) report.error(at, `${what} uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
+      }
+    };
+    (r.tests ?? []).forEach((t, i) => {
+      if (typeof t.run === 'string') unknownIn(['releases', name, 'tests', i, 'run'], 'test command', t.run);
+      else t.run.forEach((arg, j) => unknownIn(['releases', name, 'tests', i, 'run', j], 'test command', arg));
+      if (t.expect?.output !== undefined) unknownIn(['releases', name, 'tests', i, 'expect', 'output'], 'expected output', t.expect.output);
+    });
+    for (const [k, v] of Object.entries(r.build_args ?? {})) {
+      if (typeof v === 'string') unknownIn(['releases', name, 'build_args', k], `build arg ${k}`, v);
+      else unknownIn(['releases', name, 'build_args', k, 'ref'], `build arg ${k}`, v.ref);
+    }
+    tags.forEach((t, i) => {
+      const at: SpecPath = typeof r.tags[i] === 'string' ? ['releases', name, 'tags', i] : ['releases', name, 'tags', i, 'template'];
+      unknownIn(at, 'tag template', t.template);
+      if (/[{}]/.test(t.template.replace(/\{[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
+      for (const key of Object.keys(t.when ?? {})) {
+        if (releases[name]!.axes.includes(key)) {
+          for (const v of t.when![key]!) {
+            if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
+          }
+        } else if (!tagVariables().includes(key) || ['version', 'package', 'sha', 'date'].includes(key)) {
+          report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...releases[name]!.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key');
+        }
+      }
+    });
+    for (const [i, f] of releases[name]!.files.entries()) checkFilePath(report, ['releases', name, 'files', i, 'path'], f);
+  }
+
+  // Distros.
+  const distros: Record<string, Distro> = dict();
+  for (const [dname, d] of Object.entries(raw.distros)) {
+    // A distro is a directory beside the package's own generated files.
+    if (GENERATED_FILES.has(dname.toLowerCase())) report.error(['distros', dname], `distro name "${dname}" is the name of a file generate writes beside the distro directories; rename the distro`, 'key');
+    d.architectures.forEach((a, i) => {
+      if (!raw.architectures[a] && !gone('architectures', a)) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+    });
+    const distroArches = d.architectures.filter((a) => raw.architectures[a]);
+    const relEntries: [string, SpecPath, NonNullable<Extract<RawSpec['distros'][string]['releases'], Record<string, unknown>>[string]> | null][] = Array.isArray(d.releases)
+      ? d.releases.map((r, i) => [r, ['distros', dname, 'releases', i], null])
+      : Object.entries(d.releases).map(([r, v]) => [r, ['distros', dname, 'releases', r], v]);
+    const listed = new Set<string>();
+    for (const [rname, at] of relEntries) {
+      if (!raw.releases[rname]) {
+        if (!gone('releases', rname)) report.error(at, `unknown release "${rname}" (releases: ${Object.keys(raw.releases).join(', ')})`, 'key');
+      }
+      else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
+      listed.add(rname);
+    }
+    const { axes: distroAxes, axisVars: distroAxisVars } = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
+    checkDistroImage(report, axes, dname, d.image, [...listed].filter((r) => releases[r] && !releases[r]!.parent).map((r) => releases[r]!));
+    const out: Record<string, DistroRelease> = dict();
+    for (const rname of releaseOrder) {
+      const entry = relEntries.find(([n]) => n === rname);
+      if (!entry) continue;
+      const [, at, over] = entry;
+      const rel = releases[rname]!;
+      const parentDR = rel.parent ? out[rel.parent] : undefined;
+      if (rel.parent && !raw.releases[rel.parent]) continue; // reported with the release
+      if (rel.parent && !listed.has(rel.parent) && !gone('releases', rel.parent)) {
+        report.error(at, `release "${rname}" builds FROM "${rel.parent}", which distro "${dname}" does not list`, 'key');
+        continue;
+      }
+      if (rel.parent && !parentDR) continue; // the parent had its own error
+      const inheritedArches = parentDR ? parentDR.architectures : distroArches;
+      let arches = inheritedArches;
+      if (over?.architectures) {
+        over.architectures.forEach((a, i) => {
+          if (!raw.architectures[a]) {
+            if (!gone('architectures', a)) report.error([...at, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+          }
+          else if (!inheritedArches.includes(a)) {
+            report.error([...at, 'architectures', i], parentDR
+              ? `architecture "${a}" is not built for parent release "${rel.parent}" on ${dname} (${inheritedArches.join(', ')})`
+              : `architecture "${a}" is not one of distro ${dname}'s architectures (${inheritedArches.join(', ')})`);
+          }
+        });
+        arches = over.architectures.filter((a) => inheritedArches.includes(a));
+      }
+      const { axes: axisValues, axisVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
+      const files = over?.files ?? [];
+      files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
+      out[rname] = {
+        architectures: arches,
+        files,
+        ...inheritArgs(undefined, over?.build_args),
+        vars: over?.vars ?? {},
+        axes: axisValues,
+        axisVars,
+      };
+    }
+    distros[dname] = {
+      name: dname,
+      description: d.description,
+      alias: d.alias ?? dname,
+      family: d.family,
+      packageManager: d.package_manager,
+      image: d.image,
+      templates: d.templates ?? d.family,
+      architectures: distroArches,
+      axes: distroAxes,
+      axisVars: distroAxisVars,
+      releases: out,
+      ...inheritArgs(undefined, d.build_args),
+      vars: d.vars ?? {},
+    };
+  }
+
+  // A `when` naming a distro, alias, family or release that does not exist would drop its tag silently.
+  const named: Record<string, string[]> = {
+    distro: Object.keys(distros),
+    alias: uniq(Object.values(distros).map((d) => d.alias)),
+    family: uniq(Object.values(distros).map((d) => d.family)),
+    release: Object.keys(releases),
+  };
+  for (const [rname, rel] of Object.entries(releases)) {
+    rel.tags.forEach((t, i) => {
+      for (const [key, wanted] of Object.entries(t.when ?? {})) {
+        if (!Object.hasOwn(named, key) || rel.axes.includes(key)) continue;
+        for (const w of wanted) {
+          if ((w === 'default' && (key === 'distro' || key === 'alias')) || named[key]!.includes(w)) continue;
+          report.error(['releases', rname, 'tags', i, 'when', key], `"${w}" is not a ${key} of this spec (${named[key]!.join(', ')}${key === 'distro' || key === 'alias' ? ', or default' : ''})`);
+        }
+      }
+    });
+  }
+
+  // Registries.
+  const registries: Record<string, Registry> = dict();
+  let badRepositoryReported = false;
+  for (const [rname, r] of Object.entries(raw.registries ?? {})) {
+    const host = r.host ?? DEFAULT_HOSTS[r.kind];
+    if (!host) {
+      report.error(['registries', rname], `registry kind "${r.kind}" needs a host`, 'key');
+      continue;
+    }
+    const repository = r.repository ?? raw.repository ?? raw.package;
+    // A repository name is lowercase (the distribution spec): `package: Mini` would fail at push.
+    if (!badRepositoryReported && r.repository === undefined && raw.repository === undefined && !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(repository)) {
+      badRepositoryReported = true;
+      report.error(['package'], `"${repository}" cannot be a repository name (lowercase letters, digits and . _ - between them); registry "${rname}" would refuse every push. Rename the package or set \`repository:\``);
+    }
+    const staging = r.staging ?? (r.kind === 'ecr' ? 'same' : `${repository}-staging`);
+    registries[rname] = {
+      name: rname,
+      kind: r.kind,
+      host,
+      namespace: r.namespace,
+      repository,
+      staging: `${host}/${r.namespace}/${staging === 'same' ? repository : staging}`,
+      credentials: {
+        usernameEnv: r.credentials?.username_env,
+        passwordEnv: r.credentials?.password_env,
+        tokenEnv: r.credentials?.token_env,
+      },
+      readme: r.readme ?? false,
+      region: r.region,
+      api: r.api,
+    };
+  }
+  const publish = raw.publish ?? Object.keys(registries);
+  (raw.publish ?? []).forEach((p, i) => {
+    if (!raw.registries?.[p] && !gone('registries', p)) report.error(['publish', i], `unknown registry "${p}" (registries: ${Object.keys(raw.registries ?? {}).join(', ') || 'none defined'})`);
+  });
+
+  // Templates must exist.
+  for (const [dname, d] of Object.entries(distros)) {
+    for (const rname of Object.keys(d.releases)) {
+      const rel = releases[rname]!;
+      const dir = join(templatesDir, d.templates);
+      const check = (tpl: string, at: SpecPath) => {
+        const p = templateFile(dir, tpl);
+        if (!existsSync(p)) report.error(at, `template "${tpl}" not found for distro ${dname}, release ${rname} (looked for ${p})`);
+      };
+      const dfAt: SpecPath = raw.releases[rname]!.dockerfile ? ['releases', rname, 'dockerfile'] : ['distros', dname, 'releases'];
+      check(rel.dockerfile, dfAt);
+      rel.files.forEach((f, i) => check(f.template, ['releases', rname, 'files', i, 'template']));
+      d.releases[rname]!.files.forEach((f, i) => check(f.template, ['distros', dname, 'releases', rname, 'files', i, 'template']));
+    }
+  }
+
+  if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message) => report.error(path, message));
+
+  // Cache locations: the build's own placeholders and its axes (each checked per release in expand).
+  for (const key of ['ref', 'scope', 'dir'] as const) {
+    const text = raw.build?.cache?.[key];
+    if (text === undefined) continue;
+    const known = ['registry', 'repository', 'distro', 'release', 'arch', ...Object.keys(axes)];
+    for (const v of templateVariables(text)) {
+      if (!known.includes(v)) report.error(['build', 'cache', key], `cache ${key} uses unknown variable {${v}} (known: ${known.map((k) => `{${k}}`).join(', ')})`);
+    }
+  }
+
+  const version = opts.version ?? raw.version;
+  const spec: Spec = {
+    package: raw.package,
+    description: raw.description,
+    ...(raw.labels ? { labels: { ...raw.labels } } : {}),
+    version,
+    ...(opts.run ? { run: { ...opts.run } } : {}),
+    ...(raw.dockerfile ? { dockerfile: { header: [...(raw.dockerfile.header ?? [])], env: { ...(raw.dockerfile.env ?? {}) } } } : {}),
+    templatesDir,
+    architectures: raw.architectures,
+    axes,
+    releases,
+    releaseOrder,
+    distros,
+    registries,
+    publish: publish.filter((p) => registries[p]),
+    directory: raw.directory,
+    library: raw.library ? { maintainers: raw.library.maintainers, gitRepo: raw.library.git_repo, builder: raw.library.builder } : undefined,
+    build: {
+      maxWorkers: raw.build?.max_workers ?? 5,
+      timeout: raw.build?.timeout ?? 3600,
+      parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
+      cache: raw.build?.cache,
+      ...(raw.build?.attest ? { attest: { ...raw.build.attest } } : {}),
+      multiPlatform: raw.build?.multi_platform ?? 'auto',
+      runners: raw.build?.runners ?? {},
+      defaultRunner: raw.build?.default_runner ?? 'ubuntu-latest',
+    },
+    vars: { ...(raw.vars ?? {}), ...variablesFrom(report, raw.variables, raw.vars, opts.env) },
+    source: { manifest, files, locations: locs },
+  };
+  return spec;
+}
+
+/**
+ * Declared `variables`: the environment's value where it has one (own property; bounded and
+ * free of control characters, as every spec value is), else the default.
+ */
+function variablesFrom(report: Reporter, declared: Record<string, string> | undefined, vars: Record<string, unknown> | undefined, env: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, fallback] of Object.entries(declared ?? {})) {
+    if (vars && Object.hasOwn(vars, name)) {
+      report.error(['variables', name], `"${name}" is both a variable and a var; a variable is a var the environment may set`, 'key');
+      continue;
+    }
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
+    if (value === undefined) out[name] = fallback;
+    else if (value.length > 4096 || /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/.test(value)) {
+      report.error(['variables', name], `the environment's ${name} is over 4096 characters or holds a control character; it cannot reach a generated file`, 'key');
+    } else out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Build args of one level, on top of what it inherits: a floating (git) arg keeps its ref as
+ * the value and its repository in gitArgs; a plain value written later replaces it.
+ */
+export function inheritArgs(
+  inherited: { buildArgs: Record<string, string>; gitArgs: Record<string, GitRef> } | undefined,
+  own: Record<string, string | { git: string; ref: string }> | undefined,
+): { buildArgs: Record<string, string>; gitArgs: Record<string, GitRef> } {
+  const buildArgs = { ...inherited?.buildArgs };
+  const gitArgs = { ...inherited?.gitArgs };
+  for (const [k, v] of Object.entries(own ?? {})) {
+    if (typeof v === 'string') {
+      buildArgs[k] = v;
+      delete gitArgs[k];
+    } else {
+      buildArgs[k] = v.ref;
+      gitArgs[k] = { url: v.git, ref: v.ref };
+    }
+  }
+  return { buildArgs, gitArgs };
+}
+
+
+/** A test's expected output must be a regular expression (placeholders stand for literal text). */
+function checkedPattern(report: Reporter, at: SpecPath, pattern: string | undefined): string | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    new RegExp(pattern.replace(/\{[A-Za-z_]\w*\}/g, 'x'));
+  } catch (e) {
+    report.error(at, `expected output is not a valid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+  return pattern;
+}
+
+export function templateFile(dir: string, name: string): string {
+  return join(dir, name.endsWith('.eta') ? name : `${name}.eta`);
+}
+
+function checkFilePath(report: Reporter, at: SpecPath, f: FileTemplate): void {
+  const p = f.path.replace(/\{arch\}/g, 'x');
+  if (p.includes('/') || p.includes('\\') || p === '.' || p === '..' || p.includes('\0') || p.startsWith('Dockerfile') || /[{}]/.test(p)) {
+    report.error(at, `file path "${f.path}" must be a plain file name (no '/', '..' or braces other than {arch}) and not start with "Dockerfile" (the generated Dockerfiles and their ignore files)`);
+  }
+}
+
+function releaseCycles(releases: RawSpec['releases']): string[][] {
+  const seen = new Set<string>();
+  const cycles: string[][] = [];
+  for (const start of Object.keys(releases)) {
+    const chain: string[] = [];
+    let cur: string | undefined = start;
+    while (cur && releases[cur] && !chain.includes(cur)) {
+      chain.push(cur);
+      cur = releases[cur]!.parent ?? undefined;
+    }
+    if (cur && chain.includes(cur)) {
+      const cyc = chain.slice(chain.indexOf(cur));
+      const key = [...cyc].sort().join(',');
+      if (!seen.has(key)) {
+        seen.add(key);
+        cycles.push(cyc.reverse());
+      }
+    }
+  }
+  return cycles;
+}
