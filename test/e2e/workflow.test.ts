@@ -9,8 +9,7 @@
 // say. Then the registry holds what a local `build --all` publishes, and a second workflow run
 // builds nothing.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +53,7 @@ interface JobResult { code: number; log: string; outputs: Record<string, string>
 
 /** Runs one job's steps in a fresh clone; `uses:` steps as the header says. */
 async function runJob(name: string, job: Job, o: { origin: string; engine?: string; matrix?: Record<string, unknown>; secrets: Record<string, string> }): Promise<JobResult> {
-  const work = mkdtempSync(join(tmpdir(), `job-${name}-`));
+  const work = tempDir(`job-${name}-`);
   git(work, 'clone', '-q', o.origin, 'repo');
   const cwd = join(work, 'repo');
   const outputFile = join(work, 'github_output');

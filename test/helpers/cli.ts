@@ -1,9 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO } from './spec.ts';
+import { REPO, tempDir } from './spec.ts';
 
 export interface CliResult {
   code: number;
@@ -18,7 +17,7 @@ export interface MeasuredResult extends CliResult {
 }
 
 export function measuredCli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): MeasuredResult {
-  const file = join(mkdtempSync(join(tmpdir(), 'manager-measure-')), 'm.json');
+  const file = join(tempDir('manager-measure-'), 'm.json');
   const r = spawnSync(process.execPath, ['--import', join(REPO, 'test', 'helpers', 'measure.mjs'), '--import', 'tsx', join(REPO, 'orchestrate.ts'), ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, CI: 'true', MANAGER_TEST_MEASURE: file, ...opts.env },

@@ -1,5 +1,5 @@
 // Helpers for unit tests: throwaway spec trees on disk (planning reads real files).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,21 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BENTO_MANIFEST = join(REPO, 'examples', 'bento-server', 'manifest.yaml');
 export const PYTHON_BASE_MANIFEST = join(REPO, 'examples', 'python-base', 'manifest.yaml');
 
+/** Every dir tempDir made in this test file, removed after the file (test/helpers/teardown.ts). */
+const made = new Set<string>();
+
 export function tempDir(prefix = 'manager-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.add(dir);
+  return dir;
+}
+
+/** Removes what tempDir made; returns how many it removed. Also called when tests failed. */
+export function removeTempDirs(): number {
+  const n = made.size;
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  made.clear();
+  return n;
 }
 
 /** Writes files (path → content) under a new temp dir and returns it. */

@@ -1,13 +1,12 @@
 // Every command's --json document, printed by the real CLI, against schema/output.schema.json.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { outputDoc } from '../helpers/output-schema.ts';
-import { miniSpec } from '../helpers/spec.ts';
+import { miniSpec, tempDir } from '../helpers/spec.ts';
 
-const gen = () => join(mkdtempSync(join(tmpdir(), 'contract-')), 'gen');
+const gen = () => join(tempDir('contract-'), 'gen');
 
 describe('the --json contract', () => {
   it('success documents of the commands that need no engine', () => {
