@@ -11,7 +11,10 @@ import {
   isScalar,
   isSeq,
   parseDocument,
+  visit,
   type Document,
+  type Scalar,
+  type YAMLMap,
   type Node as YamlNode,
 } from 'yaml';
 import type { Diagnostic, Position, SpecPath } from '../base/diagnostics.ts';
@@ -160,7 +163,7 @@ export function parseSpecText(text: string, file: string): SourceFile {
   const budget: Budget = { nodes: 0, aliases: 0, depth: 0 };
   let value: unknown;
   try {
-    value = toValue(doc, doc.contents as YamlNode | null, [], locations, pos, budget, diagnostics);
+    value = toValue(anchorIndex(doc), doc.contents as YamlNode | null, [], locations, pos, budget, diagnostics);
   } catch (err) {
     if (err instanceof NodeBudgetError) {
       diagnostics.push({ severity: 'error', path: '', message: err.message, ...err.at });
@@ -169,6 +172,33 @@ export function parseSpecText(text: string, file: string): SourceFile {
     throw err;
   }
   return { file, value, locations, diagnostics };
+}
+
+/** An alias's target: the closest anchor of that name written before it. */
+type Anchors = (alias: Alias) => YamlNode | undefined;
+
+/**
+ * Every anchor of the document, indexed once. The library's own `Alias.resolve` walks the whole
+ * document for each alias: a thousand aliases (the limit) took seconds; this takes milliseconds.
+ */
+function anchorIndex(doc: Document): Anchors {
+  const byName = new Map<string, { at: number; node: YamlNode }[]>();
+  visit(doc, {
+    Node(_, n) {
+      const name = (n as { anchor?: string }).anchor;
+      if (name && !isAlias(n)) {
+        const list = byName.get(name) ?? [];
+        list.push({ at: n.range?.[0] ?? 0, node: n as YamlNode });
+        byName.set(name, list);
+      }
+    },
+  });
+  return (alias) => {
+    const at = alias.range?.[0] ?? 0;
+    let found: YamlNode | undefined;
+    for (const a of byName.get(alias.source) ?? []) if (a.at < at) found = a.node;
+    return found;
+  };
 }
 
 /** What an accepted spec may cost, whatever its size on disk: aliases expand, so bytes do not bound work. */
@@ -247,7 +277,7 @@ function yamlMessage(code: string, message: string): string {
 }
 
 function toValue(
-  doc: Document,
+  anchors: Anchors,
   node: YamlNode | null,
   path: (string | number)[],
   locs: SourceMap,
@@ -263,12 +293,12 @@ function toValue(
   if (path.length > MAX_DEPTH) throw new NodeBudgetError(`spec nests deeper than ${MAX_DEPTH} levels`, here(node));
   if (isAlias(node)) {
     if (++budget.aliases > MAX_ALIASES) throw new NodeBudgetError(`spec uses more than ${MAX_ALIASES} aliases`, here(node));
-    const target = (node as Alias).resolve(doc);
+    const target = anchors(node as Alias);
     if (!target) return null;
     const prior = locs.get(pathKey(path));
     const outer = budget.site;
     budget.site ??= here(node);
-    const v = toValue(doc, target as YamlNode, path, locs, pos, budget, diagnostics);
+    const v = toValue(anchors, target as YamlNode, path, locs, pos, budget, diagnostics);
     budget.site = outer;
     // The alias site is where the reader looks; keep it for the root of the alias.
     locs.set(pathKey(path), { key: prior?.key, value: here(node) });
@@ -283,34 +313,25 @@ function toValue(
     const prior = locs.get(pathKey(path));
     locs.set(pathKey(path), { key: prior?.key, value: here(node) });
     const out: Record<string, unknown> = Object.create(null);
-    for (const pair of node.items) {
-      const keyNode = pair.key as YamlNode | null;
-      let key: string;
-      if (keyNode && isScalar(keyNode)) {
-        key = String(keyNode.value);
-        const bad = numericKey(keyNode, key, path);
-        if (bad) diagnostics.push({ severity: 'error', path: formatPath([...path, key]), message: bad, ...here(keyNode) });
-      } else {
-        diagnostics.push({
-          severity: 'error',
-          path: formatPath(path),
-          message: 'only plain scalar keys are allowed',
-          ...(keyNode ? here(keyNode) : here(node)),
-        });
+    const entries = mapEntries(anchors, node as YAMLMap, path, here, budget, diagnostics, 0);
+    // YAML's merge rule: a key written in the map wins over any merged in, wherever `<<` stands.
+    const written = new Set(entries.filter((e) => !e.merged).map((e) => e.key));
+    for (const e of entries) {
+      if (e.merged && (written.has(e.key) || Object.hasOwn(out, e.key))) continue;
+      const childPath = [...path, e.key];
+      const keyPos = here(e.keyNode);
+      if (Object.hasOwn(out, e.key)) {
+        if (!budget.site) diagnostics.push({ severity: 'error', path: formatPath(path), message: `duplicate key "${e.key}": a key may appear once in a map`, ...keyPos });
         continue;
       }
-      const childPath = [...path, key];
-      const keyPos = keyNode ? here(keyNode) : here(node);
-      if (Object.hasOwn(out, key)) {
-        if (!budget.site) diagnostics.push({ severity: 'error', path: formatPath(path), message: `duplicate key "${key}": a key may appear once in a map`, ...keyPos });
-        continue;
-      }
+      // A merged-in key is reported where it was written (under its anchor), not at the `<<`.
       locs.set(pathKey(childPath), { key: keyPos, value: keyPos });
-      const v = toValue(doc, pair.value as YamlNode | null, childPath, locs, pos, budget, diagnostics);
-      if (pair.value === null || pair.value === undefined) {
-        locs.set(pathKey(childPath), { key: keyPos, value: keyPos });
-      }
-      out[key] = v;
+      const outer = budget.site;
+      if (e.merged) budget.site ??= e.site;
+      const v = toValue(anchors, e.value, childPath, locs, pos, budget, diagnostics);
+      budget.site = outer;
+      if (e.value === null || e.value === undefined) locs.set(pathKey(childPath), { key: keyPos, value: keyPos });
+      out[e.key] = v;
     }
     return out;
   }
@@ -318,10 +339,102 @@ function toValue(
     const prior = locs.get(pathKey(path));
     locs.set(pathKey(path), { key: prior?.key, value: here(node) });
     return node.items.map((item, i) =>
-      toValue(doc, item as YamlNode | null, [...path, i], locs, pos, budget, diagnostics),
+      toValue(anchors, item as YamlNode | null, [...path, i], locs, pos, budget, diagnostics),
     );
   }
   return null;
+}
+
+interface MapEntry {
+  key: string;
+  keyNode: YamlNode;
+  value: YamlNode | null;
+  /** Brought in by a `<<` merge key rather than written in the map itself. */
+  merged: boolean;
+  /** For a merged entry: the `<<` it came through, where budgets spent inside are reported. */
+  site?: Position;
+}
+
+/** Merges inside merges: far more than any spec shares, few enough to stop a cycle at once. */
+const MAX_MERGE_DEPTH = 16;
+
+/** A merged source's own entries as that map reads: its written keys over what it merged in. */
+function effective(entries: MapEntry[]): MapEntry[] {
+  const written = new Set(entries.filter((e) => !e.merged).map((e) => e.key));
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    if ((e.merged && written.has(e.key)) || seen.has(e.key)) return false;
+    seen.add(e.key);
+    return true;
+  });
+}
+
+function isMergeKey(n: YamlNode | null): boolean {
+  if (!n || !isScalar(n)) return false;
+  const v = (n as Scalar).value;
+  return typeof v === 'symbol' && v.description === '<<' && (!(n as Scalar).type || (n as Scalar).type === 'PLAIN');
+}
+
+/**
+ * A map's entries in the order written, each `<<: *anchor` (or `<<: [*a, *b]`, or an inline map)
+ * replaced by the merged maps' own entries, flattened: earlier sources come first, so the first
+ * to name a key wins among merged keys, as YAML's merge type says.
+ */
+function mapEntries(
+  anchors: Anchors,
+  node: YAMLMap,
+  path: (string | number)[],
+  here: (n: YamlNode) => Position,
+  budget: Budget,
+  diagnostics: Diagnostic[],
+  depth: number,
+  chain: Set<YAMLMap> = new Set([node]),
+): MapEntry[] {
+  const entries: MapEntry[] = [];
+  // A map read again (through an alias or a merge) was checked where it was written: say it once.
+  const report = (d: Diagnostic) => {
+    if (depth === 0 && !budget.site) diagnostics.push(d);
+  };
+  for (const pair of node.items) {
+    const keyNode = pair.key as YamlNode | null;
+    if (isMergeKey(keyNode)) {
+      const site = here(keyNode!);
+      if (depth >= MAX_MERGE_DEPTH) {
+        report({ severity: 'error', path: formatPath(path), message: `merge keys nest deeper than ${MAX_MERGE_DEPTH} levels`, ...site });
+        continue;
+      }
+      const value = pair.value as YamlNode | null;
+      const sources = value && isSeq(value) ? (value.items as YamlNode[]) : [value];
+      for (const src of sources) {
+        let target: unknown = src;
+        if (src && isAlias(src)) {
+          if (++budget.aliases > MAX_ALIASES) throw new NodeBudgetError(`spec uses more than ${MAX_ALIASES} aliases`, here(src));
+          target = anchors(src as Alias);
+        }
+        if (target && isMap(target) && chain.has(target as YAMLMap)) {
+          report({ severity: 'error', path: formatPath(path), message: '`<<` merges a map into itself (its alias names the map it stands in)', ...here(src as YamlNode) });
+          continue;
+        }
+        if (!target || !isMap(target)) {
+          report({ severity: 'error', path: formatPath(path), message: '`<<` merges maps: give it an alias of a map (`<<: *defaults`) or a list of them', ...(src ? here(src) : site) });
+          continue;
+        }
+        for (const e of effective(mapEntries(anchors, target as YAMLMap, path, here, budget, diagnostics, depth + 1, new Set([...chain, target as YAMLMap])))) {
+          entries.push({ ...e, merged: true, site: e.site ?? site });
+        }
+      }
+      continue;
+    }
+    if (!keyNode || !isScalar(keyNode)) {
+      report({ severity: 'error', path: formatPath(path), message: 'only plain scalar keys are allowed', ...(keyNode ? here(keyNode) : here(node as YamlNode)) });
+      continue;
+    }
+    const key = String(keyNode.value);
+    const bad = numericKey(keyNode, key, path);
+    if (bad) report({ severity: 'error', path: formatPath([...path, key]), message: bad, ...here(keyNode) });
+    entries.push({ key, keyNode, value: pair.value as YamlNode | null, merged: false });
+  }
+  return entries;
 }
 
 /**
