@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { diffParts, short } from '../core/base/hash.ts';
 import { UsageError } from '../core/base/errors.ts';
-import { formatGraph, graphJsonChunks, type GraphFormat, type GraphLevel } from '../core/views/graph-format.ts';
+import { formatGraph, graphJsonChunks, mermaidGraph, type GraphFormat, type GraphLevel } from '../core/views/graph-format.ts';
 import { planSpec } from '../core/plan/plan.ts';
 import type { RenderTask } from '../core/plan/task.ts';
 import { jsonSchema } from '../core/spec/schema.ts';
@@ -135,7 +135,11 @@ export function registerCommands(program: Command, out: Output): void {
       const format = (out.opts.json ? 'json' : o['format']) as GraphFormat;
       if (o['level'] !== undefined && format !== 'dot' && format !== 'mermaid') throw new UsageError('--level applies to --format dot and mermaid');
       if (format === 'json') await out.stream(graphJsonChunks(l.plan, selected));
-      else out.result(formatGraph(l.plan, selected, format, (o['level'] as GraphLevel | undefined) ?? 'task'));
+      else if (format === 'mermaid') {
+        const m = mermaidGraph(l.plan, selected, (o['level'] as GraphLevel | undefined) ?? 'task');
+        if (m.warning) out.info(`warning: ${m.warning}`);
+        out.result(m.text);
+      } else out.result(formatGraph(l.plan, selected, format, (o['level'] as GraphLevel | undefined) ?? 'task'));
     });
 
   program

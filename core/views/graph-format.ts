@@ -68,6 +68,36 @@ export function formatGraph(plan: Plan, selected: Set<string>, format: GraphForm
   }
 }
 
+/** Mermaid's defaults (`maxTextSize`, `maxEdges`): past them a page shows an error, not the graph. */
+export const MERMAID_LIMITS = { chars: 50_000, edges: 500 };
+
+/**
+ * What a Mermaid picture past Mermaid's default limits needs said: which limit, and the level
+ * that would fit (or the setting to raise when even the release level does not). Pure.
+ */
+export function mermaidWarning(text: string, edges: number, level: GraphLevel): string | undefined {
+  const over = [
+    ...(text.length > MERMAID_LIMITS.chars ? [`${text.length} characters (Mermaid's default maxTextSize is ${MERMAID_LIMITS.chars})`] : []),
+    ...(edges > MERMAID_LIMITS.edges ? [`${edges} edges (Mermaid's default maxEdges is ${MERMAID_LIMITS.edges})`] : []),
+  ];
+  if (!over.length) return undefined;
+  const fix = level === 'task'
+    ? 'try --level image (one node per image) or --level release (the hierarchy)'
+    : level === 'image'
+      ? 'try --level release (the hierarchy), or select fewer images (--target, --distros, --axis)'
+      : 'select fewer images (--target, --distros, --axis), or raise maxTextSize / maxEdges in the page\'s Mermaid config';
+  return `the Mermaid graph has ${over.join(' and ')}: most pages will refuse to draw it; ${fix}`;
+}
+
+/** The Mermaid text and, past Mermaid's limits, the warning to print beside it. */
+export function mermaidGraph(plan: Plan, selected: Set<string>, level: GraphLevel = 'task'): { text: string; warning?: string } {
+  const tasks = plan.order.filter((id) => selected.has(id)).map((id) => plan.tasks.get(id)!);
+  const p = picture(plan, tasks, level);
+  const text = mermaid(p);
+  const warning = mermaidWarning(text, p.edges.length, level);
+  return warning ? { text, warning } : { text };
+}
+
 /** One task as `graph --format json` shows it (render data left out: it is the files' input). */
 export function taskJson(t: Task): Record<string, unknown> {
   const { hash, deps, ...rest } = t;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatGraph, graphJson, graphJsonChunks } from '../../core/views/graph-format.ts';
+import { formatGraph, graphJson, graphJsonChunks, mermaidGraph, mermaidWarning, MERMAID_LIMITS } from '../../core/views/graph-format.ts';
 import { loadPlan } from '../../core/plan/plan.ts';
 
 const plan = loadPlan(join(import.meta.dirname, '..', '..', 'examples', 'bento-server', 'manifest.yaml'));
@@ -47,5 +47,27 @@ describe('graph --level', () => {
     const r = cli(['graph', 'bento-server', '--level', 'release']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--level applies to --format dot and mermaid/);
+  });
+});
+
+describe('graph --format mermaid past Mermaid\'s limits', () => {
+  it('says which limit the task level passes and suggests the levels that fit; release level fits silently', () => {
+    const task = mermaidGraph(plan, all, 'task');
+    expect(task.text.split('\n').filter((l) => l.includes('-->')).length).toBeGreaterThan(MERMAID_LIMITS.edges);
+    expect(task.warning).toMatch(/edges \(Mermaid's default maxEdges is 500\).*--level image.*--level release/);
+    expect(task.text).toBe(formatGraph(plan, all, 'mermaid', 'task'));
+    expect(mermaidGraph(plan, all, 'release').warning).toBeUndefined();
+  });
+  it('names the text size too, and at release level the settings instead of a level', () => {
+    expect(mermaidWarning('x'.repeat(50_001), 10, 'image')).toMatch(/^the Mermaid graph has 50001 characters \(Mermaid's default maxTextSize is 50000\): .*--level release/);
+    expect(mermaidWarning('x'.repeat(50_001), 501, 'release')).toMatch(/characters .* and 501 edges .*raise maxTextSize \/ maxEdges/);
+    expect(mermaidWarning('x'.repeat(50_000), 500, 'task')).toBeUndefined();
+  });
+  it('the CLI prints the warning on stderr and the graph, whole, on stdout (exit 0)', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const r = cli(['graph', 'bento-server', '--format', 'mermaid']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: the Mermaid graph has .*--level image/);
+    expect(r.stdout.trim()).toBe(formatGraph(plan, all, 'mermaid', 'task'));
   });
 });
