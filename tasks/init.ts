@@ -1,6 +1,6 @@
 // `manager init`: a starter manifest and templates that validate as written, so a new
 // package starts from something that builds rather than from a blank page.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../core/base/errors.ts';
@@ -114,7 +114,9 @@ export function initPackage(o: InitOptions): { manifest: string; files: string[]
   for (const r of releases) if (r.gpu || (r.parent && gpuSet.has(r.parent))) gpuSet.add(r.name);
 
   const y: string[] = [
-    `# Starter manifest written by \`manager init\`. See docs/spec.md for every key.`,
+    `# Starter manifest written by \`manager init\`. Every key is documented in docs/spec.md of the`,
+    `# image-matrix-manager package (node_modules/image-matrix-manager/docs/spec.md where it is`,
+    `# installed); \`manager schema\` prints the JSON Schema editors complete this file from.`,
     `package: ${o.name}`,
     `version: 0.1.0`,
     `templates: ${relative(dirname(manifest), templatesDir) || '.'}`,
@@ -169,9 +171,39 @@ export function initPackage(o: InitOptions): { manifest: string; files: string[]
     if (existsSync(f) && !o.force) throw new UsageError(`${f} exists; pass --force to overwrite`);
   }
   for (const [f, c] of files) writeFileAtomic(f, c);
+  const ignore = join(o.root, '.gitignore');
+  const ignored = gitignoreText(existsSync(ignore) ? readFileSync(ignore, 'utf8') : undefined);
+  if (ignored !== undefined) writeFileAtomic(ignore, ignored);
   const check = loadSpec(manifest);
   if (!check.spec) throw new SpecError(check.diagnostics);
-  return { manifest, files: [...files.keys()] };
+  return { manifest, files: [...files.keys(), ...(ignored !== undefined ? [ignore] : [])] };
+}
+
+/**
+ * What a repository keeps out of git once it uses the tool: each machine's state, run lock,
+ * reports and logs, temporaries of a killed write, and the .env that holds credentials. The
+ * tree's record (.manager/files.json) stays in: a fresh clone needs it to know what it wrote.
+ */
+export const GITIGNORE_LINES = [
+  'generated/*/.manager/*',
+  '!generated/*/.manager/files.json',
+  'generated/*/.logs/',
+  'generated/*/.staging-*',
+  '.*.tmp-*',
+  '.env',
+];
+const GITIGNORE_HEADER = '# manager: per-machine state, logs and reports; credentials (.env)';
+
+/**
+ * The .gitignore with the tool's lines added: a repository's own file is kept as it is and
+ * only the lines it lacks are appended, so init run twice adds nothing. Undefined: no change.
+ */
+export function gitignoreText(existing: string | undefined): string | undefined {
+  const have = new Set((existing ?? '').split(/\r?\n/).map((l) => l.trim()));
+  const missing = GITIGNORE_LINES.filter((l) => !have.has(l));
+  if (!missing.length) return undefined;
+  const head = existing === undefined || existing === '' ? '' : existing.endsWith('\n') ? `${existing}\n` : `${existing}\n\n`;
+  return `${head}${have.has(GITIGNORE_HEADER) ? '' : `${GITIGNORE_HEADER}\n`}${missing.join('\n')}\n`;
 }
 
 function starterTemplate(r: ParsedRelease, family: string): string {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nearest, normalizeArgv, withDefaultCommand } from '../../cli/main.ts';
@@ -165,6 +166,35 @@ describe('manager CLI', () => {
     expect(readFileSync(join(generated, 'README.md'), 'utf8')).not.toMatch(/python/i);
     expect(Object.keys(JSON.parse(readFileSync(join(generated, 'images.json'), 'utf8'))[0].build_args)).toEqual([]);
     expect(cli(['--spec-dir', root, 'init', 'widget', '--releases', 'runtime']).code).toBe(2);
+  });
+
+  it('init keeps state, logs, reports and .env out of git, the tree and its record in; a .gitignore of its own is kept', () => {
+    const root = tempDir();
+    writeFileSync(join(root, '.gitignore'), 'node_modules/');
+    expect(cli(['--spec-dir', root, 'init', 'widget', '--releases', 'runtime', '--distros', 'debian12']).code).toBe(0);
+    const text = readFileSync(join(root, '.gitignore'), 'utf8');
+    expect(text.startsWith('node_modules/\n\n# manager:')).toBe(true);
+    expect(readFileSync(join(root, 'manifests', 'widget.yaml'), 'utf8')).toMatch(/^# .*docs\/spec\.md of the\n# image-matrix-manager package/);
+    // Run twice: nothing added.
+    expect(cli(['--spec-dir', root, 'init', 'widget', '--releases', 'runtime', '--distros', 'debian12', '--force']).code).toBe(0);
+    expect(readFileSync(join(root, '.gitignore'), 'utf8')).toBe(text);
+    // What git itself makes of it, path by path.
+    execFileSync('git', ['init', '-q'], { cwd: root });
+    const paths = {
+      'generated/widget/.manager/state.json': true,
+      'generated/widget/.manager/lock': true,
+      'generated/widget/.manager/report.html': true,
+      'generated/widget/.logs/build.log': true,
+      'generated/widget/.staging-123/x': true,
+      'generated/widget/debian12/runtime/.Dockerfile.tmp-12-ab12': true,
+      '.env': true,
+      'generated/widget/.manager/files.json': false,
+      'generated/widget/debian12/runtime/Dockerfile': false,
+      'generated/widget/README.md': false,
+      'manifests/widget.yaml': false,
+    };
+    const r = spawnSync('git', ['check-ignore', '--no-index', ...Object.keys(paths)], { cwd: root, encoding: 'utf8' });
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(Object.entries(paths).filter(([, v]) => v).map(([k]) => k).sort());
   });
 
   it('init takes the family\'s axes: each a build arg, in every tag, declared in the templates', () => {
