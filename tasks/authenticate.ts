@@ -98,6 +98,11 @@ export async function authenticate(spec: Spec, o: { root: string; envFile?: stri
   const plans: { reg: Registry; plan: ReturnType<ReturnType<typeof driverFor>['login']> }[] = [];
   const problems: string[] = [];
   for (const reg of regs) {
+    if (anonymous(reg)) {
+      // A registry nothing says how to log in to (a local, anonymous one): nothing to do, said so.
+      o.out.info(`registry ${reg.name} (${reg.host}): no credentials configured (credentials: in the spec); skipped, pushes go unauthenticated`);
+      continue;
+    }
     try {
       plans.push({ reg, plan: driverFor(reg.kind).login(reg, env) });
     } catch (e) {
@@ -127,6 +132,13 @@ export async function authenticate(spec: Spec, o: { root: string; envFile?: stri
     done.push({ host: login.host, username: login.username });
   }
   return done;
+}
+
+/** No credential variable named by the spec, and none the registry's kind reads by default. */
+export function anonymous(reg: Registry): boolean {
+  const c = reg.credentials;
+  const d = driverFor(reg.kind).defaultCredentials;
+  return !c.usernameEnv && !c.passwordEnv && !c.tokenEnv && !d.username?.length && !d.password?.length && !d.token?.length;
 }
 
 export async function dockerLogin(login: LoginPlan, log: (line: string) => void): Promise<void> {

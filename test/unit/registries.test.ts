@@ -236,3 +236,30 @@ describe('Redactor', () => {
     expect(r.redact('x is short and left alone')).toBe('x is short and left alone');
   });
 });
+
+describe('authenticate with a registry nothing says how to log in to', () => {
+  it('skips it with a note (no docker login, exit 0), and still logs in to the ones with credentials', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { miniSpec, MINI_SPEC } = await import('../helpers/spec.ts');
+    const { spyDocker } = await import('../helpers/spy-docker.ts');
+    const { readFileSync, existsSync } = await import('node:fs');
+    const yaml = MINI_SPEC.replace(
+      'registries:\n',
+      'registries:\n  local:\n    kind: generic\n    host: 127.0.0.1:5999\n    namespace: acme\n',
+    );
+    const { manifest, dir } = miniSpec({ 'manifest.yaml': yaml });
+    const bin = spyDocker();
+    const log = join(dir, 'spy.log');
+    const env = { PATH: `${bin}:${process.env['PATH']}`, SPY_LOG: log, DOCKER_USER: 'acme', DOCKER_PASSWORD: 'hub-password-123' };
+    const r = cli(['authenticate', manifest, '--registry', 'local'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/registry local \(127\.0\.0\.1:5999\): no credentials configured .*skipped/);
+    expect(r.stderr + r.stdout).not.toMatch(/no username; set +in/);
+    expect(existsSync(log)).toBe(false);
+    // Both: the anonymous one is skipped, the configured one logs in through docker.
+    const both = cli(['authenticate', manifest], { env });
+    expect(both.code, both.stderr).toBe(0);
+    const argvs = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    expect(argvs).toEqual([['docker', 'login', 'docker.io', '--username', 'acme', '--password-stdin']]);
+  });
+});
