@@ -34,8 +34,9 @@ if [ "${1:-}" = stop ]; then
 fi
 
 need_pkgs=()
-# chromium: the build report is checked in a real headless browser.
-for p in docker.io docker-registry qemu-user-static binfmt-support apache2-utils debootstrap curl chromium; do
+# chromium: the build report is checked in a real headless browser; jq: the metadata file is
+# read with the jq paths bake users write.
+for p in docker.io docker-registry qemu-user-static binfmt-support apache2-utils debootstrap curl chromium jq; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then

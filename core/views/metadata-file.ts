@@ -1,9 +1,12 @@
-// `build --metadata-file FILE`, as bake's: what each image of the run is, for the steps after
-// it (signing, deploys, release notes). Pure: built from the plan and the run's results.
+// `build --metadata-file FILE`, in bake's shape: one key per target, holding bake's keys
+// (`image.name`, `containerimage.digest`), so jq paths written for bake's file
+// (`.["<target>"]["containerimage.digest"]`) work; what bake lacks (every ref, the per-platform
+// images, hashes, cache refs) sits inside each target's object. Pure: built from the plan and
+// the run's results, for the steps after a run (signing, deploys, release notes).
 import { cacheFromList, cacheToList } from '../buildx/argv.ts';
 import { cacheFor, cacheOverrideFor, type InvocationContext } from '../buildx/invocation.ts';
 import type { Plan } from '../plan/plan.ts';
-import type { BuildTask } from '../plan/task.ts';
+import type { BuildTask, ManifestTask } from '../plan/task.ts';
 import type { TaskResult } from './result.ts';
 
 export interface PlatformImage {
@@ -21,6 +24,8 @@ export interface ImageMetadata {
   /** bake's keys, for tools that read its metadata file. */
   'image.name': string;
   'containerimage.digest'?: string;
+  /** The image's variant (`debian11/runtime/py3.9`): what the target name was made from. */
+  variant: string;
   /** Every public reference of the image. */
   refs: string[];
   /** The index digest its tags point at (when known: published or found in this run). */
@@ -32,17 +37,31 @@ export interface ImageMetadata {
   platforms: Record<string, PlatformImage>;
 }
 
-export interface MetadataFile {
-  schemaVersion: 1;
+/** Not a target (a target name has no dot, as bake's `buildx.build.warnings` is not one either). */
+export const RUN_KEY = 'manager.run';
+
+export interface RunMetadata {
+  schemaVersion: 2;
   package: string;
   version: string | null;
-  images: Record<string, ImageMetadata>;
 }
 
-/** One entry per selected image (manifest task), keyed by its variant (`debian11/runtime/py3.9`). */
+export type MetadataFile = { [RUN_KEY]: RunMetadata } & Record<string, ImageMetadata | RunMetadata>;
+
+/**
+ * An image's target name: its variant and architectures as bake names targets (letters,
+ * digits, `_`, `-`). The bake export's target of the image when it is built as one
+ * multi-platform build; with one build per platform, those targets are its `platforms`.
+ */
+export function imageTargetName(m: ManifestTask, plan: Plan): string {
+  const arches = m.builds.flatMap((id) => (plan.tasks.get(id) as BuildTask | undefined)?.arches ?? []);
+  return `${m.variant}/${[...new Set(arches)].join('+')}`.replace(/[^A-Za-z0-9_-]+/g, '_');
+}
+
+/** One target per selected image (manifest task) the run touched. */
 export function metadataFile(plan: Plan, results: readonly TaskResult[], ctx: InvocationContext): MetadataFile {
   const byId = new Map(results.map((r) => [r.id, r]));
-  const images: Record<string, ImageMetadata> = {};
+  const doc: MetadataFile = { [RUN_KEY]: { schemaVersion: 2, package: plan.spec.package, version: plan.spec.version ?? null } };
   for (const id of plan.order) {
     const m = plan.tasks.get(id)!;
     if (m.kind !== 'manifest') continue;
@@ -61,14 +80,16 @@ export function metadataFile(plan: Plan, results: readonly TaskResult[], ctx: In
       if (br.digest) entry.digest = br.digest;
       for (const p of b.platforms) platforms[p] = entry;
     }
-    images[m.variant] = {
+    doc[imageTargetName(m, plan)] = {
       'image.name': m.refs.join(','),
-      ...(res?.digest ? { 'containerimage.digest': res.digest, digest: res.digest } : {}),
+      ...(res?.digest ? { 'containerimage.digest': res.digest } : {}),
+      variant: m.variant,
       refs: m.refs,
+      ...(res?.digest ? { digest: res.digest } : {}),
       hash: m.hash.value,
       ...(res ? { status: res.status } : {}),
       platforms,
     };
   }
-  return { schemaVersion: 1, package: plan.spec.package, version: plan.spec.version ?? null, images };
+  return doc;
 }

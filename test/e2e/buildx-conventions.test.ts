@@ -2,6 +2,7 @@
 // spec's registry cache under its axis-aware key; with that engine's build cache wiped, as on a
 // fresh runner, the forced rebuild imports it and runs no step again), --metadata-file, and
 // attestations from the spec (attached on the containerd engine, refused on the classic one).
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -34,8 +35,15 @@ describe('registry layer cache', () => {
     expect(built.status).toBe('built');
     const key = 'cache-bookworm-base-3.11-amd64';
     // --metadata-file: the image, its public refs and digests, and the cache it wrote.
-    const meta = outputDoc<{ images: Record<string, { refs: string[]; digest: string; status: string; platforms: Record<string, { digest: string; hash: string; cacheTo: string[] }> }> }>(readFileSync(metadata, 'utf8'), 'metadataFile');
-    const image = meta.images['bookworm/base/py3.11']!;
+    const text = readFileSync(metadata, 'utf8');
+    const meta = outputDoc<Record<string, { variant: string; refs: string[]; digest: string; status: string; platforms: Record<string, { digest: string; hash: string; cacheTo: string[] }> }>>(text, 'metadataFile');
+    // bake's flat shape, read as bake users read it: a target's key, then bake's key names.
+    const jq = (filter: string) => execFileSync('jq', ['-r', filter], { input: text, encoding: 'utf8' }).trim();
+    const target = jq('to_entries[] | select(.value.variant == "bookworm/base/py3.11") | .key');
+    expect(target).toMatch(/^bookworm_base_py3_11_[a-z0-9_]+$/);
+    expect(jq(`.["${target}"]["image.name"]`)).toContain(`${e.registry}/${ns}/offline-app:base-python3.11-bookworm`);
+    expect(jq(`.["${target}"].platforms["linux/amd64"].digest`)).toBe(built.digest);
+    const image = meta[target]!;
     expect(image.refs).toContain(`${e.registry}/${ns}/offline-app:base-python3.11-bookworm`);
     // One platform of two was built: no index is published, and only that platform is listed.
     expect(image.status).toBeUndefined();

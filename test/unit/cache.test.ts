@@ -5,6 +5,7 @@ import { buildArgv } from '../../core/buildx/argv.ts';
 import { buildInvocation, cacheFor, cacheKey, type InvocationContext } from '../../core/buildx/invocation.ts';
 import { loadPlan } from '../../core/plan/plan.ts';
 import type { BuildTask } from '../../core/plan/task.ts';
+import type { ImageMetadata } from '../../core/views/metadata-file.ts';
 import { MINI_SPEC, miniSpec, planError } from '../helpers/spec.ts';
 
 const withCache = (cache: string) => miniSpec({ 'manifest.yaml': `${MINI_SPEC}build:\n  cache: ${cache}\n` });
@@ -102,14 +103,17 @@ describe('--metadata-file', () => {
     ];
     const doc = metadataFile(plan, results, ctx(plan));
     outputDoc(JSON.stringify(doc), 'metadataFile');
-    expect(Object.keys(doc.images)).toEqual(['deb/base/py3.10']);
-    const img = doc.images['deb/base/py3.10']!;
+    // bake's shape: one key per target; the run's own facts under a key no target can have.
+    expect(Object.keys(doc)).toEqual(['manager.run', 'deb_base_py3_10_amd64_arm64v8']);
+    expect(doc['manager.run']).toEqual({ schemaVersion: 2, package: 'mini', version: '1.2.3' });
+    const img = doc['deb_base_py3_10_amd64_arm64v8'] as ImageMetadata;
+    expect(img.variant).toBe('deb/base/py3.10');
     expect(img['image.name'].split(',')).toEqual(img.refs);
     expect(img['containerimage.digest']).toBe(`sha256:${'2'.repeat(64)}`);
     expect(Object.keys(img.platforms).sort()).toEqual(['linux/amd64', 'linux/arm64']);
     expect(img.platforms['linux/arm64']).toMatchObject({ status: 'built', cacheTo: ['type=registry,ref=docker.io/acme/mini-staging:cache-deb-base-3.10-arm64v8,mode=max'] });
     // An image whose merge was not in the run lists only the platforms that were, and no status.
-    const partial = metadataFile(plan, results.filter((r) => r.id !== m.id && !r.id.endsWith('/arm64v8')), ctx(plan)).images['deb/base/py3.10']!;
+    const partial = metadataFile(plan, results.filter((r) => r.id !== m.id && !r.id.endsWith('/arm64v8')), ctx(plan))['deb_base_py3_10_amd64_arm64v8'] as ImageMetadata;
     expect(partial.status).toBeUndefined();
     expect(Object.keys(partial.platforms)).toEqual(['linux/amd64']);
   });
