@@ -93,7 +93,11 @@ export class Renderer {
     const sources: Record<string, string> = {};
     const root = this.root;
     const cache = this.cache;
+    // Where each tag of this render stands, so a runtime error names the tag's line and column.
+    const tags = new TagSites();
+    let compiling = { file: '', text: '' };
     const eta = new Eta({
+      plugins: [{ processAST: (ast: AstNode[]) => tags.number(ast, compiling.text) }],
       views: root,
       autoEscape: false,
       autoFilter: true,
@@ -142,7 +146,7 @@ export class Renderer {
     const abs = resolve(root, templatePath.endsWith('.eta') ? templatePath : `${templatePath}.eta`);
     // Includes compile inside the render; the file being compiled when a syntax error strikes is the culprit.
     const compile = eta.compile.bind(eta);
-    let compiling = { file: abs, text: '' };
+    compiling = { file: abs, text: '' };
     eta.compile = ((text: string, options?: { filepath?: string }) => {
       const outer = compiling;
       compiling = { file: options?.filepath ?? abs, text };
@@ -157,7 +161,7 @@ export class Renderer {
       return { content, sources };
     } catch (e) {
       if (e instanceof TemplateError) throw e;
-      throw new TemplateError(templateDiagnostic(e, compiling.file, compiling.text, eta));
+      throw new TemplateError(templateDiagnostic(e, compiling.file, compiling.text, eta, tags));
     }
   }
 }
@@ -198,7 +202,42 @@ function syntaxErrorSite(eta: Eta, text: string): { line: number; column: number
   return firstFailing ? { ...firstFailing, unclosed: true } : undefined;
 }
 
-function templateDiagnostic(e: unknown, file: string, text: string, eta: Eta): Diagnostic {
+type AstNode = ReturnType<Eta['parse']>[number];
+
+/**
+ * Eta's debug mode records the line of the tag being run (`__eta.line`) and names it when the
+ * tag throws: a line, no column. Each tag's number is replaced by a unique site number past
+ * any real line, and the site keeps its line and column: several tags on one line, or a tag
+ * inside a loop, are then named exactly.
+ */
+class TagSites {
+  static readonly BASE = 1_000_000;
+  private readonly sites: { line: number; column: number }[] = [];
+
+  number(ast: AstNode[], text: string): AstNode[] {
+    let offset = 0;
+    for (const t of ast) {
+      if (typeof t === 'string') continue;
+      const tag = t as { val: string; lineNo?: number };
+      const line = tag.lineNo ?? 1;
+      const open = text.indexOf('<%', offset);
+      const at = open >= 0 ? lineCol(text, open) : undefined;
+      // The scan can be fooled by `<%` or `%>` inside a tag's strings; Eta's line is then kept.
+      const site = at && at.line === line ? at : { line, column: 1 };
+      if (open >= 0) offset = Math.max(open + 2, text.indexOf('%>', text.indexOf(tag.val, open + 2) + tag.val.length) + 2);
+      this.sites.push(site);
+      tag.lineNo = TagSites.BASE + this.sites.length - 1;
+    }
+    return ast;
+  }
+
+  /** A line number from Eta's message: a site number gives its tag's place; anything else is a line. */
+  at(n: number): { line: number; column: number } {
+    return n >= TagSites.BASE ? (this.sites[n - TagSites.BASE] ?? { line: 1, column: 1 }) : { line: n, column: 1 };
+  }
+}
+
+function templateDiagnostic(e: unknown, file: string, text: string, eta: Eta, tags: TagSites): Diagnostic {
   const msg = e instanceof Error ? e.message : String(e);
   // Eta's parser names line and column itself ("unclosed tag at line 3 col 5").
   const parse = /^(.*?) at line (\d+) col (\d+):/s.exec(msg);
@@ -223,7 +262,6 @@ function templateDiagnostic(e: unknown, file: string, text: string, eta: Eta): D
     path: '',
     message: `template error: ${cause}`,
     file: inner ? inner[1] : file,
-    line: inner ? Number(inner[2]) : 1,
-    column: 1,
+    ...(inner ? tags.at(Number(inner[2])) : { line: 1, column: 1 }),
   };
 }
