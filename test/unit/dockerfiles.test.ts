@@ -29,6 +29,23 @@ function dockerfiles(plan: Plan): { path: string; text: string; buildArgs: strin
   });
 }
 
+describe('bento-server images take `bentoml containerize`', () => {
+  it('every distro\'s base installs groupadd and useradd (containerize creates the bento\'s user with them)', () => {
+    const plan = loadPlan(BENTO_MANIFEST);
+    // The package that provides them per package manager; Debian's passwd is in every base image.
+    const provider: Record<string, RegExp | undefined> = { apk: /\bapk add\b[^\n]*\bshadow\b/, yum: /\bshadow-utils\b/, dnf: /\bshadow-utils\b/, microdnf: /\bshadow-utils\b/, apt: undefined };
+    const bases = dockerfiles(plan).filter((f) => /\/base\/Dockerfile$/.test(f.path));
+    const distros = new Set(bases.map((f) => f.path.split('/')[1]!));
+    expect([...distros].sort()).toEqual(Object.keys(plan.spec.distros).sort());
+    const missing = bases.filter((f) => {
+      const pm = plan.spec.distros[f.path.split('/')[1]!]!.packageManager;
+      expect(Object.keys(provider), `no rule for ${pm}`).toContain(pm);
+      return provider[pm] !== undefined && !provider[pm]!.test(f.text);
+    });
+    expect(missing.map((f) => f.path)).toEqual([]);
+  });
+});
+
 describe('generated Dockerfiles pass review', () => {
   for (const manifest of EXAMPLES) {
     const plan = loadPlan(manifest);
