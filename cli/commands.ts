@@ -98,6 +98,7 @@ export function registerCommands(program: Command, out: Output): void {
         });
         if (out.opts.json) out.json(res);
         else {
+          if (out.opts.verbose) for (const d of res.renders) out.debug(`  ${d.action} ${d.id}: ${d.reason}`);
           if (out.opts.verbose) for (const f of res.written) out.debug(`  wrote ${f}`);
           if (out.opts.verbose) for (const f of res.removed) out.debug(`  removed ${f}`);
           if (out.opts.verbose) for (const f of res.adopted) out.debug(`  adopted ${f}`);

@@ -1,8 +1,6 @@
 // Gathers what core/plan/decide.ts decides on: the state file's record, what is on disk, and what
 // the registry holds (read-only, over the distribution API). The real run, the dry run,
 // `graph --explain` and `ci matrix` all come through decideTask, so they ask the same questions.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { decide, type DecideOptions, type Decision, type Facts, type RegistryFact } from '../core/plan/decide.ts';
 import { parseImageRef } from '../core/base/image-ref.ts';
 import { holdsExactly, type ManifestInfo } from '../core/base/manifest.ts';
@@ -16,7 +14,7 @@ import { RegistryError } from '../registries/distribution.ts';
 import { labelledImage, manifestAt } from '../registries/images.ts';
 import { HASH_LABEL } from '../core/buildx/argv.ts';
 import { dockerArch, localSource } from '../core/buildx/steps.ts';
-import { hasContent } from './atomic.ts';
+import { renderFacts } from './disk-facts.ts';
 
 /** The registry a run may ask, or why it does not. */
 export type RegistryView = { client: RegistryClient; stagingRepo: string } | { why: string };
@@ -54,9 +52,7 @@ export class FactFinder {
     if (t.kind === 'readme') return { record, readmePush: this.run.readmePush };
     if (t.kind === 'manifest') return { record, localSource: localSource(t, this.plan, this.run.hostArch) !== undefined };
     if (t.kind !== 'render') return { record };
-    const present = t.files.map((f) => existsSync(join(this.packageDir, f.path)));
-    const filesCurrent = t.files.every((f, i) => present[i] && hasContent(join(this.packageDir, f.path), f.content));
-    return { record, filesCurrent, filesPresent: present.some(Boolean) };
+    return { record, ...renderFacts(t, this.packageDir) };
   }
 
   /** What the registry says about a task; `pending` names builds that will run first (dry run). */

@@ -13,6 +13,8 @@ import { checkOutputPath, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
 import { OWNED_PATH, ownedText, readOwned, sha256, type Owned } from './owned.ts';
 import { record } from '../core/plan/record.ts';
+import { decide, DEFAULT_DECIDE, type Action } from '../core/plan/decide.ts';
+import { renderFacts } from './disk-facts.ts';
 import { readState, statePath, stateText } from './state.ts';
 
 export interface GenerateOptions {
@@ -37,6 +39,14 @@ export interface GenerateResult {
   removed: string[];
   /** Files the tool had not written (no record of them) that it owns from now on. */
   adopted: string[];
+  /** Each render task in scope, as decide() judged it before the write. */
+  renders: RenderDecision[];
+}
+
+export interface RenderDecision {
+  id: string;
+  action: Action;
+  reason: string;
 }
 
 const DOC_FILES = new Set(['README.md', 'versions']);
@@ -194,11 +204,17 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
     const text = ownedText(next);
     if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
 
-    // The record changes only where a render's hash did: a no-op generate writes nothing at all.
+    // Each render's run/skip is the one rule every command uses (core/plan/decide.ts), on the
+    // facts the run gathers too. The record changes only where a render's hash did: a no-op
+    // generate writes nothing at all.
     let changed = false;
+    const decisions: RenderDecision[] = [];
     for (const t of renders) {
       if (!(t.dir === '' ? opts.docs : opts.dockerfiles)) continue;
-      if (state.tasks[t.id]?.hash === t.hash.value) continue;
+      const prior = Object.hasOwn(state.tasks, t.id) ? state.tasks[t.id] : undefined;
+      const d = decide(t, { record: prior, ...renderFacts(t, dir) }, { ...DEFAULT_DECIDE, force: opts.overwrite });
+      decisions.push({ id: t.id, action: d.action, reason: d.reason });
+      if (prior?.hash === t.hash.value) continue;
       state.tasks[t.id] = record(t.hash);
       changed = true;
     }
@@ -207,7 +223,7 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
 
     commitTree(dir, writes, c.removed, given.fs ?? realFs);
     removeStaleStaging(dir);
-    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort() };
+    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort(), renders: decisions };
   });
 }
 

@@ -93,6 +93,30 @@ describe('generate', () => {
     expect(r2.written).toEqual(['README.md']);
   });
 
+  it('takes each render\'s run/skip from the one rule, the same the dry run prints, and writes exactly what runs', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { dir, manifest } = miniSpec();
+    const pkgDir = join(dir, 'generated', 'mini');
+    const first = generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    expect(first.renders.map((d) => d.action)).toEqual(first.renders.map(() => 'run'));
+    expect(first.renders.map((d) => d.reason)).toContain('no record of an earlier run');
+    // Hand-edited, template edited, untouched: one render each.
+    writeFileSync(join(pkgDir, 'deb/base/Dockerfile'), 'FROM scratch\n');
+    writeFileSync(join(dir, 'templates/partials/run.eta'), 'RUN echo runtime v3\n');
+    const dry = cli(['--spec-dir', dir, 'build', manifest, '--all', '--dry-run', '--offline', '--json']);
+    const dryRenders = (JSON.parse(dry.stdout) as { tasks: { id: string; kind: string; action: string; reason: string }[] }).tasks.filter((t) => t.kind === 'render');
+    const r = generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir });
+    const byId = Object.fromEntries(r.renders.map((d) => [d.id, d]));
+    expect(byId['render:mini/deb/base']).toMatchObject({ action: 'run', reason: expect.stringMatching(/differ from the templates' output/) });
+    expect(byId['render:mini/deb/runtime']).toMatchObject({ action: 'run', reason: expect.stringMatching(/^inputs changed: .*partials\/run\.eta/) });
+    expect(Object.values(byId).filter((d) => d.action === 'skip').map((d) => d.reason)).toEqual(expect.arrayContaining(['files unchanged']));
+    // The dry run of a build judged every render the same way, for the same reason.
+    expect(Object.fromEntries(dryRenders.map((t) => [t.id, [t.action, t.reason]]))).toEqual(Object.fromEntries(r.renders.map((d) => [d.id, [d.action, d.reason]])));
+    expect(r.written.sort()).toEqual(['deb/base/Dockerfile', 'deb/runtime/Dockerfile']);
+    // And now nothing runs.
+    expect(generate(loadPlan(manifest), { ...ALL, packageDir: pkgDir }).renders.every((d) => d.action === 'skip')).toBe(true);
+  });
+
   it('--dockerfiles leaves the docs alone, --overwrite rewrites everything', () => {
     const { dir, manifest } = miniSpec();
     const pkgDir = join(dir, 'out', 'mini');
