@@ -3,7 +3,7 @@
 import type { Diagnostic, SpecPath } from '../base/diagnostics.ts';
 import { formatPath } from '../base/diagnostics.ts';
 import { locate } from '../spec/source.ts';
-import type { GitRef, Spec, Vars } from '../spec/spec.ts';
+import type { Distro, DistroRelease, GitRef, Release, Spec, Vars } from '../spec/spec.ts';
 import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables, type Defaults, type Scope } from '../spec/placeholders.ts';
 import { checkDirectories, dockerfileName, fixedImage, generatedDirectory } from '../spec/layout.ts';
 
@@ -65,6 +65,32 @@ function cartesian(axes: [string, string[]][]): Record<string, string>[] {
   return out;
 }
 
+/** What expanding the whole matrix shares: the spec, the problems so far, and the images and tags made so far. */
+interface Expanding {
+  spec: Spec;
+  /** Reports a problem once per `once` (its message unless given). */
+  error: (path: SpecPath, message: string, once?: string) => void;
+  variants: Variant[];
+  byKey: Map<string, Variant>;
+  tagOwner: Map<string, { variant: string; tagIndex: number; shared: boolean; at: SpecPath }>;
+  axisDefaults: Record<string, string>;
+  distroNames: string[];
+  aliasOwner: Map<string, string>;
+  /** Each placeholder of the cache locations, with the location it is in. */
+  cacheVars: [string, 'ref' | 'scope' | 'dir'][];
+}
+
+/** One image being expanded: where it is in the spec, and what its templates see. */
+interface Scoped {
+  distro: Distro;
+  rname: string;
+  rel: Release;
+  dr: DistroRelease;
+  drAt: SpecPath;
+  axes: Record<string, string>;
+  scope: Scope;
+}
+
 export function expand(spec: Spec): Expansion {
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
@@ -73,201 +99,239 @@ export function expand(spec: Spec): Expansion {
     reported.add(once);
     diagnostics.push({ severity: 'error', path: formatPath(path), message, ...(locate(spec.source.locations, path) ?? { file: spec.source.manifest, line: 1, column: 1 }) });
   };
-  const variants: Variant[] = [];
-  const byKey = new Map<string, Variant>();
-  const tagOwner = new Map<string, { variant: string; tagIndex: number; shared: boolean; at: SpecPath }>();
-  const axisDefaults = Object.fromEntries(Object.values(spec.axes).map((a) => [a.name, a.default]));
-  const distroNames = Object.keys(spec.distros);
   const aliasOwner = new Map<string, string>();
   for (const d of Object.values(spec.distros)) if (!aliasOwner.has(d.alias)) aliasOwner.set(d.alias, d.name);
-  const missing = (e: MissingVariable, what: string) =>
-    e.why ? `${what} uses {${e.variable}}: ${e.why}` : `${what} uses {${e.variable}}, which has no value here${e.variable === 'version' ? ' (set "version" or pass --target-version)' : ''}`;
-
   const cache = spec.build.cache;
-  const cacheVars: [string, 'ref' | 'scope' | 'dir'][] = (['ref', 'scope', 'dir'] as const).flatMap((k) => templateVariables(cache?.[k] ?? '').map((v): [string, 'ref' | 'scope' | 'dir'] => [v, k]));
+  const ctx: Expanding = {
+    spec,
+    error,
+    variants: [],
+    byKey: new Map(),
+    tagOwner: new Map(),
+    axisDefaults: Object.fromEntries(Object.values(spec.axes).map((a) => [a.name, a.default])),
+    distroNames: Object.keys(spec.distros),
+    aliasOwner,
+    cacheVars: (['ref', 'scope', 'dir'] as const).flatMap((k) => templateVariables(cache?.[k] ?? '').map((v): [string, 'ref' | 'scope' | 'dir'] => [v, k])),
+  };
 
   for (const distro of Object.values(spec.distros)) {
     for (const rname of spec.releaseOrder) {
       const dr = distro.releases[rname];
-      if (!dr) continue;
-      const rel = spec.releases[rname]!;
-      const drAt: SpecPath = ['distros', distro.name, 'releases', rname];
-      for (const [v, k] of cacheVars) {
-        if (Object.hasOwn(spec.axes, v) && !rel.axes.includes(v)) {
-          error(['build', 'cache', k], `cache ${k} uses {${v}}, but release "${rname}" does not expand over axis "${v}"`);
-        }
-      }
-      const axisChoices: [string, string[]][] = rel.axes.map((a) => [a, dr.axes[a] ?? []]);
-      let made = 0;
-      for (const axes of cartesian(axisChoices)) {
-        let arches = dr.architectures.filter((arch) =>
-          Object.entries(axes).every(([a, v]) => {
-            const av = spec.axes[a]!.values[v]!;
-            return !av.architectures || Object.hasOwn(av.architectures, arch);
-          }),
-        );
-        let parentKey: string | undefined;
-        if (rel.parent) {
-          const parentAxes = Object.fromEntries(spec.releases[rel.parent]!.axes.map((a) => [a, axes[a]!]));
-          parentKey = variantKey(spec, distro.name, rel.parent, parentAxes);
-          const pv = byKey.get(parentKey);
-          if (!pv) continue;
-          arches = arches.filter((a) => pv.arches.includes(a));
-        }
-        if (arches.length === 0) continue;
-        made++;
-        const key = variantKey(spec, distro.name, rname, axes);
-        const vars: Record<string, string | undefined> = {
-          package: spec.package,
-          version: spec.version,
-          sha: spec.run?.sha,
-          date: spec.run?.date,
-          distro: distro.name,
-          alias: distro.alias,
-          family: distro.family,
-          release: rname,
-          ...axes,
-        };
-        const data: Record<string, Vars> = {};
-        for (const [a, val] of Object.entries(axes)) {
-          data[a] = { ...spec.axes[a]!.values[val]!.vars, ...distro.axisVars[a]?.[val], ...dr.axisVars[a]?.[val] };
-        }
-        const scope: Scope = { vars, data };
-        const defaults: Defaults = { axes: axisDefaults, firstDistro: distroNames[0] === distro.name, firstOfAlias: aliasOwner.get(distro.alias) === distro.name };
-        const tags: string[] = [];
-        const sharedTags: string[] = [];
-        rel.tags.forEach((t, i) => {
-          if (!tagApplies(t, vars, defaults)) return;
-          const at: SpecPath = ['releases', rname, 'tags', i];
-          try {
-            const tag = expandTemplate(t.template, scope);
-            if (!TAG_RE.test(tag)) {
-              error(at, `tag template "${t.template}" gives "${tag}", which is not a valid Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`, `badtag:${rname}:${i}`);
-              return;
-            }
-            const shared = Boolean(t.shared);
-            const owner = tagOwner.get(tag);
-            // A shared tag may go to several images (their platforms are checked when planning).
-            if (owner && owner.variant !== key && !(shared && owner.shared)) {
-              error(at, `tag template "${t.template}" gives tag "${tag}" to both ${owner.variant} and ${key}; add a variable that tells them apart${shared !== owner.shared ? ' (a tag is shared by every image that carries it, or by none)' : ''}`, `dup:${rname}:${i}`);
-              return;
-            }
-            if (!owner) tagOwner.set(tag, { variant: key, tagIndex: i, shared, at });
-            const list = shared ? sharedTags : tags;
-            if (!list.includes(tag) && !(shared ? tags : sharedTags).includes(tag)) list.push(tag);
-          } catch (e) {
-            if (!(e instanceof MissingVariable)) throw e;
-            if (e.variable === 'version') {
-              error(['version'], `tag template "${t.template}" of release ${rname} needs a version: set "version" in the spec or pass --target-version`, 'needs-version');
-            } else if (e.variable === 'sha' || e.variable === 'date') {
-              error(at, `tag template "${t.template}" needs the ${e.variable === 'sha' ? 'commit: run it in a git repository, or set GITHUB_SHA' : 'run\'s date'}`, `needs-${e.variable}:${rname}:${i}`);
-            } else error(at, missing(e, `tag template "${t.template}"`));
-          }
-        });
-        // Axis values reach the Dockerfile through the args their axes declare.
-        const buildArgs: Record<string, string> = {};
-        const axisOfArg = new Map<string, string>();
-        for (const [a, v] of Object.entries(axes)) {
-          const arg = spec.axes[a]!.arg;
-          if (!arg) continue;
-          buildArgs[arg] = v;
-          axisOfArg.set(arg, a);
-        }
-        const merged = { ...rel.buildArgs, ...distro.buildArgs, ...dr.buildArgs };
-        // The last level that writes an arg decides whether it floats.
-        const gitArgs: Record<string, GitRef> = {};
-        for (const level of [rel, distro, dr]) {
-          for (const k of Object.keys(level.buildArgs)) {
-            if (Object.hasOwn(level.gitArgs, k)) gitArgs[k] = level.gitArgs[k]!;
-            else delete gitArgs[k];
-          }
-        }
-        for (const [k, v] of Object.entries(merged)) {
-          const where: SpecPath = Object.hasOwn(dr.buildArgs, k) ? [...drAt, 'build_args', k]
-            : Object.hasOwn(distro.buildArgs, k) ? ['distros', distro.name, 'build_args', k] : ['releases', rname, 'build_args', k];
-          if (axisOfArg.has(k)) {
-            error(where, `build arg ${k} is set by axis "${axisOfArg.get(k)}"; use {${axisOfArg.get(k)}} elsewhere, or give the axis another arg`);
-            continue;
-          }
-          try {
-            buildArgs[k] = expandTemplate(v, scope);
-            if (gitArgs[k]) gitArgs[k] = { url: gitArgs[k].url, ref: buildArgs[k] };
-          } catch (e) {
-            if (!(e instanceof MissingVariable)) throw e;
-            error(where, missing(e, `build arg ${k}`));
-          }
-        }
-        if (spec.build.parentArg in buildArgs) {
-          error(['build', 'parent_arg'], `build arg ${spec.build.parentArg} is reserved for the parent image; rename it or set build.parent_arg`);
-        }
-        let baseImage: string | undefined;
-        if (!parentKey) {
-          try {
-            baseImage = expandTemplate(fixedImage(spec, distro.image, axes, data), scope);
-          } catch (e) {
-            if (!(e instanceof MissingVariable)) throw e;
-            // Validation names the variable; nothing more to say per image.
-          }
-        }
-        const fill = (text: string, at: SpecPath, what: string, escape?: (x: string) => string): string => {
-          try {
-            return expandTemplate(text, scope, escape);
-          } catch (e) {
-            if (!(e instanceof MissingVariable)) throw e;
-            error(at, missing(e, what));
-            return text;
-          }
-        };
-        const tests = rel.tests.map((t, i) => {
-          const at: SpecPath = ['releases', rname, 'tests', i];
-          return {
-            name: t.name,
-            run: typeof t.run === 'string' ? fill(t.run, [...at, 'run'], 'test command') : t.run.map((a, j) => fill(a, [...at, 'run', j], 'test command')),
-            exitCode: t.expect.exitCode,
-            output: t.expect.output === undefined ? undefined : fill(t.expect.output, [...at, 'expect', 'output'], 'expected output', escapeRegExp),
-            timeout: t.timeout,
-            ...(t.entrypoint ? { entrypoint: t.entrypoint } : {}),
-          };
-        });
-        let dir: string;
-        try {
-          dir = generatedDirectory(spec, distro, rname, axes);
-        } catch (e) {
-          if (!(e instanceof MissingVariable)) throw e;
-          error(['directory'], `directory uses {${e.variable}}, but release "${rname}" does not expand over axis "${e.variable}"`);
-          dir = key;
-        }
-        const v: Variant = {
-          key,
-          distro: distro.name,
-          release: rname,
-          axes,
-          arches,
-          tags,
-          sharedTags,
-          dir,
-          dockerfile: dockerfileName(spec, axes),
-          data,
-          buildArgs,
-          gitArgs,
-          parent: parentKey,
-          baseImage,
-          vars: Object.fromEntries(Object.entries(vars).filter(([, x]) => x !== undefined)) as Record<string, string>,
-          tests,
-        };
-        variants.push(v);
-        byKey.set(key, v);
-      }
-      if (made === 0 && rel.axes.every((a) => (dr.axes[a] ?? []).length > 0)) {
-        // Restrictions that empty an axis are reported where they are written; this is the rest.
-        const parentHas = !rel.parent || variants.some((x) => x.distro === distro.name && x.release === rel.parent);
-        error(drAt, parentHas
-          ? `release "${rname}" on distro ${distro.name} has no image: no combination of ${rel.axes.map((a) => `${a} (${dr.axes[a]!.join(', ')})`).join(', ') || 'its values'} exists on its architectures (${dr.architectures.join(', ')})${rel.parent ? ` that parent release "${rel.parent}" also builds` : ''}`
-          : `release "${rname}" on distro ${distro.name} has no image, because its parent release "${rel.parent}" has none there`);
-      }
+      if (dr) expandDistroRelease(ctx, distro, rname, dr);
     }
   }
-  // A shared tag is one index: two images in it must not both have a platform.
+  checkSharedPlatforms(ctx);
+  checkDirectories(ctx.variants, spec, (path, message) => error(path, message));
+  return { variants: ctx.variants, byKey: ctx.byKey, diagnostics };
+}
+
+/** Every image of one release on one distro: one per combination of its axis values that has a platform. */
+function expandDistroRelease(ctx: Expanding, distro: Distro, rname: string, dr: DistroRelease): void {
+  const { spec, error } = ctx;
+  const rel = spec.releases[rname]!;
+  const drAt: SpecPath = ['distros', distro.name, 'releases', rname];
+  for (const [v, k] of ctx.cacheVars) {
+    if (Object.hasOwn(spec.axes, v) && !rel.axes.includes(v)) {
+      error(['build', 'cache', k], `cache ${k} uses {${v}}, but release "${rname}" does not expand over axis "${v}"`);
+    }
+  }
+  const axisChoices: [string, string[]][] = rel.axes.map((a) => [a, dr.axes[a] ?? []]);
+  let made = 0;
+  for (const axes of cartesian(axisChoices)) {
+    const v = expandVariant(ctx, distro, rname, rel, dr, drAt, axes);
+    if (!v) continue;
+    made++;
+    ctx.variants.push(v);
+    ctx.byKey.set(v.key, v);
+  }
+  if (made === 0 && rel.axes.every((a) => (dr.axes[a] ?? []).length > 0)) {
+    // Restrictions that empty an axis are reported where they are written; this is the rest.
+    const parentHas = !rel.parent || ctx.variants.some((x) => x.distro === distro.name && x.release === rel.parent);
+    error(drAt, parentHas
+      ? `release "${rname}" on distro ${distro.name} has no image: no combination of ${rel.axes.map((a) => `${a} (${dr.axes[a]!.join(', ')})`).join(', ') || 'its values'} exists on its architectures (${dr.architectures.join(', ')})${rel.parent ? ` that parent release "${rel.parent}" also builds` : ''}`
+      : `release "${rname}" on distro ${distro.name} has no image, because its parent release "${rel.parent}" has none there`);
+  }
+}
+
+/** One image, or undefined when no platform is left for it (or its parent has no image). */
+function expandVariant(ctx: Expanding, distro: Distro, rname: string, rel: Release, dr: DistroRelease, drAt: SpecPath, axes: Record<string, string>): Variant | undefined {
+  const { spec, error } = ctx;
+  let arches = dr.architectures.filter((arch) =>
+    Object.entries(axes).every(([a, v]) => {
+      const av = spec.axes[a]!.values[v]!;
+      return !av.architectures || Object.hasOwn(av.architectures, arch);
+    }),
+  );
+  let parentKey: string | undefined;
+  if (rel.parent) {
+    const parentAxes = Object.fromEntries(spec.releases[rel.parent]!.axes.map((a) => [a, axes[a]!]));
+    parentKey = variantKey(spec, distro.name, rel.parent, parentAxes);
+    const pv = ctx.byKey.get(parentKey);
+    if (!pv) return undefined;
+    arches = arches.filter((a) => pv.arches.includes(a));
+  }
+  if (arches.length === 0) return undefined;
+  const key = variantKey(spec, distro.name, rname, axes);
+  const vars: Record<string, string | undefined> = {
+    package: spec.package,
+    version: spec.version,
+    sha: spec.run?.sha,
+    date: spec.run?.date,
+    distro: distro.name,
+    alias: distro.alias,
+    family: distro.family,
+    release: rname,
+    ...axes,
+  };
+  const data: Record<string, Vars> = {};
+  for (const [a, val] of Object.entries(axes)) {
+    data[a] = { ...spec.axes[a]!.values[val]!.vars, ...distro.axisVars[a]?.[val], ...dr.axisVars[a]?.[val] };
+  }
+  const scoped: Scoped = { distro, rname, rel, dr, drAt, axes, scope: { vars, data } };
+  const { tags, sharedTags } = expandTags(ctx, scoped, key);
+  const { buildArgs, gitArgs } = expandBuildArgs(ctx, scoped);
+  let baseImage: string | undefined;
+  if (!parentKey) {
+    try {
+      baseImage = expandTemplate(fixedImage(spec, distro.image, axes, data), scoped.scope);
+    } catch (e) {
+      if (!(e instanceof MissingVariable)) throw e;
+      // Validation names the variable; nothing more to say per image.
+    }
+  }
+  const tests = expandTests(ctx, scoped);
+  let dir: string;
+  try {
+    dir = generatedDirectory(spec, distro, rname, axes);
+  } catch (e) {
+    if (!(e instanceof MissingVariable)) throw e;
+    error(['directory'], `directory uses {${e.variable}}, but release "${rname}" does not expand over axis "${e.variable}"`);
+    dir = key;
+  }
+  return {
+    key,
+    distro: distro.name,
+    release: rname,
+    axes,
+    arches,
+    tags,
+    sharedTags,
+    dir,
+    dockerfile: dockerfileName(spec, axes),
+    data,
+    buildArgs,
+    gitArgs,
+    parent: parentKey,
+    baseImage,
+    vars: Object.fromEntries(Object.entries(vars).filter(([, x]) => x !== undefined)) as Record<string, string>,
+    tests,
+  };
+}
+
+/** The image's tags (its own, and those it shares), each claimed for it in `tagOwner`. */
+function expandTags(ctx: Expanding, { distro, rname, rel, scope }: Scoped, key: string): { tags: string[]; sharedTags: string[] } {
+  const { error, tagOwner } = ctx;
+  const defaults: Defaults = { axes: ctx.axisDefaults, firstDistro: ctx.distroNames[0] === distro.name, firstOfAlias: ctx.aliasOwner.get(distro.alias) === distro.name };
+  const tags: string[] = [];
+  const sharedTags: string[] = [];
+  rel.tags.forEach((t, i) => {
+    if (!tagApplies(t, scope.vars, defaults)) return;
+    const at: SpecPath = ['releases', rname, 'tags', i];
+    try {
+      const tag = expandTemplate(t.template, scope);
+      if (!TAG_RE.test(tag)) {
+        error(at, `tag template "${t.template}" gives "${tag}", which is not a valid Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`, `badtag:${rname}:${i}`);
+        return;
+      }
+      const shared = Boolean(t.shared);
+      const owner = tagOwner.get(tag);
+      // A shared tag may go to several images (their platforms are checked when planning).
+      if (owner && owner.variant !== key && !(shared && owner.shared)) {
+        error(at, `tag template "${t.template}" gives tag "${tag}" to both ${owner.variant} and ${key}; add a variable that tells them apart${shared !== owner.shared ? ' (a tag is shared by every image that carries it, or by none)' : ''}`, `dup:${rname}:${i}`);
+        return;
+      }
+      if (!owner) tagOwner.set(tag, { variant: key, tagIndex: i, shared, at });
+      const list = shared ? sharedTags : tags;
+      if (!list.includes(tag) && !(shared ? tags : sharedTags).includes(tag)) list.push(tag);
+    } catch (e) {
+      if (!(e instanceof MissingVariable)) throw e;
+      if (e.variable === 'version') {
+        error(['version'], `tag template "${t.template}" of release ${rname} needs a version: set "version" in the spec or pass --target-version`, 'needs-version');
+      } else if (e.variable === 'sha' || e.variable === 'date') {
+        error(at, `tag template "${t.template}" needs the ${e.variable === 'sha' ? 'commit: run it in a git repository, or set GITHUB_SHA' : 'run\'s date'}`, `needs-${e.variable}:${rname}:${i}`);
+      } else error(at, missing(e, `tag template "${t.template}"`));
+    }
+  });
+  return { tags, sharedTags };
+}
+
+/** Axis args, then the release's, distro's and distro release's build args, variables expanded. */
+function expandBuildArgs({ spec, error }: Expanding, { distro, rname, rel, dr, drAt, axes, scope }: Scoped): { buildArgs: Record<string, string>; gitArgs: Record<string, GitRef> } {
+  // Axis values reach the Dockerfile through the args their axes declare.
+  const buildArgs: Record<string, string> = {};
+  const axisOfArg = new Map<string, string>();
+  for (const [a, v] of Object.entries(axes)) {
+    const arg = spec.axes[a]!.arg;
+    if (!arg) continue;
+    buildArgs[arg] = v;
+    axisOfArg.set(arg, a);
+  }
+  const merged = { ...rel.buildArgs, ...distro.buildArgs, ...dr.buildArgs };
+  // The last level that writes an arg decides whether it floats.
+  const gitArgs: Record<string, GitRef> = {};
+  for (const level of [rel, distro, dr]) {
+    for (const k of Object.keys(level.buildArgs)) {
+      if (Object.hasOwn(level.gitArgs, k)) gitArgs[k] = level.gitArgs[k]!;
+      else delete gitArgs[k];
+    }
+  }
+  for (const [k, v] of Object.entries(merged)) {
+    const where: SpecPath = Object.hasOwn(dr.buildArgs, k) ? [...drAt, 'build_args', k]
+      : Object.hasOwn(distro.buildArgs, k) ? ['distros', distro.name, 'build_args', k] : ['releases', rname, 'build_args', k];
+    if (axisOfArg.has(k)) {
+      error(where, `build arg ${k} is set by axis "${axisOfArg.get(k)}"; use {${axisOfArg.get(k)}} elsewhere, or give the axis another arg`);
+      continue;
+    }
+    try {
+      buildArgs[k] = expandTemplate(v, scope);
+      if (gitArgs[k]) gitArgs[k] = { url: gitArgs[k].url, ref: buildArgs[k] };
+    } catch (e) {
+      if (!(e instanceof MissingVariable)) throw e;
+      error(where, missing(e, `build arg ${k}`));
+    }
+  }
+  if (spec.build.parentArg in buildArgs) {
+    error(['build', 'parent_arg'], `build arg ${spec.build.parentArg} is reserved for the parent image; rename it or set build.parent_arg`);
+  }
+  return { buildArgs, gitArgs };
+}
+
+/** The release's tests with the image's placeholders filled (as literal text in an expected output). */
+function expandTests({ error }: Expanding, { rname, rel, scope }: Scoped): Variant['tests'] {
+  const fill = (text: string, at: SpecPath, what: string, escape?: (x: string) => string): string => {
+    try {
+      return expandTemplate(text, scope, escape);
+    } catch (e) {
+      if (!(e instanceof MissingVariable)) throw e;
+      error(at, missing(e, what));
+      return text;
+    }
+  };
+  return rel.tests.map((t, i) => {
+    const at: SpecPath = ['releases', rname, 'tests', i];
+    return {
+      name: t.name,
+      run: typeof t.run === 'string' ? fill(t.run, [...at, 'run'], 'test command') : t.run.map((a, j) => fill(a, [...at, 'run', j], 'test command')),
+      exitCode: t.expect.exitCode,
+      output: t.expect.output === undefined ? undefined : fill(t.expect.output, [...at, 'expect', 'output'], 'expected output', escapeRegExp),
+      timeout: t.timeout,
+      ...(t.entrypoint ? { entrypoint: t.entrypoint } : {}),
+    };
+  });
+}
+
+/** A shared tag is one index: two images in it must not both have a platform. */
+function checkSharedPlatforms({ spec, error, variants, tagOwner }: Expanding): void {
   const platformOwner = new Map<string, string>();
   for (const v of variants) {
     for (const tag of v.sharedTags) {
@@ -279,8 +343,10 @@ export function expand(spec: Spec): Expansion {
       }
     }
   }
-  checkDirectories(variants, spec, (path, message) => error(path, message));
-  return { variants, byKey, diagnostics };
+}
+
+function missing(e: MissingVariable, what: string): string {
+  return e.why ? `${what} uses {${e.variable}}: ${e.why}` : `${what} uses {${e.variable}}, which has no value here${e.variable === 'version' ? ' (set "version" or pass --target-version)' : ''}`;
 }
 
 function escapeRegExp(s: string): string {

@@ -9,19 +9,18 @@ import { docsContext, directoryContext } from '../render/contexts.ts';
 import type { Diagnostic } from '../base/diagnostics.ts';
 import { SpecError } from '../base/errors.ts';
 import { expand, type Variant } from '../matrix/expand.ts';
-import { pinBase, pinGit } from '../matrix/floating.ts';
 import { fromCheckDiagnostic, type SourceText } from '../render/from-parent.ts';
 import { combine, hashValue, sha256 } from '../base/hash.ts';
-import { publicRefs, publishRepositories } from '../spec/repositories.ts';
+import { publishRepositories } from '../spec/repositories.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from '../render/render.ts';
 import type { Spec } from '../spec/spec.ts';
-import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task, TestTask } from './task.ts';
+import type { ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task } from './task.ts';
+import { planBuilds } from './plan-builds.ts';
 import { locate } from '../spec/source.ts';
 import { loadSpec, type LoadOptions } from '../spec/validate.ts';
 
-/** Bumped when the meaning of a build changes (argv shape, labels), so old records stop matching. */
-export const BUILD_FORMAT = 'build/2';
-const FORMAT_HASH = sha256(BUILD_FORMAT);
+/** The build format is the builds' (plan-builds.ts); the plan's callers find it here. */
+export { BUILD_FORMAT } from './plan-builds.ts';
 
 /**
  * The package's own templates. Found by walking up from this module, because it runs both from
@@ -70,12 +69,31 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   const { variants } = expansion;
   const tasks = new Map<string, Task>();
   const add = (t: Task) => tasks.set(t.id, t);
-  const pkg = spec.package;
   const renderer = new Renderer(spec.templatesDir);
   const errors: Diagnostic[] = [...expansion.diagnostics];
 
-  // Render tasks: one per generated Dockerfile (a directory holds several when an axis is
-  // per-file), with the support files its templates write beside it.
+  const renders = planRenders(spec, variants, renderer, errors);
+  for (const task of renders.values()) add(task);
+  const docsTask = planDocs(spec, variants, renderer, errors);
+  if (docsTask) add(docsTask);
+  if (errors.length) throw new SpecError([...warnings, ...errors]);
+
+  const { manifests, unpinned } = planBuilds(spec, expansion, (v) => renders.get(renderKey(v.dir, v.dockerfile))!, tasks, opts.multiPlatform === 'single');
+  if (docsTask) for (const r of planReadmes(spec, docsTask, manifests)) add(r);
+
+  const graph = new DirectedGraph<{ task: Task }>();
+  for (const t of tasks.values()) graph.addNode(t.id, { task: t });
+  for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
+  const order = topologicalSort(graph);
+  return { spec, variants, tasks, graph, order, warnings, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
+}
+
+/**
+ * Render tasks, by renderKey: one per generated Dockerfile (a directory holds several when an
+ * axis is per-file), with the support files its templates write beside it. Template problems
+ * go to `errors`.
+ */
+function planRenders(spec: Spec, variants: Variant[], renderer: Renderer, errors: Diagnostic[]): Map<string, RenderTask> {
   const byFile = new Map<string, Variant[]>();
   for (const v of variants) {
     const k = renderKey(v.dir, v.dockerfile);
@@ -85,266 +103,114 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   /** Directory → how many Dockerfiles it holds (more than one with a per-file axis). */
   const dockerfilesIn = new Map<string, number>();
   for (const vs of byFile.values()) dockerfilesIn.set(vs[0]!.dir, (dockerfilesIn.get(vs[0]!.dir) ?? 0) + 1);
-  const renderIds = new Map<string, RenderTask>();
+  const renders = new Map<string, RenderTask>();
   /** Support file → its content and the render that wrote it: two Dockerfiles of a directory must agree on it. */
   const support = new Map<string, { sha256: string; by: string }>();
   for (const [key, vs] of byFile) {
-    const { distro, release, dir, dockerfile } = vs[0]!;
-    const ctx = directoryContext(spec, distro, release, vs);
-    // The directory's files depend on its distro, release and per-value axis values, no more.
-    const tdir = spec.distros[distro]!.templates;
-    const sources: Record<string, string> = {};
-    const files: RenderedFile[] = [];
-    const renderOne = (outName: string, template: string, data: object, header: string[] = []) => {
-      try {
-        const r = renderer.render(`${tdir}/${template}`, data);
-        Object.assign(sources, r.sources);
-        // The spec's header goes first: a `# syntax=` directive only counts on the first lines.
-        const content = header.length ? `${header.join('\n')}\n${r.content}` : r.content;
-        files.push({ path: `${dir}/${outName}`, content, sha256: sha256(content) });
-        return { content, sources: Object.keys(r.sources) };
-      } catch (e) {
-        if (e instanceof TemplateError) errors.push(e.diagnostic);
-        else throw e;
-        return undefined;
-      }
-    };
-    const main = renderOne(dockerfile, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
-    if (main) {
-      const d = notFromArg(spec, release, vs, `${dir}/${dockerfile}`, main);
-      if (d) errors.push(d);
-    }
-    for (const f of ctx.files) {
-      const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
-      renderOne(f.path, f.template, { ...ctx, file: f, arch });
-    }
-    const id = dockerfile === 'Dockerfile' ? `render:${pkg}/${dir}` : `render:${pkg}/${dir}/${dockerfile}`;
-    if ((dockerfilesIn.get(dir) ?? 0) > 1) {
-      // The directory is every one of its Dockerfiles' build context, and a build's hash covers
-      // only its own Dockerfile: BuildKit reads <Dockerfile>.dockerignore for that Dockerfile
-      // alone, so `COPY .` cannot pick up a sibling's.
-      const content = SIBLING_IGNORE;
-      files.push({ path: `${dir}/${dockerfile}.dockerignore`, content, sha256: sha256(content) });
-    }
-    for (const f of files) {
-      if (f.path === `${dir}/${dockerfile}` || f.path === `${dir}/${dockerfile}.dockerignore`) continue;
-      const other = support.get(f.path);
-      if (!other) support.set(f.path, { sha256: f.sha256, by: id });
-      else if (other.sha256 !== f.sha256) {
-        const at = ['releases', release, 'files'];
-        errors.push({ severity: 'error', path: at.join('.'), message: `${f.path} is written by both ${other.by} and ${id} with different content; a support file of a directory must be the same for each of its Dockerfiles`, ...(locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 }) });
-      }
-    }
-    const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };
-    for (const [p, h] of Object.entries(sources)) parts[`template:${p}`] = h;
-    const task: RenderTask = { kind: 'render', id, deps: [], hash: combine(parts), dir, dockerfile, distro, release, files, data: ctx };
-    renderIds.set(key, task);
-    add(task);
+    const task = planRender(spec, vs, renderer, errors, (dockerfilesIn.get(vs[0]!.dir) ?? 0) > 1);
+    checkSupportFiles(spec, task, support, errors);
+    renders.set(key, task);
   }
+  return renders;
+}
 
-  // Package docs: README.md and versions.
-  const docs = docsContext(spec, variants);
-  let docsTask: RenderTask | undefined;
-  {
-    const own = join(spec.templatesDir, 'README.md.eta');
-    const docsRenderer = existsSync(own) ? renderer : new Renderer(BUILTIN_TEMPLATES);
+/** The render task of one Dockerfile and the files beside it; `shared` when its directory holds other Dockerfiles too. */
+function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagnostic[], shared: boolean): RenderTask {
+  const { distro, release, dir, dockerfile } = vs[0]!;
+  const ctx = directoryContext(spec, distro, release, vs);
+  // The directory's files depend on its distro, release and per-value axis values, no more.
+  const tdir = spec.distros[distro]!.templates;
+  const sources: Record<string, string> = {};
+  const files: RenderedFile[] = [];
+  const renderOne = (outName: string, template: string, data: object, header: string[] = []) => {
     try {
-      const r = docsRenderer.render('README.md', docs);
-      const versions = `${spec.version ?? ''}\n`;
-      const files: RenderedFile[] = [
-        { path: 'README.md', content: r.content, sha256: sha256(r.content) },
-        { path: 'versions', content: versions, sha256: sha256(versions) },
-      ];
-      const parts: Record<string, string> = { context: hashValue(docs), engine: sha256(ENGINE_VERSION) };
-      for (const [p, h] of Object.entries(r.sources)) parts[`template:${p}`] = h;
-      docsTask = { kind: 'render', id: `render:${pkg}/docs`, deps: [], hash: combine(parts), dir: '', files, data: docs };
-      add(docsTask);
+      const r = renderer.render(`${tdir}/${template}`, data);
+      Object.assign(sources, r.sources);
+      // The spec's header goes first: a `# syntax=` directive only counts on the first lines.
+      const content = header.length ? `${header.join('\n')}\n${r.content}` : r.content;
+      files.push({ path: `${dir}/${outName}`, content, sha256: sha256(content) });
+      return { content, sources: Object.keys(r.sources) };
     } catch (e) {
       if (e instanceof TemplateError) errors.push(e.diagnostic);
       else throw e;
+      return undefined;
+    }
+  };
+  const main = renderOne(dockerfile, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
+  if (main) {
+    const d = notFromArg(spec, release, vs, `${dir}/${dockerfile}`, main);
+    if (d) errors.push(d);
+  }
+  for (const f of ctx.files) {
+    const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
+    renderOne(f.path, f.template, { ...ctx, file: f, arch });
+  }
+  const id = dockerfile === 'Dockerfile' ? `render:${spec.package}/${dir}` : `render:${spec.package}/${dir}/${dockerfile}`;
+  if (shared) {
+    // The directory is every one of its Dockerfiles' build context, and a build's hash covers
+    // only its own Dockerfile: BuildKit reads <Dockerfile>.dockerignore for that Dockerfile
+    // alone, so `COPY .` cannot pick up a sibling's.
+    const content = SIBLING_IGNORE;
+    files.push({ path: `${dir}/${dockerfile}.dockerignore`, content, sha256: sha256(content) });
+  }
+  const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };
+  for (const [p, h] of Object.entries(sources)) parts[`template:${p}`] = h;
+  return { kind: 'render', id, deps: [], hash: combine(parts), dir, dockerfile, distro, release, files, data: ctx };
+}
+
+/** A support file written by several Dockerfiles of one directory must be the same for each; `support` holds the ones seen so far. */
+function checkSupportFiles(spec: Spec, task: RenderTask, support: Map<string, { sha256: string; by: string }>, errors: Diagnostic[]): void {
+  const { id, dir, dockerfile, release, files } = task;
+  for (const f of files) {
+    if (f.path === `${dir}/${dockerfile}` || f.path === `${dir}/${dockerfile}.dockerignore`) continue;
+    const other = support.get(f.path);
+    if (!other) support.set(f.path, { sha256: f.sha256, by: id });
+    else if (other.sha256 !== f.sha256) {
+      const at = ['releases', release!, 'files'];
+      errors.push({ severity: 'error', path: at.join('.'), message: `${f.path} is written by both ${other.by} and ${id} with different content; a support file of a directory must be the same for each of its Dockerfiles`, ...(locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 }) });
     }
   }
-  if (errors.length) throw new SpecError([...warnings, ...errors]);
+}
 
-  // Builds, tests, manifests.
-  const single = opts.multiPlatform === 'single';
-  const buildId = (key: string, arches: string[]) => `build:${pkg}/${key}/${arches.join('+')}`;
-  /** Variant key → its builds by architecture, for children to find their parent's. */
-  const buildsOf = new Map<string, Map<string, BuildTask>>();
-  const manifests: ManifestTask[] = [];
-  const unpinned = new Set<string>();
-  /** Shared tag → the images carrying it, in expansion order. */
-  const sharedBy = new Map<string, string[]>();
-  for (const v of variants) for (const t of v.sharedTags) sharedBy.set(t, [...(sharedBy.get(t) ?? []), v.key]);
-  const gatesOf = new Map<string, string[]>();
-  const buildsOfVariant = new Map<string, string[]>();
-  for (const v of variants) {
-    const render = renderIds.get(renderKey(v.dir, v.dockerfile))!;
-    const rel = spec.releases[v.release]!;
-    const fileParts: Record<string, string> = {};
-    for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
-    const builds: string[] = [];
-    const gates: string[] = [];
-    const tests = v.tests.map((t) => ({ ...t, timeout: t.timeout ?? spec.build.timeout }));
-    const testsHash = hashValue(tests);
-    const buildArgsHash = hashValue(v.buildArgs);
-    const own = new Map<string, BuildTask>();
-    buildsOf.set(v.key, own);
-    for (const arches of single ? [v.arches] : v.arches.map((a) => [a])) {
-      const platforms = arches.map((a) => spec.architectures[a]!);
-      const parentTask = v.parent ? buildsOf.get(v.parent)?.get(arches[0]!) : undefined;
-      const parentBuild = parentTask?.id ?? (v.parent ? buildId(v.parent, arches) : undefined);
-      const parts: Record<string, string> = {
-        ...fileParts,
-        build_args: buildArgsHash,
-        [single ? 'platforms' : 'platform']: sha256(platforms.join(',')),
-        format: FORMAT_HASH,
-      };
-      const details: Record<string, string> = {};
-      if (parentTask) parts['parent'] = parentTask.hash.value;
-      // Floating inputs hash as what they resolved to, so an upstream move rebuilds what uses it.
-      let baseImage: string | undefined;
-      if (v.baseImage) {
-        const base = pinBase(spec.lock, v.baseImage, platforms);
-        baseImage = base.ref;
-        parts['base_image'] = sha256(base.ref);
-        details['base_image'] = base.ref;
-        if (!base.pinned) unpinned.add(v.baseImage);
-      }
-      const floatingArgs: Record<string, string> = {};
-      for (const [arg, g] of Object.entries(v.gitArgs)) {
-        const commit = pinGit(spec.lock, g.url, g.ref);
-        parts[`git:${arg}`] = sha256(`${g.url}#${g.ref}@${commit ?? ''}`);
-        details[`git:${arg}`] = `${g.url}#${g.ref}${commit ? `@${commit}` : ' (unpinned)'}`;
-        if (commit) floatingArgs[arg] = commit;
-        else unpinned.add(`${g.url}#${g.ref}`);
-      }
-      const b: BuildTask = {
-        kind: 'build',
-        id: buildId(v.key, arches),
-        deps: parentBuild ? [render.id, parentBuild] : [render.id],
-        hash: combine(parts, details),
-        variant: v.key,
-        distro: v.distro,
-        release: v.release,
-        axes: v.axes,
-        arches,
-        platforms,
-        context: render.dir,
-        dockerfile: v.dockerfile,
-        buildArgs: v.buildArgs,
-        floatingArgs,
-        parentBuild,
-        baseImage,
-        timeout: rel.timeout ?? spec.build.timeout,
-      };
-      add(b);
-      builds.push(b.id);
-      gates.push(b.id);
-      for (const a of arches) own.set(a, b);
-      if (!tests.length) continue;
-      for (const arch of arches) {
-        const platform = spec.architectures[arch]!;
-        const tt: TestTask = {
-          kind: 'test',
-          id: `test:${pkg}/${v.key}/${arch}`,
-          deps: [b.id],
-          hash: combine({ build: b.hash.value, tests: testsHash, platform: sha256(platform) }),
-          build: b.id,
-          variant: v.key,
-          platform,
-          tests,
-        };
-        add(tt);
-        gates.push(tt.id);
-      }
-    }
-    // A shared tag that only this image carries is simply one of its tags.
-    const tags = [...v.tags, ...v.sharedTags.filter((t) => sharedBy.get(t)!.length === 1)];
-    const refs = publicRefs(spec, tags);
-    gatesOf.set(v.key, gates);
-    buildsOfVariant.set(v.key, builds);
-    const mparts: Record<string, string> = { refs: hashValue([...refs].sort()) };
-    for (const id of builds) mparts[`build:${(tasks.get(id) as BuildTask).arches.join('+')}`] = tasks.get(id)!.hash.value;
-    const m: ManifestTask = {
-      kind: 'manifest',
-      id: `manifest:${pkg}/${v.key}`,
-      deps: gates,
-      hash: combine(mparts),
-      variant: v.key,
-      distro: v.distro,
-      release: v.release,
-      axes: v.axes,
-      builds,
-      platforms: v.arches.map((a) => spec.architectures[a]!),
-      tags,
-      refs,
-    };
-    add(m);
-    manifests.push(m);
+/** Package docs: README.md and versions, from the spec's README template or the built-in one. */
+function planDocs(spec: Spec, variants: Variant[], renderer: Renderer, errors: Diagnostic[]): RenderTask | undefined {
+  const docs = docsContext(spec, variants);
+  const own = join(spec.templatesDir, 'README.md.eta');
+  const docsRenderer = existsSync(own) ? renderer : new Renderer(BUILTIN_TEMPLATES);
+  try {
+    const r = docsRenderer.render('README.md', docs);
+    const versions = `${spec.version ?? ''}\n`;
+    const files: RenderedFile[] = [
+      { path: 'README.md', content: r.content, sha256: sha256(r.content) },
+      { path: 'versions', content: versions, sha256: sha256(versions) },
+    ];
+    const parts: Record<string, string> = { context: hashValue(docs), engine: sha256(ENGINE_VERSION) };
+    for (const [p, h] of Object.entries(r.sources)) parts[`template:${p}`] = h;
+    return { kind: 'render', id: `render:${spec.package}/docs`, deps: [], hash: combine(parts), dir: '', files, data: docs };
+  } catch (e) {
+    if (e instanceof TemplateError) errors.push(e.diagnostic);
+    else throw e;
+    return undefined;
   }
+}
 
-  // Shared tags carried by several images: one index of all their platforms (expansion made
-  // sure the platforms do not overlap), one manifest task per set of images.
-  const groups = new Map<string, { keys: string[]; tags: string[] }>();
-  for (const [tag, keys] of sharedBy) {
-    if (keys.length < 2) continue;
-    const k = keys.join(' ');
-    if (!groups.has(k)) groups.set(k, { keys, tags: [] });
-    groups.get(k)!.tags.push(tag);
+/** READMEs: one per registry repository that wants one, after every manifest pushed to it. */
+function planReadmes(spec: Spec, docsTask: RenderTask, manifests: ManifestTask[]): ReadmeTask[] {
+  const readme = docsTask.files.find((f) => f.path === 'README.md')!;
+  const out: ReadmeTask[] = [];
+  for (const { registry, repository } of publishRepositories(spec)) {
+    if (!registry.readme) continue;
+    out.push({
+      kind: 'readme',
+      id: `readme:${spec.package}/${registry.name}`,
+      deps: [docsTask.id, ...manifests.map((m) => m.id)],
+      hash: combine({ readme: readme.sha256, repository: sha256(repository) }),
+      registry: registry.name,
+      repository,
+      docs: docsTask.id,
+    });
   }
-  for (const { keys, tags } of groups.values()) {
-    const vs = keys.map((k) => expansion.byKey.get(k)!);
-    const builds = keys.flatMap((k) => buildsOfVariant.get(k)!);
-    const refs = publicRefs(spec, tags);
-    const mparts: Record<string, string> = { refs: hashValue([...refs].sort()) };
-    for (const id of builds) {
-      const b = tasks.get(id) as BuildTask;
-      mparts[`build:${b.variant}:${b.arches.join('+')}`] = b.hash.value;
-    }
-    const variant = `@shared/${tags[0]}`;
-    const m: ManifestTask = {
-      kind: 'manifest',
-      id: `manifest:${pkg}/${variant}`,
-      deps: keys.flatMap((k) => gatesOf.get(k)!),
-      hash: combine(mparts),
-      variant,
-      variants: keys,
-      distro: vs[0]!.distro,
-      release: vs[0]!.release,
-      axes: vs[0]!.axes,
-      builds,
-      platforms: vs.flatMap((x) => x.arches.map((a) => spec.architectures[a]!)),
-      tags,
-      refs,
-    };
-    add(m);
-    manifests.push(m);
-  }
-
-  // READMEs: one per registry repository that wants one, after every manifest pushed to it.
-  if (docsTask) {
-    const readme = docsTask.files.find((f) => f.path === 'README.md')!;
-    for (const { registry, repository } of publishRepositories(spec)) {
-      if (!registry.readme) continue;
-      const r: ReadmeTask = {
-        kind: 'readme',
-        id: `readme:${pkg}/${registry.name}`,
-        deps: [docsTask.id, ...manifests.map((m) => m.id)],
-        hash: combine({ readme: readme.sha256, repository: sha256(repository) }),
-        registry: registry.name,
-        repository,
-        docs: docsTask.id,
-      };
-      add(r);
-    }
-  }
-
-  const graph = new DirectedGraph<{ task: Task }>();
-  for (const t of tasks.values()) graph.addNode(t.id, { task: t });
-  for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
-  const order = topologicalSort(graph);
-  return { spec, variants, tasks, graph, order, warnings, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
+  return out;
 }
 
 const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile}`;

@@ -40,54 +40,54 @@ const stringMap = z.record(
   z.union([z.string(), z.number(), z.boolean(), gitRef]).transform((v) => (typeof v === 'object' ? v : String(v))),
 );
 
-export function buildSchema(mode: Mode) {
-  // Typed as the full shape: the layer variant is only ever exported as JSON Schema.
-  const req = <T extends z.ZodType>(t: T): T => (mode === 'full' ? t : (t.optional() as unknown as T));
+/** Required in a full spec, optional in a layer. */
+type Req = <T extends z.ZodType>(t: T) => T;
 
-  const selection = (what: string) => z.union([
-    z.array(versionString(what)),
-    z.strictObject({
-      include: z.array(versionString(what)).optional(),
-      exclude: z.array(versionString(what)).optional(),
-      values: z.record(versionString(what), z.strictObject({ vars: vars.optional() })).optional()
-        .describe('Data for some values here, over the axis\'s own: value → {vars}.'),
-    }),
-  ]).describe('A list replaces the inherited values; {include, exclude} adjusts them; values adds data per value.');
-  const pythonSelection = selection('a Python version');
-  const axisSelections = z.record(axisName, selection('an axis value'))
-    .describe('Restrict axes here: axis → a list of values, or {include, exclude}. Children inherit the restriction.');
+const selection = (what: string) => z.union([
+  z.array(versionString(what)),
+  z.strictObject({
+    include: z.array(versionString(what)).optional(),
+    exclude: z.array(versionString(what)).optional(),
+    values: z.record(versionString(what), z.strictObject({ vars: vars.optional() })).optional()
+      .describe('Data for some values here, over the axis\'s own: value → {vars}.'),
+  }),
+]).describe('A list replaces the inherited values; {include, exclude} adjusts them; values adds data per value.');
+const pythonSelection = selection('a Python version');
+const axisSelections = z.record(axisName, selection('an axis value'))
+  .describe('Restrict axes here: axis → a list of values, or {include, exclude}. Children inherit the restriction.');
 
-  const fileSpec = z.strictObject({
-    path: z.string().min(1).describe('Output file name inside the generated directory; `{arch}` expands per architecture.'),
-    template: z.string().min(1).describe('Template name, relative to the distro template directory (.eta is added).'),
-  });
+const fileSpec = z.strictObject({
+  path: z.string().min(1).describe('Output file name inside the generated directory; `{arch}` expands per architecture.'),
+  template: z.string().min(1).describe('Template name, relative to the distro template directory (.eta is added).'),
+});
 
-  const tagSpec = z.union([
-    z.string().min(1),
-    z.strictObject({
-      template: z.string().min(1),
-      when: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional()
-        .describe('Only emit the tag when each named axis or variable has one of the given values (`default`: the axis default, the first distro, the first distro of an alias).'),
-      shared: z.boolean().optional()
-        .describe('A tag several images carry together (their platforms must not overlap): one index of all of them, SharedTags in the library export.'),
-    }),
-  ]);
+const tagSpec = z.union([
+  z.string().min(1),
+  z.strictObject({
+    template: z.string().min(1),
+    when: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional()
+      .describe('Only emit the tag when each named axis or variable has one of the given values (`default`: the axis default, the first distro, the first distro of an alias).'),
+    shared: z.boolean().optional()
+      .describe('A tag several images carry together (their platforms must not overlap): one index of all of them, SharedTags in the library export.'),
+  }),
+]);
 
-  const imageTest = z.strictObject({
-    name: name('a test name'),
-    run: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('Command run in the image; a string runs through /bin/sh -c.'),
-    expect: z
-      .strictObject({
-        exit_code: z.number().int().min(0).max(255).optional(),
-        output: z.string().optional().describe('Regular expression the combined output must match; `{python}` and other tag variables expand.'),
-      })
-      .optional(),
-    timeout: z.number().positive().optional(),
-    entrypoint: z.enum(['command', 'image']).optional()
-      .describe('command (default): `run` replaces the image\'s entrypoint; image: `run` goes to the image\'s own entrypoint (tini as PID 1, say).'),
-  });
+const imageTest = z.strictObject({
+  name: name('a test name'),
+  run: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('Command run in the image; a string runs through /bin/sh -c.'),
+  expect: z
+    .strictObject({
+      exit_code: z.number().int().min(0).max(255).optional(),
+      output: z.string().optional().describe('Regular expression the combined output must match; `{python}` and other tag variables expand.'),
+    })
+    .optional(),
+  timeout: z.number().positive().optional(),
+  entrypoint: z.enum(['command', 'image']).optional()
+    .describe('command (default): `run` replaces the image\'s entrypoint; image: `run` goes to the image\'s own entrypoint (tini as PID 1, say).'),
+});
 
-  const release = z.strictObject({
+function releaseSchema(req: Req) {
+  return z.strictObject({
     description: z.string().optional(),
     parent: z.union([name('a release name'), z.null()]).optional().describe('The release this one builds FROM; omit or null for a root.'),
     dockerfile: z.string().min(1).optional().describe('Template name for the Dockerfile (default `<release>.Dockerfile`).'),
@@ -99,17 +99,19 @@ export function buildSchema(mode: Mode) {
     vars: vars.optional(),
     timeout: z.number().positive().optional(),
   });
+}
 
-  const distroRelease = z.strictObject({
-    architectures: z.array(name('an architecture')).optional(),
-    python: pythonSelection.optional(),
-    files: z.array(fileSpec).optional(),
-    build_args: stringMap.optional(),
-    vars: vars.optional(),
-    axes: axisSelections.optional(),
-  });
+const distroRelease = z.strictObject({
+  architectures: z.array(name('an architecture')).optional(),
+  python: pythonSelection.optional(),
+  files: z.array(fileSpec).optional(),
+  build_args: stringMap.optional(),
+  vars: vars.optional(),
+  axes: axisSelections.optional(),
+});
 
-  const distro = z.strictObject({
+function distroSchema(req: Req) {
+  return z.strictObject({
     description: z.string().optional(),
     alias: name('a tag alias').optional(),
     family: req(name('a distro family')),
@@ -128,16 +130,19 @@ export function buildSchema(mode: Mode) {
     build_args: stringMap.optional(),
     vars: vars.optional(),
   });
+}
 
-  const axisValue = z.union([
-    z.null(),
-    z.strictObject({
-      vars: vars.optional(),
-      architectures: z.record(z.string(), z.union([vars, z.null()])).optional()
-        .describe('When given, the value exists only on these architectures, each with its own vars, written here or kept in a data file: `amd64: {include: cuda/11.6.2/amd64.yaml}` (relative to this spec file, inside the spec root).'),
-    }),
-  ]);
-  const axis = z.strictObject({
+const axisValue = z.union([
+  z.null(),
+  z.strictObject({
+    vars: vars.optional(),
+    architectures: z.record(z.string(), z.union([vars, z.null()])).optional()
+      .describe('When given, the value exists only on these architectures, each with its own vars, written here or kept in a data file: `amd64: {include: cuda/11.6.2/amd64.yaml}` (relative to this spec file, inside the spec root).'),
+  }),
+]);
+
+function axisSchema(req: Req) {
+  return z.strictObject({
     description: z.string().optional(),
     default: z.string().optional().describe('The value `when: { axis: default }` means (default: the first value).'),
     arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a build-arg name').optional()
@@ -153,8 +158,10 @@ export function buildSchema(mode: Mode) {
       ]),
     ).describe('The values, in order: a list, or a map from value to its data.'),
   });
+}
 
-  const registry = z.strictObject({
+function registrySchema(req: Req) {
+  return z.strictObject({
     kind: req(z.enum(['dockerhub', 'quay', 'harbor', 'ghcr', 'gcr', 'ecr', 'generic'])),
     host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/, 'expected a registry host[:port] (letters, digits, dots and dashes, not starting with one)').optional(),
     namespace: req(z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lowercase namespace')),
@@ -172,29 +179,34 @@ export function buildSchema(mode: Mode) {
     region: z.string().optional(),
     api: z.string().url().refine(isSafeApiUrl, 'expected an https:// URL (http:// only on localhost) without user:password@').optional().describe('Base URL of the registry web API used for README pushes (defaults per kind).'),
   });
+}
 
-  const cache = z.strictObject({
-    type: z.enum(['registry', 'gha', 'local']).describe('registry: a cache image beside the staging images; gha: the GitHub Actions cache service; local: a directory.'),
-    ref: z.string().optional().describe('type=registry: cache image (default `<staging repository>:cache-<distro>-<release>-<axis values>-<arch>`); `{registry}`, `{repository}`, `{distro}`, `{release}`, `{arch}` and axis names expand.'),
-    scope: z.string().optional().describe('type=gha: cache scope (default `<package>-<distro>-<release>-<axis values>-<arch>`); the same placeholders expand.'),
-    dir: z.string().optional().describe('type=local: directory (default `<generated>/.cache/<distro>/<release>/<axis values>/<arch>`); the same placeholders expand.'),
-    mode: z.enum(['min', 'max']).optional().describe('Which layers are exported: max (every stage, default) or min (the final image only).'),
-  });
+const cache = z.strictObject({
+  type: z.enum(['registry', 'gha', 'local']).describe('registry: a cache image beside the staging images; gha: the GitHub Actions cache service; local: a directory.'),
+  ref: z.string().optional().describe('type=registry: cache image (default `<staging repository>:cache-<distro>-<release>-<axis values>-<arch>`); `{registry}`, `{repository}`, `{distro}`, `{release}`, `{arch}` and axis names expand.'),
+  scope: z.string().optional().describe('type=gha: cache scope (default `<package>-<distro>-<release>-<axis values>-<arch>`); the same placeholders expand.'),
+  dir: z.string().optional().describe('type=local: directory (default `<generated>/.cache/<distro>/<release>/<axis values>/<arch>`); the same placeholders expand.'),
+  mode: z.enum(['min', 'max']).optional().describe('Which layers are exported: max (every stage, default) or min (the final image only).'),
+});
 
-  const build = z.strictObject({
-    max_workers: z.number().int().positive().optional(),
-    timeout: z.number().positive().optional().describe('Seconds per build or test task.'),
-    parent_arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('Build arg carrying the parent image (default BASE_IMAGE).'),
-    cache: cache.optional(),
-    attest: z.strictObject({
-      provenance: z.union([z.enum(['min', 'max']), z.literal(false)]).optional().describe('SLSA provenance attached to every image (buildx --provenance mode=…); false: none.'),
-      sbom: z.boolean().optional().describe('An SBOM attached to every image (buildx --sbom).'),
-    }).optional().describe('Attestations for build, bake and the workflow; refused on a builder that cannot attach them. --provenance / --sbom override.'),
-    multi_platform: z.enum(['auto', 'single', 'split']).optional(),
-    runners: z.record(z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'), z.string().min(1)).optional()
-      .describe('CI runner label per platform (native runners); other platforms run under QEMU on the default runner.'),
-    default_runner: z.string().min(1).optional().describe('CI runner label for everything else (default ubuntu-latest).'),
-  });
+const build = z.strictObject({
+  max_workers: z.number().int().positive().optional(),
+  timeout: z.number().positive().optional().describe('Seconds per build or test task.'),
+  parent_arg: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('Build arg carrying the parent image (default BASE_IMAGE).'),
+  cache: cache.optional(),
+  attest: z.strictObject({
+    provenance: z.union([z.enum(['min', 'max']), z.literal(false)]).optional().describe('SLSA provenance attached to every image (buildx --provenance mode=…); false: none.'),
+    sbom: z.boolean().optional().describe('An SBOM attached to every image (buildx --sbom).'),
+  }).optional().describe('Attestations for build, bake and the workflow; refused on a builder that cannot attach them. --provenance / --sbom override.'),
+  multi_platform: z.enum(['auto', 'single', 'split']).optional(),
+  runners: z.record(z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'), z.string().min(1)).optional()
+    .describe('CI runner label per platform (native runners); other platforms run under QEMU on the default runner.'),
+  default_runner: z.string().min(1).optional().describe('CI runner label for everything else (default ubuntu-latest).'),
+});
+
+export function buildSchema(mode: Mode) {
+  // Typed as the full shape: the layer variant is only ever exported as JSON Schema.
+  const req: Req = (t) => (mode === 'full' ? t : (t.optional() as unknown as typeof t));
 
   return z.strictObject({
     $schema: z.string().optional(),
@@ -209,10 +221,10 @@ export function buildSchema(mode: Mode) {
     python: z.array(versionString('a Python version')).min(1).optional()
       .describe('Shorthand for an axis `python` on every release, with build arg PYTHON_VERSION and id `py`.'),
     architectures: req(z.record(name('an architecture'), z.string().regex(PLATFORM_RE, 'expected a docker platform like linux/arm64'))),
-    axes: z.record(axisName, axis).optional().describe('The matrix dimensions beyond distro and architecture; a release names the axes it expands over.'),
-    releases: req(z.record(name('a release name'), release)),
-    distros: req(z.record(name('a distro name'), distro)),
-    registries: z.record(name('a registry name'), registry).optional(),
+    axes: z.record(axisName, axisSchema(req)).optional().describe('The matrix dimensions beyond distro and architecture; a release names the axes it expands over.'),
+    releases: req(z.record(name('a release name'), releaseSchema(req))),
+    distros: req(z.record(name('a distro name'), distroSchema(req))),
+    registries: z.record(name('a registry name'), registrySchema(req)).optional(),
     publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
     directory: z.string().min(1).optional()
       .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}` and per-value axes expand (default `{distro}/{release}`, then each per-value axis).'),

@@ -13,6 +13,8 @@ import { fullSchema, type RawSpec } from './schema.ts';
 import { locate, writtenOrder, type Locations } from './source.ts';
 import {
   DEFAULT_HOSTS,
+  type Axis,
+  type BuildSettings,
   type Distro,
   type DistroRelease,
   type FileTemplate,
@@ -84,7 +86,7 @@ export function loadSpec(manifestFile: string, opts: LoadOptions = {}): LoadResu
     removed = repaired.removed;
   }
   // From here on, a name from the spec never finds a member of Object.prototype.
-  const spec = normalize(withoutPrototypes(parsed.data), manifest, layers.files, layers.locations, report, opts, removed);
+  const spec = normalize({ raw: withoutPrototypes(parsed.data), manifest, files: layers.files, locs: layers.locations, report, opts, removed });
   const lock = readLockFile(manifest);
   report.diagnostics.push(...lock.diagnostics);
   if (hasErrors(report.diagnostics) || !spec) return { diagnostics: report.diagnostics };
@@ -196,25 +198,77 @@ function schemaIssue(report: Reporter, issue: z.core.$ZodIssue, raw: unknown): v
 
 const uniq = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
 
-function normalize(
-  raw: RawSpec,
-  manifest: string,
-  files: string[],
-  locs: Locations,
-  report: Reporter,
-  opts: LoadOptions,
-  removed: Removed = { names: new Set() },
-): Spec | undefined {
-  // What the schema already refused is not reported again as missing.
-  const gone = (collection: string, name: string) => removed.names.has(`${collection}/${name}`) || removed.names.has(collection);
+type RawRelease = RawSpec['releases'][string];
+type RawDistro = RawSpec['distros'][string];
+type RawDistroRelease = NonNullable<Extract<RawDistro['releases'], Record<string, unknown>>[string]>;
+/** A release as a distro lists it: its name, where it is listed, and what the distro sets for it (map form only). */
+type DistroReleaseEntry = [string, SpecPath, RawDistroRelease | null];
+
+/** What every stage of normalizing reads: the schema's output, where it came from, where problems go. */
+interface Normalizing {
+  raw: RawSpec;
+  manifest: string;
+  files: string[];
+  locs: Locations;
+  report: Reporter;
+  opts: LoadOptions;
+  /** What the schema already refused is not reported again as missing. */
+  gone: (collection: string, name: string) => boolean;
+  archNames: string[];
+}
+
+function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: Removed }): Spec | undefined {
+  const { raw, manifest, files, locs, report, opts, removed } = input;
+  const ctx: Normalizing = {
+    raw,
+    manifest,
+    files,
+    locs,
+    report,
+    opts,
+    gone: (collection, name) => removed.names.has(`${collection}/${name}`) || removed.names.has(collection),
+    archNames: Object.keys(raw.architectures),
+  };
   const templatesDir = raw.templates ?? opts.templates ?? join(manifest, '..', 'templates');
-  const archNames = Object.keys(raw.architectures);
 
   // Axes: the python shorthand first (it expands on every release), then the spec's own.
-  const axes = normalizeAxes(raw, report, gone, archNames, (path, keys) => writtenOrder(locs, files, path, keys));
-  const everywhere = Object.values(axes).filter((a) => a.everywhere).map((a) => a.name);
+  const axes = normalizeAxes(raw, report, ctx.gone, ctx.archNames, (path, keys) => writtenOrder(locs, files, path, keys));
 
-  // Releases: parents, cycles, order, inherited axes.
+  const releaseOrder = orderReleases(ctx);
+  if (!releaseOrder) return undefined;
+  const releases = normalizeReleases(ctx, axes, releaseOrder);
+  const distros = normalizeDistros(ctx, axes, releases, releaseOrder);
+  checkWhenNames(ctx, distros, releases);
+  const { registries, publish } = normalizeRegistries(ctx);
+  checkTemplatesExist(ctx, templatesDir, distros, releases);
+  if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message) => report.error(path, message));
+  checkCacheLocations(ctx, axes);
+
+  return {
+    package: raw.package,
+    description: raw.description,
+    ...(raw.labels ? { labels: { ...raw.labels } } : {}),
+    version: opts.version ?? raw.version,
+    ...(opts.run ? { run: { ...opts.run } } : {}),
+    ...(raw.dockerfile ? { dockerfile: { header: [...(raw.dockerfile.header ?? [])], env: { ...(raw.dockerfile.env ?? {}) } } } : {}),
+    templatesDir,
+    architectures: raw.architectures,
+    axes,
+    releases,
+    releaseOrder,
+    distros,
+    registries,
+    publish: publish.filter((p) => registries[p]),
+    directory: raw.directory,
+    library: raw.library ? { maintainers: raw.library.maintainers, gitRepo: raw.library.git_repo, builder: raw.library.builder } : undefined,
+    build: buildSettings(raw),
+    vars: { ...(raw.vars ?? {}), ...variablesFrom(report, raw.variables, raw.vars, opts.env) },
+    source: { manifest, files, locations: locs },
+  };
+}
+
+/** Releases, parents before children; undefined when the parents form a cycle (reported). */
+function orderReleases({ raw, report, gone }: Normalizing): string[] | undefined {
   const relGraph = new DirectedGraph();
   for (const name of Object.keys(raw.releases)) relGraph.addNode(name);
   for (const [name, r] of Object.entries(raw.releases)) {
@@ -225,162 +279,208 @@ function normalize(
     }
     relGraph.mergeEdge(r.parent, name);
   }
-  let releaseOrder: string[];
   if (hasCycle(relGraph)) {
     for (const cycle of releaseCycles(raw.releases)) {
       report.error(['releases', cycle[0]!, 'parent'], `release parents form a cycle: ${cycle.join(' -> ')} -> ${cycle[0]}`);
     }
     return undefined;
-  } else {
-    releaseOrder = topologicalSort(relGraph);
   }
+  return topologicalSort(relGraph);
+}
 
+/** Every release in order, each inheriting its parent's axes and build args, and checked. */
+function normalizeReleases(ctx: Normalizing, axes: Record<string, Axis>, releaseOrder: string[]): Record<string, Release> {
+  const everywhere = Object.values(axes).filter((a) => a.everywhere).map((a) => a.name);
   const releases: Record<string, Release> = dict();
   for (const name of releaseOrder) {
-    const r = raw.releases[name]!;
-    const parent = r.parent ?? undefined;
-    for (const [i, ax] of (r.axes ?? []).entries()) {
-      if (!axes[ax] && !gone('axes', ax)) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
+    const r = ctx.raw.releases[name]!;
+    const parent = r.parent ? releases[r.parent] : undefined;
+    releases[name] = normalizeRelease(ctx, axes, name, r, parent, everywhere);
+    checkReleasePlaceholders(ctx, axes, name, r, releases[name]!);
+    for (const [i, f] of releases[name]!.files.entries()) checkFilePath(ctx.report, ['releases', name, 'files', i, 'path'], f);
+  }
+  return releases;
+}
+
+function normalizeRelease(
+  { report, gone }: Normalizing,
+  axes: Record<string, Axis>,
+  name: string,
+  r: RawRelease,
+  parentRelease: Release | undefined,
+  everywhere: string[],
+): Release {
+  const parent = r.parent ?? undefined;
+  for (const [i, ax] of (r.axes ?? []).entries()) {
+    if (!axes[ax] && !gone('axes', ax)) report.error(['releases', name, 'axes', i], `unknown axis "${ax}" (axes: ${Object.keys(axes).join(', ') || 'none defined'})`);
+  }
+  const inherited = parent && parentRelease ? parentRelease.axes : everywhere;
+  const ownAxes = (r.axes ?? []).filter((a) => axes[a]);
+  const tags: TagTemplate[] = r.tags.map((t) =>
+    typeof t === 'string'
+      ? { template: t }
+      : { template: t.template, when: t.when ? Object.fromEntries(Object.entries(t.when).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) : undefined, shared: t.shared },
+  );
+  return {
+    name,
+    description: r.description,
+    parent,
+    dockerfile: r.dockerfile ?? `${name}.Dockerfile`,
+    files: r.files ?? [],
+    tags,
+    axes: uniq([...inherited, ...ownAxes]),
+    // Build args are inherited down the release chain (a child builds on its parent's setup).
+    ...inheritArgs(parent && parentRelease ? parentRelease : undefined, r.build_args),
+    tests: (r.tests ?? []).map((t, i) => ({
+      name: t.name,
+      run: t.run,
+      expect: { exitCode: t.expect?.exit_code ?? 0, output: checkedPattern(report, ['releases', name, 'tests', i, 'expect', 'output'], t.expect?.output) },
+      timeout: t.timeout,
+      ...(t.entrypoint === 'image' ? { entrypoint: 'image' as const } : {}),
+    })),
+    vars: r.vars ?? {},
+    timeout: r.timeout,
+  };
+}
+
+/** The placeholders of a release's test commands, build args and tags, and what its tags' `when` tests. */
+function checkReleasePlaceholders({ report }: Normalizing, axes: Record<string, Axis>, name: string, r: RawRelease, release: Release): void {
+  const known = new Set([...tagVariables(), ...release.axes]);
+  const unknownIn = (at: SpecPath, what: string, text: string) => {
+    for (const v of templateVariables(text)) {
+      if (!known.has(v)) report.error(at, `${what} uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
     }
-    const inherited = parent && releases[parent] ? releases[parent]!.axes : everywhere;
-    const ownAxes = (r.axes ?? []).filter((a) => axes[a]);
-    const tags: TagTemplate[] = r.tags.map((t) =>
-      typeof t === 'string'
-        ? { template: t }
-        : { template: t.template, when: t.when ? Object.fromEntries(Object.entries(t.when).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) : undefined, shared: t.shared },
-    );
-    releases[name] = {
-      name,
-      description: r.description,
-      parent,
-      dockerfile: r.dockerfile ?? `${name}.Dockerfile`,
-      files: r.files ?? [],
-      tags,
-      axes: uniq([...inherited, ...ownAxes]),
-      // Build args are inherited down the release chain (a child builds on its parent's setup).
-      ...inheritArgs(parent && releases[parent] ? releases[parent] : undefined, r.build_args),
-      tests: (r.tests ?? []).map((t, i) => ({
-        name: t.name,
-        run: t.run,
-        expect: { exitCode: t.expect?.exit_code ?? 0, output: checkedPattern(report, ['releases', name, 'tests', i, 'expect', 'output'], t.expect?.output) },
-        timeout: t.timeout,
-        ...(t.entrypoint === 'image' ? { entrypoint: 'image' as const } : {}),
-      })),
-      vars: r.vars ?? {},
-      timeout: r.timeout,
-    };
-    const known = new Set([...tagVariables(), ...releases[name]!.axes]);
-    const unknownIn = (at: SpecPath, what: string, text: string) => {
-      for (const v of templateVariables(text)) {
-        if (!known.has(v)) report.error(at, `${what} uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
-      }
-    };
-    (r.tests ?? []).forEach((t, i) => {
-      if (typeof t.run === 'string') unknownIn(['releases', name, 'tests', i, 'run'], 'test command', t.run);
-      else t.run.forEach((arg, j) => unknownIn(['releases', name, 'tests', i, 'run', j], 'test command', arg));
-      if (t.expect?.output !== undefined) unknownIn(['releases', name, 'tests', i, 'expect', 'output'], 'expected output', t.expect.output);
-    });
-    for (const [k, v] of Object.entries(r.build_args ?? {})) {
-      if (typeof v === 'string') unknownIn(['releases', name, 'build_args', k], `build arg ${k}`, v);
-      else unknownIn(['releases', name, 'build_args', k, 'ref'], `build arg ${k}`, v.ref);
-    }
-    tags.forEach((t, i) => {
-      const at: SpecPath = typeof r.tags[i] === 'string' ? ['releases', name, 'tags', i] : ['releases', name, 'tags', i, 'template'];
-      unknownIn(at, 'tag template', t.template);
-      if (/[{}]/.test(t.template.replace(/\{[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
-      for (const key of Object.keys(t.when ?? {})) {
-        if (releases[name]!.axes.includes(key)) {
-          for (const v of t.when![key]!) {
-            if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
-          }
-        } else if (!tagVariables().includes(key) || ['version', 'package', 'sha', 'date'].includes(key)) {
-          report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...releases[name]!.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key');
+  };
+  (r.tests ?? []).forEach((t, i) => {
+    if (typeof t.run === 'string') unknownIn(['releases', name, 'tests', i, 'run'], 'test command', t.run);
+    else t.run.forEach((arg, j) => unknownIn(['releases', name, 'tests', i, 'run', j], 'test command', arg));
+    if (t.expect?.output !== undefined) unknownIn(['releases', name, 'tests', i, 'expect', 'output'], 'expected output', t.expect.output);
+  });
+  for (const [k, v] of Object.entries(r.build_args ?? {})) {
+    if (typeof v === 'string') unknownIn(['releases', name, 'build_args', k], `build arg ${k}`, v);
+    else unknownIn(['releases', name, 'build_args', k, 'ref'], `build arg ${k}`, v.ref);
+  }
+  release.tags.forEach((t, i) => {
+    const at: SpecPath = typeof r.tags[i] === 'string' ? ['releases', name, 'tags', i] : ['releases', name, 'tags', i, 'template'];
+    unknownIn(at, 'tag template', t.template);
+    if (/[{}]/.test(t.template.replace(/\{[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\}/g, ''))) report.error(at, `tag template has an unmatched brace: ${t.template}`);
+    for (const key of Object.keys(t.when ?? {})) {
+      if (release.axes.includes(key)) {
+        for (const v of t.when![key]!) {
+          if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
         }
+      } else if (!tagVariables().includes(key) || ['version', 'package', 'sha', 'date'].includes(key)) {
+        report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...release.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key');
       }
-    });
-    for (const [i, f] of releases[name]!.files.entries()) checkFilePath(report, ['releases', name, 'files', i, 'path'], f);
-  }
+    }
+  });
+}
 
-  // Distros.
+function normalizeDistros(ctx: Normalizing, axes: Record<string, Axis>, releases: Record<string, Release>, releaseOrder: string[]): Record<string, Distro> {
   const distros: Record<string, Distro> = dict();
-  for (const [dname, d] of Object.entries(raw.distros)) {
-    // A distro is a directory beside the package's own generated files.
-    if (GENERATED_FILES.has(dname.toLowerCase())) report.error(['distros', dname], `distro name "${dname}" is the name of a file generate writes beside the distro directories; rename the distro`, 'key');
-    d.architectures.forEach((a, i) => {
-      if (!raw.architectures[a] && !gone('architectures', a)) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
-    });
-    const distroArches = d.architectures.filter((a) => raw.architectures[a]);
-    const relEntries: [string, SpecPath, NonNullable<Extract<RawSpec['distros'][string]['releases'], Record<string, unknown>>[string]> | null][] = Array.isArray(d.releases)
-      ? d.releases.map((r, i) => [r, ['distros', dname, 'releases', i], null])
-      : Object.entries(d.releases).map(([r, v]) => [r, ['distros', dname, 'releases', r], v]);
-    const listed = new Set<string>();
-    for (const [rname, at] of relEntries) {
-      if (!raw.releases[rname]) {
-        if (!gone('releases', rname)) report.error(at, `unknown release "${rname}" (releases: ${Object.keys(raw.releases).join(', ')})`, 'key');
-      }
-      else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
-      listed.add(rname);
-    }
-    const { axes: distroAxes, axisVars: distroAxisVars } = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
-    checkDistroImage(report, axes, dname, d.image, [...listed].filter((r) => releases[r] && !releases[r]!.parent).map((r) => releases[r]!));
-    const out: Record<string, DistroRelease> = dict();
-    for (const rname of releaseOrder) {
-      const entry = relEntries.find(([n]) => n === rname);
-      if (!entry) continue;
-      const [, at, over] = entry;
-      const rel = releases[rname]!;
-      const parentDR = rel.parent ? out[rel.parent] : undefined;
-      if (rel.parent && !raw.releases[rel.parent]) continue; // reported with the release
-      if (rel.parent && !listed.has(rel.parent) && !gone('releases', rel.parent)) {
-        report.error(at, `release "${rname}" builds FROM "${rel.parent}", which distro "${dname}" does not list`, 'key');
-        continue;
-      }
-      if (rel.parent && !parentDR) continue; // the parent had its own error
-      const inheritedArches = parentDR ? parentDR.architectures : distroArches;
-      let arches = inheritedArches;
-      if (over?.architectures) {
-        over.architectures.forEach((a, i) => {
-          if (!raw.architectures[a]) {
-            if (!gone('architectures', a)) report.error([...at, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
-          }
-          else if (!inheritedArches.includes(a)) {
-            report.error([...at, 'architectures', i], parentDR
-              ? `architecture "${a}" is not built for parent release "${rel.parent}" on ${dname} (${inheritedArches.join(', ')})`
-              : `architecture "${a}" is not one of distro ${dname}'s architectures (${inheritedArches.join(', ')})`);
-          }
-        });
-        arches = over.architectures.filter((a) => inheritedArches.includes(a));
-      }
-      const { axes: axisValues, axisVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
-      const files = over?.files ?? [];
-      files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
-      out[rname] = {
-        architectures: arches,
-        files,
-        ...inheritArgs(undefined, over?.build_args),
-        vars: over?.vars ?? {},
-        axes: axisValues,
-        axisVars,
-      };
-    }
-    distros[dname] = {
-      name: dname,
-      description: d.description,
-      alias: d.alias ?? dname,
-      family: d.family,
-      packageManager: d.package_manager,
-      image: d.image,
-      templates: d.templates ?? d.family,
-      architectures: distroArches,
-      axes: distroAxes,
-      axisVars: distroAxisVars,
-      releases: out,
-      ...inheritArgs(undefined, d.build_args),
-      vars: d.vars ?? {},
-    };
-  }
+  for (const [dname, d] of Object.entries(ctx.raw.distros)) distros[dname] = normalizeDistro(ctx, axes, releases, releaseOrder, dname, d);
+  return distros;
+}
 
-  // A `when` naming a distro, alias, family or release that does not exist would drop its tag silently.
+function normalizeDistro(
+  ctx: Normalizing,
+  axes: Record<string, Axis>,
+  releases: Record<string, Release>,
+  releaseOrder: string[],
+  dname: string,
+  d: RawDistro,
+): Distro {
+  const { raw, report, gone, archNames } = ctx;
+  // A distro is a directory beside the package's own generated files.
+  if (GENERATED_FILES.has(dname.toLowerCase())) report.error(['distros', dname], `distro name "${dname}" is the name of a file generate writes beside the distro directories; rename the distro`, 'key');
+  d.architectures.forEach((a, i) => {
+    if (!raw.architectures[a] && !gone('architectures', a)) report.error(['distros', dname, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+  });
+  const distroArches = d.architectures.filter((a) => raw.architectures[a]);
+  const relEntries: DistroReleaseEntry[] = Array.isArray(d.releases)
+    ? d.releases.map((r, i) => [r, ['distros', dname, 'releases', i], null])
+    : Object.entries(d.releases).map(([r, v]) => [r, ['distros', dname, 'releases', r], v]);
+  const listed = new Set<string>();
+  for (const [rname, at] of relEntries) {
+    if (!raw.releases[rname]) {
+      if (!gone('releases', rname)) report.error(at, `unknown release "${rname}" (releases: ${Object.keys(raw.releases).join(', ')})`, 'key');
+    }
+    else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
+    listed.add(rname);
+  }
+  const { axes: distroAxes, axisVars: distroAxisVars } = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
+  checkDistroImage(report, axes, dname, d.image, [...listed].filter((r) => releases[r] && !releases[r]!.parent).map((r) => releases[r]!));
+  const out: Record<string, DistroRelease> = dict();
+  for (const rname of releaseOrder) {
+    const entry = relEntries.find(([n]) => n === rname);
+    if (!entry) continue;
+    const dr = normalizeDistroRelease(ctx, axes, releases, { dname, distroArches, distroAxes, listed, out }, entry);
+    if (dr) out[rname] = dr;
+  }
+  return {
+    name: dname,
+    description: d.description,
+    alias: d.alias ?? dname,
+    family: d.family,
+    packageManager: d.package_manager,
+    image: d.image,
+    templates: d.templates ?? d.family,
+    architectures: distroArches,
+    axes: distroAxes,
+    axisVars: distroAxisVars,
+    releases: out,
+    ...inheritArgs(undefined, d.build_args),
+    vars: d.vars ?? {},
+  };
+}
+
+/** One release of a distro: its architectures and axis values within its parent's; undefined when it cannot be built. */
+function normalizeDistroRelease(
+  { raw, report, gone, archNames }: Normalizing,
+  axes: Record<string, Axis>,
+  releases: Record<string, Release>,
+  distro: { dname: string; distroArches: string[]; distroAxes: Record<string, string[]>; listed: Set<string>; out: Record<string, DistroRelease> },
+  [rname, at, over]: DistroReleaseEntry,
+): DistroRelease | undefined {
+  const { dname, distroArches, distroAxes, listed, out } = distro;
+  const rel = releases[rname]!;
+  const parentDR = rel.parent ? out[rel.parent] : undefined;
+  if (rel.parent && !raw.releases[rel.parent]) return undefined; // reported with the release
+  if (rel.parent && !listed.has(rel.parent) && !gone('releases', rel.parent)) {
+    report.error(at, `release "${rname}" builds FROM "${rel.parent}", which distro "${dname}" does not list`, 'key');
+    return undefined;
+  }
+  if (rel.parent && !parentDR) return undefined; // the parent had its own error
+  const inheritedArches = parentDR ? parentDR.architectures : distroArches;
+  let arches = inheritedArches;
+  if (over?.architectures) {
+    over.architectures.forEach((a, i) => {
+      if (!raw.architectures[a]) {
+        if (!gone('architectures', a)) report.error([...at, 'architectures', i], `unknown architecture "${a}" (known: ${archNames.join(', ')})`);
+      }
+      else if (!inheritedArches.includes(a)) {
+        report.error([...at, 'architectures', i], parentDR
+          ? `architecture "${a}" is not built for parent release "${rel.parent}" on ${dname} (${inheritedArches.join(', ')})`
+          : `architecture "${a}" is not one of distro ${dname}'s architectures (${inheritedArches.join(', ')})`);
+      }
+    });
+    arches = over.architectures.filter((a) => inheritedArches.includes(a));
+  }
+  const { axes: axisValues, axisVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
+  const files = over?.files ?? [];
+  files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
+  return {
+    architectures: arches,
+    files,
+    ...inheritArgs(undefined, over?.build_args),
+    vars: over?.vars ?? {},
+    axes: axisValues,
+    axisVars,
+  };
+}
+
+/** A `when` naming a distro, alias, family or release that does not exist would drop its tag silently. */
+function checkWhenNames({ report }: Normalizing, distros: Record<string, Distro>, releases: Record<string, Release>): void {
   const named: Record<string, string[]> = {
     distro: Object.keys(distros),
     alias: uniq(Object.values(distros).map((d) => d.alias)),
@@ -398,8 +498,10 @@ function normalize(
       }
     });
   }
+}
 
-  // Registries.
+/** Registries with their hosts and staging repositories, and the names `publish` lists (unfiltered). */
+function normalizeRegistries({ raw, report, gone }: Normalizing): { registries: Record<string, Registry>; publish: string[] } {
   const registries: Record<string, Registry> = dict();
   let badRepositoryReported = false;
   for (const [rname, r] of Object.entries(raw.registries ?? {})) {
@@ -436,8 +538,11 @@ function normalize(
   (raw.publish ?? []).forEach((p, i) => {
     if (!raw.registries?.[p] && !gone('registries', p)) report.error(['publish', i], `unknown registry "${p}" (registries: ${Object.keys(raw.registries ?? {}).join(', ') || 'none defined'})`);
   });
+  return { registries, publish };
+}
 
-  // Templates must exist.
+/** Every template a distro release renders must exist. */
+function checkTemplatesExist({ raw, report }: Normalizing, templatesDir: string, distros: Record<string, Distro>, releases: Record<string, Release>): void {
   for (const [dname, d] of Object.entries(distros)) {
     for (const rname of Object.keys(d.releases)) {
       const rel = releases[rname]!;
@@ -452,10 +557,10 @@ function normalize(
       d.releases[rname]!.files.forEach((f, i) => check(f.template, ['distros', dname, 'releases', rname, 'files', i, 'template']));
     }
   }
+}
 
-  if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message) => report.error(path, message));
-
-  // Cache locations: the build's own placeholders and its axes (each checked per release in expand).
+/** Cache locations: the build's own placeholders and its axes (each checked per release in expand). */
+function checkCacheLocations({ raw, report }: Normalizing, axes: Record<string, Axis>): void {
   for (const key of ['ref', 'scope', 'dir'] as const) {
     const text = raw.build?.cache?.[key];
     if (text === undefined) continue;
@@ -464,39 +569,19 @@ function normalize(
       if (!known.includes(v)) report.error(['build', 'cache', key], `cache ${key} uses unknown variable {${v}} (known: ${known.map((k) => `{${k}}`).join(', ')})`);
     }
   }
+}
 
-  const version = opts.version ?? raw.version;
-  const spec: Spec = {
-    package: raw.package,
-    description: raw.description,
-    ...(raw.labels ? { labels: { ...raw.labels } } : {}),
-    version,
-    ...(opts.run ? { run: { ...opts.run } } : {}),
-    ...(raw.dockerfile ? { dockerfile: { header: [...(raw.dockerfile.header ?? [])], env: { ...(raw.dockerfile.env ?? {}) } } } : {}),
-    templatesDir,
-    architectures: raw.architectures,
-    axes,
-    releases,
-    releaseOrder,
-    distros,
-    registries,
-    publish: publish.filter((p) => registries[p]),
-    directory: raw.directory,
-    library: raw.library ? { maintainers: raw.library.maintainers, gitRepo: raw.library.git_repo, builder: raw.library.builder } : undefined,
-    build: {
-      maxWorkers: raw.build?.max_workers ?? 5,
-      timeout: raw.build?.timeout ?? 3600,
-      parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
-      cache: raw.build?.cache,
-      ...(raw.build?.attest ? { attest: { ...raw.build.attest } } : {}),
-      multiPlatform: raw.build?.multi_platform ?? 'auto',
-      runners: raw.build?.runners ?? {},
-      defaultRunner: raw.build?.default_runner ?? 'ubuntu-latest',
-    },
-    vars: { ...(raw.vars ?? {}), ...variablesFrom(report, raw.variables, raw.vars, opts.env) },
-    source: { manifest, files, locations: locs },
+function buildSettings(raw: RawSpec): BuildSettings {
+  return {
+    maxWorkers: raw.build?.max_workers ?? 5,
+    timeout: raw.build?.timeout ?? 3600,
+    parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
+    cache: raw.build?.cache,
+    ...(raw.build?.attest ? { attest: { ...raw.build.attest } } : {}),
+    multiPlatform: raw.build?.multi_platform ?? 'auto',
+    runners: raw.build?.runners ?? {},
+    defaultRunner: raw.build?.default_runner ?? 'ubuntu-latest',
   };
-  return spec;
 }
 
 /**
