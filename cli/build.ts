@@ -18,7 +18,7 @@ import { authenticate, readmePusher } from '../tasks/authenticate.ts';
 import { bakeFile, type ParentMode } from '../core/buildx/bake.ts';
 import { createBuilder, inspectBuilder, parseNode, setupQemu } from '../tasks/builders.ts';
 import { attestations, builderCapabilities, supportsAttestations, supportsNamedContexts, wantsAttestations, type BuilderInfo } from '../core/buildx/argv.ts';
-import type { CacheSpec } from '../core/spec/spec.ts';
+import type { CacheSpec } from '../core/load/spec.ts';
 import { changedBuilds } from '../tasks/staged.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { refreshLock } from './inputs.ts';

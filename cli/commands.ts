@@ -6,7 +6,7 @@ import { UsageError } from '../core/base/errors.ts';
 import { formatGraph, graphJsonChunks, mermaidGraph, type GraphFormat, type GraphLevel } from '../core/views/graph-format.ts';
 import { planSpec } from '../core/plan/plan.ts';
 import type { RenderTask } from '../core/plan/task.ts';
-import { jsonSchema } from '../core/spec/schema.ts';
+import { jsonSchema } from '../core/load/schema.ts';
 import { selectTasks } from '../core/plan/select.ts';
 import { generate, writeRendered } from '../tasks/generate.ts';
 import { checkOutputPath } from '../tasks/links.ts';

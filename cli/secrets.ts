@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { MIN_SECRET_LENGTH, redactor } from '../core/base/redact.ts';
-import type { Spec } from '../core/spec/spec.ts';
+import type { Spec } from '../core/load/spec.ts';
 import { dockerConfigDir, dockerConfigSecrets } from '../registries/docker-config.ts';
 import { DRIVERS } from '../registries/index.ts';
 

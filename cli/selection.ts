@@ -18,7 +18,7 @@ export function addSelectionOptions(cmd: Command): Command {
     .option('--all', 'everything in the spec');
 }
 
-/** `--set TARGET.FIELD=VALUE` (core/spec/overrides.ts): build, test, bake and graph, never ci, whose matrix must match the workflow's build. */
+/** `--set TARGET.FIELD=VALUE` (core/load/overrides.ts): build, test, bake and graph, never ci, whose matrix must match the workflow's build. */
 export function addSetOption(cmd: Command): Command {
   return cmd.option('--set <target.field=value>', 'override for matching images, as bake: RELEASE.args.NAME=V, pkg:RELEASE@DISTRO.vars.NAME=V, *.platforms=linux/amd64 (repeatable; args and vars are inputs, so they change hashes)', (v: string, p: string[] = []) => [...p, v]);
 }

@@ -4,11 +4,11 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import type { Diagnostic } from '../core/base/diagnostics.ts';
 import { SpecError, UsageError } from '../core/base/errors.ts';
 import { planSpec, type Plan, type PlanOptions } from '../core/plan/plan.ts';
-import type { Spec } from '../core/spec/spec.ts';
-import { loadSpec } from '../core/spec/validate.ts';
+import type { Spec } from '../core/load/spec.ts';
+import { loadSpec } from '../core/load/validate.ts';
 import { parseTarget } from '../core/plan/select.ts';
-import { runVariables } from '../core/spec/placeholders.ts';
-import { applySets, onlyRegistries, parseSets } from '../core/spec/overrides.ts';
+import { runVariables } from '../core/load/placeholders.ts';
+import { applySets, onlyRegistries, parseSets } from '../core/load/overrides.ts';
 import { acquireLock, DEFAULT_WAIT_SECONDS, type Lock } from '../tasks/lock.ts';
 import { Option } from 'commander';
 import type { Output } from './output.ts';

@@ -2,7 +2,7 @@
 // registry's conventional names after; a missing one is an error that names it.
 import { UsageError } from '../core/base/errors.ts';
 import { MIN_SECRET_LENGTH, redactor } from '../core/base/redact.ts';
-import type { Registry } from '../core/spec/spec.ts';
+import type { Registry } from '../core/load/spec.ts';
 import type { Env, LoginPlan } from './types.ts';
 
 export function pick(env: Env, names: (string | undefined)[]): { name: string; value: string } | undefined {

@@ -1,4 +1,4 @@
-import type { Registry, RegistryKind } from '../core/spec/spec.ts';
+import type { Registry, RegistryKind } from '../core/load/spec.ts';
 import { dockerhub } from './dockerhub.ts';
 import { ecr } from './ecr.ts';
 import { gcr } from './gcr.ts';

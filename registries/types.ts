@@ -1,5 +1,5 @@
 // One interface for every registry kind; adding a registry is one file implementing it.
-import type { Registry } from '../core/spec/spec.ts';
+import type { Registry } from '../core/load/spec.ts';
 
 export type Env = Record<string, string | undefined>;
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../core/base/errors.ts';
-import { loadSpec } from '../core/spec/validate.ts';
+import { loadSpec } from '../core/load/validate.ts';
 import { SpecError } from '../core/base/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 

@@ -4,8 +4,8 @@
 import { parseImageRef } from '../core/base/image-ref.ts';
 import { manifestInfo } from '../core/base/manifest.ts';
 import { isStagingTag, planPrune, type PruneDecision, type StagedTag } from '../core/plan/prune.ts';
-import { repositoryRef } from '../core/spec/repositories.ts';
-import type { Spec } from '../core/spec/spec.ts';
+import { repositoryRef } from '../core/load/repositories.ts';
+import type { Spec } from '../core/load/spec.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 
 export interface PruneReport {

@@ -3,7 +3,7 @@
 // one run names every image, platform and ref that cannot be resolved.
 import { commitFor, type FloatingInputs } from '../core/matrix/floating.ts';
 import { isSafeGitUrl } from '../core/base/url.ts';
-import type { LockedImage, LockFile } from '../core/spec/lock-file.ts';
+import type { LockedImage, LockFile } from '../core/load/lock-file.ts';
 import { normalizePlatform } from '../core/base/manifest.ts';
 import { RegistryError, type RegistryClient } from '../registries/distribution.ts';
 import { resolveImage } from '../registries/images.ts';

@@ -49,7 +49,7 @@ function asTag(s: string): string {
 }
 
 function cacheVars(b: BuildTask, c: Pick<InvocationContext, 'stagingRepo'>): Record<string, string> {
-  // Axis names never shadow these (core/spec/axes.ts reserves them); validation checked every placeholder.
+  // Axis names never shadow these (core/load/axes.ts reserves them); validation checked every placeholder.
   return { ...b.axes, registry: c.stagingRepo.split('/')[0]!, repository: c.stagingRepo, distro: b.distro, release: b.release, arch: b.arches.join('-') };
 }
 

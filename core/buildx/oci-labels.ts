@@ -1,7 +1,7 @@
 // The OCI labels and index annotations users know from docker/metadata-action: title,
 // description, source, url, revision, version, licenses, created. Pure: what the repository
 // says (revision, remote, commit time) is asked at the edge and passed in.
-import type { Spec } from '../spec/spec.ts';
+import type { Spec } from '../load/spec.ts';
 
 export interface VcsInfo {
   /** Commit of the spec ($GITHUB_SHA under Actions). */

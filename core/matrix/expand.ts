@@ -2,10 +2,10 @@
 // the release's axes, each with its architectures, tags and build args. Pure.
 import type { Diagnostic, SpecPath } from '../base/diagnostics.ts';
 import { formatPath } from '../base/diagnostics.ts';
-import { locate } from '../spec/source.ts';
-import type { Distro, DistroRelease, GitRef, Release, Spec, Vars } from '../spec/spec.ts';
-import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables, type Defaults, type Scope } from '../spec/placeholders.ts';
-import { checkDirectories, dockerfileName, fixedImage, generatedDirectory } from '../spec/layout.ts';
+import { locate } from '../load/source.ts';
+import type { Distro, DistroRelease, GitRef, Release, Spec, Vars } from '../load/spec.ts';
+import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables, type Defaults, type Scope } from '../load/placeholders.ts';
+import { checkDirectories, dockerfileName, fixedImage, generatedDirectory } from '../load/layout.ts';
 
 export interface Variant {
   /** `debian11/cudnn/py3.9/cuda11.6.2`: unique, stable, safe as a path. */

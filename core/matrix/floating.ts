@@ -5,8 +5,8 @@ import type { Variant } from './expand.ts';
 import { normalizePlatform } from '../base/manifest.ts';
 import { pinned } from '../base/image-ref.ts';
 import { isDigest } from '../base/image-ref.ts';
-import type { LockFile } from '../spec/lock-file.ts';
-import type { Spec } from '../spec/spec.ts';
+import type { LockFile } from '../load/lock-file.ts';
+import type { Spec } from '../load/spec.ts';
 
 export interface FloatingInputs {
   /** External base image → the platforms builds need of it. */

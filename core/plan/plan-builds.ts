@@ -4,8 +4,8 @@
 import type { Expansion, Variant } from '../matrix/expand.ts';
 import { pinBase, pinGit } from '../matrix/floating.ts';
 import { combine, hashValue, sha256 } from '../base/hash.ts';
-import { publicRefs } from '../spec/repositories.ts';
-import type { Spec } from '../spec/spec.ts';
+import { publicRefs } from '../load/repositories.ts';
+import type { Spec } from '../load/spec.ts';
 import type { BuildTask, ManifestTask, RenderTask, Task, TestTask } from './task.ts';
 
 /** Bumped when the meaning of a build changes (argv shape, labels), so old records stop matching. */

@@ -11,13 +11,13 @@ import { SpecError } from '../base/errors.ts';
 import { expand, type Variant } from '../matrix/expand.ts';
 import { fromCheckDiagnostic, type SourceText } from '../render/from-parent.ts';
 import { combine, hashValue, sha256 } from '../base/hash.ts';
-import { publishRepositories } from '../spec/repositories.ts';
+import { publishRepositories } from '../load/repositories.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from '../render/render.ts';
-import type { Spec } from '../spec/spec.ts';
+import type { Spec } from '../load/spec.ts';
 import type { ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task } from './task.ts';
 import { planBuilds } from './plan-builds.ts';
-import { locate } from '../spec/source.ts';
-import { loadSpec, type LoadOptions } from '../spec/validate.ts';
+import { locate } from '../load/source.ts';
+import { loadSpec, type LoadOptions } from '../load/validate.ts';
 
 /** The build format is the builds' (plan-builds.ts); the plan's callers find it here. */
 export { BUILD_FORMAT } from './plan-builds.ts';

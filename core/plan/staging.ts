@@ -3,7 +3,7 @@
 // registry lookup and a child can always FROM its parent's exact image. Passed image tests
 // leave a tag there too, so a fresh machine knows they passed. Pure.
 import type { Plan } from './plan.ts';
-import { publishRepositories } from '../spec/repositories.ts';
+import { publishRepositories } from '../load/repositories.ts';
 import type { BuildTask, ManifestTask, TestTask } from './task.ts';
 
 /** The staging repository of the first registry the package publishes to, unless overridden. */

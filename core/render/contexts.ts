@@ -2,9 +2,9 @@
 // value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from '../matrix/expand.ts';
 import { parentDefault, rootDefault } from './from-default.ts';
-import { fixedAxes } from '../spec/layout.ts';
-import { dockerPlatformParts, publishRepositories } from '../spec/repositories.ts';
-import type { Spec, Vars } from '../spec/spec.ts';
+import { fixedAxes } from '../load/layout.ts';
+import { dockerPlatformParts, publishRepositories } from '../load/repositories.ts';
+import type { Spec, Vars } from '../load/spec.ts';
 
 export interface DirectoryContext {
   /** The spec's `dockerfile.env`, as values and as one ENV instruction (absent without one). */
@@ -68,7 +68,7 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     rel.axes.map((a) => [a, { default: spec.axes[a]!.default, values: [...(axisValues[a] ?? [])], arg: spec.axes[a]!.arg ?? null }]),
   );
   const axisArgs = rel.axes.flatMap((a) => (spec.axes[a]!.arg ? [spec.axes[a]!.arg!] : []));
-  // Every image of a Dockerfile has the same per-value and per-file axis values (core/spec/layout.ts checks it).
+  // Every image of a Dockerfile has the same per-value and per-file axis values (core/load/layout.ts checks it).
   const first = variants[0]!;
   const values = Object.fromEntries(fixedAxes(spec, first.axes).map(([a, v]) => [a, { value: v, vars: first.data[a] ?? {} }]));
   const from = rel.parent

@@ -2,10 +2,10 @@
 // (`docker buildx build --build-arg PYTHON_VERSION=3.9 -t … debian11/base`, then the release
 // on top): a root's distro image, a child's parent image in its published tag form. The tool
 // itself always passes the exact image in the parent arg; this is the arg's default. Pure.
-import { fixedAxes, fixedImage } from '../spec/layout.ts';
-import { publishRepositories } from '../spec/repositories.ts';
-import type { Distro, Spec } from '../spec/spec.ts';
-import { resolvePlaceholder } from '../spec/placeholders.ts';
+import { fixedAxes, fixedImage } from '../load/layout.ts';
+import { publishRepositories } from '../load/repositories.ts';
+import type { Distro, Spec } from '../load/spec.ts';
+import { resolvePlaceholder } from '../load/placeholders.ts';
 
 export interface FromDefault {
   /** The default of the parent arg, with `${ARG}` where a build arg supplies a value; null when none can be written. */

@@ -3,7 +3,7 @@
 // GitHub Actions workflow runs them and then publishes.
 import { UsageError } from '../base/errors.ts';
 import type { Plan } from '../plan/plan.ts';
-import type { Spec } from '../spec/spec.ts';
+import type { Spec } from '../load/spec.ts';
 import type { BuildTask, TestTask } from '../plan/task.ts';
 
 export interface MatrixJob {

@@ -8,7 +8,7 @@ import { Document, isPair, isScalar, visit } from 'yaml';
 import { chainCount, MATRIX_LIMIT } from './ci.ts';
 import type { Plan } from '../plan/plan.ts';
 import { stagingRepository } from '../plan/staging.ts';
-import type { Registry, RegistryKind } from '../spec/spec.ts';
+import type { Registry, RegistryKind } from '../load/spec.ts';
 
 /** Third-party actions, pinned by commit; the version is written beside each. */
 export const ACTIONS = {

@@ -10,7 +10,7 @@ import { UsageError } from '../../core/base/errors.ts';
 import { loadPlan, type Plan } from '../../core/plan/plan.ts';
 import { selectTasks } from '../../core/plan/select.ts';
 import type { BuildTask, TestTask } from '../../core/plan/task.ts';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import { askAxes } from '../../tasks/init.ts';
 import { BENTO_MANIFEST, planError, writeTree } from '../helpers/spec.ts';
 

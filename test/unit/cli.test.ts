@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nearest, normalizeArgv, withDefaultCommand } from '../../cli/main.ts';
-import { jsonSchema } from '../../core/spec/schema.ts';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { jsonSchema } from '../../core/load/schema.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import { cli } from '../helpers/cli.ts';
 import { REPO, miniSpec, tempDir } from '../helpers/spec.ts';
 

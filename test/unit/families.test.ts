@@ -3,12 +3,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../core/base/diagnostics.ts';
-import { checkDirectories } from '../../core/spec/layout.ts';
+import { checkDirectories } from '../../core/load/layout.ts';
 import { loadPlan } from '../../core/plan/plan.ts';
 import { selectTasks } from '../../core/plan/select.ts';
-import { versionParts } from '../../core/spec/placeholders.ts';
+import { versionParts } from '../../core/load/placeholders.ts';
 import type { ManifestTask, RenderTask } from '../../core/plan/task.ts';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import { planError, writeTree } from '../helpers/spec.ts';
 
 /** Node images: one Dockerfile per major (per-value), a flavor shared as a build arg, Linux and Windows distros. */

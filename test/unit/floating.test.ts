@@ -7,7 +7,7 @@ import { isSafeGitUrl } from '../../core/base/url.ts';
 import { formatImageRef, ImageRefError, isLoopback, parseImageRef, pinned } from '../../core/base/image-ref.ts';
 import { bakeFile } from '../../core/buildx/bake.ts';
 import { buildInvocation } from '../../core/buildx/invocation.ts';
-import { formatLockFile, lockChanges, lockPath, readLockFile, type LockFile } from '../../core/spec/lock-file.ts';
+import { formatLockFile, lockChanges, lockPath, readLockFile, type LockFile } from '../../core/load/lock-file.ts';
 import { holdsExactly, manifestInfo, platformKey } from '../../core/base/manifest.ts';
 import { buildsFromArg, loadPlan } from '../../core/plan/plan.ts';
 import { parseRetention, planPrune } from '../../core/plan/prune.ts';

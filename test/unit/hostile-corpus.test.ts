@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measuredCli } from '../helpers/cli.ts';
-import { MAX_PARSED_NODES } from '../../core/spec/source.ts';
+import { MAX_PARSED_NODES } from '../../core/load/source.ts';
 import { MINI_SPEC, MINI_TEMPLATES, tempDir, writeTree } from '../helpers/spec.ts';
 
 interface Case {

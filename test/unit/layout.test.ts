@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectLayout, generatedRoot, resolveManifest } from '../../cli/workspace.ts';
-import { loadLayers } from '../../core/spec/layers.ts';
+import { loadLayers } from '../../core/load/layers.ts';
 import { pluginDirs, pluginMetadataArgv } from '../../tasks/authenticate.ts';
 import { tempDir, writeTree } from '../helpers/spec.ts';
 

@@ -2,8 +2,8 @@
 // explicit keys win wherever `<<` stands, earlier sources win among merged ones, and a problem in
 // a merged-in key is reported at the line that wrote it (under its anchor), once.
 import { describe, expect, it } from 'vitest';
-import { parseSpecText, pathKey } from '../../core/spec/source.ts';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { parseSpecText, pathKey } from '../../core/load/source.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import { MINI_SPEC, miniSpec } from '../helpers/spec.ts';
 
 function lineOf(text: string, needle: string): number {

@@ -1,8 +1,8 @@
 // --set, as bake's: parsed and applied purely; args and vars are inputs, platforms a selection.
 import { describe, expect, it } from 'vitest';
-import { applySets, parseSets } from '../../core/spec/overrides.ts';
+import { applySets, parseSets } from '../../core/load/overrides.ts';
 import { planSpec } from '../../core/plan/plan.ts';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import type { BuildTask } from '../../core/plan/task.ts';
 import { cli } from '../helpers/cli.ts';
 import { MINI_SPEC, miniSpec } from '../helpers/spec.ts';
@@ -76,7 +76,7 @@ describe('variables the environment may set', () => {
 
 describe('build --registry', () => {
   it('publishes to the named registries only (by name or host); unknown ones are all listed, exit 2', async () => {
-    const { onlyRegistries } = await import('../../core/spec/overrides.ts');
+    const { onlyRegistries } = await import('../../core/load/overrides.ts');
     const { BENTO_MANIFEST } = await import('../helpers/spec.ts');
     const bento = loadSpec(BENTO_MANIFEST).spec!;
     expect(bento.publish.length).toBeGreaterThan(1);

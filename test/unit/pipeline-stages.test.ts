@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const REPO = resolve(import.meta.dirname, '..', '..');
 
 /** In pipeline order: each may import the ones before it. */
-const STAGES = ['core/base', 'core/spec', 'core/matrix', 'core/render', 'core/plan', 'core/buildx', 'core/views'];
+const STAGES = ['core/base', 'core/load', 'core/matrix', 'core/render', 'core/plan', 'core/buildx', 'core/views'];
 /** The edge, in order: registries talk HTTP, tasks run things, cli parses and prints. */
 const EDGE = ['registries', 'tasks', 'cli'];
 const ORDER = [...STAGES, ...EDGE];
@@ -55,7 +55,7 @@ describe('the tree shows the pipeline', () => {
 
   it('can fail: a forward import is found', () => {
     // The check itself, on a made-up edge, so a broken matcher cannot pass silently.
-    expect(layerOf(join(REPO, 'core/spec/spec.ts'))).toBeLessThan(layerOf(join(REPO, 'core/plan/plan.ts')));
-    expect(imports(join(REPO, 'core/plan/plan.ts')).some((t) => t.includes('/core/spec/'))).toBe(true);
+    expect(layerOf(join(REPO, 'core/load/spec.ts'))).toBeLessThan(layerOf(join(REPO, 'core/plan/plan.ts')));
+    expect(imports(join(REPO, 'core/plan/plan.ts')).some((t) => t.includes('/core/load/'))).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError, WorkError } from '../../core/base/errors.ts';
 import { Redactor, redactor } from '../../core/base/redact.ts';
-import type { Registry, Spec } from '../../core/spec/spec.ts';
+import type { Registry, Spec } from '../../core/load/spec.ts';
 import { DRIVERS } from '../../registries/index.ts';
 import { DOCKERHUB_README_LIMIT } from '../../registries/dockerhub.ts';
 import { ecrRegion } from '../../registries/ecr.ts';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { headCommit } from '../../cli/workspace.ts';
 import { planSpec } from '../../core/plan/plan.ts';
-import { runVariables } from '../../core/spec/placeholders.ts';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { runVariables } from '../../core/load/placeholders.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import type { ManifestTask } from '../../core/plan/task.ts';
 import { MINI_SPEC, miniSpec, planError, tempDir } from '../helpers/spec.ts';
 

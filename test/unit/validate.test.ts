@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadSpec } from '../../core/spec/validate.ts';
+import { loadSpec } from '../../core/load/validate.ts';
 import { formatDiagnostic, type Diagnostic } from '../../core/base/diagnostics.ts';
 import { BENTO_MANIFEST, MINI_SPEC, miniSpec, planError, writeTree, MINI_TEMPLATES } from '../helpers/spec.ts';
 import { join } from 'node:path';

@@ -34,12 +34,12 @@ export interface LoadOptions {
   version?: string;
   /** The environment declared `variables` read from (the CLI passes its own; default: none). */
   env?: Readonly<Record<string, string | undefined>>;
-  /** `{sha}` and `{date}` of this run (core/spec/placeholders.ts runVariables), found at the edge. */
+  /** `{sha}` and `{date}` of this run (core/load/placeholders.ts runVariables), found at the edge. */
   run?: { sha?: string; date: string };
-  /** Where `extends` may reach (core/spec/layers.ts). */
+  /** Where `extends` may reach (core/load/layers.ts). */
   root?: string;
   allowExtends?: string[];
-  /** Shared defaults the manifest builds on implicitly (the repository layout's, core/spec/layers.ts). */
+  /** Shared defaults the manifest builds on implicitly (the repository layout's, core/load/layers.ts). */
   defaults?: string;
   /** The template directory when the spec names none (default: `templates/` beside the manifest). */
   templates?: string;

@@ -131,7 +131,7 @@ export function parseSpecText(text: string, file: string): SourceFile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
-    // Duplicate keys are found while reading values (core/spec/source.ts): the library's own check
+    // Duplicate keys are found while reading values (core/load/source.ts): the library's own check
     // scans every earlier key for each key, quadratic in a map's size.
     uniqueKeys: false,
     prettyErrors: false,
