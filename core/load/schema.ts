@@ -115,7 +115,7 @@ function distroSchema(req: Req) {
     description: z.string().optional(),
     alias: name('a tag alias').optional(),
     family: req(name('a distro family')),
-    package_manager: req(z.enum(['apt', 'dnf', 'microdnf', 'yum', 'apk', 'zypper'])),
+    package_manager: req(z.enum(['apt', 'dnf', 'microdnf', 'tdnf', 'yum', 'apk', 'zypper'])),
     image: req(z.string().min(1).describe('Base image for root releases; `{python}` and other axes with a build arg expand (to ${PYTHON_VERSION} … in the Dockerfile).')),
     templates: name('a template directory').optional(),
     architectures: req(z.array(name('an architecture')).min(1)),

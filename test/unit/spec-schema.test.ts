@@ -43,7 +43,7 @@ describe('the spec JSON Schema', () => {
   });
   it('has enums and defaults where the spec has them', () => {
     const at = (p: string) => all.find((x) => x.path === p)!.schema;
-    expect(JSON.stringify(at('.distros[*].package_manager'))).toMatch(/"enum":\["apt","dnf","microdnf","yum","apk","zypper"\]/);
+    expect(JSON.stringify(at('.distros[*].package_manager'))).toMatch(/"enum":\["apt","dnf","microdnf","tdnf","yum","apk","zypper"\]/);
     expect(at('.build').properties).toBeDefined();
     expect((at('.build') as { properties: Record<string, { default?: unknown }> }).properties['max_workers']!.default).toBe(5);
     expect((at('.build') as { properties: Record<string, { default?: unknown }> }).properties['multi_platform']!.default).toBe('auto');

@@ -19,6 +19,14 @@ function lineOf(text: string, needle: string): number {
 }
 
 describe('loadSpec', () => {
+  it('accepts tdnf (Azure Linux, CBL-Mariner) beside the other package managers, and refuses one it does not know', () => {
+    const ok = loadSpec(miniSpec({ 'manifest.yaml': MINI_SPEC.replace('package_manager: apt', 'package_manager: tdnf') }).manifest);
+    expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(ok.spec!.distros['deb']!.packageManager).toBe('tdnf');
+    const bad = errorsOf(MINI_SPEC.replace('package_manager: apt', 'package_manager: pacman'));
+    expect(bad.map((d) => d.message).join('\n')).toMatch(/tdnf/);
+  });
+
   it('accepts the bento-server example with no warnings', () => {
     const r = loadSpec(BENTO_MANIFEST);
     expect(r.diagnostics).toEqual([]);
