@@ -9,7 +9,8 @@ import type { Axis, AxisVars, DistroRelease, Release, Vars } from './spec.ts';
 import { templateVariables, tagVariables } from './placeholders.ts';
 
 export interface Report {
-  error(path: SpecPath, message: string, prefer?: 'key' | 'value'): void;
+  /** `about`: the axis the problem is only about, when there is one (quiet if that axis was set aside). */
+  error(path: SpecPath, message: string, prefer?: 'key' | 'value', about?: string): void;
   warn(path: SpecPath, message: string, prefer?: 'key' | 'value'): void;
 }
 
@@ -234,7 +235,7 @@ export function checkDistroImage(report: Report, axes: Record<string, Axis>, dis
     if ((IMAGE_CONSTANTS as readonly string[]).includes(v)) continue;
     const axis = axes[v];
     if (!axis) {
-      report.error(at, `image uses unknown variable {${v}} (known here: ${[...IMAGE_CONSTANTS, ...Object.keys(axes)].map((k) => `{${k}}`).join(', ')})`);
+      report.error(at, `image uses unknown variable {${v}} (known here: ${[...IMAGE_CONSTANTS, ...Object.keys(axes)].map((k) => `{${k}}`).join(', ')})`, 'value', v);
       continue;
     }
     // A per-value axis is written into its own Dockerfile; any other needs its build arg.

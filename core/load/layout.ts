@@ -63,7 +63,7 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * whose templates see the value (any other axis shares one Dockerfile across its values, so
  * it cannot name a directory).
  */
-export function checkDirectoryTemplate(template: string, spec: Pick<Spec, 'axes'>, error: (path: SpecPath, message: string) => void): void {
+export function checkDirectoryTemplate(template: string, spec: Pick<Spec, 'axes'>, error: (path: SpecPath, message: string, about?: string) => void): void {
   const fixed = ['distro', 'alias', 'family', 'release', 'package'];
   for (const ref of templatePlaceholders(template)) {
     if (ref.includes('.')) error(['directory'], `directory uses {${ref}}: only whole names ({distro}, {release}, a per-value axis) name directories`);
@@ -71,7 +71,7 @@ export function checkDirectoryTemplate(template: string, spec: Pick<Spec, 'axes'
     else if (fixed.includes(ref)) continue;
     else if (Object.hasOwn(spec.axes, ref)) {
       if (spec.axes[ref]!.render !== 'per-value') error(['directory'], `directory uses {${ref}}, but axis "${ref}" shares one Dockerfile across its values; set axes.${ref}.render: per-value`);
-    } else error(['directory'], `directory uses unknown variable {${ref}} (known: ${[...fixed, ...Object.values(spec.axes).filter((a) => a.render === 'per-value').map((a) => a.name)].map((k) => `{${k}}`).join(', ')})`);
+    } else error(['directory'], `directory uses unknown variable {${ref}} (known: ${[...fixed, ...Object.values(spec.axes).filter((a) => a.render === 'per-value').map((a) => a.name)].map((k) => `{${k}}`).join(', ')})`, ref);
   }
   const literal = template.replace(/\{[^}]*\}/g, 'x');
   if (literal.startsWith('/') || literal.split('/').some((s) => !SEGMENT.test(s))) {

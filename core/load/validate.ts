@@ -1,6 +1,6 @@
 // Spec checking, in the order changesets uses for config: schema → normalise → rules.
 // Every problem becomes a Diagnostic with file:line:column; all are collected, none thrown.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hasCycle, topologicalSort } from 'graphology-dag';
 import { DirectedGraph } from 'graphology';
@@ -10,7 +10,7 @@ import { formatPath, hasErrors } from '../base/diagnostics.ts';
 import { loadLayers } from './layers.ts';
 import { readLockFile } from './lock-file.ts';
 import { fullSchema, type RawSpec } from './schema.ts';
-import { locate, writtenOrder, type Locations } from './source.ts';
+import { locate, MAX_SPEC_BYTES, writtenOrder, type Locations } from './source.ts';
 import {
   DEFAULT_HOSTS,
   type Axis,
@@ -52,11 +52,33 @@ export interface LoadResult {
 
 class Reporter {
   readonly diagnostics: Diagnostic[] = [];
+  /**
+   * Axes the schema refused and set aside: a problem that is only about one of them (`{python}`
+   * unknown in a tag, `when` testing it) follows from the error already reported, so it is not
+   * reported again. One root cause, one error.
+   */
+  setAside: (axis: string) => boolean = () => false;
   /** `fallback` is where problems with no better position point (the manifest's first line). */
   constructor(private readonly locs: Locations, private readonly fallback: string) {}
-  error(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
+  error(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value', about?: string): void {
+    if (about !== undefined && this.setAside(about.split('.')[0]!)) return;
     this.add('error', path, message, prefer);
   }
+  /** The text a value was written as (a plain scalar, as in the file), when its position is known. */
+  written(path: SpecPath): string | undefined {
+    const at = locate(this.locs, path, 'value');
+    if (!at) return undefined;
+    if (!this.lines.has(at.file)) {
+      try {
+        // The file was read whole before, within the limit; read again only within it too.
+        this.lines.set(at.file, statSync(at.file).size <= MAX_SPEC_BYTES ? readFileSync(at.file, 'utf8').split('\n') : []);
+      } catch {
+        this.lines.set(at.file, []);
+      }
+    }
+    return /^[^\s,\]}#]+/.exec(this.lines.get(at.file)![at.line - 1]?.slice(at.column - 1) ?? '')?.[0];
+  }
+  private readonly lines = new Map<string, string[]>();
   warn(path: SpecPath, message: string, prefer: 'key' | 'value' = 'value'): void {
     this.add('warning', path, message, prefer);
   }
@@ -181,6 +203,16 @@ function schemaIssue(report: Reporter, issue: z.core.$ZodIssue, raw: unknown): v
     report.error(path.slice(0, -1), `missing required key "${String(key)}"${expected}`, 'key');
     return;
   }
+  const got = valueAt(raw, path);
+  if (issue.code === 'invalid_type' && issue.expected === 'string' && (typeof got.value === 'number' || typeof got.value === 'boolean')) {
+    // YAML reads 3.10 as the number 3.1 and yes as true: the fix is quotes, and it should say so.
+    const value = String(got.value);
+    const written = report.written(path) ?? value;
+    report.error(path, written !== value
+      ? `${written} is read by YAML as the ${typeof got.value} ${value}: quote it ("${written}")`
+      : `${written} is a ${typeof got.value} to YAML; this takes a string: quote it ("${written}")`);
+    return;
+  }
   if (issue.code === 'invalid_union') {
     // A union's branches each fail; the most useful message is the branch that got furthest.
     const branches = (issue as unknown as { errors: z.core.$ZodIssue[][] }).errors;
@@ -229,6 +261,7 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
     gone: (collection, name) => removed.names.has(`${collection}/${name}`) || removed.names.has(collection),
     archNames: Object.keys(raw.architectures),
   };
+  report.setAside = (axis) => removed.names.has('axes') || removed.names.has(`axes/${axis}`) || (axis === 'python' && removed.names.has('python'));
   const templatesDir = raw.templates ?? opts.templates ?? join(manifest, '..', 'templates');
 
   // Axes: the python shorthand first (it expands on every release), then the spec's own.
@@ -241,7 +274,7 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
   checkWhenNames(ctx, distros, releases);
   const { registries, publish } = normalizeRegistries(ctx);
   checkTemplatesExist(ctx, templatesDir, distros, releases);
-  if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message) => report.error(path, message));
+  if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message, about) => report.error(path, message, 'value', about));
   checkCacheLocations(ctx, axes);
 
   return {
@@ -348,7 +381,7 @@ function checkReleasePlaceholders({ report }: Normalizing, axes: Record<string, 
   const known = new Set([...tagVariables(), ...release.axes]);
   const unknownIn = (at: SpecPath, what: string, text: string) => {
     for (const v of templateVariables(text)) {
-      if (!known.has(v)) report.error(at, `${what} uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`);
+      if (!known.has(v)) report.error(at, `${what} uses unknown variable {${v}} (known here: ${[...known].map((k) => `{${k}}`).join(', ')})`, 'value', v);
     }
   };
   (r.tests ?? []).forEach((t, i) => {
@@ -370,7 +403,7 @@ function checkReleasePlaceholders({ report }: Normalizing, axes: Record<string, 
           if (v !== 'default' && !(v in axes[key]!.values)) report.error(['releases', name, 'tags', i, 'when', key], `"${v}" is not a value of axis "${key}"`);
         }
       } else if (!tagVariables().includes(key) || ['version', 'package', 'sha', 'date'].includes(key)) {
-        report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...release.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key');
+        report.error(['releases', name, 'tags', i, 'when', key], `"when" can test ${[...release.axes, 'distro', 'alias', 'family', 'release'].join(', ')}; not "${key}"`, 'key', key);
       }
     }
   });
@@ -566,7 +599,7 @@ function checkCacheLocations({ raw, report }: Normalizing, axes: Record<string, 
     if (text === undefined) continue;
     const known = ['registry', 'repository', 'distro', 'release', 'arch', ...Object.keys(axes)];
     for (const v of templateVariables(text)) {
-      if (!known.includes(v)) report.error(['build', 'cache', key], `cache ${key} uses unknown variable {${v}} (known: ${known.map((k) => `{${k}}`).join(', ')})`);
+      if (!known.includes(v)) report.error(['build', 'cache', key], `cache ${key} uses unknown variable {${v}} (known: ${known.map((k) => `{${k}}`).join(', ')})`, 'value', v);
     }
   }
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadSpec } from '../../core/load/validate.ts';
 import { formatDiagnostic, type Diagnostic } from '../../core/base/diagnostics.ts';
-import { BENTO_MANIFEST, MINI_SPEC, miniSpec, planError, writeTree, MINI_TEMPLATES } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, MINI_SPEC, REPO, miniSpec, planError, tempDir, writeTree, MINI_TEMPLATES } from '../helpers/spec.ts';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function errorsOf(yaml: string, extra: Record<string, string> = {}): Diagnostic[] {
@@ -19,6 +20,26 @@ function lineOf(text: string, needle: string): number {
 }
 
 describe('loadSpec', () => {
+  it('an axis default written as a YAML number is one error, with the quote-it hint, and no follow-on for the axis set aside', () => {
+    const yaml = MINI_SPEC.replace('python: ["3.10", "3.11"]\n', 'axes:\n  python:\n    arg: PYTHON_VERSION\n    default: 3.10\n    values: ["3.10", "3.11"]\n');
+    const errors = errorsOf(yaml);
+    expect(errors.map((d) => [d.path, d.line, d.message])).toEqual([['axes.python.default', lineOf(yaml, 'default: 3.10'), '3.10 is read by YAML as the number 3.1: quote it ("3.10")']]);
+    const same = errorsOf(yaml.replace('default: 3.10', 'default: 3.11'));
+    expect(same.map((d) => d.message)).toEqual(['3.11 is a number to YAML; this takes a string: quote it ("3.11")']);
+  });
+
+  it('on the bento-server example, a numeric cuda default is the one error (its tags, when and data say nothing more)', () => {
+    const root = tempDir();
+    cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
+    cpSync(join(REPO, 'templates'), join(root, 'templates'), { recursive: true });
+    mkdirSync(join(root, '.git'));
+    const shared = join(root, 'examples', 'specs.yaml');
+    writeFileSync(shared, readFileSync(shared, 'utf8').replace('default: "11.6.2"', 'default: 11.6'));
+    const r = loadSpec(join(root, 'examples', 'bento-server', 'manifest.yaml'));
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => `${d.path}: ${d.message}`)).toEqual(['axes.cuda.default: 11.6 is a number to YAML; this takes a string: quote it ("11.6")']);
+  });
+
   it('accepts tdnf (Azure Linux, CBL-Mariner) beside the other package managers, and refuses one it does not know', () => {
     const ok = loadSpec(miniSpec({ 'manifest.yaml': MINI_SPEC.replace('package_manager: apt', 'package_manager: tdnf') }).manifest);
     expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -90,7 +111,7 @@ describe('loadSpec', () => {
     const yaml = MINI_SPEC.replace('python: ["3.10", "3.11"]', 'python: [3.10, "3.11"]');
     const [d] = errorsOf(yaml);
     expect(d).toMatchObject({ path: 'python[0]', line: lineOf(yaml, 'python: [3.10') });
-    expect(d!.message).toMatch(/quoted string/);
+    expect(d!.message).toBe('3.10 is read by YAML as the number 3.1: quote it ("3.10")');
   });
 
   it('reports a tag template that gives two images the same tag', () => {
