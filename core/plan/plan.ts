@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DirectedGraph } from 'graphology';
 import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from '../render/contexts.ts';
-import type { Diagnostic } from '../base/diagnostics.ts';
+import { formatPath, type Diagnostic } from '../base/diagnostics.ts';
 import { SpecError } from '../base/errors.ts';
 import { expand, type Variant } from '../matrix/expand.ts';
 import { fromCheckDiagnostic, type SourceText } from '../render/from-parent.ts';
@@ -114,6 +114,18 @@ function planRenders(spec: Spec, variants: Variant[], renderer: Renderer, errors
   return renders;
 }
 
+/**
+ * A template's error, said of the image it was rendered for: the file being written, the
+ * distro, release and the axis values the directory holds, and the spec path of that image's
+ * declaration (so `--json` readers group errors by image, not only by template line).
+ */
+function forImage(d: Diagnostic, vs: Variant[], file: string, sub: string[]): Diagnostic {
+  const { distro, release } = vs[0]!;
+  const fixed = Object.entries(vs[0]!.axes).filter(([k, v]) => vs.every((x) => x.axes[k] === v));
+  const values = fixed.map(([k, v]) => `, ${k} ${v}`).join('');
+  return { ...d, path: formatPath(['distros', distro, 'releases', release, ...sub]), message: `${d.message} (rendering ${file} for distro ${distro}, release ${release}${values})` };
+}
+
 /** The render task of one Dockerfile and the files beside it; `shared` when its directory holds other Dockerfiles too. */
 function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagnostic[], shared: boolean): RenderTask {
   const { distro, release, dir, dockerfile } = vs[0]!;
@@ -131,7 +143,7 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
       files.push({ path: `${dir}/${outName}`, content, sha256: sha256(content) });
       return { content, sources: Object.keys(r.sources) };
     } catch (e) {
-      if (e instanceof TemplateError) errors.push(e.diagnostic);
+      if (e instanceof TemplateError) errors.push(forImage(e.diagnostic, vs, `${dir}/${outName}`, outName === dockerfile ? [] : ['files']));
       else throw e;
       return undefined;
     }
@@ -188,7 +200,7 @@ function planDocs(spec: Spec, variants: Variant[], renderer: Renderer, errors: D
     for (const [p, h] of Object.entries(r.sources)) parts[`template:${p}`] = h;
     return { kind: 'render', id: `render:${spec.package}/docs`, deps: [], hash: combine(parts), dir: '', files, data: docs };
   } catch (e) {
-    if (e instanceof TemplateError) errors.push(e.diagnostic);
+    if (e instanceof TemplateError) errors.push({ ...e.diagnostic, path: 'package', message: `${e.diagnostic.message} (rendering README.md)` });
     else throw e;
     return undefined;
   }

@@ -42,3 +42,19 @@ describe('render errors', () => {
     expect(f.at).toMatch(/^s\.eta:3:\d+$/);
   });
 });
+
+describe('render errors name the image', () => {
+  it('with the file being written, distro and release; --json carries the same with a path', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { miniSpec } = await import('../helpers/spec.ts');
+    const { manifest } = miniSpec({ 'templates/partials/run.eta': 'RUN echo <%= it.distro.nope %>\n' });
+    const text = cli(['validate', manifest]);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toMatch(/partials\/run\.eta:1:10: error: distros\.deb\.releases\.runtime: template error: it\.distro\.nope is not defined .*\(rendering deb\/runtime\/Dockerfile for distro deb, release runtime\)/);
+    const json = cli(['validate', manifest, '--json']);
+    const doc = JSON.parse(json.stdout) as { error: { diagnostics: { path: string; file: string; line: number; column: number; message: string }[] } };
+    const d = doc.error.diagnostics.find((x) => /template error/.test(x.message))!;
+    expect(d).toMatchObject({ path: 'distros.deb.releases.runtime', line: 1, column: 10 });
+    expect(d.file).toMatch(/partials\/run\.eta$/);
+  });
+});
