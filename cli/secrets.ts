@@ -33,6 +33,9 @@ function groups(spec?: Spec): Group[] {
     });
   }
   out.push({ users: [], secrets: CI_TOKENS });
+  // Build secrets a release takes from the environment: a Dockerfile step may print one.
+  const buildSecrets = Object.values(spec?.releases ?? {}).flatMap((r) => r.secrets.flatMap((s) => (s.env ? [s.env] : [])));
+  if (buildSecrets.length) out.push({ users: [], secrets: [...new Set(buildSecrets)] });
   return out;
 }
 

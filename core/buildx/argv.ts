@@ -38,6 +38,12 @@ export interface BuildInvocation {
   provenance?: string;
   sbom?: string;
   metadataFile?: string;
+  /** buildx `--secret` values (`id=ID,env=VAR` or `id=ID,src=FILE`): names of where secrets are, never the secrets. */
+  secrets?: string[];
+  /** buildx `--ssh` values (`default`, `ID=PATH,…`). */
+  ssh?: string[];
+  /** buildx `--allow` entitlements. */
+  allow?: string[];
 }
 
 const sortedEntries = (o: Record<string, string>) => Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
@@ -56,6 +62,9 @@ export function buildArgv(b: BuildInvocation): string[] {
   if (b.noCache) argv.push('--no-cache');
   if (b.provenance !== undefined) argv.push(`--provenance=${b.provenance}`);
   if (b.sbom !== undefined) argv.push(`--sbom=${b.sbom}`);
+  for (const s of b.secrets ?? []) argv.push('--secret', s);
+  for (const s of b.ssh ?? []) argv.push('--ssh', s);
+  for (const a of b.allow ?? []) argv.push('--allow', a);
   if (b.metadataFile) argv.push('--metadata-file', b.metadataFile);
   argv.push(b.output === 'push' ? '--push' : '--load');
   argv.push(b.contextDir);

@@ -108,6 +108,11 @@ export function bakeFile(plan: Plan, o: BakeOptions): BakeFile {
       ...(inv.sbom !== undefined && inv.sbom !== 'false' ? ['type=sbom'] : []),
     ];
     if (attest.length) t['attest'] = attest;
+    // bake's own names: secrets by env= or src= (values stay in the job's environment), SSH
+    // mounts, and the entitlements `docker buildx bake --allow` must grant.
+    if (inv.secrets?.length) t['secret'] = inv.secrets;
+    if (inv.ssh?.length) t['ssh'] = inv.ssh;
+    if (inv.allow?.length) t['entitlements'] = inv.allow;
     if (parent && o.parentMode === 'contexts' && o.selected.has(parent.id)) {
       // FROM ${BASE_IMAGE} resolves to the name "parent", which the named context supplies.
       args[parentArg] = 'parent';

@@ -2,7 +2,8 @@
 // place: the real run, the dry run and the bake export all call this, so the argv a dry run
 // prints and the target bake gets are the ones a run would use. Pure.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { BuildSecret, SshMount } from '../load/spec.ts';
 import { parseImageRef } from '../base/image-ref.ts';
 import { HASH_LABEL, TASK_LABEL, imagetoolsCreateArgv, type BuildInvocation, type CacheOptions, type CacheOverride } from './argv.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -138,5 +139,21 @@ export function buildInvocation(b: BuildTask, parentRef: string | undefined, c: 
     provenance: c.provenance,
     sbom: c.sbom,
     metadataFile,
+    ...(b.secrets?.length ? { secrets: b.secrets.map((s) => secretFlag(s, c.plan.spec.source.manifest)) } : {}),
+    ...(b.ssh?.length ? { ssh: b.ssh.map(sshFlag) } : {}),
+    ...(b.entitlements?.length ? { allow: [...b.entitlements] } : {}),
   };
+}
+
+/**
+ * A secret as buildx takes it: `env=` names the variable (the value never enters argv, logs or
+ * the bake file), `src=` the file, relative paths from the manifest's directory.
+ */
+export function secretFlag(s: BuildSecret, manifest: string): string {
+  return s.env !== undefined ? `id=${s.id},env=${s.env}` : `id=${s.id},src=${resolve(dirname(manifest), s.src!)}`;
+}
+
+/** An SSH mount as buildx takes it: `default`, or `ID=PATH,PATH`. */
+export function sshFlag(s: SshMount): string {
+  return s.paths.length ? `${s.id}=${s.paths.join(',')}` : s.id;
 }

@@ -82,7 +82,29 @@ export interface Release {
   tests: ImageTest[];
   vars: Vars;
   timeout?: number;
+  /** Build secrets its Dockerfile mounts (`RUN --mount=type=secret,id=…`); only their ids are hashed. */
+  secrets: BuildSecret[];
+  /** SSH agent sockets or keys its Dockerfile mounts (`RUN --mount=type=ssh`); only their ids are hashed. */
+  ssh: SshMount[];
+  /** Entitlements its build needs (`RUN --network=host`, `--security=insecure`); refused unless the run allows them. */
+  entitlements: Entitlement[];
 }
+
+/** A build secret: from an environment variable (`env`) or a file (`src`), never a value in the spec. */
+export interface BuildSecret {
+  id: string;
+  env?: string;
+  src?: string;
+}
+
+/** An SSH mount: the agent (`default`) or named keys or sockets. */
+export interface SshMount {
+  id: string;
+  paths: string[];
+}
+
+export const ENTITLEMENTS = ['network.host', 'security.insecure'] as const;
+export type Entitlement = (typeof ENTITLEMENTS)[number];
 
 export interface DistroRelease {
   architectures: string[];

@@ -373,7 +373,20 @@ function normalizeRelease(
     })),
     vars: r.vars ?? {},
     timeout: r.timeout,
+    secrets: uniqueIds(report, ['releases', name, 'secrets'], (r.secrets ?? []).map((s) => ({ id: s.id, ...(s.env !== undefined ? { env: s.env } : {}), ...(s.src !== undefined ? { src: s.src } : {}) }))),
+    ssh: uniqueIds(report, ['releases', name, 'ssh'], (r.ssh ?? []).map((s) => (typeof s === 'string' ? { id: s, paths: [] } : { id: s.id, paths: s.paths }))),
+    entitlements: uniq(r.allow ?? []),
   };
+}
+
+/** Secret or SSH ids, each once: buildx takes the last of two with one id, silently. */
+function uniqueIds<T extends { id: string }>(report: Reporter, at: SpecPath, items: T[]): T[] {
+  const seen = new Set<string>();
+  items.forEach((x, i) => {
+    if (seen.has(x.id)) report.error([...at, i, 'id'], `id "${x.id}" is given twice`);
+    seen.add(x.id);
+  });
+  return items;
 }
 
 /** The placeholders of a release's test commands, build args and tags, and what its tags' `when` tests. */

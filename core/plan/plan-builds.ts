@@ -125,6 +125,11 @@ function planBuild(ctx: Planning, v: Variant, render: RenderTask, arches: string
     details['base_image'] = base.ref;
     if (!base.pinned) ctx.unpinned.add(v.baseImage);
   }
+  // A secret's value is never an input, its id is (the Dockerfile names it); the same for SSH
+  // mounts; entitlements change what a build may do. Parts only when used, so nothing else moves.
+  if (rel.secrets.length) parts['secrets'] = sha256(rel.secrets.map((s) => s.id).sort().join(','));
+  if (rel.ssh.length) parts['ssh'] = sha256(rel.ssh.map((s) => s.id).sort().join(','));
+  if (rel.entitlements.length) parts['entitlements'] = sha256([...rel.entitlements].sort().join(','));
   const floatingArgs: Record<string, string> = {};
   for (const [arg, g] of Object.entries(v.gitArgs)) {
     const commit = pinGit(spec.lock, g.url, g.ref);
@@ -151,6 +156,9 @@ function planBuild(ctx: Planning, v: Variant, render: RenderTask, arches: string
     parentBuild,
     baseImage,
     timeout: rel.timeout ?? spec.build.timeout,
+    ...(rel.secrets.length ? { secrets: rel.secrets } : {}),
+    ...(rel.ssh.length ? { ssh: rel.ssh } : {}),
+    ...(rel.entitlements.length ? { entitlements: rel.entitlements } : {}),
   };
 }
 

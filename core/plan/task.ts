@@ -1,5 +1,6 @@
 // The typed tasks of a plan. Each has a stable id, its dependencies and a content hash.
 import type { Hash } from '../base/hash.ts';
+import type { BuildSecret, Entitlement, SshMount } from '../load/spec.ts';
 
 export interface RenderedFile {
   /** Path relative to the package's generated directory, e.g. `ubi8/cudnn/Dockerfile`. */
@@ -49,6 +50,10 @@ export interface BuildTask extends TaskBase {
   /** Root releases build FROM this image: the distro image, variables expanded, pinned by digest when locked. */
   baseImage?: string;
   timeout: number;
+  /** What the build mounts and may do beyond a plain build (absent when none): ids hashed, values never. */
+  secrets?: BuildSecret[];
+  ssh?: SshMount[];
+  entitlements?: Entitlement[];
 }
 
 export interface TestTask extends TaskBase {

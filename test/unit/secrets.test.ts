@@ -52,6 +52,15 @@ describe('credentials in sight at startup', () => {
     expect(values({ env: {}, spec, root, envFile: other, dockerConfig: emptyConfig() })).toContain('named-file-pw');
   });
 
+  it('the build secrets a release takes from the environment (by env=), never a src= path', () => {
+    const yaml = MINI_SPEC.replace('    tags: ["{version}-python{python}-{alias}-runtime"]\n', '    tags: ["{version}-python{python}-{alias}-runtime"]\n    secrets: [{ id: pip, env: PIP_INDEX_TOKEN }, { id: f, src: token.txt }]\n');
+    const { dir, manifest } = miniSpec({ 'manifest.yaml': yaml });
+    dirs.push(dir);
+    const v = values({ env: { PIP_INDEX_TOKEN: 'pip-index-secret-1' }, spec: loadPlan(manifest).spec, dockerConfig: emptyConfig() });
+    expect(v).toContain('pip-index-secret-1');
+    expect(v).not.toContain('token.txt');
+  });
+
   it('every credential in docker\'s config.json, for every host: auth (user:password), password, identity and registry tokens', () => {
     const d = emptyConfig();
     writeFileSync(join(d, 'config.json'), JSON.stringify({ auths: {

@@ -1,0 +1,97 @@
+// Build secrets, SSH mounts and entitlements: from the spec into buildx's argv and bake's
+// target, by reference only (a variable's name or a file's path, never a secret's value); their
+// ids are inputs of the build's hash, where the value comes from is not.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildArgv } from '../../core/buildx/argv.ts';
+import { bakeFile } from '../../core/buildx/bake.ts';
+import { buildInvocation } from '../../core/buildx/invocation.ts';
+import { loadPlan } from '../../core/plan/plan.ts';
+import type { BuildTask } from '../../core/plan/task.ts';
+import { loadSpec } from '../../core/load/validate.ts';
+import { MINI_SPEC, miniSpec } from '../helpers/spec.ts';
+
+const RUNTIME = `    tags: ["{version}-python{python}-{alias}-runtime"]\n`;
+function withInputs(extra: string): string {
+  return MINI_SPEC.replace(RUNTIME, `${RUNTIME}${extra}`);
+}
+const INPUTS = '    secrets:\n      - { id: pip, env: PIP_TOKEN }\n      - { id: netrc, src: secrets/netrc }\n    ssh: [default, { id: gh, paths: [/keys/gh] }]\n    allow: [network.host]\n';
+
+function builds(yaml: string): { plan: ReturnType<typeof loadPlan>; dir: string; bs: BuildTask[] } {
+  const { manifest, dir } = miniSpec({ 'manifest.yaml': yaml });
+  const plan = loadPlan(manifest);
+  return { plan, dir, bs: [...plan.tasks.values()].filter((t): t is BuildTask => t.kind === 'build') };
+}
+
+const ctx = (plan: ReturnType<typeof loadPlan>) => ({ plan, packageDir: '/g/mini', stagingRepo: 'r/s', mode: 'push' as const, cacheExport: true });
+
+describe('build secrets, SSH and entitlements', () => {
+  it('reach buildx as --secret env=/src=, --ssh and --allow, on the release that names them only', () => {
+    const { plan, dir, bs } = builds(withInputs(INPUTS));
+    const runtime = bs.find((b) => b.release === 'runtime')!;
+    const argv = buildArgv(buildInvocation(runtime, 'parent@sha256:x', ctx(plan)));
+    const flags = argv.flatMap((a, i) => (['--secret', '--ssh', '--allow'].includes(a) ? [`${a} ${argv[i + 1]}`] : []));
+    expect(flags).toEqual([
+      '--secret id=pip,env=PIP_TOKEN',
+      `--secret id=netrc,src=${join(dir, 'secrets', 'netrc')}`,
+      '--ssh default',
+      '--ssh gh=/keys/gh',
+      '--allow network.host',
+    ]);
+    const base = bs.find((b) => b.release === 'base')!;
+    expect(buildArgv(buildInvocation(base, undefined, ctx(plan))).some((a) => ['--secret', '--ssh', '--allow'].includes(a))).toBe(false);
+  });
+
+  it('hash their ids: a new id rebuilds that release; where a secret comes from does not', () => {
+    const hashes = (yaml: string) => Object.fromEntries(builds(yaml).bs.map((b) => [b.id, b.hash.value]));
+    const plain = hashes(MINI_SPEC);
+    const withSecret = hashes(withInputs('    secrets: [{ id: pip, env: PIP_TOKEN }]\n'));
+    const moved = hashes(withInputs('    secrets: [{ id: pip, src: elsewhere/token }]\n'));
+    const renamed = hashes(withInputs('    secrets: [{ id: pip, env: OTHER_VAR }]\n'));
+    const other = hashes(withInputs('    secrets: [{ id: pip2, env: PIP_TOKEN }]\n'));
+    for (const id of Object.keys(plain)) {
+      if (id.includes('/base/')) expect(withSecret[id], id).toBe(plain[id]);
+      else expect(withSecret[id], id).not.toBe(plain[id]);
+      expect(moved[id], id).toBe(withSecret[id]);
+      expect(renamed[id], id).toBe(withSecret[id]);
+      if (!id.includes('/base/')) expect(other[id], id).not.toBe(withSecret[id]);
+    }
+    const runtime = builds(withInputs(INPUTS)).bs.find((b) => b.release === 'runtime')!;
+    expect(Object.keys(runtime.hash.parts)).toEqual(expect.arrayContaining(['secrets', 'ssh', 'entitlements']));
+  });
+
+  it('go into the bake target under bake\'s names', () => {
+    const { plan } = builds(withInputs(INPUTS));
+    const bake = bakeFile(plan, { selected: new Set(plan.order), packageDir: '/g/mini', bakeDir: '/g', stagingRepo: 'r/s', parentMode: 'args', push: true });
+    const t = Object.entries(bake.target).find(([k]) => k.startsWith('deb_runtime_py3_10'))![1] as Record<string, unknown>;
+    expect(t['secret']).toEqual(['id=pip,env=PIP_TOKEN', expect.stringMatching(/^id=netrc,src=\/.*secrets\/netrc$/)]);
+    expect(t['ssh']).toEqual(['default', 'gh=/keys/gh']);
+    expect(t['entitlements']).toEqual(['network.host']);
+  });
+
+  it('are refused with a position when malformed: both env and src, an id twice, an unknown entitlement, a bad id', () => {
+    const errs = (extra: string) => loadSpec(miniSpec({ 'manifest.yaml': withInputs(extra) }).manifest).diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.path}: ${d.message}`);
+    expect(errs('    secrets: [{ id: a, env: A, src: f }]\n').join('\n')).toMatch(/releases\.runtime\.secrets\[0\].*exactly one of env or src/);
+    expect(errs('    secrets: [{ id: a, env: A }, { id: a, src: f }]\n')).toEqual(['releases.runtime.secrets[1].id: id "a" is given twice']);
+    expect(errs('    allow: [network.none]\n').join('\n')).toMatch(/releases\.runtime\.allow\[0\]/);
+    expect(errs('    ssh: ["bad id"]\n').join('\n')).toMatch(/releases\.runtime\.ssh\[0\]/);
+    expect(errs('    secrets: [{ id: a, value: hunter2 }]\n').join('\n')).toMatch(/unknown key "value"/);
+  });
+});
+
+describe('entitlements a run has not granted', () => {
+  it('are named with the releases that need them and the flag that grants them; granted ones pass', async () => {
+    const { missingEntitlements, entitlementRefusal } = await import('../../core/plan/entitlements.ts');
+    const { plan } = builds(withInputs('    allow: [network.host, security.insecure]\n'));
+    const all = new Set(plan.order);
+    expect(missingEntitlements(plan, all, [])).toEqual([
+      { entitlement: 'network.host', releases: ['runtime'] },
+      { entitlement: 'security.insecure', releases: ['runtime'] },
+    ]);
+    expect(entitlementRefusal(missingEntitlements(plan, all, ['network.host']))).toBe('release runtime needs the security.insecure entitlement; pass --allow security.insecure to grant it');
+    expect(missingEntitlements(plan, all, ['network.host', 'security.insecure'])).toEqual([]);
+    // A selection without the release needs nothing.
+    const bases = new Set(plan.order.filter((id) => id.includes('/base/')));
+    expect(missingEntitlements(plan, bases, [])).toEqual([]);
+  });
+});
