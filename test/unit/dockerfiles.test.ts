@@ -91,15 +91,20 @@ describe('generated Dockerfiles pass review', () => {
     const plan = loadPlan(BENTO_MANIFEST);
     type Table = Record<string, { release: string } & Record<string, string[]>>;
     const table = plan.spec.vars['cuda_packages'] as Table;
-    const dataOf = (cuda: string, arch: string) => plan.spec.axes['cuda']!.values[cuda]!.architectures![arch]! as { requires: string; components: Record<string, string> };
+    /** A component's data: its version, or its version and the CUDA release its package was built for. */
+    type Pin = string | { version: string; cuda: string };
+    const dataOf = (cuda: string, arch: string) => plan.spec.axes['cuda']!.values[cuda]!.architectures![arch]! as { requires: string; components: Record<string, Pin> };
     const dockerArch = (name: string) => plan.spec.architectures[name]!.split('/')[1]!;
     /** What the spec says one stage installs: every component of the release, pinned as the family writes it. */
     const expected = (family: string, release: string, cuda: string, arch: string) => {
-      const [major, minor] = cuda.split('.');
-      const fill = (p: string, v: string) => p.replaceAll('{v}', v).replaceAll('{mm}', `${major}-${minor}`).replaceAll('{dot}', `${major}.${minor}`);
       return Object.entries(dataOf(cuda, arch).components)
         .filter(([c]) => table[c]!.release === release)
-        .flatMap(([c, v]) => table[c]![family]!.map((p) => ({ spec: fill(p, v), name: fill(p.split('{v}')[0]!.replace(/[-=]$/, ''), '') })));
+        .flatMap(([c, pin]) => {
+          const [v, built] = typeof pin === 'string' ? [pin, cuda] : [pin.version, pin.cuda];
+          const [major, minor] = built.split('.');
+          const fill = (p: string, x: string) => p.replaceAll('{v}', x).replaceAll('{mm}', `${major}-${minor}`).replaceAll('{dot}', `${major}.${minor}`);
+          return table[c]![family]!.map((p) => ({ spec: fill(p, v), name: fill(p.split('{v}')[0]!.replace(/[-=]$/, ''), '') }));
+        });
     };
     const gpu = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && (t.release === 'cudnn' || t.release === 'devel-trt'));
 
