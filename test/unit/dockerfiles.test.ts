@@ -91,15 +91,20 @@ describe('generated Dockerfiles pass review', () => {
     const plan = loadPlan(BENTO_MANIFEST);
     type Table = Record<string, { release: string } & Record<string, string[]>>;
     const table = plan.spec.vars['cuda_packages'] as Table;
-    const dataOf = (cuda: string, arch: string) => plan.spec.axes['cuda']!.values[cuda]!.architectures![arch]! as { requires: string; components: Record<string, string> };
+    /** A component's data: its version, or its version and the CUDA release its package was built for. */
+    type Pin = string | { version: string; cuda: string };
+    const dataOf = (cuda: string, arch: string) => plan.spec.axes['cuda']!.values[cuda]!.architectures![arch]! as { requires: string; components: Record<string, Pin> };
     const dockerArch = (name: string) => plan.spec.architectures[name]!.split('/')[1]!;
     /** What the spec says one stage installs: every component of the release, pinned as the family writes it. */
     const expected = (family: string, release: string, cuda: string, arch: string) => {
-      const [major, minor] = cuda.split('.');
-      const fill = (p: string, v: string) => p.replaceAll('{v}', v).replaceAll('{mm}', `${major}-${minor}`).replaceAll('{dot}', `${major}.${minor}`);
       return Object.entries(dataOf(cuda, arch).components)
         .filter(([c]) => table[c]!.release === release)
-        .flatMap(([c, v]) => table[c]![family]!.map((p) => ({ spec: fill(p, v), name: fill(p.split('{v}')[0]!.replace(/[-=]$/, ''), '') })));
+        .flatMap(([c, pin]) => {
+          const [v, built] = typeof pin === 'string' ? [pin, cuda] : [pin.version, pin.cuda];
+          const [major, minor] = built.split('.');
+          const fill = (p: string, x: string) => p.replaceAll('{v}', x).replaceAll('{mm}', `${major}-${minor}`).replaceAll('{dot}', `${major}.${minor}`);
+          return table[c]![family]!.map((p) => ({ spec: fill(p, v), name: fill(p.split('{v}')[0]!.replace(/[-=]$/, ''), '') }));
+        });
     };
     const gpu = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render' && (t.release === 'cudnn' || t.release === 'devel-trt'));
 
@@ -156,6 +161,88 @@ describe('generated Dockerfiles pass review', () => {
           for (const c of Object.keys(d.components)) expect(Object.hasOwn(table, c), `${cuda}/${arch}: component ${c} has packages`).toBe(true);
         }
       }
+    });
+
+    // NVIDIA's own pins, as its Dockerfiles spell each package: gitlab.com/nvidia/container-images/cuda,
+    // read in its copy github.com/wimjan123/cuda11.7-gptj-training at commit
+    // d9a5c8fa6704c46e7f1ebc4c8489134d0ed18587, the base-<arch> stages of
+    // dist/<cuda>/{ubuntu2004,ubi8}/{base,runtime,runtime/cudnn8}/Dockerfile (Ubuntu's for the Debian
+    // family, which NVIDIA publishes no images of). `unpinned` are what NVIDIA installs without a
+    // version: cuda-compat in base, NVRTC through runtime's cuda-libraries meta-package.
+    const brands = (driver: number) => ['tesla', 'unknown', 'nvidia', 'nvidiartx', 'geforce', 'geforcertx', 'quadro', 'quadrortx', 'titan', 'titanrtx'].map((b) => `brand=${b},driver>=${driver},driver<${driver + 1}`).join(' ');
+    const NVIDIA: Record<string, { requires: Record<string, string>; unpinned: string[]; pins: Record<string, Record<string, string[]>> }> = {
+      '11.6.2': {
+        requires: { amd64: `cuda>=11.6 brand=tesla,driver>=418,driver<419 brand=tesla,driver>=450,driver<451 ${brands(470)}`, arm64v8: 'cuda>=11.6', ppc64le: 'cuda>=11.6' },
+        unpinned: ['cuda-compat-11-6', 'cuda-nvrtc-11-6'],
+        pins: {
+          debian: { amd64: ['cuda-cudart-11-6=11.6.55-1', 'libnpp-11-6=11.6.3.124-1', 'cuda-nvtx-11-6=11.6.124-1', 'libcusparse-11-6=11.7.2.124-1', 'libcublas-11-6=11.9.2.110-1', 'libnccl2=2.12.10-1+cuda11.6', 'libcudnn8=8.4.0.27-1+cuda11.6'] },
+          rhel: Object.fromEntries(['amd64', 'arm64v8', 'ppc64le'].map((a) => [a, ['cuda-cudart-11-6-11.6.55-1', 'cuda-nvtx-11-6-11.6.124-1', 'libnpp-11-6-11.6.3.124-1', 'libcublas-11-6-11.9.2.110-1', 'libnccl-2.12.10-1+cuda11.6', 'libcudnn8-8.4.0.27-1.cuda11.6']])),
+        },
+      },
+      '11.7.1': {
+        requires: { amd64: `cuda>=11.7 brand=tesla,driver>=450,driver<451 ${brands(470)} ${brands(510)}`, arm64v8: 'cuda>=11.7' },
+        unpinned: ['cuda-compat-11-7', 'cuda-nvrtc-11-7'],
+        pins: {
+          debian: { amd64: ['cuda-cudart-11-7=11.7.99-1', 'libnpp-11-7=11.7.4.75-1', 'cuda-nvtx-11-7=11.7.91-1', 'libcusparse-11-7=11.7.4.91-1', 'libcublas-11-7=11.10.3.66-1', 'libnccl2=2.13.4-1+cuda11.7', 'libcudnn8=8.5.0.96-1+cuda11.7'] },
+          rhel: Object.fromEntries(['amd64', 'arm64v8'].map((a) => [a, ['cuda-cudart-11-7-11.7.99-1', 'cuda-nvtx-11-7-11.7.91-1', 'libnpp-11-7-11.7.4.75-1', 'libcublas-11-7-11.10.3.66-1', 'libnccl-2.13.4-1+cuda11.7', 'libcudnn8-8.5.0.96-1.cuda11.7']])),
+        },
+      },
+    };
+    const stagesOf = (text: string) => [...text.matchAll(/^FROM \$\{BASE_IMAGE\} AS \w+-([\d.]+)-(\w+)\n([\s\S]*?)(?=^FROM )/gm)].map((m) => ({
+      cuda: m[1]!, arch: Object.keys(plan.spec.architectures).find((a) => dockerArch(a) === m[2])!, body: m[3]!,
+      installed: [...m[3]!.matchAll(/^ {6}"([^"]+)" \\$/gm)].map((x) => x[1]!),
+    }));
+    const cudnn = gpu.filter((r) => r.release === 'cudnn');
+
+    for (const r of cudnn) {
+      it(`${r.dir}/${r.dockerfile}: every stage installs NVIDIA's pins for its CUDA version, architecture and family, and sets NVIDIA's driver requirement`, () => {
+        const text = r.files.find((f) => f.path === `${r.dir}/${r.dockerfile}`)!.content;
+        const family = plan.spec.distros[r.distro!]!.family;
+        const stages = stagesOf(text);
+        expect(stages.length).toBeGreaterThan(0);
+        for (const st of stages) {
+          const k = `${st.cuda}/${st.arch} (${family})`;
+          const nv = NVIDIA[st.cuda];
+          expect(nv?.pins[family]?.[st.arch], `NVIDIA's pins for ${k} are in the table`).toBeDefined();
+          expect(st.installed, k).toEqual(expect.arrayContaining(nv!.pins[family]![st.arch]!));
+          for (const name of nv!.unpinned) expect(st.installed.some((p) => p.startsWith(name) && /^[-=]\d/.test(p.slice(name.length))), `${k} installs ${name}`).toBe(true);
+          expect(st.body, k).toContain(`NVIDIA_REQUIRE_CUDA="${nv!.requires[st.arch]}"`);
+        }
+      });
+    }
+
+    it('every cudnn image writes the driver\'s library directories into /etc/ld.so.conf.d/nvidia.conf, as NVIDIA\'s base images do', () => {
+      expect(cudnn.length).toBeGreaterThan(0);
+      for (const r of cudnn) {
+        const text = r.files.find((f) => f.path === `${r.dir}/${r.dockerfile}`)!.content;
+        const final = text.slice(text.lastIndexOf('\nFROM '));
+        expect(final, r.dir).toContain("RUN printf '%s\\n' /usr/local/nvidia/lib /usr/local/nvidia/lib64 >> /etc/ld.so.conf.d/nvidia.conf\n");
+      }
+    });
+
+    it('TensorRT 8.4 is installed as the +cuda11.6 build it only exists as, on every CUDA version', () => {
+      const trt = gpu.filter((r) => r.release === 'devel-trt');
+      expect(trt.length).toBeGreaterThan(0);
+      for (const r of trt) {
+        const stages = stagesOf(r.files.find((f) => f.path === `${r.dir}/${r.dockerfile}`)!.content);
+        expect(stages.map((st) => st.cuda)).toEqual(expect.arrayContaining(['11.6.2', '11.7.1']));
+        for (const st of stages) {
+          expect(st.installed.length, st.cuda).toBeGreaterThan(0);
+          for (const p of st.installed) expect(p, `${r.dir} ${st.cuda}`).toMatch(/^libnvinfer[\w-]*8[=-]8\.4\.\d+-1[+.]cuda11\.6$/);
+        }
+      }
+    });
+
+    it('a component written { version, cuda } is pinned to that CUDA release\'s build; any other shape is a spec error naming it', () => {
+      const root = tempDir();
+      cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
+      cpSync(join(REPO, 'templates'), join(root, 'templates'), { recursive: true });
+      mkdirSync(join(root, '.git'));
+      const data = join(root, 'examples', 'cuda', '11.7.1', 'amd64.yaml');
+      const text = readFileSync(data, 'utf8');
+      expect(text).toMatch(/^ {2}tensorrt: \{ version: 8\.4\.3-1, cuda: "11\.6" \}$/m);
+      writeFileSync(data, text.replace(/^ {2}tensorrt: .*$/m, '  tensorrt: { version: 8.4.3-1 }'));
+      expect(planError(join(root, 'examples', 'bento-server', 'manifest.yaml')).diagnostics.map((d) => d.message).join('\n')).toMatch(/CUDA component "tensorrt" must be a version or \{ version, cuda/);
     });
   });
 });
