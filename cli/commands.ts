@@ -21,6 +21,15 @@ import { load, loadPackage, packageArg, planned, specRoot, takeLock, lockChoice,
 import { addSelectionOptions, addSetOption, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
+  registerValidateCommand(program, out);
+  registerContextCommand(program, out);
+  registerGenerateCommand(program, out);
+  registerGraphCommand(program, out);
+  registerInitCommand(program, out);
+  registerSchemaCommand(program, out);
+}
+
+function registerValidateCommand(program: Command, out: Output): void {
   program
     .command('validate')
     .description('check a package spec (or a spec file) and report every problem with file:line:column')
@@ -36,7 +45,9 @@ export function registerCommands(program: Command, out: Output): void {
       if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: loaded.warnings, tasks: counts });
       else out.result(`${relative(process.cwd(), manifest) || manifest}: valid (${plan.variants.length} images, ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')})`);
     });
+}
 
+function registerContextCommand(program: Command, out: Output): void {
   program
     .command('context')
     .alias('create_context')
@@ -60,7 +71,9 @@ export function registerCommands(program: Command, out: Output): void {
       if (out.opts.json) out.json({ packageDir: l.packageDir, files: Object.keys(files) });
       else out.result(Object.keys(files).map((f) => join(l.packageDir, f)).join('\n'));
     });
+}
 
+function registerGenerateCommand(program: Command, out: Output): void {
   program
     .command('generate')
     .description('write generated/<package>/: each image\'s directory (<distro>/<release>/Dockerfile and extra files), README.md, versions')
@@ -108,7 +121,9 @@ export function registerCommands(program: Command, out: Output): void {
         lock.release();
       }
     });
+}
 
+function registerGraphCommand(program: Command, out: Output): void {
   addSetOption(addShardOptions(addSelectionOptions(
     program
       .command('graph')
@@ -142,7 +157,9 @@ export function registerCommands(program: Command, out: Output): void {
         out.result(m.text);
       } else out.result(formatGraph(l.plan, selected, format, (o['level'] as GraphLevel | undefined) ?? 'task'));
     });
+}
 
+function registerInitCommand(program: Command, out: Output): void {
   program
     .command('init')
     .description('write a starter manifest (releases ordered by hierarchy) and templates that validate')
@@ -169,7 +186,9 @@ export function registerCommands(program: Command, out: Output): void {
       if (out.opts.json) out.json(res);
       else out.result(`wrote ${res.files.map((f) => relative(process.cwd(), f)).join('\n      ')}`);
     });
+}
 
+function registerSchemaCommand(program: Command, out: Output): void {
   program
     .command('schema')
     .description('print (or write) the spec JSON Schema for editor completion')
@@ -179,7 +198,6 @@ export function registerCommands(program: Command, out: Output): void {
       if (o['output']) writeFileAtomic(String(o['output']), text);
       else out.result(text);
     });
-
 }
 
 export interface Explanation {
