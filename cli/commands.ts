@@ -5,6 +5,7 @@ import { diffParts, short } from '../core/base/hash.ts';
 import { UsageError } from '../core/base/errors.ts';
 import { formatGraph, graphJsonChunks, mermaidGraph, type GraphFormat, type GraphLevel } from '../core/views/graph-format.ts';
 import { planSpec } from '../core/plan/plan.ts';
+import type { Action } from '../core/plan/decide.ts';
 import type { RenderTask } from '../core/plan/task.ts';
 import { jsonSchema } from '../core/load/schema.ts';
 import { selectTasks } from '../core/plan/select.ts';
@@ -13,6 +14,7 @@ import { checkOutputPath } from '../tasks/links.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
 import { execute } from '../tasks/execute.ts';
+import { executeDefaults } from '../tasks/options.ts';
 import { readmePusher } from '../tasks/authenticate.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
@@ -205,7 +207,7 @@ export interface Explanation {
   kind: string;
   hash: string;
   recorded: { hash: string; finishedAt?: string } | null;
-  decision: { action: 'run' | 'skip' | 'fail'; reason: string };
+  decision: { action: Action; reason: string };
   changed: { part: string; change: string; before?: string; after?: string }[];
 }
 
@@ -216,23 +218,17 @@ export interface Explanation {
 export async function explain(l: Loaded, id: string, o: { offline: boolean }): Promise<Explanation> {
   const t = l.plan.tasks.get(id);
   if (!t) throw new UsageError(`unknown task id "${id}" (see: manager graph ${l.plan.spec.package} --format json)`);
-  const summary = await execute(l.plan, {
+  const summary = await execute(l.plan, executeDefaults(l.plan, {
     packageDir: l.packageDir,
-    logDir: join(l.packageDir, '.logs'),
     selected: selectTasks(l.plan, { only: [id] }),
-    mode: 'push',
     maxWorkers: 1,
     dryRun: true,
-    force: false,
-    keepGoing: false,
-    atomic: false,
-    registryCheck: true,
     offline: o.offline,
     renderer: 'silent',
     // The facts a build would have: a README pusher exists (it is never called here).
     pushReadme: readmePusher(l.plan.spec, { root: l.root, envFile: l.envFile, out: { info: () => {}, error: () => {} } }),
     log: () => {},
-  });
+  }));
   const r = summary.results.find((x) => x.id === id)!;
   const rec = readState(l.packageDir).tasks[id];
   const detail = (part: string, d?: Record<string, string>) => (d && Object.hasOwn(d, part) ? d[part] : undefined);

@@ -9,6 +9,7 @@ import { reportHtml, reportMarkdown } from '../core/views/report.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { readmePusher } from '../tasks/authenticate.ts';
 import { execute, type ExecuteOptions } from '../tasks/execute.ts';
+import { executeDefaults } from '../tasks/options.ts';
 import { fsFailure } from '../tasks/fs-error.ts';
 import { foreignInTheWay } from '../tasks/generate.ts';
 import { readState } from '../tasks/state.ts';
@@ -36,23 +37,15 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     foreignInTheWay(l.packageDir, renders, readState(l.packageDir), Boolean(opts.adopt));
   }
   const shown = progressChoice(out.opts.progress ?? (out.opts.json ? 'quiet' : 'auto'), { isTTY: Boolean(process.stderr.isTTY), ci: Boolean(process.env['CI']) }, out.opts.quiet);
-  const summary = await execute(l.plan, {
+  const summary = await execute(l.plan, executeDefaults(l.plan, {
     packageDir: l.packageDir,
-    logDir: join(l.packageDir, '.logs'),
     selected,
-    mode: 'push',
-    maxWorkers: l.plan.spec.build.maxWorkers,
-    dryRun: false,
-    force: false,
-    keepGoing: false,
-    atomic: false,
-    registryCheck: true,
     renderer: shown.renderer,
     ...(shown.events ? { events: (line: string) => process.stderr.write(redactor.redact(line) + '\n') } : {}),
     pushReadme: readmePusher(l.plan.spec, { root: l.root, envFile: l.envFile, out }),
     log: (line) => out.info(line),
     ...opts,
-  });
+  }));
   // A record that cannot be written (a full disk, a read-only mount) fails the run, but only
   // after the summary: what ran is still said, and each such file gets one line naming it.
   const writeErrors = [...(summary.writeErrors ?? [])];
