@@ -1,5 +1,6 @@
-// What a run says of each task (and the status a dry run's decision becomes), shared by the run (tasks/) and the pure views of it
-// (core/views/report.ts, core/views/metadata-file.ts, core/views/progress.ts).
+// What a run says of each task, and the status a dry run's decision becomes: shared by the run
+// (tasks/) and the pure views of it (core/views/report.ts, core/views/metadata-file.ts,
+// core/views/progress.ts).
 import type { Action } from '../plan/decide.ts';
 import type { Step } from '../buildx/steps.ts';
 import type { Task } from '../plan/task.ts';
