@@ -5,6 +5,7 @@ import { diffParts, short } from '../core/base/hash.ts';
 import { UsageError } from '../core/base/errors.ts';
 import { formatGraph, graphJsonChunks, mermaidGraph, type GraphFormat, type GraphLevel } from '../core/views/graph-format.ts';
 import { planSpec } from '../core/plan/plan.ts';
+import type { Action } from '../core/plan/decide.ts';
 import type { RenderTask } from '../core/plan/task.ts';
 import { jsonSchema } from '../core/load/schema.ts';
 import { selectTasks } from '../core/plan/select.ts';
@@ -13,6 +14,7 @@ import { checkOutputPath } from '../tasks/links.ts';
 import { metadataFiles } from '../tasks/metadata.ts';
 import { readState } from '../tasks/state.ts';
 import { execute } from '../tasks/execute.ts';
+import { executeDefaults } from '../tasks/options.ts';
 import { readmePusher } from '../tasks/authenticate.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { askAxes, initPackage, parseInitAxes } from '../tasks/init.ts';
@@ -21,6 +23,15 @@ import { load, loadPackage, packageArg, planned, specRoot, takeLock, lockChoice,
 import { addSelectionOptions, addSetOption, addShardOptions, list, selectionFrom, shardFrom } from './selection.ts';
 
 export function registerCommands(program: Command, out: Output): void {
+  registerValidateCommand(program, out);
+  registerContextCommand(program, out);
+  registerGenerateCommand(program, out);
+  registerGraphCommand(program, out);
+  registerInitCommand(program, out);
+  registerSchemaCommand(program, out);
+}
+
+function registerValidateCommand(program: Command, out: Output): void {
   program
     .command('validate')
     .description('check a package spec (or a spec file) and report every problem with file:line:column')
@@ -36,7 +47,9 @@ export function registerCommands(program: Command, out: Output): void {
       if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: loaded.warnings, tasks: counts });
       else out.result(`${relative(process.cwd(), manifest) || manifest}: valid (${plan.variants.length} images, ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')})`);
     });
+}
 
+function registerContextCommand(program: Command, out: Output): void {
   program
     .command('context')
     .alias('create_context')
@@ -60,7 +73,9 @@ export function registerCommands(program: Command, out: Output): void {
       if (out.opts.json) out.json({ packageDir: l.packageDir, files: Object.keys(files) });
       else out.result(Object.keys(files).map((f) => join(l.packageDir, f)).join('\n'));
     });
+}
 
+function registerGenerateCommand(program: Command, out: Output): void {
   program
     .command('generate')
     .description('write generated/<package>/: each image\'s directory (<distro>/<release>/Dockerfile and extra files), README.md, versions')
@@ -108,7 +123,9 @@ export function registerCommands(program: Command, out: Output): void {
         lock.release();
       }
     });
+}
 
+function registerGraphCommand(program: Command, out: Output): void {
   addSetOption(addShardOptions(addSelectionOptions(
     program
       .command('graph')
@@ -142,7 +159,9 @@ export function registerCommands(program: Command, out: Output): void {
         out.result(m.text);
       } else out.result(formatGraph(l.plan, selected, format, (o['level'] as GraphLevel | undefined) ?? 'task'));
     });
+}
 
+function registerInitCommand(program: Command, out: Output): void {
   program
     .command('init')
     .description('write a starter manifest (releases ordered by hierarchy) and templates that validate')
@@ -169,7 +188,9 @@ export function registerCommands(program: Command, out: Output): void {
       if (out.opts.json) out.json(res);
       else out.result(`wrote ${res.files.map((f) => relative(process.cwd(), f)).join('\n      ')}`);
     });
+}
 
+function registerSchemaCommand(program: Command, out: Output): void {
   program
     .command('schema')
     .description('print (or write) the spec JSON Schema for editor completion')
@@ -179,7 +200,6 @@ export function registerCommands(program: Command, out: Output): void {
       if (o['output']) writeFileAtomic(String(o['output']), text);
       else out.result(text);
     });
-
 }
 
 export interface Explanation {
@@ -187,7 +207,7 @@ export interface Explanation {
   kind: string;
   hash: string;
   recorded: { hash: string; finishedAt?: string } | null;
-  decision: { action: 'run' | 'skip' | 'fail'; reason: string };
+  decision: { action: Action; reason: string };
   changed: { part: string; change: string; before?: string; after?: string }[];
 }
 
@@ -198,23 +218,17 @@ export interface Explanation {
 export async function explain(l: Loaded, id: string, o: { offline: boolean }): Promise<Explanation> {
   const t = l.plan.tasks.get(id);
   if (!t) throw new UsageError(`unknown task id "${id}" (see: manager graph ${l.plan.spec.package} --format json)`);
-  const summary = await execute(l.plan, {
+  const summary = await execute(l.plan, executeDefaults(l.plan, {
     packageDir: l.packageDir,
-    logDir: join(l.packageDir, '.logs'),
     selected: selectTasks(l.plan, { only: [id] }),
-    mode: 'push',
     maxWorkers: 1,
     dryRun: true,
-    force: false,
-    keepGoing: false,
-    atomic: false,
-    registryCheck: true,
     offline: o.offline,
     renderer: 'silent',
     // The facts a build would have: a README pusher exists (it is never called here).
     pushReadme: readmePusher(l.plan.spec, { root: l.root, envFile: l.envFile, out: { info: () => {}, error: () => {} } }),
     log: () => {},
-  });
+  }));
   const r = summary.results.find((x) => x.id === id)!;
   const rec = readState(l.packageDir).tasks[id];
   const detail = (part: string, d?: Record<string, string>) => (d && Object.hasOwn(d, part) ? d[part] : undefined);

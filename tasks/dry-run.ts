@@ -6,18 +6,22 @@ import { short } from '../core/base/hash.ts';
 import type { InvocationContext } from '../core/buildx/invocation.ts';
 import { formatStep, stepsOf } from '../core/buildx/steps.ts';
 import type { Task } from '../core/plan/task.ts';
+import { dryRunStatus } from '../core/views/result.ts';
 import { decideTask, prefetch, type FactFinder } from './facts.ts';
 import type { TaskResult } from './run.ts';
 
-export async function dryRun(
-  ordered: Task[],
-  finder: FactFinder,
-  decideOpts: DecideOptions,
-  images: Map<string, { ref: string; digest?: string }>,
-  inv: InvocationContext,
-  logDir: string,
-  emit: (line: string) => void,
-): Promise<TaskResult[]> {
+/** What the dry run decides over: the tasks in order, how facts are found and decisions made, what builds would run with. */
+export interface DryRunContext {
+  ordered: Task[];
+  finder: FactFinder;
+  decideOpts: DecideOptions;
+  /** Build id → the image it is known to have made; the dry run adds the skips it finds. */
+  images: Map<string, { ref: string; digest?: string }>;
+  inv: InvocationContext;
+  logDir: string;
+}
+
+export async function dryRun(c: DryRunContext, emit: (line: string) => void): Promise<TaskResult[]> {
   // One write per line cost a sixth of a large dry run: lines go out in chunks of about
   // 64 KiB, and whatever is left when the run ends (or an error stops it).
   let pending: string[] = [];
@@ -35,21 +39,13 @@ export async function dryRun(
     if (size >= 1 << 16) flush();
   };
   try {
-    return await decideAll(ordered, finder, decideOpts, images, inv, logDir, log);
+    return await decideAll(c, log);
   } finally {
     flush();
   }
 }
 
-async function decideAll(
-  ordered: Task[],
-  finder: FactFinder,
-  decideOpts: DecideOptions,
-  images: Map<string, { ref: string; digest?: string }>,
-  inv: InvocationContext,
-  logDir: string,
-  log: (line: string) => void,
-): Promise<TaskResult[]> {
+async function decideAll({ ordered, finder, decideOpts, images, inv, logDir }: DryRunContext, log: (line: string) => void): Promise<TaskResult[]> {
   const willRun = new Set<string>();
   const results: TaskResult[] = [];
   const early = prefetch(ordered, finder, decideOpts, (id) => images.get(id));
@@ -67,7 +63,7 @@ async function decideAll(
     results.push({
       id: t.id,
       kind: t.kind,
-      status: d.action === 'skip' ? 'skipped' : d.action === 'fail' ? 'would-fail' : 'would-run',
+      status: dryRunStatus(d.action),
       reason: d.reason,
       changed: d.changed?.map((c) => c.part),
       durationMs: 0,

@@ -13,6 +13,7 @@ import { buildReport, type Report } from '../core/views/report.ts';
 import { startedEvent } from '../core/views/progress.ts';
 import { redactor } from '../core/base/redact.ts';
 import { localRepository, stagingRepository } from '../core/plan/staging.ts';
+import type { StateFile } from '../core/plan/record.ts';
 import type { BuildTask, Task } from '../core/plan/task.ts';
 import { DEFAULT_DEADLINE_MS, type RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
@@ -21,7 +22,8 @@ import { recordPublication, runEffect } from './effects.ts';
 import { decideTask, FactFinder, HOST_FACTS, prefetch, type RegistryView } from './facts.ts';
 import { registryClient } from './registry.ts';
 import { ensureLogDir } from './logs.ts';
-import { Cancelled, invocationContextOf, Run, type ExecuteOptions, type TaskResult } from './run.ts';
+import type { Deciding, ExecuteOptions, Selection } from './options.ts';
+import { Cancelled, invocationContextOf, Run, type Renderer, type TaskResult } from './run.ts';
 import { killAll } from './runner.ts';
 import { Scheduler, type Final } from './scheduler.ts';
 import { readState } from './state.ts';
@@ -60,12 +62,27 @@ export function estimatedCost(t: Task, recordedMs?: number): number {
 }
 
 /** Which registry the decisions may ask, or why they do not ask one. */
-function registryView(opts: ExecuteOptions, client: RegistryClient | undefined, stagingRepo: string): RegistryView {
+function registryView(opts: Deciding & Pick<ExecuteOptions, 'mode'>, client: RegistryClient | undefined, stagingRepo: string): RegistryView {
   if (opts.mode === 'load') return { why: '--load publishes nothing, so there is no registry to ask' };
   if (opts.offline) return { why: '--offline' };
   if (!opts.registryCheck) return { why: '--no-registry-check' };
   if (!client) return { why: 'the spec publishes to no registry' };
   return { client, stagingRepo };
+}
+
+/** A run made ready by execute(): what the real run and the dry run both start from. */
+interface Prepared {
+  plan: Plan;
+  opts: ExecuteOptions;
+  /** The selected tasks, in the plan's order. */
+  ordered: Task[];
+  state: StateFile;
+  stagingRepo: string;
+  finder: FactFinder;
+  client: RegistryClient | undefined;
+  decideOpts: DecideOptions;
+  registry: Summary['registry'];
+  abort: AbortController;
 }
 
 export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary> {
@@ -82,47 +99,64 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Summary
   setMaxListeners(0, abort.signal);
   const ownClient = !opts.client && opts.mode === 'push' && repo ? registryClient({ signal: abort.signal, log: opts.log, ...(opts.timeoutSec ? { timeoutMs: Math.min(opts.timeoutSec * 1000, DEFAULT_DEADLINE_MS) } : {}) }) : undefined;
   const client = opts.client ?? ownClient;
-  let view = registryView(opts, client, stagingRepo);
-  // A dry run asks the registry when it can be reached, and says so when it cannot; a real
-  // run's lookups that fail are errors for their tasks instead.
-  if (opts.dryRun && 'client' in view) {
-    const host = parseImageRef(stagingRepo).host;
-    try {
-      await view.client.ping(host);
-    } catch (e) {
-      view = { why: `${host} is not reachable (${e instanceof Error ? e.message : String(e)}); decided from the state file alone` };
-    }
-  }
+  const view = await reachable(opts, registryView(opts, client, stagingRepo), stagingRepo);
   const finder = new FactFinder(plan, state, opts.packageDir, view, { ...HOST_FACTS, readmePush: Boolean(opts.pushReadme) });
   const decideOpts: DecideOptions = { force: opts.force, retest: Boolean(opts.retest), assumeMissing: Boolean(opts.assumeMissing), mode: opts.mode };
   const registry = 'why' in view ? { consulted: false, why: view.why } : { consulted: true };
+  const p: Prepared = { plan, opts, ordered, state, stagingRepo, finder, client, decideOpts, registry, abort };
   try {
-    if (opts.dryRun) {
-      const images = new Map(Object.entries(state.tasks).flatMap(([id, rec]) => (rec.ref ? [[id, { ref: rec.ref, digest: rec.digest }] as const] : [])));
-      const inv = invocationContextOf(plan, opts, stagingRepo, true);
-      const results = await dryRun(ordered, finder, decideOpts, images, inv, opts.logDir, opts.log);
-      return { ok: results.every((r) => r.status !== 'would-fail'), results, registry };
-    }
-    return await realRun(plan, opts, ordered, state, stagingRepo, finder, client, decideOpts, abort, registry);
+    return opts.dryRun ? await dry(p) : await realRun(p);
   } finally {
     await ownClient?.close();
   }
 }
 
-async function realRun(
-  plan: Plan,
-  opts: ExecuteOptions,
-  ordered: Task[],
-  state: ReturnType<typeof readState>,
-  stagingRepo: string,
-  finder: FactFinder,
-  client: RegistryClient | undefined,
-  decideOpts: DecideOptions,
-  abort: AbortController,
-  registry: Summary['registry'],
-): Promise<Summary> {
+/**
+ * A dry run asks the registry when it can be reached, and says so when it cannot; a real
+ * run's lookups that fail are errors for their tasks instead.
+ */
+async function reachable(opts: Selection, view: RegistryView, stagingRepo: string): Promise<RegistryView> {
+  if (!opts.dryRun || !('client' in view)) return view;
+  const host = parseImageRef(stagingRepo).host;
+  try {
+    await view.client.ping(host);
+    return view;
+  } catch (e) {
+    return { why: `${host} is not reachable (${e instanceof Error ? e.message : String(e)}); decided from the state file alone` };
+  }
+}
+
+async function dry(p: Prepared): Promise<Summary> {
+  const images = new Map(Object.entries(p.state.tasks).flatMap(([id, rec]) => (rec.ref ? [[id, { ref: rec.ref, digest: rec.digest }] as const] : [])));
+  const inv = invocationContextOf(p.plan, p.opts, p.stagingRepo, true);
+  const results = await dryRun({ ordered: p.ordered, finder: p.finder, decideOpts: p.decideOpts, images, inv, logDir: p.opts.logDir }, p.opts.log);
+  return { ok: results.every((r) => r.status !== 'would-fail'), results, registry: p.registry };
+}
+
+/** The first signal of a run: it cancels what runs and stops what has not started. */
+class Interrupt {
+  signal?: NodeJS.Signals;
+  private readonly handler = (sig: NodeJS.Signals) => {
+    if (this.signal) return;
+    this.signal = sig;
+    this.onSignal(sig);
+  };
+
+  constructor(private readonly onSignal: (sig: NodeJS.Signals) => void) {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  off(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
+}
+
+async function realRun(p: Prepared): Promise<Summary> {
+  const { plan, opts, ordered, state } = p;
   const wanted = [...new Set(ordered.filter((t): t is BuildTask => t.kind === 'build').flatMap((t) => t.platforms))];
-  const r = new Run(plan, opts, state, stagingRepo, finder, client, wanted, abort);
+  const r = new Run({ plan, state, stagingRepo: p.stagingRepo, platforms: wanted }, opts, { finder: p.finder, client: p.client, abort: p.abort });
   ensureLogDir(opts.logDir);
 
   const scheduler = new Scheduler(new Map(ordered.map((t) => [t.id, t.deps])), {
@@ -132,23 +166,41 @@ async function realRun(
     cost: (id) => estimatedCost(plan.tasks.get(id)!, state.tasks[id]?.durationMs),
     isPublish: (id) => ['manifest', 'readme'].includes(plan.tasks.get(id)!.kind),
   });
-
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = sig;
+  const interrupt = new Interrupt((sig) => {
     opts.log(`received ${sig}: cancelling running builds`);
     scheduler.cancel(`interrupted by ${sig}`);
-    abort.abort();
+    p.abort.abort();
     void killAll('SIGTERM');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
+  });
   const title = () => `${plan.spec.package}: ${r.running} running, ${r.counts.done} done, ${r.counts.skipped} skipped, ${r.counts.failed} failed (of ${ordered.length})`;
+  // The group's own line is the run's outcome: it fails when a task failed or the run was
+  // interrupted, so its symbol (✖, not ✔) agrees with the closing count.
+  const outcome = (): string | undefined => {
+    if (interrupt.signal) return `interrupted by ${interrupt.signal}`;
+    const failed = r.counts.failed;
+    return failed ? `${failed} task${failed === 1 ? '' : 's'} failed` : undefined;
+  };
+  const runOne = taskRunner(p, r, scheduler, interrupt, title);
+  try {
+    await progressList(ordered, runOne, title, outcome, opts.renderer).run();
+  } finally {
+    interrupt.off();
+    r.flush();
+  }
+  // listr2 draws no line for a group that failed through its subtasks; the log gets one.
+  const bad = outcome();
+  if (bad && opts.renderer !== 'silent') opts.log(`✖ ${title()}: ${bad}`);
+  return summarize(p, r, interrupt.signal);
+}
 
-  const early = prefetch(ordered, finder, decideOpts, r.imageOf);
-  const runOne = async (t: Task, task: ListrTaskWrapper<unknown, never, never>, parent: { title: string }) => {
+type ListrTask = ListrTaskWrapper<unknown, never, never>;
+type RunOne = (t: Task, task: ListrTask, parent: { title: string }) => Promise<void>;
+
+/** One task's turn: a worker from the scheduler, its decision, its effect, its result. */
+function taskRunner(p: Prepared, r: Run, scheduler: Scheduler, interrupt: Interrupt, title: () => string): RunOne {
+  const { opts, finder, decideOpts } = p;
+  const early = prefetch(p.ordered, finder, decideOpts, r.imageOf);
+  return async (t, task, parent) => {
     const grant = await scheduler.acquire(t.id);
     if (!grant.go) {
       // An interrupt before the task started is not a cancellation of work.
@@ -184,10 +236,10 @@ async function realRun(
       else task.title = `${t.id} (${((performance.now() - started) / 1000).toFixed(1)}s)`;
     } catch (e) {
       // Stopped by the interrupt (a command killed, a request aborted): cancelled, not failed.
-      if (e instanceof Cancelled || (interrupted && e instanceof Error && e.name === 'AbortError')) {
+      if (e instanceof Cancelled || (interrupt.signal && e instanceof Error && e.name === 'AbortError')) {
         if (!(e instanceof Cancelled)) r.finish(t, 'cancelled', performance.now() - started, 'cancelled while running');
         final = 'cancelled';
-        task.skip(`■ cancelled while running${interrupted ? ` (${interrupted})` : ''}`);
+        task.skip(`■ cancelled while running${interrupt.signal ? ` (${interrupt.signal})` : ''}`);
         return;
       }
       const msg = e instanceof Error ? e.message : String(e);
@@ -199,23 +251,19 @@ async function realRun(
       parent.title = title();
     }
   };
+}
 
-  // The group's own line is the run's outcome: it fails when a task failed or the run was
-  // interrupted, so its symbol (✖, not ✔) agrees with the closing count.
-  const outcome = (): string | undefined => {
-    if (interrupted) return `interrupted by ${interrupted}`;
-    const failed = r.counts.failed;
-    return failed ? `${failed} task${failed === 1 ? '' : 's'} failed` : undefined;
-  };
+/** listr2's picture of the run: one group whose title counts, one line per task under it. */
+function progressList(ordered: Task[], runOne: RunOne, title: () => string, outcome: () => string | undefined, renderer: Renderer): Listr {
   // Progress is never stdout's: that is for the results (the table, or one JSON document).
   const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
-  const list = new Listr(
+  return new Listr(
     [
       {
         title: title(),
         task: (_c, parent) => {
           const sub = parent.newListr(
-            ordered.map((t) => ({ title: t.id, task: (_x: unknown, task: unknown) => runOne(t, task as ListrTaskWrapper<unknown, never, never>, parent) })),
+            ordered.map((t) => ({ title: t.id, task: (_x: unknown, task: unknown) => runOne(t, task as ListrTask, parent) })),
             { concurrent: true, exitOnError: false },
           );
           const runAll = sub.run.bind(sub);
@@ -231,7 +279,7 @@ async function realRun(
       },
     ],
     {
-      renderer: opts.renderer,
+      renderer,
       fallbackRenderer: 'simple',
       exitOnError: false,
       registerSignalListeners: false,
@@ -240,17 +288,12 @@ async function realRun(
       fallbackRendererOptions: { logger },
     } as never,
   );
-  try {
-    await list.run();
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    r.flush();
-  }
-  // listr2 draws no line for a group that failed through its subtasks; the log gets one.
-  const bad = outcome();
-  if (bad && opts.renderer !== 'silent') opts.log(`✖ ${title()}: ${bad}`);
-  const results = ordered.map((t) => r.results.get(t.id) ?? { id: t.id, kind: t.kind, status: 'not-started' as const, durationMs: 0, hash: t.hash.value, reason: interrupted ? `interrupted by ${interrupted}` : 'not started' });
+}
+
+/** The run's results in the plan's order, its outcome, and what it leaves for the CLI to write. */
+async function summarize(p: Prepared, r: Run, interrupted: NodeJS.Signals | undefined): Promise<Summary> {
+  const { plan, opts } = p;
+  const results = p.ordered.map((t) => r.results.get(t.id) ?? { id: t.id, kind: t.kind, status: 'not-started' as const, durationMs: 0, hash: t.hash.value, reason: interrupted ? `interrupted by ${interrupted}` : 'not started' });
   const ok = !interrupted && results.every((x) => x.status === 'built' || x.status === 'ran' || x.status === 'skipped');
   // Many failures at once are often one cause: ask whether the engine that answered earlier is still there.
   let engineLost: string | undefined;
@@ -263,5 +306,5 @@ async function realRun(
       }
     }
   }
-  return { ok, results, builder: r.builder, interrupted, engineLost, registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)), report: buildReport(plan, results), ...(r.stateError ? { writeErrors: [r.stateError] } : {}) };
+  return { ok, results, builder: r.builder, interrupted, engineLost, registry: p.registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)), report: buildReport(plan, results), ...(r.stateError ? { writeErrors: [r.stateError] } : {}) };
 }

@@ -9,7 +9,7 @@ import type { StateFile } from '../core/plan/record.ts';
 import type { RenderTask } from '../core/plan/task.ts';
 import { alive, hasContent } from './atomic.ts';
 import { commitTree, realFs, STAGING_PREFIX, type CommitFs } from './commit.ts';
-import { checkOutputPath, lstatOrNone } from './links.ts';
+import { checkOutputPath, isLink, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
 import { OWNED_PATH, ownedText, readOwned, sha256, type Owned } from './owned.ts';
 import { record } from '../core/plan/record.ts';
@@ -259,8 +259,8 @@ export function foreignInTheWay(dir: string, renders: RenderTask[], state: State
 
 /** The tree and its record's directory are written into: neither may be a link. */
 function refuseLink(dir: string): void {
-  if (lstatOrNone(dir)?.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: it is a symbolic link`);
-  if (lstatOrNone(join(dir, '.manager'))?.isSymbolicLink()) throw new WorkError(`refusing to generate into ${dir}: ${join(dir, '.manager')} is a symbolic link`);
+  if (isLink(dir)) throw new WorkError(`refusing to generate into ${dir}: it is a symbolic link`);
+  if (isLink(join(dir, '.manager'))) throw new WorkError(`refusing to generate into ${dir}: ${join(dir, '.manager')} is a symbolic link`);
 }
 
 /** A staging directory a killed run left (its pid gone): nothing in it is needed any more. */

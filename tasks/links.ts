@@ -14,6 +14,7 @@ export function lstatOrNone(p: string): Stats | undefined {
   }
 }
 
+/** Whether a link stands at `p` (dangling or not); anything that cannot be looked at is not one. */
 export function isLink(p: string): boolean {
   try {
     return lstatSync(p).isSymbolicLink();

@@ -1,19 +1,16 @@
 // Task logs. A log file or directory someone replaced with a symbolic link is refused, never
 // followed: a run as root must not append build output to whatever the link points at.
-import { closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs';
 import { WorkError } from '../core/base/errors.ts';
 import { redactor } from '../core/base/redact.ts';
 import { fsFailure } from './fs-error.ts';
+import { isLink } from './links.ts';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW } = constants;
 
 /** Makes the log directory; refuses one that is a symbolic link. */
 export function ensureLogDir(dir: string): void {
-  try {
-    if (lstatSync(dir).isSymbolicLink()) throw new WorkError(`refusing to write logs into ${dir}: it is a symbolic link`);
-  } catch (e) {
-    if (e instanceof WorkError) throw e;
-  }
+  if (isLink(dir)) throw new WorkError(`refusing to write logs into ${dir}: it is a symbolic link`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {

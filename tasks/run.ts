@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision } from '../core/plan/decide.ts';
 import { WorkError } from '../core/base/errors.ts';
-import type { BuilderInfo, CacheOverride } from '../core/buildx/argv.ts';
+import type { BuilderInfo } from '../core/buildx/argv.ts';
 import { isEngineDown, supportsCacheExport } from '../core/buildx/argv.ts';
 import type { InvocationContext } from '../core/buildx/invocation.ts';
 import type { StepContext } from '../core/buildx/steps.ts';
@@ -18,70 +18,36 @@ import { finishedEvent } from '../core/views/progress.ts';
 import type { Attempt, Renderer, TaskResult, TaskStatus } from '../core/views/result.ts';
 import { logFileName } from '../core/plan/staging.ts';
 import { StatusCounts } from '../core/views/status-counts.ts';
-import type { BuildTask, ReadmeTask, Task, TestTask } from '../core/plan/task.ts';
+import type { BuildTask, Task, TestTask } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { inspectBuilder } from './builders.ts';
 import { appendLog, startLog } from './logs.ts';
 import type { FactFinder } from './facts.ts';
+import type { Engine, ExecuteOptions } from './options.ts';
 import { run, type RunResult } from './runner.ts';
 import { writeState } from './state.ts';
 
 // Where the rest of tasks/ and cli/ have always found them.
-export type { Attempt, Renderer, TaskResult, TaskStatus };
+export type { Attempt, ExecuteOptions, Renderer, TaskResult, TaskStatus };
 
-export interface ExecuteOptions {
-  packageDir: string;
-  logDir: string;
-  selected: Set<string>;
-  mode: 'push' | 'load';
-  maxWorkers: number;
-  dryRun: boolean;
-  force: boolean;
-  keepGoing: boolean;
-  atomic: boolean;
-  /** Render tasks may replace files the tool did not write (and own them from then on). */
-  adopt?: boolean;
-  builder?: string;
-  /** The builder as already inspected (to choose the multi-platform strategy): not asked again. */
-  builderInfo?: BuilderInfo;
-  stagingRepository?: string;
-  provenance?: string;
-  sbom?: string;
-  cacheOverride?: CacheOverride;
-  /** Whether GitHub's cache service is reachable (core/buildx/invocation.ts cacheFor). */
-  ghaAvailable?: boolean;
-  pull?: boolean;
-  noCache?: boolean;
-  /** Run image tests even when they passed on this image before (`manager test`). */
-  retest?: boolean;
-  /** Overrides every task's timeout (seconds). */
-  timeoutSec?: number;
-  /** With push: trust the registry's hash labels when the state file has no record. */
-  registryCheck: boolean;
-  /** Decide from the state file alone: no registry lookups (the dry run's and the run's). */
-  offline?: boolean;
-  /** A registry lookup that fails counts as "absent" (with a warning) instead of failing the task. */
-  assumeMissing?: boolean;
-  renderer: Renderer;
-  /** `--progress json`: each task's start and result, one JSON line each, on stderr. */
-  events?: (line: string) => void;
-  /** VCS revision of the spec, for the org.opencontainers.image.revision label (not hashed). */
-  revision?: string;
-  /** source/url and created labels (core/buildx/oci-labels.ts; not hashed). */
-  source?: string;
-  created?: string;
-  /** Pushes one README; provided by the registries layer. */
-  pushReadme?: (task: ReadmeTask, readme: string, log: (line: string) => void, signal?: AbortSignal) => Promise<void>;
-  /** The registry client (push mode); made by the caller so tests and benchmarks can count requests. */
-  client?: RegistryClient;
-  /** `--metadata-file`: where the CLI writes Summary.metadata after a real run. */
-  metadataFile?: string;
-  /** Progress lines for the non-listr parts (preflight, dry run). */
-  log: (line: string) => void;
+/** What a run works on: the plan, the record it starts from, where its images are staged. */
+export interface RunWork {
+  plan: Plan;
+  state: StateFile;
+  stagingRepo: string;
+  /** Every platform the selected builds make: the engine is refused unless it builds them all. */
+  platforms: string[];
+}
+
+/** Whom a run asks (the facts, the registry) and how it is stopped. */
+export interface RunServices {
+  finder: FactFinder;
+  client: RegistryClient | undefined;
+  abort: AbortController;
 }
 
 /** The options a build's invocation depends on: one place, for the run and the dry run alike. */
-export function invocationContextOf(plan: Plan, opts: ExecuteOptions, stagingRepo: string, cacheExport: boolean): InvocationContext {
+export function invocationContextOf(plan: Plan, opts: Engine & Pick<ExecuteOptions, 'packageDir' | 'mode'>, stagingRepo: string, cacheExport: boolean): InvocationContext {
   return {
     plan,
     packageDir: opts.packageDir,
@@ -133,17 +99,23 @@ export class Run {
   readonly began = performance.now();
   readonly attempts = new Map<string, Attempt[]>();
 
-  constructor(
-    readonly plan: Plan,
-    readonly opts: ExecuteOptions,
-    readonly state: StateFile,
-    readonly stagingRepo: string,
-    readonly finder: FactFinder,
-    readonly client: RegistryClient | undefined,
-    private readonly platformsWanted: string[],
-    readonly abort: AbortController,
-  ) {
-    for (const [id, rec] of Object.entries(state.tasks)) if (rec.ref) this.images.set(id, { ref: rec.ref, digest: rec.digest });
+  readonly plan: Plan;
+  readonly state: StateFile;
+  readonly stagingRepo: string;
+  readonly finder: FactFinder;
+  readonly client: RegistryClient | undefined;
+  readonly abort: AbortController;
+  private readonly platformsWanted: string[];
+
+  constructor(work: RunWork, readonly opts: ExecuteOptions, services: RunServices) {
+    this.plan = work.plan;
+    this.state = work.state;
+    this.stagingRepo = work.stagingRepo;
+    this.platformsWanted = work.platforms;
+    this.finder = services.finder;
+    this.client = services.client;
+    this.abort = services.abort;
+    for (const [id, rec] of Object.entries(this.state.tasks)) if (rec.ref) this.images.set(id, { ref: rec.ref, digest: rec.digest });
   }
 
   /**

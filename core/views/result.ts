@@ -1,5 +1,6 @@
-// What a run says of each task: data, shared by the run (tasks/) and the pure views of it
-// (core/views/report.ts, core/views/metadata-file.ts, core/views/progress.ts).
+// What a run says of each task, and the status a dry run's decision becomes: shared by the run
+// (tasks/) and the pure views of it (core/views/report.ts, core/views/metadata-file.ts,
+// core/views/progress.ts).
 import type { Action } from '../plan/decide.ts';
 import type { Step } from '../buildx/steps.ts';
 import type { Task } from '../plan/task.ts';
@@ -13,6 +14,11 @@ export type Renderer = 'default' | 'simple' | 'silent' | 'test';
  * says `would-run` / `would-fail` of what it did not do.
  */
 export type TaskStatus = 'built' | 'ran' | 'skipped' | 'failed' | 'blocked' | 'cancelled' | 'not-started' | 'timed-out' | 'would-run' | 'would-fail';
+
+/** The status a dry run gives a decision: a skip is a skip either way; what it would do is not done. */
+export function dryRunStatus(action: Action): TaskStatus {
+  return action === 'skip' ? 'skipped' : action === 'fail' ? 'would-fail' : 'would-run';
+}
 
 /** One try of a command a task retries (a build whose push failed, a manifest merge). */
 export interface Attempt {

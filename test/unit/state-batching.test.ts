@@ -18,7 +18,7 @@ function run(): { r: Run; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'manager-state-batch-'));
   dirs.push(dir);
   const opts = { packageDir: dir, logDir: join(dir, '.logs'), log: () => {} } as unknown as ExecuteOptions;
-  const r = new Run({} as never, opts, { version: STATE_VERSION, tasks: {} }, 'localhost/x', {} as never, undefined, [], new AbortController());
+  const r = new Run({ plan: {} as never, state: { version: STATE_VERSION, tasks: {} }, stagingRepo: 'localhost/x', platforms: [] }, opts, { finder: {} as never, client: undefined, abort: new AbortController() });
   return { r, dir };
 }
 
