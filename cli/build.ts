@@ -12,6 +12,8 @@ import { inspectBuilder } from '../tasks/builders.ts';
 import { readState } from '../tasks/state.ts';
 import { checkOutputPath } from '../tasks/links.ts';
 import { refreshLock } from './inputs.ts';
+import { entitlementRefusal, missingEntitlements } from '../core/plan/entitlements.ts';
+import { parseAllowFlag, parseSecretFlag, parseSshFlag } from './build-inputs.ts';
 import { registerAuthenticateCommand } from './authenticate.ts';
 import { registerBakeCommand } from './bake.ts';
 import { registerBuilderCommand } from './builder.ts';
@@ -74,6 +76,9 @@ function buildOptions(program: Command): Command {
     .option('--pull', 'always fetch base images again for the builds that run (not an input: with nothing changed, add --force)')
     .option('--no-cache', 'build every step of the builds that run again (not an input: with nothing changed, add --force)')
     .option('--timeout <seconds>', 'per build and test task', positiveInt)
+    .option('--secret <spec>', 'a build secret for every build, as buildx takes it: id=ID,env=VARIABLE or id=ID,src=FILE (repeatable; beside the spec\'s releases.*.secrets; never hashed)', (v: string, p: string[] = []) => [...p, parseSecretFlag(v)])
+    .option('--ssh <spec>', 'an SSH mount for every build: default, or ID=PATH[,PATH] (repeatable; beside the spec\'s)', (v: string, p: string[] = []) => [...p, parseSshFlag(v)])
+    .option('--allow <entitlements>', 'grant entitlements the spec\'s releases ask for (network.host, security.insecure; comma-separated or repeated)', (v: string, p: string[] = []) => [...p, ...parseAllowFlag(v)])
     .option('--metadata-file <file>', 'write what each image is (refs, digests per platform, hashes, cache refs) as JSON, as bake does')
     .option('--no-registry-check', 'trust only the state file, never the registry labels')
     .option('--refresh', 're-resolve base images and git refs upstream and update the lock file before planning')
@@ -100,6 +105,9 @@ async function buildAction(pkg: string | undefined, o: Record<string, unknown>, 
   // Caches are not inputs (no hash sees them), so the planned spec can take one afterwards.
   const l = o['cacheType'] && !planned0.l.plan.spec.build.cache ? withCache(planned0.l, o['cacheType'] as CacheSpec['type']) : planned0.l;
   const selected = shardFrom(l.plan, selectTasks(l.plan, sel), o);
+  // Refused before anything runs, dry run too: BuildKit would fail the build on its first such step.
+  const refusal = entitlementRefusal(missingEntitlements(l.plan, selected, (o['allow'] as string[] | undefined) ?? []));
+  if (refusal) throw new UsageError(refusal);
   if (l.plan.spec.build.cache?.type === 'gha' && !ghaAvailable(process.env) && !o['dryRun']) {
     out.info('no GitHub Actions cache service here (ACTIONS_RUNTIME_TOKEN or its URL unset): building without a layer cache');
   }
@@ -137,6 +145,8 @@ async function buildRunOptions(l: Loaded, o: Record<string, unknown>, out: Outpu
     ghaAvailable: ghaAvailable(process.env),
     ...(o['metadataFile'] ? { metadataFile: String(o['metadataFile']) } : {}),
     timeoutSec: o['timeout'] as number | undefined,
+    ...(o['secret'] ? { secrets: o['secret'] as string[] } : {}),
+    ...(o['ssh'] ? { ssh: o['ssh'] as string[] } : {}),
     registryCheck: o['registryCheck'] !== false,
     offline: Boolean(o['offline']),
     assumeMissing: Boolean(o['assumeMissing']),

@@ -65,6 +65,9 @@ export interface Engine {
   /** source/url and created labels (core/buildx/oci-labels.ts; not hashed). */
   source?: string;
   created?: string;
+  /** `build --secret` / `--ssh`: for every build that runs, beside the spec's; not inputs, so not hashed. */
+  secrets?: string[];
+  ssh?: string[];
 }
 
 /** What the run says as it goes. */

@@ -64,6 +64,8 @@ export function invocationContextOf(plan: Plan, opts: Engine & Pick<ExecuteOptio
     revision: opts.revision,
     source: opts.source,
     created: opts.created,
+    ...(opts.secrets?.length ? { secrets: opts.secrets } : {}),
+    ...(opts.ssh?.length ? { ssh: opts.ssh } : {}),
   };
 }
 

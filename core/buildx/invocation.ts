@@ -33,6 +33,9 @@ export interface InvocationContext {
   /** The repository's web address (source and url labels) and the commit's time (created); not hashed. */
   source?: string;
   created?: string;
+  /** `build --secret` / `--ssh` (buildx syntax), for every build beside the spec's own; not hashed. */
+  secrets?: string[];
+  ssh?: string[];
 }
 
 /**
@@ -139,8 +142,8 @@ export function buildInvocation(b: BuildTask, parentRef: string | undefined, c: 
     provenance: c.provenance,
     sbom: c.sbom,
     metadataFile,
-    ...(b.secrets?.length ? { secrets: b.secrets.map((s) => secretFlag(s, c.plan.spec.source.manifest)) } : {}),
-    ...(b.ssh?.length ? { ssh: b.ssh.map(sshFlag) } : {}),
+    ...(b.secrets?.length || c.secrets?.length ? { secrets: [...(b.secrets ?? []).map((s) => secretFlag(s, c.plan.spec.source.manifest)), ...(c.secrets ?? [])] } : {}),
+    ...(b.ssh?.length || c.ssh?.length ? { ssh: [...(b.ssh ?? []).map(sshFlag), ...(c.ssh ?? [])] } : {}),
     ...(b.entitlements?.length ? { allow: [...b.entitlements] } : {}),
   };
 }

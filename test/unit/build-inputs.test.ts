@@ -95,3 +95,40 @@ describe('entitlements a run has not granted', () => {
     expect(missingEntitlements(plan, bases, [])).toEqual([]);
   });
 });
+
+describe('build --secret, --ssh and --allow', () => {
+  it('parse as buildx takes them, refusing a value given outright, and make files absolute', async () => {
+    const { parseSecretFlag, parseSshFlag, parseAllowFlag } = await import('../../cli/build-inputs.ts');
+    expect(parseSecretFlag('id=pip,env=PIP_TOKEN')).toBe('id=pip,env=PIP_TOKEN');
+    expect(parseSecretFlag('type=env,id=PIP_TOKEN')).toBe('id=PIP_TOKEN,env=PIP_TOKEN');
+    expect(parseSecretFlag('id=netrc,source=.netrc', '/home/u')).toBe('id=netrc,src=/home/u/.netrc');
+    expect(() => parseSecretFlag('id=pip')).toThrow(/exactly one of env=VARIABLE or src=FILE/);
+    expect(() => parseSecretFlag('id=pip,value=hunter2')).toThrow(/unknown field "value"/);
+    expect(() => parseSecretFlag('env=X')).toThrow(/needs id=ID/);
+    expect(() => parseSecretFlag('id=a,env=1X')).toThrow(/not a variable name/);
+    expect(parseSshFlag('default')).toBe('default');
+    expect(parseSshFlag('gh=keys/id_ed25519,/abs/k', '/w')).toBe('gh=/w/keys/id_ed25519,/abs/k');
+    expect(() => parseSshFlag('bad id')).toThrow(/needs an id/);
+    expect(parseAllowFlag('network.host,security.insecure')).toEqual(['network.host', 'security.insecure']);
+    expect(() => parseAllowFlag('network.none')).toThrow(/not an entitlement/);
+  });
+
+  it('reach every build\'s argv in the dry run without moving a hash; an entitlement the spec asks for is refused until granted', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { dir, manifest } = miniSpec({ 'manifest.yaml': withInputs('    allow: [network.host]\n') });
+    const dry = (...extra: string[]) => cli(['--spec-dir', dir, 'build', manifest, '--all', '--dry-run', '--offline', '--json', ...extra], { env: { MY_TOKEN: 'my-token-value-1' } });
+    const refused = dry();
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/release runtime needs the network\.host entitlement; pass --allow network\.host to grant it/);
+    type Doc = { tasks: { id: string; kind: string; hash: string; steps?: { argv?: string[] }[] }[] };
+    const plain = JSON.parse(dry('--allow', 'network.host').stdout) as Doc;
+    const doc = JSON.parse(dry('--allow', 'network.host', '--secret', 'id=tok,env=MY_TOKEN', '--ssh', 'default').stdout) as Doc;
+    const argvOf = (d: Doc, id: string) => d.tasks.find((t) => t.id === id)!.steps!.map((s) => s.argv ?? []).flat();
+    const runtime = 'build:mini/deb/runtime/py3.10/amd64';
+    expect(argvOf(doc, runtime).join(' ')).toMatch(/--secret id=tok,env=MY_TOKEN --ssh default --allow network\.host/);
+    expect(argvOf(doc, 'build:mini/deb/base/py3.10/amd64').join(' ')).toMatch(/--secret id=tok,env=MY_TOKEN --ssh default --metadata-file/);
+    expect(argvOf(doc, 'build:mini/deb/base/py3.10/amd64')).not.toContain('--allow');
+    expect(doc.tasks.map((t) => t.hash)).toEqual(plain.tasks.map((t) => t.hash));
+    expect(JSON.stringify(doc)).not.toContain('my-token-value-1');
+  });
+});
