@@ -39,7 +39,7 @@ function optionalValues(argv: string[]): string[] {
   return argv.map((a, i) => (OPTIONAL_VALUE.has(a) && (end < 0 || i < end) && !/^\d+$/.test(argv[i + 1] ?? '') ? `${a}=` : a));
 }
 
-const GLOBAL_WITH_VALUE = new Set(['--spec-dir', '--credentials-file', '--allow-extends']);
+const GLOBAL_WITH_VALUE = new Set(['--spec-dir', '--credentials-file', '--allow-extends', '--progress']);
 const GLOBAL_FLAGS = new Set(['--verbose', '--quiet', '--json']);
 
 /**
@@ -137,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'print more', false)
     .option('--quiet', 'print only results and errors', false)
     .option('--json', 'print results as JSON', false)
-    .addOption(new Option('--progress <mode>', 'how a run shows progress, always on stderr: auto, plain, tty, json (one event per line), quiet').choices([...PROGRESS_MODES]))
+    .addOption(new Option('--progress <mode>', 'how a run shows progress, always on stderr: auto, plain, tty, json or rawjson (JSON lines only, one event per line), quiet').choices([...PROGRESS_MODES]))
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });

@@ -1,7 +1,7 @@
 // The only way the CLI prints. Results go to stdout, everything else to stderr, and every
 // byte passes the redactor.
 import { formatDiagnostic, safeText, type Diagnostic } from '../core/base/diagnostics.ts';
-import type { ProgressMode } from '../core/views/progress.ts';
+import { jsonStream, messageEvent, type ProgressMode } from '../core/views/progress.ts';
 import { redactor } from '../core/base/redact.ts';
 
 export interface OutputOptions {
@@ -48,15 +48,21 @@ export class Output {
   }
 
   info(text: string): void {
-    if (!this.opts.quiet) process.stderr.write(safeText(redactor.redact(text)) + '\n');
+    if (!this.opts.quiet) this.stderr('info', text);
   }
 
   debug(text: string): void {
-    if (this.opts.verbose) process.stderr.write(safeText(redactor.redact(text)) + '\n');
+    if (this.opts.verbose) this.stderr('debug', text);
   }
 
   error(text: string): void {
-    process.stderr.write(safeText(redactor.redact(text)) + '\n');
+    this.stderr('error', text);
+  }
+
+  /** stderr carries progress: with a JSON stream (`--progress json|rawjson`) every line of it is an event. */
+  private stderr(level: 'info' | 'debug' | 'error', text: string): void {
+    const clean = safeText(redactor.redact(text));
+    process.stderr.write(jsonStream(this.opts.progress) ? `${messageEvent(level, clean, new Date())}\n` : `${clean}\n`);
   }
 
   diagnostics(ds: readonly Diagnostic[]): void {

@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { Ended, runOutcome, WorkError } from '../core/base/errors.ts';
 import { redactor } from '../core/base/redact.ts';
 import type { RenderTask } from '../core/plan/task.ts';
-import { progressChoice } from '../core/views/progress.ts';
+import { progressChoice, terminalColumns } from '../core/views/progress.ts';
 import { reportHtml, reportMarkdown } from '../core/views/report.ts';
 import { writeFileAtomic } from '../tasks/atomic.ts';
 import { readmePusher } from '../tasks/authenticate.ts';
@@ -36,6 +36,8 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     const renders = [...selected].map((id) => l.plan.tasks.get(id)!).filter((t): t is RenderTask => t.kind === 'render');
     foreignInTheWay(l.packageDir, renders, readState(l.packageDir), Boolean(opts.adopt));
   }
+  // listr2 draws to the terminal's width; one reporting 0 columns would get a character per line.
+  for (const s of [process.stderr, process.stdout]) if (s.isTTY) s.columns = terminalColumns(s.columns);
   const shown = progressChoice(out.opts.progress ?? (out.opts.json ? 'quiet' : 'auto'), { isTTY: Boolean(process.stderr.isTTY), ci: Boolean(process.env['CI']) }, out.opts.quiet);
   const summary = await execute(l.plan, executeDefaults(l.plan, {
     packageDir: l.packageDir,

@@ -230,7 +230,9 @@ function taskRunner(p: Prepared, r: Run, scheduler: Scheduler, interrupt: Interr
         r.finish(t, 'failed', performance.now() - started, d.reason, { cause: d.reason.replace(/^registry lookup failed: /, '') });
         throw new WorkError(d.reason);
       }
-      const res = await runEffect(r, t, d, (line) => (task.output = line));
+      // Piped, lines of parallel tasks interleave: each says whose it is (a terminal shows it under the task).
+      const say = opts.renderer === 'simple' ? (line: string) => (task.output = taskLine(t.id, line)) : (line: string) => (task.output = line);
+      const res = await runEffect(r, t, d, say);
       final = res.status === 'skipped' ? 'skipped' : 'done';
       if (res.status === 'skipped') task.skip(`↷ ${res.reason}`);
       else task.title = `${t.id} (${((performance.now() - started) / 1000).toFixed(1)}s)`;
@@ -307,4 +309,9 @@ async function summarize(p: Prepared, r: Run, interrupted: NodeJS.Signals | unde
     }
   }
   return { ok, results, builder: r.builder, interrupted, engineLost, registry: p.registry, metadata: metadataFile(plan, results, r.invocationContext(r.builder)), report: buildReport(plan, results), ...(r.stateError ? { writeErrors: [r.stateError] } : {}) };
+}
+
+/** A progress line as a pipe shows it: prefixed with its task, as bake prefixes with its target. */
+export function taskLine(id: string, line: string): string {
+  return `[${id}] ${line}`;
 }

@@ -3,7 +3,8 @@
 import type { Renderer, TaskResult } from './result.ts';
 import type { Task } from '../plan/task.ts';
 
-export const PROGRESS_MODES = ['auto', 'plain', 'tty', 'json', 'quiet'] as const;
+/** `rawjson` is bake's and buildx's name for the JSON stream: the same as `json` here. */
+export const PROGRESS_MODES = ['auto', 'plain', 'tty', 'json', 'rawjson', 'quiet'] as const;
 export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
 export interface Terminal {
@@ -19,9 +20,24 @@ export interface ProgressChoice {
   events: boolean;
 }
 
+/** Whether the progress stream is JSON lines only: then every message on stderr is an event too. */
+export function jsonStream(mode: ProgressMode | undefined): boolean {
+  return mode === 'json' || mode === 'rawjson';
+}
+
+/** A message (not a task's event) as a line of the JSON stream. */
+export function messageEvent(level: 'info' | 'debug' | 'error', text: string, now: Date): string {
+  return JSON.stringify({ event: 'message', time: now.toISOString(), level, text });
+}
+
+/** The width to draw at: a terminal that reports 0 or no columns (some CI terminals, `script`) is 80 wide. */
+export function terminalColumns(reported: number | undefined): number {
+  return reported && reported > 0 ? reported : 80;
+}
+
 /** Pure: what `--progress` (and `--quiet`) mean on this terminal. */
 export function progressChoice(mode: ProgressMode, term: Terminal, quiet = false): ProgressChoice {
-  if (mode === 'json') return { renderer: 'silent', events: true };
+  if (mode === 'json' || mode === 'rawjson') return { renderer: 'silent', events: true };
   if (mode === 'quiet' || quiet) return { renderer: 'silent', events: false };
   if (mode === 'tty') return { renderer: 'default', events: false };
   if (mode === 'plain') return { renderer: 'simple', events: false };

@@ -37,3 +37,39 @@ describe('progress events', () => {
     expect(e).not.toHaveProperty('cause');
   });
 });
+
+describe('--progress as bake and buildx users write it', () => {
+  it('rawjson is json; 0 columns draw as 80; a piped line names its task', async () => {
+    const { terminalColumns } = await import('../../core/views/progress.ts');
+    const { taskLine } = await import('../../tasks/execute.ts');
+    expect(progressChoice('rawjson', { isTTY: true, ci: false })).toEqual(progressChoice('json', { isTTY: true, ci: false }));
+    expect([terminalColumns(0), terminalColumns(undefined), terminalColumns(132)]).toEqual([80, 80, 132]);
+    expect(taskLine('build:mini/deb/base/py3.10/amd64', '#5 [2/3] RUN echo base')).toBe('[build:mini/deb/base/py3.10/amd64] #5 [2/3] RUN echo base');
+  });
+
+  it('is taken before the command (not read as build\'s), and the JSON stream carries JSON lines only', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { miniSpec } = await import('../helpers/spec.ts');
+    const { spyDocker } = await import('../helpers/spy-docker.ts');
+    const { dir, manifest } = miniSpec();
+    const validate = cli(['--progress', 'plain', 'validate', manifest]);
+    expect(validate.code, validate.stderr).toBe(0);
+    const bin = spyDocker();
+    for (const mode of ['json', 'rawjson']) {
+      const r = cli(['--spec-dir', dir, '--progress', mode, 'build', manifest, '--all', '--output', `${dir}/out-${mode}`], { env: { PATH: `${bin}:${process.env['PATH']}`, DOCKER_USER: 'acme', DOCKER_PASSWORD: 'hub-password-123' } });
+      const lines = r.stderr.split('\n').filter(Boolean);
+      expect(lines.length).toBeGreaterThan(5);
+      const bad = lines.filter((l) => {
+        try {
+          return typeof JSON.parse(l) !== 'object';
+        } catch {
+          return true;
+        }
+      });
+      expect(bad, mode).toEqual([]);
+      const events = lines.map((l) => JSON.parse(l) as { event: string; level?: string; text?: string });
+      expect(events.some((e) => e.event === 'finished')).toBe(true);
+      expect(events.some((e) => e.event === 'message' && /platforms: /.test(e.text ?? ''))).toBe(true);
+    }
+  });
+});
