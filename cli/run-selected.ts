@@ -1,5 +1,7 @@
 // Runs a selection with the settings every command shares, and leaves the run's records beside
 // its state: the report, the metadata file, the summary.
+import { loadedPlatforms } from '../core/views/loaded.ts';
+import { HOST_FACTS } from '../tasks/facts.ts';
 import { join, relative, resolve } from 'node:path';
 import { Ended, runOutcome, WorkError } from '../core/base/errors.ts';
 import { redactor } from '../core/base/redact.ts';
@@ -78,7 +80,8 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     const file = resolve(opts.metadataFile);
     attempt('write the metadata file', file, () => writeFileAtomic(file, redactor.redact(`${JSON.stringify(redactor.redactDeep(summary.metadata), null, 2)}\n`)));
   }
-  report(summary, out, Boolean(opts.dryRun), writeErrors);
+  const loaded = opts.mode === 'load' && !opts.dryRun ? loadedPlatforms(l.plan, summary.results, HOST_FACTS.hostArch) : undefined;
+  report(summary, out, Boolean(opts.dryRun), writeErrors, loaded);
   if (opts.dryRun && !out.opts.json) {
     out.result(`dry run: nothing was run or written; ${summary.registry.consulted ? 'decisions consulted the registry (read-only), as a real run does' : `the registry was not consulted (${summary.registry.why})`}`);
   }

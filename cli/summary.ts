@@ -1,5 +1,6 @@
 // What a run says when it ends: the table, the closing count, the JSON document, and under
 // GitHub Actions the annotations, log groups and step summary.
+import { loadedLine, type Loaded } from '../core/views/loaded.ts';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { WorkError } from '../core/base/errors.ts';
@@ -52,7 +53,7 @@ export function githubReport(s: Summary, env: NodeJS.ProcessEnv = process.env, t
   return { stdout: lines, summary: s.report ? `${reportMarkdown(redactor.redactDeep(s.report))}\n${md}` : md };
 }
 
-export function report(s: Summary, out: Output, dryRun: boolean, writeErrors: string[] = []): void {
+export function report(s: Summary, out: Output, dryRun: boolean, writeErrors: string[] = [], loaded?: Loaded): void {
   if (process.env['GITHUB_ACTIONS'] === 'true' && !dryRun) {
     const gh = githubReport(s);
     for (const l of gh.stdout) out.error(l);
@@ -66,7 +67,7 @@ export function report(s: Summary, out: Output, dryRun: boolean, writeErrors: st
     }
   }
   if (out.opts.json) {
-    out.json({ ok: s.ok && !writeErrors.length, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, tasks: s.results, ...(writeErrors.length ? { writeErrors } : {}) });
+    out.json({ ok: s.ok && !writeErrors.length, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, tasks: s.results, ...(writeErrors.length ? { writeErrors } : {}), ...(loaded ? { loaded } : {}) });
     if (s.engineLost) out.error(`error: ${s.engineLost}`);
     return;
   }
@@ -77,6 +78,7 @@ export function report(s: Summary, out: Output, dryRun: boolean, writeErrors: st
   out.result([line(['status', 'task', 'time', 'hash', 'digest', 'reason']), ...rows.map(line)].join('\n'));
   // Where to read more: the log of each failure.
   for (const r of s.results) if ((r.status === 'failed' || r.status === 'timed-out') && r.log) out.result(`${STATUS_SYMBOL[r.status]} ${r.id}: log ${r.log}`);
+  if (loaded) out.result(loadedLine(loaded));
   // A record that could not be written fails the run: the closing line says so too.
   out.result(countLine({ ...s, ok: s.ok && !writeErrors.length }));
   if (!s.ok) {

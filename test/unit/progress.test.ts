@@ -73,3 +73,23 @@ describe('--progress as bake and buildx users write it', () => {
     }
   });
 });
+
+describe('build --load of a multi-platform selection', () => {
+  it('says which platforms are in the local engine and which were built but not loaded', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { miniSpec } = await import('../helpers/spec.ts');
+    const { spyDocker } = await import('../helpers/spy-docker.ts');
+    const { outputDoc } = await import('../helpers/output-schema.ts');
+    const { loadedLine } = await import('../../core/views/loaded.ts');
+    const { dir, manifest } = miniSpec();
+    const bin = spyDocker();
+    const env = { PATH: `${bin}:${process.env['PATH']}` };
+    const r = cli(['--spec-dir', dir, 'build', manifest, '--all', '--load', '--multi-platform', 'split', '--json', '--output', `${dir}/out`], { env });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const doc = outputDoc<{ loaded: { loaded: string[]; notLoaded: string[] } }>(r.stdout, 'build');
+    expect(doc.loaded).toEqual({ loaded: ['linux/amd64'], notLoaded: ['linux/arm64'] });
+    expect(loadedLine(doc.loaded)).toMatch(/^--load: linux\/amd64 loaded into the local engine; linux\/arm64 built and tested but not loaded/);
+    const table = cli(['--spec-dir', dir, 'build', manifest, '--all', '--load', '--multi-platform', 'split', '--force', '--output', `${dir}/out`], { env });
+    expect(table.stdout).toContain(loadedLine(doc.loaded));
+  });
+});
