@@ -12,6 +12,7 @@ import { inspectBuilder } from '../tasks/builders.ts';
 import { readState } from '../tasks/state.ts';
 import { checkOutputPath } from '../tasks/links.ts';
 import { refreshLock } from './inputs.ts';
+import { printSelection } from '../core/views/print.ts';
 import { entitlementRefusal, missingEntitlements } from '../core/plan/entitlements.ts';
 import { parseAllowFlag, parseSecretFlag, parseSshFlag } from './build-inputs.ts';
 import { registerAuthenticateCommand } from './authenticate.ts';
@@ -61,6 +62,7 @@ function buildOptions(program: Command): Command {
     .option('--load', 'load images into the local engine instead of pushing')
     .option('--max-workers <n>', 'parallel tasks (default: spec build.max_workers, else 5)', positiveInt)
     .option('--dry-run', 'print what would run, with argv and skip decisions; run nothing')
+    .option('--print', 'print the merged spec of the selection as JSON, with the file:line each value came from (as bake --print); run nothing')
     .option('--force', 'rebuild even when nothing changed')
     .option('--keep-going', 'after a failure, still run everything that does not depend on it')
     .option('--atomic', 'change no public tag unless every selected build and test succeeds')
@@ -100,6 +102,12 @@ async function buildAction(pkg: string | undefined, o: Record<string, unknown>, 
   if (o['refresh'] && o['offline']) throw new UsageError('--refresh asks upstream registries; it cannot be --offline');
   let s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
   if (o['refresh']) s = await refreshLock(s, out, { write: !o['dryRun'] });
+  if (o['print']) {
+    // What the selection builds does not depend on the builder: no engine is asked.
+    const p = planned(s, out, { multiPlatform: 'split' });
+    out.json(printSelection(p.plan, shardFrom(p.plan, selectTasks(p.plan, sel), o), p.root));
+    return;
+  }
   const planned0 = await planForBuilder(s, o, out);
   const builder = planned0.builder;
   // Caches are not inputs (no hash sees them), so the planned spec can take one afterwards.

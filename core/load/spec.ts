@@ -203,7 +203,8 @@ export interface Spec {
   vars: Vars;
   /** The lock file beside the manifest, when there is one. */
   lock?: LockFile;
-  source: { manifest: string; files: string[]; locations: Locations };
+  /** Where it came from: the files, every path's position, and the merged document as validated (for `--print`). */
+  source: { manifest: string; files: string[]; locations: Locations; merged: Record<string, unknown> };
 }
 
 export const DEFAULT_HOSTS: Record<RegistryKind, string | undefined> = {

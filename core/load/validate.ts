@@ -296,7 +296,7 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
     library: raw.library ? { maintainers: raw.library.maintainers, gitRepo: raw.library.git_repo, builder: raw.library.builder } : undefined,
     build: buildSettings(raw),
     vars: { ...(raw.vars ?? {}), ...variablesFrom(report, raw.variables, raw.vars, opts.env) },
-    source: { manifest, files, locations: locs },
+    source: { manifest, files, locations: locs, merged: raw as unknown as Record<string, unknown> },
   };
 }
 

@@ -132,3 +132,21 @@ describe('build --secret, --ssh and --allow', () => {
     expect(JSON.stringify(doc)).not.toContain('my-token-value-1');
   });
 });
+
+describe('build --print', () => {
+  it('prints the merged spec of the selection with the file:line of every value, as bake --print does, running nothing', async () => {
+    const { cli } = await import('../helpers/cli.ts');
+    const { outputDoc } = await import('../helpers/output-schema.ts');
+    const r = cli(['build', 'bento-server', '--target', 'bento-server:cudnn@debian11', '--print']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = outputDoc<{ package: string; spec: { releases: Record<string, unknown>; distros: Record<string, unknown> }; origin: Record<string, string> }>(r.stdout, 'print');
+    // The selection's releases (the target and what it builds FROM) and distro, nothing else.
+    expect(Object.keys(doc.spec.releases)).toEqual(['base', 'runtime', 'cudnn']);
+    expect(Object.keys(doc.spec.distros)).toEqual(['debian11']);
+    // Each value where it was written: the package in the manifest, the shared tags in the layer below it.
+    expect(doc.origin['package']).toMatch(/^examples\/bento-server\/manifest\.yaml:\d+:\d+$/);
+    expect(doc.origin['releases.cudnn.tags[0].template']).toMatch(/^examples\/specs\.yaml:\d+:\d+$/);
+    expect(Object.keys(doc.origin).every((k) => !k.startsWith('distros.ubi8'))).toBe(true);
+    expect(r.stderr).not.toMatch(/docker|buildx/);
+  });
+});
