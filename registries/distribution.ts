@@ -202,9 +202,22 @@ export class RegistryClient {
   }
 
   async config(host: string, repository: string, digest: string): Promise<ImageConfig> {
-    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes: MAX_CONFIG_BYTES }, [200]);
+    const { body, url } = await this.blobAt(host, repository, digest, MAX_CONFIG_BYTES);
+    return parseJson(() => parseConfig(body), url);
+  }
+
+  /** A blob's bytes, checked against its digest; undefined when the registry has none. */
+  async blob(host: string, repository: string, digest: string, maxBytes: number): Promise<Buffer | undefined> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes }, [200, 404]);
+    if (r.status === 404) return undefined;
     if (digestOf(r.body) !== digest) throw new RegistryError(`${host}/${repository}: blob ${digest} arrived with another digest`, { url: r.url, transient: false });
-    return parseJson(() => parseConfig(r.body), r.url);
+    return r.body;
+  }
+
+  private async blobAt(host: string, repository: string, digest: string, maxBytes: number): Promise<{ body: Buffer; url: string }> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes }, [200]);
+    if (digestOf(r.body) !== digest) throw new RegistryError(`${host}/${repository}: blob ${digest} arrived with another digest`, { url: r.url, transient: false });
+    return { body: r.body, url: r.url };
   }
 
   /** Uploads a blob in one request (the monolithic POST then PUT); returns its digest. */
