@@ -21,6 +21,7 @@ import { attestations, builderCapabilities, supportsAttestations, supportsNamedC
 import type { CacheSpec } from '../core/spec/spec.ts';
 import { changedBuilds } from '../tasks/staged.ts';
 import { registryClient } from '../tasks/registry.ts';
+import { publishedPerSummary } from '../tasks/summary.ts';
 import { refreshLock } from './inputs.ts';
 import { execute, type ExecuteOptions, type Summary } from '../tasks/execute.ts';
 import { progressChoice } from '../core/views/progress.ts';
@@ -126,7 +127,7 @@ export function registerBuildCommands(program: Command, out: Output): void {
       if (o['refresh'] && o['offline']) throw new UsageError('--refresh asks upstream registries; it cannot be --offline');
       let s = loadPackage(cmd.optsWithGlobals(), packageArg(pkg, o['target'] as string[] | undefined), o, out);
       if (o['refresh']) s = await refreshLock(s, out, { write: !o['dryRun'] });
-      const planned0 = await planForBuilder(s, o, out);
+      const planned0 = await planForBuilder(s, o, out, true);
       const builder = planned0.builder;
       // Caches are not inputs (no hash sees them), so the planned spec can take one afterwards.
       const l = o['cacheType'] && !planned0.l.plan.spec.build.cache ? withCache(planned0.l, o['cacheType'] as CacheSpec['type']) : planned0.l;
@@ -411,11 +412,23 @@ function multiPlatformOption(): Option {
   return new Option('--multi-platform <mode>', 'one build per platform merged by a manifest (split), one build for all platforms (single), or what the builder can do (auto; default: spec build.multi_platform)').choices(['auto', 'single', 'split']);
 }
 
+/** A fresh runner's auto no-op: the registry's summary, when it may be asked, stands in for the state file. */
+async function splitPublished(split: Loaded, o: Record<string, unknown>): Promise<boolean> {
+  const repo = stagingRepository(split.plan, o['stagingRepository'] as string | undefined);
+  if (!repo || o['load'] || o['force'] || o['offline'] || o['registryCheck'] === false) return false;
+  const client = registryClient();
+  try {
+    return await publishedPerSummary(split.plan, client, repo);
+  } finally {
+    await client.close();
+  }
+}
+
 /**
  * Plans for the builder at hand. Unless split is fixed, the builder is asked what it can do
  * first: that decides whether an image's platforms are one build or several, so the graph's shape.
  */
-async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Output): Promise<{ l: Loaded; builder?: BuilderInfo }> {
+async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Output, registryKnows = false): Promise<{ l: Loaded; builder?: BuilderInfo }> {
   const requested = (o['multiPlatform'] as MultiPlatformMode | undefined) ?? s.spec.build.multiPlatform;
   let builder: BuilderInfo | undefined;
   const platformFilter = Boolean((o['platforms'] as string[] | undefined)?.length);
@@ -428,6 +441,7 @@ async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Ou
   else if (requested === 'auto') {
     split = planned(s, out, { multiPlatform: 'split' });
     if (splitAlreadyDone(split.plan.tasks.values(), readState(s.packageDir).tasks, Boolean(o['force']))) kept = 'every build of that plan is recorded as done, so the builder was not asked';
+    else if (registryKnows && (await splitPublished(split, o))) kept = 'every build of that plan is published (the registry\'s publication summary), so the builder was not asked';
   }
   if (requested !== 'split' && !kept) {
     try {

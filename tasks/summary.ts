@@ -5,9 +5,10 @@
 // next fresh runner only the per-image lookups of what it lacks.
 import { parseImageRef } from '../core/base/image-ref.ts';
 import { MEDIA } from '../core/base/manifest.ts';
-import { mergeSummary, readSummaryBlob, summaryBlob, summaryConfig, summaryManifest, type Summary, type SummaryEntry } from '../core/plan/publication.ts';
+import { mergeSummary, readSummaryBlob, summaryBlob, summaryConfig, summaryLookup, summaryManifest, type Summary, type SummaryEntry } from '../core/plan/publication.ts';
+import type { Plan } from '../core/plan/plan.ts';
 import { summaryTag } from '../core/plan/staging.ts';
-import type { RegistryClient } from '../registries/distribution.ts';
+import { RegistryError, type RegistryClient } from '../registries/distribution.ts';
 
 /** A summary past this is not read (about 100,000 images' worth). */
 export const MAX_SUMMARY_BYTES = 64 << 20;
@@ -100,4 +101,32 @@ export function summaryWriter(run: object, client: RegistryClient, stagingRepo: 
   let w = writers.get(run);
   if (!w) writers.set(run, (w = new SummaryWriter(client, stagingRepo, pkg)));
   return w;
+}
+
+/**
+ * Whether the package's summary shows every build and manifest of a plan published at its
+ * current hash: then a fresh runner's no-op needs no builder, as a state file's does. Any doubt
+ * (no summary, an entry missing or of another hash, a failed lookup) says no, and the builder
+ * is asked as before.
+ */
+export async function publishedPerSummary(plan: Plan, client: RegistryClient, stagingRepo: string): Promise<boolean> {
+  let found: { summary: Summary } | undefined;
+  try {
+    found = await readSummary(client, stagingRepo, plan.spec.package);
+  } catch (e) {
+    if (e instanceof RegistryError) return false;
+    throw e;
+  }
+  if (!found) return false;
+  const published = new Set<string>();
+  let manifests = 0;
+  for (const t of plan.tasks.values()) {
+    if (t.kind !== 'manifest' || !t.refs.length) continue;
+    manifests++;
+    const said = summaryLookup(found.summary, t);
+    if (said.state !== 'found') return false;
+    for (const id of t.builds) if (said.publication.builds[id]) published.add(id);
+  }
+  for (const t of plan.tasks.values()) if (t.kind === 'build' && !published.has(t.id)) return false;
+  return manifests > 0;
 }

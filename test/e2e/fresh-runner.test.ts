@@ -1,8 +1,9 @@
 // A fresh runner on the real engine and registry: after a family is published, a run with no
 // state file skips every task in a constant number of registry requests (the package's
-// summary), counted in the process from undici's diagnostics channel; after one template edit,
+// summary), counted in the process from undici's diagnostics channel, and starts no docker process; after one template edit,
 // a fresh run rebuilds exactly that chain, and the summary then covers the new images too.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from '../helpers/spec.ts';
@@ -19,12 +20,18 @@ describe('a fresh runner', () => {
 
   /** `build --all` into a new output directory (no state file), with its registry requests counted. */
   const fresh = () => {
-    const file = join(tempDir(), 'requests');
-    const r = cli(['build', s.manifest, '--all', '--output', join(tempDir(), 'generated'), '--json'], {
-      env: { ...creds, MANAGER_COUNT_REQUESTS: file, NODE_OPTIONS: `--import=${join(REPO, 'bench', 'count-requests.mjs')}` },
+    const dir = tempDir();
+    const file = join(dir, 'requests');
+    // A docker that counts its own invocations: a no-op starts none, whatever --multi-platform auto would ask.
+    const real = spawnSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(join(dir, 'docker'), `#!/bin/sh\necho "$*" >> ${dir}/docker-calls\nexec ${real} "$@"\n`);
+    chmodSync(join(dir, 'docker'), 0o755);
+    const r = cli(['build', s.manifest, '--all', '--output', join(dir, 'generated'), '--json'], {
+      env: { ...creds, PATH: `${dir}:${process.env['PATH']}`, MANAGER_COUNT_REQUESTS: file, NODE_OPTIONS: `--import=${join(REPO, 'bench', 'count-requests.mjs')}` },
       timeoutMs: 600_000,
     });
-    return { code: r.code, stderr: r.stderr, rows: taskRows(r.stdout, r.stderr), requests: existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN };
+    const docker = existsSync(join(dir, 'docker-calls')) ? readFileSync(join(dir, 'docker-calls'), 'utf8').trim().split('\n') : [];
+    return { code: r.code, stderr: r.stderr, rows: taskRows(r.stdout, r.stderr), requests: existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN, docker };
   };
   const notSkipped = (rows: ReturnType<typeof taskRows>) => rows.filter((x) => x.kind !== 'render' && x.status !== 'skipped').map((x) => x.id);
 
@@ -42,8 +49,11 @@ describe('a fresh runner', () => {
     expect(notSkipped(r.rows)).toEqual([]);
     const decided = r.rows.filter((x) => x.kind === 'build' || x.kind === 'test' || x.kind === 'manifest');
     expect(decided).toHaveLength(16);
-    // The host's one 401, the summary's tag and its blob (and the run's version check): not one per image.
-    expect(r.requests).toBeLessThanOrEqual(5);
+    // Twice (choosing the platform strategy without a builder, then deciding) the host's one 401,
+    // the summary's tag and its blob: not one per image.
+    expect(r.requests).toBeLessThanOrEqual(6);
+    expect(r.docker).toEqual([]);
+    expect(r.stderr).toContain("every build of that plan is published (the registry's publication summary), so the builder was not asked");
   });
 
   it('after one template edit, a fresh run rebuilds exactly that chain; the next fresh run skips it all again', () => {
@@ -56,6 +66,7 @@ describe('a fresh runner', () => {
     const again = fresh();
     expect(again.code, again.stderr.slice(-2000)).toBe(0);
     expect(notSkipped(again.rows)).toEqual([]);
-    expect(again.requests).toBeLessThanOrEqual(5);
+    expect(again.requests).toBeLessThanOrEqual(6);
+    expect(again.docker).toEqual([]);
   });
 });
