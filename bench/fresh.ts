@@ -9,9 +9,10 @@ import { parseImageRef } from '../core/base/image-ref.ts';
 import { MEDIA } from '../core/base/manifest.ts';
 import type { Plan } from '../core/plan/plan.ts';
 import { publicationTag, stagingRef } from '../core/plan/staging.ts';
-import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/plan/publication.ts';
+import { EMPTY_CONFIG, recordManifest, testsHash, type SummaryEntry } from '../core/plan/publication.ts';
 import type { BuildTask } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
+import { writeSummary } from '../tasks/summary.ts';
 
 /** pythons × releases images, amd64 only, no tests: `pythons * releases` build targets. */
 export function flatSpec(dir: string, o: { pythons: number; releases: number; registry: string; namespace: string; baseImage: string }): string {
@@ -50,7 +51,8 @@ async function each<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Prom
 
 /**
  * What a finished split run leaves in the registry for a plan: each build's image (config with
- * the hash label, no layers) under its staging tag, and each public tag an index of them.
+ * the hash label, no layers) under its staging tag, each public tag an index of them, each
+ * manifest's publication record, and the package's summary of them all.
  */
 export async function seedRegistry(plan: Plan, client: RegistryClient, stagingRepo: string): Promise<void> {
   const publicRepos = new Set<string>();
@@ -74,6 +76,7 @@ export async function seedRegistry(plan: Plan, client: RegistryClient, stagingRe
   });
   const manifests = [...plan.tasks.values()].filter((t) => t.kind === 'manifest');
   await client.putBlob(staging.host, staging.repository, EMPTY_CONFIG);
+  const entries: Record<string, SummaryEntry> = {};
   await each(manifests, 16, async (m) => {
     if (m.kind !== 'manifest') return;
     const index = Buffer.from(JSON.stringify({
@@ -88,7 +91,10 @@ export async function seedRegistry(plan: Plan, client: RegistryClient, stagingRe
     }
     // And the publication record a finished run writes beside the staged images.
     const builds = Object.fromEntries(m.builds.map((id) => [id, manifestOf.get(id)!.digest]));
-    const record = recordManifest({ manifest: m.hash.value, tests: testsHash(m, plan.tasks), builds, published }, new Date().toISOString());
-    await client.putManifest(staging.host, staging.repository, publicationTag(m), MEDIA.ociManifest, record);
+    const at = new Date().toISOString();
+    const publication = { manifest: m.hash.value, tests: testsHash(m, plan.tasks), builds, published };
+    await client.putManifest(staging.host, staging.repository, publicationTag(m), MEDIA.ociManifest, recordManifest(publication, at));
+    entries[m.id] = { ...publication, at };
   });
+  await writeSummary(client, stagingRepo, plan.spec.package, entries);
 }

@@ -11,7 +11,8 @@ import { simulate } from '../test/helpers/simulate.ts';
 import { criticalPath, phaseSchedule } from './simulate.ts';
 import { syntheticSpec } from './synthetic.ts';
 import { e2eEnv, e2eSpec, type E2EEnv } from '../test/helpers/e2e.ts';
-import { stagingRepository } from '../core/plan/staging.ts';
+import { stagingRepository, summaryTag } from '../core/plan/staging.ts';
+import { parseImageRef } from '../core/base/image-ref.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { flatSpec, seedRegistry } from './fresh.ts';
 import { countingRegistry, seedDoneState } from './run-path.ts';
@@ -332,6 +333,61 @@ async function noopRerun(e: E2EEnv): Promise<void> {
   console.log('targets: fresh runner 10x faster than bake at 12 targets, 20x at 200; 1,000 targets under 5,000 ms; no docker process on a no-op');
 }
 
+/** Runs `manager` with the request counter preloaded (bench/count-requests.mjs): its time, exit code and registry requests. */
+function countedManager(args: string[], cwd: string, env: Record<string, string>): { ms: number; code: number; stdout: string; stderr: string; requests: number } {
+  const file = join(tmp(), 'requests');
+  const r = manager(args, cwd, { ...env, MANAGER_COUNT_REQUESTS: file, NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=${join(REPO, 'bench', 'count-requests.mjs')}`.trim() });
+  return { ...r, requests: existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN };
+}
+
+/**
+ * A fresh runner against a warm one, on families seeded in the registry as a finished run
+ * leaves them: the no-op with the state file, with none (the package's summary answers), and
+ * with none and no summary (each manifest's own record answers, as before the summary).
+ */
+async function freshRunner(e: E2EEnv): Promise<void> {
+  header('2c. Fresh runner vs state file: a no-op `build --all` (default flags) with no state file, on a seeded family', 'the same no-op with the state file');
+  const env = { E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password };
+  const sizes = (process.env['BENCH_FRESH_SIZES'] ?? '200,1000').split(',').map(Number);
+  const rows: (string | number)[][] = [['images', 'state file ms', 'fresh ms (summary)', 'fresh vs state', 'requests (summary)', 'fresh ms (per-image records)', 'requests (per-image)', 'requests (state file)']];
+  for (const n of sizes) {
+    const dir = tmp();
+    const m = flatSpec(dir, { pythons: n / 4, releases: 4, registry: e.registry, namespace: `bench-fresh-${n}-${Date.now().toString(36)}`, baseImage: e.baseImage });
+    const plan = loadPlan(m);
+    const staging = stagingRepository(plan)!;
+    const client = registryClient();
+    const t0 = performance.now();
+    await seedRegistry(plan, client, staging);
+    console.log(`(seeded ${n} images in ${fmt((performance.now() - t0) / 1000)} s)`);
+    const generated = join(dir, 'generated');
+    const first = manager(['build', m, '--all', '--output', generated], dir, env);
+    if (first.code !== 0) throw new Error(`${n}: the first no-op failed:\n${first.stderr.slice(-2000)}`);
+    const measure = (state: boolean) => {
+      const runs = Array.from({ length: RUNS }, () => {
+        const r = countedManager(['build', m, '--all', '--output', state ? generated : join(tmp(), 'generated'), '--json'], dir, env);
+        if (r.code !== 0) throw new Error(`${n}: a no-op failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+        const rows = (JSON.parse(r.stdout) as { tasks: { kind: string; status: string }[] }).tasks;
+        if (rows.some((x) => x.kind !== 'render' && x.status !== 'skipped')) throw new Error(`${n}: not a no-op:\n${r.stdout.slice(-1000)}`);
+        return r;
+      });
+      return { ms: median(runs.map((r) => r.ms)), requests: median(runs.map((r) => r.requests)) };
+    };
+    const warm = measure(true);
+    const fresh = measure(false);
+    // Without the summary: each manifest's own record, as every fresh runner did before it.
+    const s = parseImageRef(staging);
+    const head = await client.head({ host: s.host, repository: s.repository, tag: summaryTag(plan.spec.package) });
+    if (head) await client.deleteManifest(s.host, s.repository, head.digest);
+    await client.close();
+    const perImage = measure(false);
+    rows.push([n, fmt(warm.ms), fmt(fresh.ms), `${fmt(fresh.ms / warm.ms, 2)}x`, fresh.requests, fmt(perImage.ms), perImage.requests, warm.requests]);
+    console.log(`  ${rows.at(-1)!.join(' | ')}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  table(rows);
+  console.log('targets: fresh runner within 1.5x of the state-file no-op at 200 and 1,000 images, in a constant number of registry requests');
+}
+
 async function coldBuild(e: E2EEnv): Promise<void> {
   header('4. Cold build of the e2e test spec, --max-workers 2 (fresh namespace, builder cache pruned)', 'docker buildx bake of the same exported targets, level by level');
   const runsCold = Number(process.env['BENCH_COLD_RUNS'] ?? 2);
@@ -434,6 +490,7 @@ const e = benchEnv();
 if (!e) console.log('\n(no engine or registry: skipping the no-op, overhead and cold-build benchmarks; run scripts/provision-test-env.sh)');
 else {
   if (want('noop')) await noopRerun(e);
+  if (want('fresh')) await freshRunner(e);
   if (want('overhead')) await overheadBench(e);
   if (want('cold')) await coldBuild(e);
   if (want('platforms')) await platformsBench(e);

@@ -12,6 +12,9 @@ import { inspectBuilder } from '../tasks/builders.ts';
 import { readState } from '../tasks/state.ts';
 import { checkOutputPath } from '../tasks/links.ts';
 import { refreshLock } from './inputs.ts';
+import { publishedPerSummary } from '../tasks/summary.ts';
+import { registryClient } from '../tasks/registry.ts';
+import { stagingRepository } from '../core/plan/staging.ts';
 import { printSelection } from '../core/views/print.ts';
 import { entitlementRefusal, missingEntitlements } from '../core/plan/entitlements.ts';
 import { parseAllowFlag, parseSecretFlag, parseSshFlag } from './build-inputs.ts';
@@ -108,7 +111,7 @@ async function buildAction(pkg: string | undefined, o: Record<string, unknown>, 
     out.json(printSelection(p.plan, shardFrom(p.plan, selectTasks(p.plan, sel), o), p.root));
     return;
   }
-  const planned0 = await planForBuilder(s, o, out);
+  const planned0 = await planForBuilder(s, o, out, true);
   const builder = planned0.builder;
   // Caches are not inputs (no hash sees them), so the planned spec can take one afterwards.
   const l = o['cacheType'] && !planned0.l.plan.spec.build.cache ? withCache(planned0.l, o['cacheType'] as CacheSpec['type']) : planned0.l;
@@ -217,7 +220,19 @@ function registerPushReadmeCommand(program: Command, out: Output): void {
  * Plans for the builder at hand. Unless split is fixed, the builder is asked what it can do
  * first: that decides whether an image's platforms are one build or several, so the graph's shape.
  */
-async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Output): Promise<{ l: Loaded; builder?: BuilderInfo }> {
+/** A fresh runner's auto no-op: the registry's summary, when it may be asked, stands in for the state file. */
+async function splitPublished(split: Loaded, o: Record<string, unknown>): Promise<boolean> {
+  const repo = stagingRepository(split.plan, o['stagingRepository'] as string | undefined);
+  if (!repo || o['load'] || o['force'] || o['offline'] || o['registryCheck'] === false) return false;
+  const client = registryClient();
+  try {
+    return await publishedPerSummary(split.plan, client, repo);
+  } finally {
+    await client.close();
+  }
+}
+
+async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Output, registryKnows = false): Promise<{ l: Loaded; builder?: BuilderInfo }> {
   const requested = (o['multiPlatform'] as MultiPlatformMode | undefined) ?? s.spec.build.multiPlatform;
   let builder: BuilderInfo | undefined;
   const platformFilter = Boolean((o['platforms'] as string[] | undefined)?.length);
@@ -230,6 +245,7 @@ async function planForBuilder(s: LoadedSpec, o: Record<string, unknown>, out: Ou
   else if (requested === 'auto') {
     split = planned(s, out, { multiPlatform: 'split' });
     if (splitAlreadyDone(split.plan.tasks.values(), readState(s.packageDir).tasks, Boolean(o['force']))) kept = 'every build of that plan is recorded as done, so the builder was not asked';
+    else if (registryKnows && (await splitPublished(split, o))) kept = 'every build of that plan is published (the registry\'s publication summary), so the builder was not asked';
   }
   if (requested !== 'split' && !kept) {
     try {

@@ -118,6 +118,12 @@ export class RegistryClient {
   private readonly tokens = new Map<string, Promise<{ token: string; expires: number }>>();
   /** Hosts that asked for Basic auth: later requests send it up front. */
   private readonly basicHosts = new Set<string>();
+  /** Host → its own bearer challenge: a scope not seen yet gets its token before the request, not after a 401. */
+  private readonly bearerHosts = new Map<string, Extract<Challenge, { scheme: 'bearer' }>>();
+  /** Hosts whose first request is on the wire: the others wait for what it learns instead of each collecting a 401. */
+  private readonly learning = new Map<string, Promise<void>>();
+  /** Hosts that answered once: from then on, requests go at once, with whatever auth that answer taught. */
+  private readonly contacted = new Set<string>();
   /** Requests sent, for benchmarks and tests. */
   requests = 0;
   /** Origin → the failure that showed it unreachable: every later request to it fails at once with it. */
@@ -196,9 +202,22 @@ export class RegistryClient {
   }
 
   async config(host: string, repository: string, digest: string): Promise<ImageConfig> {
-    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes: MAX_CONFIG_BYTES }, [200]);
+    const { body, url } = await this.blobAt(host, repository, digest, MAX_CONFIG_BYTES);
+    return parseJson(() => parseConfig(body), url);
+  }
+
+  /** A blob's bytes, checked against its digest; undefined when the registry has none. */
+  async blob(host: string, repository: string, digest: string, maxBytes: number): Promise<Buffer | undefined> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes }, [200, 404]);
+    if (r.status === 404) return undefined;
     if (digestOf(r.body) !== digest) throw new RegistryError(`${host}/${repository}: blob ${digest} arrived with another digest`, { url: r.url, transient: false });
-    return parseJson(() => parseConfig(r.body), r.url);
+    return r.body;
+  }
+
+  private async blobAt(host: string, repository: string, digest: string, maxBytes: number): Promise<{ body: Buffer; url: string }> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), maxBytes }, [200]);
+    if (digestOf(r.body) !== digest) throw new RegistryError(`${host}/${repository}: blob ${digest} arrived with another digest`, { url: r.url, transient: false });
+    return { body: r.body, url: r.url };
   }
 
   /** Uploads a blob in one request (the monolithic POST then PUT); returns its digest. */
@@ -280,14 +299,23 @@ export class RegistryClient {
 
   private async once(host: string, path: string, s: Send, expected: number[]): Promise<Raw> {
     const url = `${this.base(host)}${path}`;
-    let auth = await this.knownAuth(host, s.scope);
-    let r = await this.fetch(url, s, auth);
-    // Only the configured origin's own challenge is answered: a 401 from where a redirect led
-    // would take the registry's credentials (or a token realm it names) to someone else.
-    const redirected = new URL(r.url).origin !== new URL(url).origin;
-    if (r.status === 401 && s.scope && !redirected) {
-      auth = await this.authorize(host, parseChallenge(header(r.headers, 'www-authenticate')), s.scope, url);
-      if (auth) r = await this.fetch(url, s, auth);
+    const release = s.scope ? await this.firstContact(host) : undefined;
+    let r: Raw;
+    let auth: string | undefined;
+    let redirected: boolean;
+    try {
+      auth = await this.knownAuth(host, s.scope, url);
+      r = await this.fetch(url, s, auth);
+      // Only the configured origin's own challenge is answered: a 401 from where a redirect led
+      // would take the registry's credentials (or a token realm it names) to someone else.
+      redirected = new URL(r.url).origin !== new URL(url).origin;
+      if (r.status === 401 && s.scope && !redirected) {
+        const rejected = auth;
+        auth = await this.authorize(host, parseChallenge(header(r.headers, 'www-authenticate')), s.scope, url, rejected);
+        if (auth) r = await this.fetch(url, s, auth);
+      }
+    } finally {
+      release?.();
     }
     if (expected.includes(r.status)) return r;
     const code = errorCode(r.body);
@@ -370,27 +398,66 @@ export class RegistryClient {
     return err;
   }
 
-  private async knownAuth(host: string, scope: string): Promise<string | undefined> {
-    if (this.basicHosts.has(host)) return basic(await this.o.credentials?.(host));
-    const t = this.tokens.get(`${host}|${scope}`);
-    if (!t) return undefined;
-    const got = await t.catch(() => undefined);
-    return got && got.expires > Date.now() ? `Bearer ${got.token}` : undefined;
+  /**
+   * The first request to a host that needs auth goes alone: until its answer says how the host
+   * authenticates (Basic, or a token realm), concurrent requests would each spend a 401 on it.
+   * Returns the release for the one that goes; the others wait for it, then go as it left things.
+   */
+  private async firstContact(host: string): Promise<(() => void) | undefined> {
+    if (this.contacted.has(host)) return undefined;
+    const pending = this.learning.get(host);
+    if (pending) {
+      await pending;
+      return undefined;
+    }
+    let done!: () => void;
+    this.learning.set(host, new Promise<void>((r) => (done = r)));
+    return () => {
+      this.contacted.add(host);
+      this.learning.delete(host);
+      done();
+    };
   }
 
-  private async authorize(host: string, c: Challenge | undefined, scope: string, url: string): Promise<string | undefined> {
+  /**
+   * What to send up front: Basic to a host that asked for it, or a live token for the scope (a
+   * push token serves a pull of the same repository). A host known to issue tokens gets one for
+   * a new scope before the request, so steady state is one round-trip per request.
+   */
+  private async knownAuth(host: string, scope: string, url: string): Promise<string | undefined> {
+    if (this.basicHosts.has(host)) return basic(await this.o.credentials?.(host));
+    if (!scope) return undefined;
+    for (const key of [scope, ...(/:pull$/.test(scope) ? [`${scope},push`] : [])]) {
+      const t = this.tokens.get(`${host}|${key}`);
+      const got = t ? await t.catch(() => undefined) : undefined;
+      if (got && got.expires > Date.now()) return `Bearer ${got.token}`;
+    }
+    const c = this.bearerHosts.get(host);
+    return c ? this.authorize(host, c, scope, url) : undefined;
+  }
+
+  private async authorize(host: string, c: Challenge | undefined, scope: string, url: string, rejected?: string): Promise<string | undefined> {
     const cred = await this.o.credentials?.(host);
     if (!c || c.scheme === 'basic') {
       const b = basic(cred);
       if (b) this.basicHosts.add(host);
       return b;
     }
+    this.bearerHosts.set(host, c);
     const key = `${host}|${scope}`;
     const prior = this.tokens.get(key);
     const fresh = prior ? await prior.catch(() => undefined) : undefined;
-    if (fresh && fresh.expires > Date.now() + 5000) return `Bearer ${fresh.token}`;
+    // A token the registry just refused is not offered again, however long it claimed to live.
+    if (fresh && fresh.expires > Date.now() && `Bearer ${fresh.token}` !== rejected) return `Bearer ${fresh.token}`;
+    // Concurrent requests that found the same stale token share one new one.
+    const again = this.tokens.get(key);
+    if (again && again !== prior) return `Bearer ${(await again).token}`;
     const p = this.token(c, scope, cred, url);
     this.tokens.set(key, p);
+    // A failed token request is not kept: the next request asks again.
+    p.catch(() => {
+      if (this.tokens.get(key) === p) this.tokens.delete(key);
+    });
     return `Bearer ${(await p).token}`;
   }
 
@@ -406,6 +473,7 @@ export class RegistryClient {
     const deadline = AbortSignal.timeout(this.deadlineMs);
     const signal = this.o.signal ? AbortSignal.any([this.o.signal, deadline]) : deadline;
     this.spend(realm.origin);
+    const issued = Date.now();
     try {
       if (cred?.identityToken) {
         params.set('grant_type', 'refresh_token');
@@ -434,7 +502,10 @@ export class RegistryClient {
     const token = doc.token ?? doc.access_token;
     if (!token) throw new RegistryError(`token service ${realm.origin} returned no token`, { url: realm.origin, transient: false });
     redactor.add(token);
-    return { token, expires: Date.now() + Math.max(30, doc.expires_in ?? 60) * 1000 - 10_000 };
+    // The token spec's default lifetime is 60 s; renewed a little early (a tenth, at most 10 s),
+    // so a token does not expire on the wire.
+    const lifetime = (typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60) * 1000;
+    return { token, expires: issued + lifetime - Math.min(10_000, lifetime / 10) };
   }
 }
 

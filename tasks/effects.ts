@@ -9,10 +9,11 @@ import { buildSteps, localSource, manifestSteps, metadataPath, testSteps, type S
 import { indexPushRace, retryableDockerError } from '../core/base/retry.ts';
 import { publicationTag, stagingRef, testRecordRef } from '../core/plan/staging.ts';
 import { MEDIA } from '../core/base/manifest.ts';
-import { EMPTY_CONFIG, recordManifest, testsHash } from '../core/plan/publication.ts';
+import { EMPTY_CONFIG, recordManifest, testsHash, type Publication } from '../core/plan/publication.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/plan/task.ts';
 import { RegistryError } from '../registries/distribution.ts';
 import { writeRendered } from './generate.ts';
+import { summaryWriter } from './summary.ts';
 import { appendLog, startLog } from './logs.ts';
 import { restoreTags, tagStates } from './tag-rollback.ts';
 import type { Run, TaskResult } from './run.ts';
@@ -146,7 +147,9 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
 /**
  * Leaves the publication record in the staging repository: which staged image each build is,
  * the tests that passed on them, what the tags point at. A machine with no state file learns
- * all of that from this one manifest. Best effort: without it, the images are checked instead.
+ * all of that from this one manifest, and from the package's summary (tasks/summary.ts), which
+ * gathers every record so a whole family is one lookup. Best effort: without either, the images
+ * are checked instead.
  */
 export async function recordPublication(r: Run, m: ManifestTask, published: string | undefined, progress: Progress): Promise<void> {
   if (r.opts.mode !== 'push' || !r.client || !published) return;
@@ -157,14 +160,22 @@ export async function recordPublication(r: Run, m: ManifestTask, published: stri
     builds[id] = digest;
   }
   const repo = parseImageRef(r.stagingRepo);
+  const at = new Date().toISOString();
+  const publication: Publication = { manifest: m.hash.value, tests: testsHash(m, r.plan.tasks), builds, published };
   try {
     r.recordConfig ??= r.client.putBlob(repo.host, repo.repository, EMPTY_CONFIG);
     await r.recordConfig;
-    const body = recordManifest({ manifest: m.hash.value, tests: testsHash(m, r.plan.tasks), builds, published }, new Date().toISOString());
-    await r.client.putManifest(repo.host, repo.repository, publicationTag(m), MEDIA.ociManifest, body);
+    await r.client.putManifest(repo.host, repo.repository, publicationTag(m), MEDIA.ociManifest, recordManifest(publication, at));
   } catch (e) {
     if (!(e instanceof RegistryError)) throw e;
     progress(`could not record the publication in the registry: ${e.message}`);
+    return;
+  }
+  try {
+    await summaryWriter(r, r.client, r.stagingRepo, r.plan.spec.package).add(m.id, { ...publication, at });
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    progress(`could not add the publication to the package's summary in the registry (its own record stands): ${e.message}`);
   }
 }
 

@@ -6,7 +6,7 @@ import { parseImageRef } from '../core/base/image-ref.ts';
 import { holdsExactly, type ManifestInfo } from '../core/base/manifest.ts';
 import type { StateFile } from '../core/plan/record.ts';
 import { publicationTag, stagingRef, testRecordRef } from '../core/plan/staging.ts';
-import { readRecord, testsHash, type Publication } from '../core/plan/publication.ts';
+import { readRecord, summaryLookup, testsHash, type Publication, type Summary } from '../core/plan/publication.ts';
 import type { Plan } from '../core/plan/plan.ts';
 import type { BuildTask, ManifestTask, Task } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
@@ -15,6 +15,7 @@ import { labelledImage, manifestAt } from '../registries/images.ts';
 import { HASH_LABEL } from '../core/buildx/argv.ts';
 import { dockerArch, localSource } from '../core/buildx/steps.ts';
 import { renderFacts } from './disk-facts.ts';
+import { readSummary } from './summary.ts';
 
 /** The registry a run may ask, or why it does not. */
 export type RegistryView = { client: RegistryClient; stagingRepo: string } | { why: string };
@@ -37,6 +38,7 @@ export class FactFinder {
   private readonly staged = new Map<string, ManifestInfo>();
   /** Variant → its publication record, looked up once. */
   private readonly records = new Map<string, Promise<Publication | undefined>>();
+  private summaryRead: Promise<Summary | undefined> | undefined;
 
   constructor(
     private readonly plan: Plan,
@@ -133,10 +135,35 @@ export class FactFinder {
     return p;
   }
 
+  /**
+   * The package's summary first (one lookup for the whole family), then the manifest's own
+   * record for what the summary does not name. A record of this hash older than the summary's
+   * later publication of the same task with another hash is stale (the tags moved since): no
+   * record then, and the images themselves are checked.
+   */
   private async readPublication(client: RegistryClient, stagingRepo: string, m: ManifestTask): Promise<Publication | undefined> {
+    const said = summaryLookup(await this.summary(client, stagingRepo), m);
+    if (said.state === 'found') return said.publication;
     const found = await client.manifest(parseImageRef(`${stagingRepo}:${publicationTag(m)}`));
     const rec = found ? readRecord(found.doc) : undefined;
-    return rec?.manifest === m.hash.value ? rec : undefined;
+    if (rec?.manifest !== m.hash.value) return undefined;
+    if (said.state === 'superseded') {
+      const created = Date.parse(found!.doc.annotations?.['org.opencontainers.image.created'] ?? '');
+      if (Number.isNaN(created) || created < Date.parse(said.at)) return undefined;
+    }
+    return rec;
+  }
+
+  /**
+   * The summary, read once per run. Missing, corrupt or unreadable, it names nothing: every
+   * manifest then asks for its own record, so a failed lookup here is never read as absent.
+   */
+  private summary(client: RegistryClient, stagingRepo: string): Promise<Summary | undefined> {
+    this.summaryRead ??= readSummary(client, stagingRepo, this.plan.spec.package).then((s) => s?.summary, (e: unknown) => {
+      if (e instanceof RegistryError) return undefined;
+      throw e;
+    });
+    return this.summaryRead;
   }
 
   /** The staged manifest of a build, when a lookup already fetched it. */

@@ -1,12 +1,16 @@
 // `manager prune`, against the registry API: lists the staging repositories' tags, finds what
 // public tags still reference, and deletes (with --yes) the rest that is older than the
 // retention. A registry that refuses deletes through this API is reported, not worked around.
+// What the package's publication summary names stays: a fresh runner skips on its word and
+// builds FROM the staged images it lists.
 import { parseImageRef } from '../core/base/image-ref.ts';
 import { manifestInfo } from '../core/base/manifest.ts';
 import { isStagingTag, planPrune, type PruneDecision, type StagedTag } from '../core/plan/prune.ts';
 import { repositoryRef } from '../core/load/repositories.ts';
+import { publicationTagOf } from '../core/plan/staging.ts';
 import type { Spec } from '../core/load/spec.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
+import { readSummary } from './summary.ts';
 
 export interface PruneReport {
   repository: string;
@@ -45,6 +49,25 @@ async function createdOf(client: RegistryClient, host: string, repository: strin
   return config ? (await client.config(host, repository, config)).created : undefined;
 }
 
+/**
+ * The digests the package's summary names: each entry's staged images and published index, and
+ * the per-image record of its hash. A summary that cannot be read stops the prune (it may name
+ * anything); one that is missing or corrupt names nothing, and no runner believes it either.
+ */
+async function summaryNames(client: RegistryClient, stagingRepo: string, pkg: string, staged: StagedTag[]): Promise<Set<string>> {
+  const found = await readSummary(client, stagingRepo, pkg);
+  const names = new Set<string>();
+  if (!found) return names;
+  const byTag = new Map(staged.map((s) => [s.tag, s.digest]));
+  for (const e of Object.values(found.summary.entries)) {
+    for (const d of Object.values(e.builds)) names.add(d);
+    names.add(e.published);
+    const record = byTag.get(publicationTagOf(e.manifest));
+    if (record) names.add(record);
+  }
+  return names;
+}
+
 export async function prune(spec: Spec, client: RegistryClient, o: { now: number; retentionMs: number; yes: boolean; current: Set<string> }): Promise<PruneReport[]> {
   const reports: PruneReport[] = [];
   for (const pair of stagingPairs(spec)) {
@@ -71,7 +94,7 @@ export async function prune(spec: Spec, client: RegistryClient, o: { now: number
     }
     const others = new Set<string>();
     if (!sameRepo) for (const d of await Promise.all(otherTags.map((tag) => digestsOf(client, s.host, s.repository, tag)))) if (d) others.add(d.digest);
-    const decisions = planPrune(staged, referenced, others, o.now, o.retentionMs, o.current);
+    const decisions = planPrune(staged, referenced, others, o.now, o.retentionMs, o.current, await summaryNames(client, pair.staging, spec.package, staged));
     const report: PruneReport = { repository: pair.staging, decisions, deleted: [] };
     if (o.yes) {
       for (const d of decisions.filter((x) => x.delete)) {

@@ -35,9 +35,10 @@ export function parseRetention(text: string): number | undefined {
  * One decision per digest. `current` are the staging tags the spec as it is now would use
  * (children and reruns build FROM them, whether published or not); `others` are the non-staging tags' digests in the same repository
  * (a digest that also carries one is never deleted); `referenced` are the digests public tags
- * point at, their indexes' children included.
+ * point at, their indexes' children included; `recorded` are the digests the package's
+ * publication summary names (a fresh runner would build FROM them and skip on their word).
  */
-export function planPrune(staged: StagedTag[], referenced: Set<string>, others: Set<string>, now: number, retentionMs: number, current: Set<string> = new Set()): PruneDecision[] {
+export function planPrune(staged: StagedTag[], referenced: Set<string>, others: Set<string>, now: number, retentionMs: number, current: Set<string> = new Set(), recorded: Set<string> = new Set()): PruneDecision[] {
   const byDigest = new Map<string, StagedTag[]>();
   for (const s of staged) byDigest.set(s.digest, [...(byDigest.get(s.digest) ?? []), s]);
   const out: PruneDecision[] = [];
@@ -48,6 +49,7 @@ export function planPrune(staged: StagedTag[], referenced: Set<string>, others: 
     const base = { digest, tags: names, created };
     if (referenced.has(digest) || children.some((c) => referenced.has(c))) out.push({ ...base, delete: false, why: 'a public tag points at it' });
     else if (names.some((n) => current.has(n))) out.push({ ...base, delete: false, why: 'the spec as it is now builds it' });
+    else if (recorded.has(digest)) out.push({ ...base, delete: false, why: 'the publication summary names it' });
     else if (others.has(digest)) out.push({ ...base, delete: false, why: 'another tag in the repository points at it' });
     else if (!created || Number.isNaN(Date.parse(created))) out.push({ ...base, delete: false, why: 'its age is unknown' });
     else if (now - Date.parse(created) < retentionMs) out.push({ ...base, delete: false, why: 'younger than the retention' });

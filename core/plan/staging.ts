@@ -2,6 +2,7 @@
 // (the build's hash) in the staging repository, so "is this build already done?" is one
 // registry lookup and a child can always FROM its parent's exact image. Passed image tests
 // leave a tag there too, so a fresh machine knows they passed. Pure.
+import { sha256 } from '../base/hash.ts';
 import type { Plan } from './plan.ts';
 import { publishRepositories } from '../load/repositories.ts';
 import type { BuildTask, ManifestTask, TestTask } from './task.ts';
@@ -40,7 +41,21 @@ export function testRecordRef(repo: string, t: TestTask): string {
 
 /** The tag of a manifest task's publication record (core/plan/publication.ts). */
 export function publicationTag(m: ManifestTask): string {
-  return `pub-${m.hash.value.slice(0, 32)}`;
+  return publicationTagOf(m.hash.value);
+}
+
+/** The same, from the manifest hash a record names. */
+export function publicationTagOf(manifestHash: string): string {
+  return `pub-${manifestHash.slice(0, 32)}`;
+}
+
+/**
+ * The tag of a package's publication summary (core/plan/publication.ts): one per package, so
+ * packages sharing a staging repository keep theirs apart. Not a staging tag: prune keeps it.
+ */
+export function summaryTag(pkg: string): string {
+  const tag = `publications-${pkg}`;
+  return tag.length <= 128 ? tag : `publications-${pkg.slice(0, 96)}-${sha256(pkg).slice(0, 16)}`;
 }
 
 export function logFileName(taskId: string): string {

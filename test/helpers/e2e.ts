@@ -105,8 +105,9 @@ export function privateEngine(action: 'start' | 'stop'): void {
 }
 
 /**
- * Deletes the publication records (`pub-…` tags) of a staging repository, so a run must check
- * the images themselves, as it does for images published before records existed.
+ * Deletes the publication records (`pub-…` tags) of a staging repository, and the package
+ * summaries that gather them (`publications-…`, not counted), so a run must check the images
+ * themselves, as it does for images published before records existed.
  */
 export async function dropPublicationRecords(stagingRepo: string): Promise<number> {
   const { registryClient } = await import('../../tasks/registry.ts');
@@ -116,9 +117,10 @@ export async function dropPublicationRecords(stagingRepo: string): Promise<numbe
   let n = 0;
   try {
     for (const tag of await c.tags(r.host, r.repository)) {
-      if (!tag.startsWith('pub-')) continue;
+      const summary = tag.startsWith('publications-');
+      if (!tag.startsWith('pub-') && !summary) continue;
       const m = await c.head({ host: r.host, repository: r.repository, tag });
-      if (m && (await c.deleteManifest(r.host, r.repository, m.digest)) === 'deleted') n++;
+      if (m && (await c.deleteManifest(r.host, r.repository, m.digest)) === 'deleted' && !summary) n++;
     }
   } finally {
     await c.close();

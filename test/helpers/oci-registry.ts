@@ -102,6 +102,15 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
       const more = start + n < all.length;
       return send(res, 200, { 'content-type': 'application/json', ...(more ? { link: `</v2/${t[1]}/tags/list?n=${n}&last=${page[page.length - 1]}>; rel="next"` } : {}) }, JSON.stringify({ name: t[1], tags: page }));
     }
+    // Monolithic blob uploads: POST for a location, PUT the bytes there with their digest.
+    const upload = /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/.exec(u.pathname);
+    if (upload && req.method === 'POST') return send(res, 202, { location: `/v2/${upload[1]}/blobs/uploads/u${log.length}` });
+    if (upload && req.method === 'PUT') {
+      const d = sha(payload);
+      if (u.searchParams.get('digest') !== d) return err(res, 400, 'DIGEST_INVALID');
+      blobs.set(`${upload[1]}@${d}`, payload.toString());
+      return send(res, 201, { 'docker-content-digest': d, location: `/v2/${upload[1]}/blobs/${d}` });
+    }
     if (!m) return err(res, 404, 'NOT_FOUND');
     const [, repo, kind, ref] = m as unknown as [string, string, string, string];
     if (kind === 'blobs') {

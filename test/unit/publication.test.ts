@@ -5,7 +5,7 @@ import { decide } from '../../core/plan/decide.ts';
 import { MEDIA } from '../../core/base/manifest.ts';
 import { loadPlan } from '../../core/plan/plan.ts';
 import { readRecord, recordManifest, testsHash, type Publication } from '../../core/plan/publication.ts';
-import { publicationTag, stagingRef } from '../../core/plan/staging.ts';
+import { publicationTag, stagingRef, summaryTag } from '../../core/plan/staging.ts';
 import type { BuildTask, ManifestTask, Task } from '../../core/plan/task.ts';
 import { RegistryClient } from '../../registries/distribution.ts';
 import { FactFinder } from '../../tasks/facts.ts';
@@ -57,8 +57,8 @@ describe('publication records', () => {
     expect(await finder.fromRegistry(m, () => undefined)).toEqual({ state: 'present', via: 'record', digest: D('9') });
     const other = plan.tasks.get(m.builds[1]!) as Task;
     expect(await finder.fromRegistry(other, () => undefined)).toMatchObject({ state: 'present', digest: D('2') });
-    // Both builds and the manifest: one request for the record, nothing else.
-    expect(reg.log.map((l) => l.path)).toEqual([`/v2/acme/mini-staging/manifests/${publicationTag(m)}`]);
+    // Both builds and the manifest: the package's summary (there is none), then one request for the record, nothing else.
+    expect(reg.log.map((l) => l.path)).toEqual([`/v2/acme/mini-staging/manifests/${summaryTag('mini')}`, `/v2/acme/mini-staging/manifests/${publicationTag(m)}`]);
   });
 
   it('a record of another hash (the tags or builds changed since) is not evidence: the images are checked', async () => {
