@@ -2,7 +2,7 @@
 // (each registered by its own module, in the order `--help` lists them).
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { UsageError } from '../core/base/errors.ts';
+import { Ended, UsageError, WorkError } from '../core/base/errors.ts';
 import { chooseMultiPlatform, splitAlreadyDone, type MultiPlatformMode } from '../core/plan/multi-platform.ts';
 import { isEmptySelection, selectTasks } from '../core/plan/select.ts';
 import { attestations, builderCapabilities, supportsAttestations, wantsAttestations, type BuilderInfo } from '../core/buildx/argv.ts';
@@ -12,6 +12,10 @@ import { inspectBuilder } from '../tasks/builders.ts';
 import { readState } from '../tasks/state.ts';
 import { checkOutputPath } from '../tasks/links.ts';
 import { refreshLock } from './inputs.ts';
+import { buildxVersion, checkLines, checksUnsupported } from '../core/buildx/checks.ts';
+import { runChecks } from '../tasks/checks.ts';
+import { run } from '../tasks/runner.ts';
+import { invocationContextOf } from '../tasks/run.ts';
 import { publishedPerSummary } from '../tasks/summary.ts';
 import { registryClient } from '../tasks/registry.ts';
 import { stagingRepository } from '../core/plan/staging.ts';
@@ -65,6 +69,7 @@ function buildOptions(program: Command): Command {
     .option('--load', 'load images into the local engine instead of pushing')
     .option('--max-workers <n>', 'parallel tasks (default: spec build.max_workers, else 5)', positiveInt)
     .option('--dry-run', 'print what would run, with argv and skip decisions; run nothing')
+    .option('--check', 'run BuildKit\'s Dockerfile checks (buildx --call check) on every selected Dockerfile and report them per image with file:line; build nothing')
     .option('--print', 'print the merged spec of the selection as JSON, with the file:line each value came from (as bake --print); run nothing')
     .option('--force', 'rebuild even when nothing changed')
     .option('--keep-going', 'after a failure, still run everything that does not depend on it')
@@ -125,8 +130,26 @@ async function buildAction(pkg: string | undefined, o: Record<string, unknown>, 
   const attest = attestations(l.plan.spec.build.attest, { provenance: o['provenance'] as string | undefined, sbom: o['sbom'] as string | undefined });
   if (wantsAttestations(attest) && !o['dryRun']) await refuseUnattestable(attest, builder, o);
   if (!o['dryRun']) checkOutputPath(o['output'] && o['output'] !== 'json' ? resolve(String(o['output'])) : l.root, l.packageDir);
+  if (o['check']) return buildChecks(l, selected, o, out, builder);
   if (o['authenticate'] && !o['dryRun']) await authenticate(l.plan.spec, { root: l.root, envFile: l.envFile, out });
   await runSelected(l, out, selected, await buildRunOptions(l, o, out, builder, attest), lockChoice(o));
+}
+
+/** `build --check`: the checks of each selected Dockerfile, said per file and line; exit 1 when any warns. */
+async function buildChecks(l: Loaded, selected: Set<string>, o: Record<string, unknown>, out: Output, builder: BuilderInfo | undefined): Promise<void> {
+  const info = builder ?? (await inspectBuilder(o['builder'] as string | undefined));
+  const version = await run(['docker', 'buildx', 'version']);
+  const unsupported = checksUnsupported(version.exitCode === 0 ? buildxVersion(version.stdout) : undefined, info);
+  if (unsupported) throw new WorkError(unsupported);
+  const ctx = invocationContextOf(l.plan, { packageDir: l.packageDir, mode: 'load', builder: o['builder'] as string | undefined }, stagingRepository(l.plan, o['stagingRepository'] as string | undefined) ?? 'localhost/check', false);
+  const checks = await runChecks(l.plan, selected, ctx);
+  const count = checks.reduce((n, c) => n + c.warnings.length, 0);
+  if (out.opts.json) out.json({ ok: count === 0, checks });
+  else {
+    for (const line of checkLines(checks, l.packageDir, process.cwd())) out.result(line);
+    out.result(`${checks.length} Dockerfile${checks.length === 1 ? '' : 's'} checked: ${count === 0 ? 'no warnings' : `${count} warning${count === 1 ? '' : 's'}`}`);
+  }
+  if (count) throw new Ended('failed');
 }
 
 /** Refused before anything runs: the builder would fail every build on it. */
