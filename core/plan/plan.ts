@@ -213,15 +213,23 @@ function checkSupportFiles(spec: Spec, task: RenderTask, support: Map<string, { 
 }
 
 /**
- * A file of a shared directory may not stand where an image's directory goes, nor land inside
+ * No file may stand where another file's directory goes. A file of a shared directory may not
+ * stand where an image's directory goes, nor land inside
  * an image's directory other than its own: that build context would hold a file its hash
  * does not cover.
  */
 function checkSharedPaths(spec: Spec, renders: Map<string, RenderTask>, errors: Diagnostic[]): void {
   const dirs = new Set([...renders.values()].map((t) => t.dir));
+  const paths = new Set([...renders.values()].flatMap((t) => t.files.map((f) => f.path)));
   const reported = new Set<string>();
   for (const t of renders.values()) {
     for (const f of t.files) {
+      const parts = f.path.split('/');
+      const asFile = parts.slice(1, -1).map((_, i) => parts.slice(0, i + 2).join('/')).find((a) => paths.has(a));
+      if (asFile && !reported.has(f.path)) {
+        reported.add(f.path);
+        errors.push({ severity: 'error', path: ['releases', t.release!, 'files'].join('.'), message: `${f.path} needs ${asFile} to be a directory, but ${asFile} is a file too`, ...specAt(spec, ['releases', t.release!, 'files']) });
+      }
       if (f.path.startsWith(`${t.dir}/`) || reported.has(f.path)) continue;
       const inside = [...dirs].find((d) => f.path.startsWith(`${d}/`));
       const over = [...dirs].find((d) => d === f.path || d.startsWith(`${f.path}/`));

@@ -95,6 +95,8 @@ describe('support files: plan and hash', () => {
     expect(planError(outside.manifest).diagnostics.map((d) => d.message).join('\n')).toMatch(/file directory "base" does not contain the image's directory "deb\/base"/);
     const over = withFiles('      - { path: runtime, template: platforms, directory: "{distro}" }');
     expect(planError(over.manifest).diagnostics.map((d) => d.message).join('\n')).toMatch(/deb\/runtime \(a file of a shared directory\) stands where the image directory deb\/runtime goes/);
+    const clash = withFiles('      - { path: a, template: platforms }\n      - { path: a/b, template: platforms }');
+    expect(planError(clash.manifest).diagnostics.map((d) => d.message).join('\n')).toMatch(/deb\/base\/a\/b needs deb\/base\/a to be a directory, but deb\/base\/a is a file too/);
     const inside = withFiles('      - { path: runtime/x, template: platforms, directory: "{distro}" }');
     expect(planError(inside.manifest).diagnostics.map((d) => d.message).join('\n')).toMatch(/deb\/runtime\/x \(a file of a shared directory\) is inside the image directory deb\/runtime/);
   });
