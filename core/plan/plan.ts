@@ -104,7 +104,7 @@ function planRenders(spec: Spec, variants: Variant[], renderer: Renderer, errors
   const dockerfilesIn = new Map<string, number>();
   for (const vs of byFile.values()) dockerfilesIn.set(vs[0]!.dir, (dockerfilesIn.get(vs[0]!.dir) ?? 0) + 1);
   const renders = new Map<string, RenderTask>();
-  /** Support file → its content and the render that wrote it: two Dockerfiles of a directory must agree on it. */
+  /** Support file → its content, mode and the render that wrote it: every render that writes it must agree. */
   const support = new Map<string, { sha256: string; mode?: number; by: string; dir: string }>();
   for (const [key, vs] of byFile) {
     const task = planRender(spec, vs, renderer, errors, (dockerfilesIn.get(vs[0]!.dir) ?? 0) > 1);
@@ -214,9 +214,8 @@ function checkSupportFiles(spec: Spec, task: RenderTask, support: Map<string, { 
 
 /**
  * No file may stand where another file's directory goes. A file of a shared directory may not
- * stand where an image's directory goes, nor land inside
- * an image's directory other than its own: that build context would hold a file its hash
- * does not cover.
+ * stand where an image's directory goes, nor land inside an image's directory other than its
+ * own: that build context would hold a file its hash does not cover.
  */
 function checkSharedPaths(spec: Spec, renders: Map<string, RenderTask>, errors: Diagnostic[]): void {
   const dirs = new Set([...renders.values()].map((t) => t.dir));
