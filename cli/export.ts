@@ -23,7 +23,7 @@ export function registerExportCommands(program: Command, out: Output): void {
       const { plan } = l;
       if (!plan.spec.library) throw new UsageError('the spec has no `library:` section (maintainers, git_repo): the library file starts with them');
       // The file points at directories by commit: they must hold what the spec generates now.
-      const stale = [...plan.tasks.values()].flatMap((t) => (t.kind === 'render' && t.dir ? t.files.filter((f) => !hasContent(join(l.packageDir, f.path), f.content)).map((f) => f.path) : []));
+      const stale = [...plan.tasks.values()].flatMap((t) => (t.kind === 'render' && t.dir ? t.files.filter((f) => !hasContent(join(l.packageDir, f.path), f.bytes ?? f.content, f.mode ?? 0o644)).map((f) => f.path) : []));
       if (stale.length) throw new WorkError(`the generated tree is not what the spec generates (${stale.length} file${stale.length === 1 ? '' : 's'}, e.g. ${stale[0]}): run \`manager generate ${pkg}\` and commit it first`);
       const dirs = [...new Set(plan.variants.map((v) => v.dir))];
       const git = await gitFacts(l.packageDir, dirs);

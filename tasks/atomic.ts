@@ -1,5 +1,5 @@
 // Writes that never leave a half-written file: write a sibling temp file, then rename.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
@@ -54,7 +54,12 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Whether the file already holds exactly this text (then it is left alone: same inode, same mtime). */
-export function hasContent(path: string, content: string): boolean {
-  return existsSync(path) && readFileSync(path, 'utf8') === content;
+/**
+ * Whether the file already holds exactly this text or these bytes, and, when `mode` is given,
+ * has exactly those permission bits (then it is left alone: same inode, same mtime).
+ */
+export function hasContent(path: string, content: string | Buffer, mode?: number): boolean {
+  if (!existsSync(path)) return false;
+  if (mode !== undefined && (statSync(path).mode & 0o777) !== mode) return false;
+  return typeof content === 'string' ? readFileSync(path, 'utf8') === content : readFileSync(path).equals(content);
 }

@@ -2,23 +2,28 @@
 // is staged inside the tree (same filesystem, so every later step is a rename); then, with
 // signals held, what is replaced or removed is moved aside into the staging directory and the
 // new files are renamed in. A failure at any step undoes the steps before it, in reverse.
-import { mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { WorkError } from '../core/base/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { lstatOrNone } from './links.ts';
+import { DEFAULT_MODE, type FileBody } from './owned.ts';
 import { withSignalsDeferred } from './signals.ts';
 
 /** The filesystem steps of a commit; tests swap one for a step that fails. */
 export interface CommitFs {
-  write(path: string, data: string): void;
+  /** Writes the file with exactly `mode` (default 0644), whatever the umask: a build context carries it. */
+  write(path: string, data: string | Buffer, mode?: number): void;
   mkdir(dir: string): void;
   rename(from: string, to: string): void;
   rmdir(dir: string): void;
 }
 
 export const realFs: CommitFs = {
-  write: (p, d) => writeFileAtomic(p, d),
+  write: (p, d, mode = DEFAULT_MODE) => {
+    writeFileAtomic(p, d, mode);
+    chmodSync(p, mode);
+  },
   mkdir: (d) => mkdirSync(d),
   rename: (a, b) => renameSync(a, b),
   rmdir: (d) => rmdirSync(d),
@@ -27,11 +32,12 @@ export const realFs: CommitFs = {
 export const STAGING_PREFIX = '.staging-';
 
 /**
- * Writes `writes` (path relative to dir → content) and removes `removes` under dir, or
- * changes nothing and throws a WorkError: afterwards the old tree is whole and no staging
- * directory is left. Paths are files; their parents are created as needed.
+ * Writes `writes` (path relative to dir → content, or content and mode) and removes `removes`
+ * under dir, or changes nothing and throws a WorkError: afterwards the old tree is whole and
+ * no staging directory is left. Paths are files; their parents are created as needed. A file
+ * is staged with its mode, so the rename that puts it in place changes bytes and mode at once.
  */
-export function commitTree(dir: string, writes: Map<string, string>, removes: string[] = [], fs: CommitFs = realFs): void {
+export function commitTree(dir: string, writes: Map<string, string | FileBody>, removes: string[] = [], fs: CommitFs = realFs): void {
   if (!writes.size && !removes.length) return;
   const made: string[] = [];
   const staging = join(dir, `${STAGING_PREFIX}${process.pid}`);
@@ -45,7 +51,10 @@ export function commitTree(dir: string, writes: Map<string, string>, removes: st
   try {
     mkdirs(dir, fs, (d) => made.push(d));
     rmSync(staging, { recursive: true, force: true });
-    for (const [p, c] of writes) fs.write(join(fresh, p), c);
+    for (const [p, c] of writes) {
+      if (typeof c === 'string') fs.write(join(fresh, p), c);
+      else fs.write(join(fresh, p), c.content, c.mode ?? DEFAULT_MODE);
+    }
   } catch (e) {
     fail('could not write generated files', e);
   }

@@ -9,6 +9,7 @@ import { hasContent } from './atomic.ts';
 
 export function renderFacts(t: RenderTask, packageDir: string): Pick<Facts, 'filesCurrent' | 'filesPresent'> {
   const present = t.files.map((f) => existsSync(join(packageDir, f.path)));
-  const filesCurrent = t.files.every((f, i) => present[i] && hasContent(join(packageDir, f.path), f.content));
+  // The mode too: a build context carries it, so a file that lost its executable bit is not current.
+  const filesCurrent = t.files.every((f, i) => present[i] && hasContent(join(packageDir, f.path), f.bytes ?? f.content, f.mode ?? 0o644));
   return { filesCurrent, filesPresent: present.some(Boolean) };
 }

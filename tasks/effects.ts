@@ -12,7 +12,7 @@ import { MEDIA } from '../core/base/manifest.ts';
 import { EMPTY_CONFIG, recordManifest, testsHash, type Publication } from '../core/plan/publication.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../core/plan/task.ts';
 import { RegistryError } from '../registries/distribution.ts';
-import { writeRendered } from './generate.ts';
+import { fileBody, writeRendered } from './generate.ts';
 import { summaryWriter } from './summary.ts';
 import { appendLog, startLog } from './logs.ts';
 import { restoreTags, tagStates } from './tag-rollback.ts';
@@ -45,7 +45,7 @@ export function isPushHiccup(output: string): boolean {
 function render(r: Run, t: RenderTask, d: Decision): TaskResult {
   const started = performance.now();
   const renders = [...r.plan.tasks.values()].filter((x): x is RenderTask => x.kind === 'render');
-  writeRendered(r.opts.packageDir, new Map(t.files.map((f) => [f.path, f.content])), { renders, state: r.state }, { adopt: r.opts.adopt });
+  writeRendered(r.opts.packageDir, new Map(t.files.map((f) => [f.path, fileBody(f)])), { renders, state: r.state }, { adopt: r.opts.adopt });
   return r.succeed(t, 'ran', performance.now() - started, d);
 }
 

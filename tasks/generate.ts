@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { UsageError, WorkError } from '../core/base/errors.ts';
 import type { Plan } from '../core/plan/plan.ts';
 import type { StateFile } from '../core/plan/record.ts';
-import type { RenderTask } from '../core/plan/task.ts';
+import type { RenderedFile, RenderTask } from '../core/plan/task.ts';
 import { alive, hasContent } from './atomic.ts';
 import { commitTree, realFs, STAGING_PREFIX, type CommitFs } from './commit.ts';
 import { checkOutputPath, isLink, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
-import { OWNED_PATH, ownedText, readOwned, sha256, type Owned } from './owned.ts';
+import { DEFAULT_MODE, OWNED_PATH, ownedFile, ownedText, readOwned, sha256, type FileBody, type Owned } from './owned.ts';
 import { record } from '../core/plan/record.ts';
 import { decide, DEFAULT_DECIDE, type Action } from '../core/plan/decide.ts';
 import { renderFacts } from './disk-facts.ts';
@@ -52,16 +52,24 @@ export interface RenderDecision {
 const DOC_FILES = new Set(['README.md', 'versions']);
 const METADATA_FILES = new Set(['dockerfiles.json', 'images.json']);
 
-export function desiredFiles(plan: Plan, opts: Pick<GenerateOptions, 'dockerfiles' | 'docs' | 'metadata'>): Map<string, string> {
-  const out = new Map<string, string>();
+/** Every file in scope, with its bytes and mode; a file of a shared directory, which several renders carry, once. */
+export function desiredFiles(plan: Plan, opts: Pick<GenerateOptions, 'dockerfiles' | 'docs' | 'metadata'>): Map<string, FileBody> {
+  const out = new Map<string, FileBody>();
   for (const t of plan.tasks.values()) {
     if (t.kind !== 'render') continue;
     if (t.dir === '' ? !opts.docs : !opts.dockerfiles) continue;
-    for (const f of t.files) out.set(f.path, f.content);
+    for (const f of t.files) out.set(f.path, fileBody(f));
   }
-  if (opts.metadata) for (const [p, c] of Object.entries(metadataFiles(plan))) out.set(p, c);
+  if (opts.metadata) for (const [p, c] of Object.entries(metadataFiles(plan))) out.set(p, { content: c });
   return out;
 }
+
+/** What is written for a planned file: a copied file's bytes, else its text; its mode. */
+export function fileBody(f: RenderedFile): FileBody {
+  return f.mode === undefined ? { content: f.bytes ?? f.content } : { content: f.bytes ?? f.content, mode: f.mode };
+}
+
+const bodyOf = (v: string | FileBody): FileBody => (typeof v === 'string' ? { content: v } : v);
 
 /**
  * What a tree generated before the record existed is taken to own: the files of each render
@@ -72,14 +80,14 @@ export function legacyOwned(dir: string, renders: Iterable<RenderTask>, state: S
   const out: Owned = new Map();
   const hashOf = (p: string) => {
     try {
-      return sha256(readFileSync(join(dir, p), 'utf8'));
+      return sha256(readFileSync(join(dir, p)));
     } catch {
       return undefined;
     }
   };
   const take = (p: string) => {
     const h = hashOf(p);
-    if (h !== undefined) out.set(p, h);
+    if (h !== undefined) out.set(p, { sha256: h });
   };
   for (const t of renders) if (state.tasks[t.id]) for (const f of t.files) take(f.path);
   if (Object.keys(state.tasks).length) for (const f of METADATA_FILES) take(f);
@@ -103,7 +111,7 @@ interface Claim {
  * `removable`, recorded files that left the spec) may do; throws before anything is written
  * when a file the tool did not write stands in the way.
  */
-export function claim(dir: string, desired: Map<string, string>, owned: Owned, removable: string[], o: { adopt: boolean; overwrite: boolean }): Claim {
+export function claim(dir: string, desired: Map<string, string | FileBody>, owned: Owned, removable: string[], o: { adopt: boolean; overwrite: boolean }): Claim {
   const c: Claim = { write: [], unchanged: [], adopted: [], removed: [] };
   const foreign: string[] = [];
   const blocked: string[] = [];
@@ -138,7 +146,8 @@ export function claim(dir: string, desired: Map<string, string>, owned: Owned, r
       return;
     }
   };
-  for (const [p, content] of desired) {
+  for (const [p, wanted] of desired) {
+    const { content, mode } = bodyOf(wanted);
     ancestors(p);
     const st = lstatOrNone(join(dir, p));
     if (!st) {
@@ -150,13 +159,14 @@ export function claim(dir: string, desired: Map<string, string>, owned: Owned, r
       blocked.push(`${p} (${st.isDirectory() ? 'a directory' : 'not a regular file'})`);
       continue;
     }
-    const same = hasContent(join(dir, p), content);
+    const sameBytes = hasContent(join(dir, p), content);
     if (!owned.has(p)) {
-      // The same bytes it would write: taking them over changes nothing on disk.
-      if (same) c.adopted.push(p);
+      // The same bytes it would write: taking them over changes nothing on disk (a mode it fixes).
+      if (sameBytes) c.adopted.push(p);
       else adoptOrRefuse(p);
     }
-    if (same && !o.overwrite) c.unchanged.push(p);
+    // A mode-only difference is a write too: the file goes in again with the mode it should have.
+    if (sameBytes && hasContent(join(dir, p), content, mode ?? DEFAULT_MODE) && !o.overwrite) c.unchanged.push(p);
     else c.write.push(p);
   }
   for (const p of removable) {
@@ -199,8 +209,8 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
     const next: Owned = new Map(owned);
     for (const p of removable) next.delete(p);
     for (const p of c.removed) next.delete(p);
-    for (const [p, content] of desired) next.set(p, sha256(content));
-    const writes = new Map(c.write.map((p) => [p, desired.get(p)!]));
+    for (const [p, body] of desired) next.set(p, ownedFile(body));
+    const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, desired.get(p)!]));
     const text = ownedText(next);
     if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
 
@@ -231,15 +241,15 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
  * Writes one render's files (a build's render task) under the same rules: only into files
  * the tool wrote or that already hold these bytes, unless adopt; the record takes them.
  */
-export function writeRendered(dir: string, files: Map<string, string>, owner: { renders: Iterable<RenderTask>; state: StateFile }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
+export function writeRendered(dir: string, files: Map<string, string | FileBody>, owner: { renders: Iterable<RenderTask>; state: StateFile }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
   return asWorkError(dir, () => {
     refuseLink(dir);
     const { owned, recorded } = ownedOf(dir, owner.renders, owner.state);
     const c = claim(dir, files, owned, [], { adopt: Boolean(o.adopt), overwrite: true });
     const next: Owned = new Map(owned);
     for (const p of c.removed) next.delete(p);
-    for (const [p, content] of files) next.set(p, sha256(content));
-    const writes = new Map(c.write.map((p) => [p, files.get(p)!]));
+    for (const [p, body] of files) next.set(p, ownedFile(bodyOf(body)));
+    const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, files.get(p)!]));
     const text = ownedText(next);
     if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
     commitTree(dir, writes, c.removed, o.fs ?? realFs);
@@ -253,7 +263,7 @@ export function foreignInTheWay(dir: string, renders: RenderTask[], state: State
     refuseLink(dir);
     if (!lstatOrNone(dir)) return;
     const { owned } = ownedOf(dir, renders, state);
-    claim(dir, new Map(renders.flatMap((t) => t.files.map((f) => [f.path, f.content] as const))), owned, [], { adopt, overwrite: true });
+    claim(dir, new Map(renders.flatMap((t) => t.files.map((f) => [f.path, fileBody(f)] as const))), owned, [], { adopt, overwrite: true });
   });
 }
 

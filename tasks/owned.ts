@@ -1,5 +1,5 @@
 // The record of what the tool wrote into a generated tree: every path with the sha256 of the
-// content written. Only what it names is ever replaced or removed, so a tree can sit in a
+// content written, and the mode of each file not written 0644. Only what it names is ever replaced or removed, so a tree can sit in a
 // repository beside hand-written files (other platforms' Dockerfiles, a README of its own).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,10 +8,30 @@ import { join } from 'node:path';
 export const OWNED_PATH = '.manager/files.json';
 const OWNED_VERSION = 1;
 
-export type Owned = Map<string, string>;
+/** Path → what was written there. */
+export type Owned = Map<string, OwnedFile>;
 
-export function sha256(content: string): string {
+export interface OwnedFile {
+  sha256: string;
+  /** Permission bits; absent means 0644. */
+  mode?: number;
+}
+
+/** What generate writes at one path: text or bytes, and the mode (absent: 0644). */
+export interface FileBody {
+  content: string | Buffer;
+  mode?: number;
+}
+
+export const DEFAULT_MODE = 0o644;
+
+export function sha256(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex');
+}
+
+/** The record of one body, the mode left out when it is the default (a tree without modes keeps its record text). */
+export function ownedFile(body: FileBody): OwnedFile {
+  return body.mode === undefined || body.mode === DEFAULT_MODE ? { sha256: sha256(body.content) } : { sha256: sha256(body.content), mode: body.mode };
 }
 
 /** The tree's record; undefined when there is none (a tree from before the record, or none yet). */
@@ -23,10 +43,15 @@ export function readOwned(dir: string): Owned | undefined {
     return undefined;
   }
   try {
-    const parsed = JSON.parse(text) as { version?: unknown; files?: unknown };
+    const parsed = JSON.parse(text) as { version?: unknown; files?: unknown; modes?: unknown };
     if (parsed.version !== OWNED_VERSION || typeof parsed.files !== 'object' || parsed.files === null) return undefined;
+    const modes = typeof parsed.modes === 'object' && parsed.modes !== null ? (parsed.modes as Record<string, unknown>) : {};
     const out: Owned = new Map();
-    for (const [p, h] of Object.entries(parsed.files as Record<string, unknown>)) if (typeof h === 'string') out.set(p, h);
+    for (const [p, h] of Object.entries(parsed.files as Record<string, unknown>)) {
+      if (typeof h !== 'string') continue;
+      const m = Object.hasOwn(modes, p) ? modes[p] : undefined;
+      out.set(p, typeof m === 'string' && /^0?[0-7]{3}$/.test(m) ? { sha256: h, mode: parseInt(m, 8) } : { sha256: h });
+    }
     return out;
   } catch {
     // Unreadable: treated as no record, so nothing is replaced on its word.
@@ -35,6 +60,10 @@ export function readOwned(dir: string): Owned | undefined {
 }
 
 export function ownedText(owned: Owned): string {
-  const files = Object.fromEntries([...owned.keys()].sort().map((p) => [p, owned.get(p)!]));
-  return JSON.stringify({ version: OWNED_VERSION, files }, null, 2) + '\n';
+  const paths = [...owned.keys()].sort();
+  const files = Object.fromEntries(paths.map((p) => [p, owned.get(p)!.sha256]));
+  // Beside `files`, so a record without modes reads (and is written) as before.
+  const moded = paths.filter((p) => owned.get(p)!.mode !== undefined && owned.get(p)!.mode !== DEFAULT_MODE);
+  const modes = Object.fromEntries(moded.map((p) => [p, owned.get(p)!.mode!.toString(8).padStart(4, '0')]));
+  return JSON.stringify(moded.length ? { version: OWNED_VERSION, files, modes } : { version: OWNED_VERSION, files }, null, 2) + '\n';
 }

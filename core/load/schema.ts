@@ -57,8 +57,13 @@ const axisSelections = z.record(axisName, selection('an axis value'))
   .describe('Restrict axes here: axis → a list of values, or {include, exclude}. Children inherit the restriction.');
 
 const fileSpec = z.strictObject({
-  path: z.string().min(1).describe('Output file name inside the generated directory; `{arch}` expands per architecture.'),
-  template: z.string().min(1).describe('Template name, relative to the distro template directory (.eta is added).'),
+  path: z.string().min(1).describe('Where the file goes, relative to its directory (the image\'s generated directory, or `directory`): a name or a relative path such as `entrypoint.d/10-banner.sh` (subdirectories are created); `{arch}` expands per architecture, one file each.'),
+  template: z.string().min(1).optional().describe('Eta template rendering the file, relative to the distro template directory (.eta is added). One of template and source.'),
+  source: z.string().min(1).optional().describe('File copied byte for byte (no templating), relative to the distro template directory. One of template and source.'),
+  mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal file mode such as "0755" (quoted)').optional()
+    .describe('File mode, octal and quoted: "0755" for an executable (default "0644"). Written to disk, carried into the build context, and part of the hash.'),
+  directory: z.string().min(1).optional()
+    .describe('A directory shared by several images instead of the image\'s own: a pattern like `directory` (`{cuda}`, `{distro}`), resolved per image, which must contain the image\'s directory. The file is written once per directory it resolves to; the images under it must render the same bytes and mode.'),
 });
 
 const tagSpec = z.union([
@@ -276,7 +281,7 @@ const PROPERTY_DOCS: Record<string, { description: string; default?: unknown }> 
   'axes[*].description': { description: 'What the axis is, for the README and messages.' },
   releases: { description: 'The flavors (base, runtime, devel, …) and their hierarchy: each builds FROM its parent.' },
   'releases[*].description': { description: 'What the release is, for the README.' },
-  'releases[*].files': { description: 'Extra files rendered into the image\'s generated directory (entrypoints, configs).' },
+  'releases[*].files': { description: 'Support files beside the Dockerfile (entrypoints, configs): rendered from a template or copied verbatim, with a mode, in the image\'s directory or a shared one.' },
   'releases[*].tags': { description: 'Tag templates: strings, or {template, when, shared}.' },
   'releases[*].tags[].template': { description: 'The tag, with `{variable}` placeholders (axes, version, distro, alias, release, sha, date).' },
   'releases[*].build_args': { description: 'Build args of this release: strings, or {git, ref} for a floating git ref pinned by the lock file.' },

@@ -63,8 +63,15 @@ export interface ImageTest {
 }
 
 export interface FileTemplate {
+  /** Relative to the image's directory, or to `directory` when set; may hold subdirectories. */
   path: string;
-  template: string;
+  /** Exactly one of template (rendered) and source (copied byte for byte). */
+  template?: string;
+  source?: string;
+  /** Permission bits; absent means 0644. */
+  mode?: number;
+  /** A pattern like the layout's `directory`, naming a directory that holds the image's. */
+  directory?: string;
 }
 
 export interface Release {

@@ -330,7 +330,7 @@ function normalizeReleases(ctx: Normalizing, axes: Record<string, Axis>, release
     const parent = r.parent ? releases[r.parent] : undefined;
     releases[name] = normalizeRelease(ctx, axes, name, r, parent, everywhere);
     checkReleasePlaceholders(ctx, axes, name, r, releases[name]!);
-    for (const [i, f] of releases[name]!.files.entries()) checkFilePath(ctx.report, ['releases', name, 'files', i, 'path'], f);
+    releases[name]!.files.forEach((f, i) => checkFile(ctx.report, axes, ['releases', name, 'files', i], f, r.files![i]!.mode));
   }
   return releases;
 }
@@ -359,7 +359,7 @@ function normalizeRelease(
     description: r.description,
     parent,
     dockerfile: r.dockerfile ?? `${name}.Dockerfile`,
-    files: r.files ?? [],
+    files: normalizeFiles(r.files),
     tags,
     axes: uniq([...inherited, ...ownAxes]),
     // Build args are inherited down the release chain (a child builds on its parent's setup).
@@ -513,8 +513,8 @@ function normalizeDistroRelease(
     arches = over.architectures.filter((a) => inheritedArches.includes(a));
   }
   const { axes: axisValues, axisVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
-  const files = over?.files ?? [];
-  files.forEach((f, i) => checkFilePath(report, [...at, 'files', i, 'path'], f));
+  const files = normalizeFiles(over?.files);
+  files.forEach((f, i) => checkFile(report, axes, [...at, 'files', i], f, over!.files![i]!.mode));
   return {
     architectures: arches,
     files,
@@ -599,8 +599,15 @@ function checkTemplatesExist({ raw, report }: Normalizing, templatesDir: string,
       };
       const dfAt: SpecPath = raw.releases[rname]!.dockerfile ? ['releases', rname, 'dockerfile'] : ['distros', dname, 'releases'];
       check(rel.dockerfile, dfAt);
-      rel.files.forEach((f, i) => check(f.template, ['releases', rname, 'files', i, 'template']));
-      d.releases[rname]!.files.forEach((f, i) => check(f.template, ['distros', dname, 'releases', rname, 'files', i, 'template']));
+      const checkFile = (f: FileTemplate, at: SpecPath) => {
+        if (f.template !== undefined) check(f.template, [...at, 'template']);
+        else if (f.source !== undefined && !f.source.split(/[\\/]/).includes('..')) {
+          const p = join(dir, f.source);
+          if (!existsSync(p) || !statSync(p).isFile()) report.error([...at, 'source'], `source file "${f.source}" not found for distro ${dname}, release ${rname} (looked for ${p})`);
+        }
+      };
+      rel.files.forEach((f, i) => checkFile(f, ['releases', rname, 'files', i]));
+      d.releases[rname]!.files.forEach((f, i) => checkFile(f, ['distros', dname, 'releases', rname, 'files', i]));
     }
   }
 }
@@ -688,10 +695,47 @@ export function templateFile(dir: string, name: string): string {
   return join(dir, name.endsWith('.eta') ? name : `${name}.eta`);
 }
 
-function checkFilePath(report: Reporter, at: SpecPath, f: FileTemplate): void {
+type RawFile = NonNullable<RawSpec['releases'][string]['files']>[number];
+
+/** The spec's mode text ("0755") as permission bits; keys left out stay out, so contexts (and hashes) of specs without them do not change. */
+function normalizeFiles(raw: RawFile[] | undefined): FileTemplate[] {
+  return (raw ?? []).map((f) => ({
+    path: f.path,
+    ...(f.template !== undefined ? { template: f.template } : {}),
+    ...(f.source !== undefined ? { source: f.source } : {}),
+    ...(f.mode !== undefined ? { mode: parseInt(f.mode, 8) } : {}),
+    ...(f.directory !== undefined ? { directory: f.directory } : {}),
+  }));
+}
+
+// Control characters (tab and newline too) would reach the build context and the messages that name the file.
+const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A support file's path stays under its directory (relative, no `..`, no empty or `.` parts,
+ * no control characters or backslashes, braces only in {arch}) and is not named like a
+ * generated Dockerfile or its ignore file; it has exactly one of template and source; its
+ * mode leaves it readable to its owner (generate compares it with what it would write); a
+ * shared directory uses what the layout's `directory` may.
+ */
+function checkFile(report: Reporter, axes: Record<string, Axis>, at: SpecPath, f: FileTemplate, modeText: string | undefined): void {
   const p = f.path.replace(/\{arch\}/g, 'x');
-  if (p.includes('/') || p.includes('\\') || p === '.' || p === '..' || p.includes('\0') || p.startsWith('Dockerfile') || /[{}]/.test(p)) {
-    report.error(at, `file path "${f.path}" must be a plain file name (no '/', '..' or braces other than {arch}) and not start with "Dockerfile" (the generated Dockerfiles and their ignore files)`);
+  const parts = p.split('/');
+  const bad = p.startsWith('/') || p.includes('\\') || PATH_CONTROL.test(p) || BIDI.test(p) || /[{}]/.test(p) || parts.some((s) => s === '' || s === '.' || s === '..');
+  if (bad || (parts.length === 1 && p.startsWith('Dockerfile'))) {
+    report.error([...at, 'path'], `file path ${JSON.stringify(f.path)} must be a plain file name or a relative path of names under its directory (no leading '/', no '..', '.' or empty parts, no backslashes or control characters, braces only in {arch}) and not start with "Dockerfile" (the generated Dockerfiles and their ignore files)`);
+  }
+  if ((f.template === undefined) === (f.source === undefined)) {
+    report.error(at, f.template === undefined ? `file "${f.path}" needs a template (rendered) or a source (copied as it is)` : `file "${f.path}" has both a template and a source; give one`);
+  }
+  if (f.source !== undefined && (f.source.startsWith('/') || f.source.split(/[\\/]/).some((s) => s === '..' || s === '') || PATH_CONTROL.test(f.source) || BIDI.test(f.source))) {
+    report.error([...at, 'source'], `file source "${f.source}" must be a relative path inside the distro template directory (no leading '/', no '..' or empty parts)`);
+  }
+  if (f.mode !== undefined && (f.mode & 0o400) === 0) {
+    report.error([...at, 'mode'], `file mode "${modeText}" leaves the file unreadable to its owner; generate reads what it wrote`);
+  }
+  if (f.directory !== undefined) {
+    checkDirectoryTemplate(f.directory, { axes }, (_path, message) => report.error([...at, 'directory'], `file ${message}`));
   }
 }
 

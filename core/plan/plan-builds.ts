@@ -79,7 +79,11 @@ const buildId = (pkg: string, key: string, arches: string[]) => `build:${pkg}/${
 function planImageBuilds(ctx: Planning, v: Variant, render: RenderTask): { builds: string[]; gates: string[] } {
   const { spec } = ctx;
   const fileParts: Record<string, string> = {};
-  for (const f of render.files) fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.sha256;
+  // What the build context holds: a shared directory's file above it is not in it; a mode is (COPY keeps it).
+  for (const f of render.files) {
+    if (!f.path.startsWith(`${render.dir}/`)) continue;
+    fileParts[`file:${f.path.slice(render.dir.length + 1)}`] = f.mode === undefined || f.mode === 0o644 ? f.sha256 : sha256(`${f.sha256} ${f.mode.toString(8)}`);
+  }
   const builds: string[] = [];
   const gates: string[] = [];
   const tests = v.tests.map((t) => ({ ...t, timeout: t.timeout ?? spec.build.timeout }));

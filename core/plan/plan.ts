@@ -104,13 +104,14 @@ function planRenders(spec: Spec, variants: Variant[], renderer: Renderer, errors
   const dockerfilesIn = new Map<string, number>();
   for (const vs of byFile.values()) dockerfilesIn.set(vs[0]!.dir, (dockerfilesIn.get(vs[0]!.dir) ?? 0) + 1);
   const renders = new Map<string, RenderTask>();
-  /** Support file → its content and the render that wrote it: two Dockerfiles of a directory must agree on it. */
-  const support = new Map<string, { sha256: string; by: string }>();
+  /** Support file → its content, mode and the render that wrote it: every render that writes it must agree. */
+  const support = new Map<string, { sha256: string; mode?: number; by: string; dir: string }>();
   for (const [key, vs] of byFile) {
     const task = planRender(spec, vs, renderer, errors, (dockerfilesIn.get(vs[0]!.dir) ?? 0) > 1);
     checkSupportFiles(spec, task, support, errors);
     renders.set(key, task);
   }
+  checkSharedPaths(spec, renders, errors);
   return renders;
 }
 
@@ -133,29 +134,48 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
   // The directory's files depend on its distro, release and per-value axis values, no more.
   const tdir = spec.distros[distro]!.templates;
   const sources: Record<string, string> = {};
+  const copied: Record<string, string> = {};
   const files: RenderedFile[] = [];
-  const renderOne = (outName: string, template: string, data: object, header: string[] = []) => {
+  const renderOne = (outPath: string, template: string, data: object, header: string[] = [], mode?: number) => {
     try {
       const r = renderer.render(`${tdir}/${template}`, data);
       Object.assign(sources, r.sources);
       // The spec's header goes first: a `# syntax=` directive only counts on the first lines.
       const content = header.length ? `${header.join('\n')}\n${r.content}` : r.content;
-      files.push({ path: `${dir}/${outName}`, content, sha256: sha256(content) });
+      files.push({ path: outPath, content, sha256: sha256(content), ...(mode !== undefined ? { mode } : {}) });
       return { content, sources: Object.keys(r.sources) };
     } catch (e) {
-      if (e instanceof TemplateError) errors.push(forImage(e.diagnostic, vs, `${dir}/${outName}`, outName === dockerfile ? [] : ['files']));
+      if (e instanceof TemplateError) errors.push(forImage(e.diagnostic, vs, outPath, outPath === `${dir}/${dockerfile}` ? [] : ['files']));
       else throw e;
       return undefined;
     }
   };
-  const main = renderOne(dockerfile, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
+  const main = renderOne(`${dir}/${dockerfile}`, spec.releases[release]!.dockerfile, ctx, spec.dockerfile?.header);
   if (main) {
     const d = notFromArg(spec, release, vs, `${dir}/${dockerfile}`, main);
     if (d) errors.push(d);
   }
   for (const f of ctx.files) {
-    const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
-    renderOne(f.path, f.template, { ...ctx, file: f, arch });
+    const base = f.directory ?? dir;
+    const mode = f.mode !== undefined ? parseInt(f.mode, 8) : undefined;
+    if (base !== dir && !dir.startsWith(`${base}/`)) {
+      errors.push(forImage({ severity: 'error', path: '', message: `file directory "${base}" does not contain the image's directory "${dir}"; a shared file goes in a directory above the images that share it`, ...specAt(spec, ['releases', release, 'files']) }, vs, `${base}/${f.path}`, ['files']));
+      continue;
+    }
+    if (f.template !== undefined) {
+      const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
+      renderOne(`${base}/${f.path}`, f.template, { ...ctx, file: f, arch }, [], mode);
+      continue;
+    }
+    // Copied as it is: the bytes, never decoded, so a binary or a file with `<%` in it arrives unchanged.
+    const rel = `${tdir}/${f.source!}`;
+    try {
+      const bytes = readFileSync(join(spec.templatesDir, rel));
+      copied[rel] = sha256(bytes);
+      files.push({ path: `${base}/${f.path}`, content: bytes.toString('utf8'), bytes, sha256: sha256(bytes), ...(mode !== undefined ? { mode } : {}) });
+    } catch (e) {
+      errors.push(forImage({ severity: 'error', path: '', message: `cannot read source file ${rel}: ${(e as Error).message}`, ...specAt(spec, ['releases', release, 'files']) }, vs, `${base}/${f.path}`, ['files']));
+    }
   }
   const id = dockerfile === 'Dockerfile' ? `render:${spec.package}/${dir}` : `render:${spec.package}/${dir}/${dockerfile}`;
   if (shared) {
@@ -167,22 +187,66 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
   }
   const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };
   for (const [p, h] of Object.entries(sources)) parts[`template:${p}`] = h;
+  for (const [p, h] of Object.entries(copied)) parts[`source:${p}`] = h;
   return { kind: 'render', id, deps: [], hash: combine(parts), dir, dockerfile, distro, release, files, data: ctx };
 }
 
-/** A support file written by several Dockerfiles of one directory must be the same for each; `support` holds the ones seen so far. */
-function checkSupportFiles(spec: Spec, task: RenderTask, support: Map<string, { sha256: string; by: string }>, errors: Diagnostic[]): void {
+/**
+ * A support file written by several renders (the Dockerfiles of one directory, or the images
+ * under a shared directory) must be the same bytes and mode for each; `support` holds the
+ * ones seen so far.
+ */
+function checkSupportFiles(spec: Spec, task: RenderTask, support: Map<string, { sha256: string; mode?: number; by: string; dir: string }>, errors: Diagnostic[]): void {
   const { id, dir, dockerfile, release, files } = task;
   for (const f of files) {
     if (f.path === `${dir}/${dockerfile}` || f.path === `${dir}/${dockerfile}.dockerignore`) continue;
     const other = support.get(f.path);
-    if (!other) support.set(f.path, { sha256: f.sha256, by: id });
-    else if (other.sha256 !== f.sha256) {
-      const at = ['releases', release!, 'files'];
-      errors.push({ severity: 'error', path: at.join('.'), message: `${f.path} is written by both ${other.by} and ${id} with different content; a support file of a directory must be the same for each of its Dockerfiles`, ...(locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 }) });
+    if (!other) support.set(f.path, { sha256: f.sha256, mode: f.mode, by: id, dir });
+    else if (other.sha256 !== f.sha256 || (other.mode ?? DEFAULT_MODE) !== (f.mode ?? DEFAULT_MODE)) {
+      const what = other.sha256 !== f.sha256 ? 'different content' : `different modes (${modeText(other.mode)} and ${modeText(f.mode)})`;
+      const rule = other.dir === dir
+        ? 'a support file of a directory must be the same for each of its Dockerfiles'
+        : 'a file of a shared directory must be the same for every image under it';
+      errors.push({ severity: 'error', path: ['releases', release!, 'files'].join('.'), message: `${f.path} is written by both ${other.by} and ${id} with ${what}; ${rule}`, ...specAt(spec, ['releases', release!, 'files']) });
     }
   }
 }
+
+/**
+ * No file may stand where another file's directory goes. A file of a shared directory may not
+ * stand where an image's directory goes, nor land inside an image's directory other than its
+ * own: that build context would hold a file its hash does not cover.
+ */
+function checkSharedPaths(spec: Spec, renders: Map<string, RenderTask>, errors: Diagnostic[]): void {
+  const dirs = new Set([...renders.values()].map((t) => t.dir));
+  const paths = new Set([...renders.values()].flatMap((t) => t.files.map((f) => f.path)));
+  const reported = new Set<string>();
+  for (const t of renders.values()) {
+    for (const f of t.files) {
+      const parts = f.path.split('/');
+      const asFile = parts.slice(1, -1).map((_, i) => parts.slice(0, i + 2).join('/')).find((a) => paths.has(a));
+      if (asFile && !reported.has(f.path)) {
+        reported.add(f.path);
+        errors.push({ severity: 'error', path: ['releases', t.release!, 'files'].join('.'), message: `${f.path} needs ${asFile} to be a directory, but ${asFile} is a file too`, ...specAt(spec, ['releases', t.release!, 'files']) });
+      }
+      if (f.path.startsWith(`${t.dir}/`) || reported.has(f.path)) continue;
+      const inside = [...dirs].find((d) => f.path.startsWith(`${d}/`));
+      const over = [...dirs].find((d) => d === f.path || d.startsWith(`${f.path}/`));
+      if (!inside && !over) continue;
+      reported.add(f.path);
+      const message = over
+        ? `${f.path} (a file of a shared directory) stands where the image directory ${over} goes`
+        : `${f.path} (a file of a shared directory) is inside the image directory ${inside}, whose build context it would change; give the file that image's directory`;
+      errors.push({ severity: 'error', path: ['releases', t.release!, 'files'].join('.'), message, ...specAt(spec, ['releases', t.release!, 'files']) });
+    }
+  }
+}
+
+/** The mode a support file without one gets. */
+const DEFAULT_MODE = 0o644;
+const modeText = (mode: number | undefined) => (mode ?? DEFAULT_MODE).toString(8).padStart(4, '0');
+
+const specAt = (spec: Spec, at: string[]) => locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 };
 
 /** Package docs: README.md and versions, from the spec's README template or the built-in one. */
 function planDocs(spec: Spec, variants: Variant[], renderer: Renderer, errors: Diagnostic[]): RenderTask | undefined {

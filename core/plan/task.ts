@@ -5,8 +5,13 @@ import type { BuildSecret, Entitlement, SshMount } from '../load/spec.ts';
 export interface RenderedFile {
   /** Path relative to the package's generated directory, e.g. `ubi8/cudnn/Dockerfile`. */
   path: string;
+  /** The text; of a file copied as it is (`source:`), its bytes read as UTF-8, for display. */
   content: string;
+  /** A file copied as it is: its bytes, never decoded, which are what is written and hashed. */
+  bytes?: Buffer;
   sha256: string;
+  /** Permission bits; absent means 0644. Reaches the disk, the build context and the build's hash. */
+  mode?: number;
 }
 
 interface TaskBase {

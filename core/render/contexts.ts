@@ -2,7 +2,8 @@
 // value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from '../matrix/expand.ts';
 import { parentDefault, rootDefault } from './from-default.ts';
-import { fixedAxes } from '../load/layout.ts';
+import { fixedAxes, perValueAxes } from '../load/layout.ts';
+import { expandTemplate } from '../load/placeholders.ts';
 import { dockerPlatformParts, publishRepositories } from '../load/repositories.ts';
 import type { Spec, Vars } from '../load/spec.ts';
 
@@ -52,7 +53,21 @@ export interface DirectoryContext {
    */
   build_arg_defaults: Record<string, string>;
   vars: Vars;
-  files: { path: string; template: string; arch?: string }[];
+  /**
+   * The support files, one per architecture where `path` has {arch}. `path` is relative to
+   * `directory` when the file has one (resolved for this directory's images), else to the
+   * image's directory; `mode` is octal text ("0755"), given only when the spec sets it.
+   */
+  files: SupportFile[];
+}
+
+export interface SupportFile {
+  path: string;
+  template?: string;
+  source?: string;
+  arch?: string;
+  mode?: string;
+  directory?: string;
 }
 
 export function directoryContext(spec: Spec, distroName: string, releaseName: string, variants: Variant[]): DirectoryContext {
@@ -96,11 +111,19 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     const [only] = values;
     if (values.size === 1 && only !== undefined) buildArgDefaults[k] = /^[A-Za-z0-9._:/@+=,-]*$/.test(only) ? only : JSON.stringify(only);
   }
-  const files = [...rel.files, ...dr.files].flatMap((f) =>
-    f.path.includes('{arch}')
-      ? archNames.map((arch) => ({ path: f.path.replaceAll('{arch}', arch), template: f.template, arch }))
-      : [{ path: f.path, template: f.template }],
-  );
+  // Keys a file does not set stay out, so a spec without them renders (and hashes) as before.
+  const layoutVars = { distro: distro.name, alias: distro.alias, family: distro.family, release: releaseName, package: spec.package, ...Object.fromEntries(perValueAxes(spec, first.axes)) };
+  const files = [...rel.files, ...dr.files].flatMap((f) => {
+    const common: Omit<SupportFile, 'path'> = {
+      ...(f.template !== undefined ? { template: f.template } : {}),
+      ...(f.source !== undefined ? { source: f.source } : {}),
+      ...(f.mode !== undefined ? { mode: f.mode.toString(8).padStart(4, '0') } : {}),
+      ...(f.directory !== undefined ? { directory: expandTemplate(f.directory, { vars: layoutVars }) } : {}),
+    };
+    return f.path.includes('{arch}')
+      ? archNames.map((arch) => ({ path: f.path.replaceAll('{arch}', arch), ...common, arch }))
+      : [{ path: f.path, ...common }];
+  });
   return {
     package: { name: spec.package, description: spec.description },
     distro: {
