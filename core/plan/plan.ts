@@ -8,7 +8,7 @@ import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from '../render/contexts.ts';
 import { formatPath, type Diagnostic } from '../base/diagnostics.ts';
 import { SpecError } from '../base/errors.ts';
-import { expand, type Variant } from '../matrix/expand.ts';
+import { expand, type Excluded, type Variant } from '../matrix/expand.ts';
 import { fromCheckDiagnostic, type SourceText } from '../render/from-parent.ts';
 import { combine, hashValue, sha256 } from '../base/hash.ts';
 import { publishRepositories } from '../load/repositories.ts';
@@ -42,7 +42,10 @@ export interface Plan {
   graph: DirectedGraph<{ task: Task }>;
   /** Task ids, dependencies first; ties broken by id so the order is stable. */
   order: string[];
+  /** The spec's warnings, then expansion's notes (what each `exclude:` rule removed). */
   warnings: Diagnostic[];
+  /** Per `exclude:` rule, the image platforms it removed. */
+  excluded: Excluded[];
   /** Whether the floating inputs (base images, git refs) are pinned by a lock file. */
   pinning: { lockFile?: string; unpinned: string[] };
 }
@@ -85,7 +88,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   for (const t of tasks.values()) graph.addNode(t.id, { task: t });
   for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
   const order = topologicalSort(graph);
-  return { spec, variants, tasks, graph, order, warnings, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
+  return { spec, variants, tasks, graph, order, warnings: [...warnings, ...expansion.notes], excluded: expansion.excluded, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
 }
 
 /**

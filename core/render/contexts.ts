@@ -33,6 +33,10 @@ export interface DirectoryContext {
     /** Build args the default uses, to declare with ARG before FROM (`PYTHON_VERSION`). */
     args: string[];
   };
+  /**
+   * Per architecture, `axes`: per axis, per value built here that exists on it, its data there: the
+   * value's vars, its own per-architecture data, then the distro's and the distro release's for it.
+   */
   architectures: { name: string; platform: string; os: string; arch: string; variant?: string; axes: Record<string, Record<string, Vars>> }[];
   /** The release's axes: values built in this directory, the default, and the build arg carrying the value. */
   axes: Record<string, { default: string; values: string[]; arg: string | null }>;
@@ -82,7 +86,8 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
       for (const val of axes[a]!.values) {
         const av = spec.axes[a]!.values[val]!;
         if (!av.architectures || name in av.architectures) {
-          perAxis[a]![val] = { ...av.vars, ...(av.architectures?.[name] ?? {}) };
+          // Like an image's data: the axis value's, then the distro's, then the distro release's.
+          perAxis[a]![val] = { ...av.vars, ...(av.architectures?.[name] ?? {}), ...distro.axisArchVars[a]?.[val]?.[name], ...dr.axisArchVars[a]?.[val]?.[name] };
         }
       }
     }
