@@ -122,6 +122,8 @@ function distroSchema(req: Req) {
     package_manager: req(z.enum(['apt', 'dnf', 'microdnf', 'tdnf', 'yum', 'apk', 'zypper'])),
     image: req(z.string().min(1).describe('Base image for root releases; `{python}` and other axes with a build arg expand (to ${PYTHON_VERSION} … in the Dockerfile).')),
     templates: name('a template directory').optional(),
+    data: z.string().min(1).optional()
+      .describe('A data template (relative to the distro template directory; .eta is added): rendered once per generated Dockerfile with what its templates see, its output a JSON object that every template of that Dockerfile then sees as it.computed. Hashed like any template.'),
     architectures: req(z.array(name('an architecture')).min(1)),
     python: pythonSelection.optional(),
     axes: axisSelections.optional(),

@@ -116,6 +116,8 @@ export interface Distro {
   packageManager: string;
   image: string;
   templates: string;
+  /** The data template (in `templates`), whose JSON output templates see as `it.computed`. */
+  data?: string;
   architectures: string[];
   /** Every axis → the values this distro builds (its own restriction applied). */
   axes: Record<string, string[]>;

@@ -465,6 +465,7 @@ function normalizeDistro(
     packageManager: d.package_manager,
     image: d.image,
     templates: d.templates ?? d.family,
+    ...(d.data ? { data: d.data } : {}),
     architectures: distroArches,
     axes: distroAxes,
     axisVars: distroAxisVars,
@@ -587,6 +588,8 @@ function normalizeRegistries({ raw, report, gone }: Normalizing): { registries: 
 /** Every template a distro release renders must exist. */
 function checkTemplatesExist({ raw, report }: Normalizing, templatesDir: string, distros: Record<string, Distro>, releases: Record<string, Release>): void {
   for (const [dname, d] of Object.entries(distros)) {
+    const data = d.data && templateFile(join(templatesDir, d.templates), d.data);
+    if (data && !existsSync(data)) report.error(['distros', dname, 'data'], `data template "${d.data}" not found for distro ${dname} (looked for ${data})`);
     for (const rname of Object.keys(d.releases)) {
       const rel = releases[rname]!;
       const dir = join(templatesDir, d.templates);

@@ -137,6 +137,19 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
   const tdir = spec.distros[distro]!.templates;
   const sources: Record<string, string> = {};
   const files: RenderedFile[] = [];
+  const dataTemplate = spec.distros[distro]!.data;
+  if (dataTemplate) {
+    // Computed once for the Dockerfile, from what its templates see; then part of what they see (and hash).
+    try {
+      const r = renderer.renderData(`${tdir}/${dataTemplate}`, ctx);
+      Object.assign(sources, r.sources);
+      ctx.computed = r.value;
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      errors.push(forImage(e.diagnostic, vs, `${dir}/${dockerfile}`, []));
+      return { kind: 'render', id: renderId(spec, dir, dockerfile), deps: [], hash: combine({ context: hashValue(ctx) }), dir, dockerfile, distro, release, files, data: ctx };
+    }
+  }
   const renderOne = (outName: string, template: string, data: object, header: string[] = []) => {
     try {
       const r = renderer.render(`${tdir}/${template}`, data);
@@ -160,7 +173,7 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
     const arch = f.arch ? ctx.architectures.find((a) => a.name === f.arch) : undefined;
     renderOne(f.path, f.template, { ...ctx, file: f, arch });
   }
-  const id = dockerfile === 'Dockerfile' ? `render:${spec.package}/${dir}` : `render:${spec.package}/${dir}/${dockerfile}`;
+  const id = renderId(spec, dir, dockerfile);
   if (shared) {
     // The directory is every one of its Dockerfiles' build context, and a build's hash covers
     // only its own Dockerfile: BuildKit reads <Dockerfile>.dockerignore for that Dockerfile
@@ -227,6 +240,8 @@ function planReadmes(spec: Spec, docsTask: RenderTask, manifests: ManifestTask[]
   }
   return out;
 }
+
+const renderId = (spec: Spec, dir: string, dockerfile: string) => (dockerfile === 'Dockerfile' ? `render:${spec.package}/${dir}` : `render:${spec.package}/${dir}/${dockerfile}`);
 
 const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile}`;
 

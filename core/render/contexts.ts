@@ -57,6 +57,8 @@ export interface DirectoryContext {
   build_arg_defaults: Record<string, string>;
   vars: Vars;
   files: { path: string; template: string; arch?: string }[];
+  /** The distro's data template's output (core/plan/plan.ts renders it); absent without one. */
+  computed?: Record<string, unknown>;
 }
 
 export function directoryContext(spec: Spec, distroName: string, releaseName: string, variants: Variant[]): DirectoryContext {

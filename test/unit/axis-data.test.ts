@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../core/base/diagnostics.ts';
 import { loadPlan } from '../../core/plan/plan.ts';
 import type { BuildTask, RenderTask } from '../../core/plan/task.ts';
+import type { DirectoryContext } from '../../core/render/contexts.ts';
+import { jsonErrorAt } from '../../core/render/render.ts';
 import { loadSpec } from '../../core/load/validate.ts';
 import { cli } from '../helpers/cli.ts';
 import { planError, writeTree } from '../helpers/spec.ts';
@@ -105,7 +107,7 @@ describe('data per distro × axis value × architecture', () => {
   it('merges over the axis value\'s own per-architecture data, distro then distro release, and templates see it', () => {
     const plan = loadPlan(tree().manifest);
     const base = renderOf(plan, 'render:cuda/ubuntu2204/base');
-    const archs = Object.fromEntries(base.data.architectures.map((a: { name: string; axes: Record<string, unknown> }) => [a.name, a.axes['cuda']]));
+    const archs = Object.fromEntries((base.data as DirectoryContext).architectures.map((a) => [a.name, a.axes['cuda']]));
     expect(archs['amd64']).toEqual({
       '12.2.2': { major: '12', cudnn: '8.9.7', nvrtc: '12.2', libcublas: '12.2.5.6-1' },
       '11.8.0': { major: '11', cudnn: '8.9.0' },
@@ -228,5 +230,79 @@ describe('exclude: combinations that do not exist upstream', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/build:cuda\/amzn2023\/base\/cuda11\.8\.0\/amd64/);
     expect(dry.stdout).not.toMatch(/build:cuda\/amzn2023\/base\/cuda11\.8\.0\/arm64v8|build:cuda\/amzn2023\/runtime\/cuda12\.2\.2|build:cuda\/ubuntu2204\/runtime\/cuda11\.8\.0\/ppc64le/);
+  });
+});
+
+describe('a data template: derived data computed once per Dockerfile', () => {
+  const DATA = [
+    '<% const arches = it.architectures.map((a) => a.name) -%>',
+    '<% const pins = Object.fromEntries(it.architectures.map((a) => [a.name, a.axes.cuda["12.2.2"]?.cudnn ?? null])) -%>',
+    '{',
+    '  "arches": <%~ JSON.stringify(arches) %>,',
+    '  "cudnn": <%~ JSON.stringify(pins) %>,',
+    '  "sandboxed": "<%= typeof process %>"',
+    '}',
+    '',
+  ].join('\n');
+  const withData = (data: string, extra: Record<string, string> = {}) => tree('', {
+    'templates/debian/cuda.data.eta': data,
+    'templates/debian/base.Dockerfile.eta': 'ARG BASE_IMAGE=<%= it.from.default %>\nFROM ${BASE_IMAGE}\n# <%= it.computed.arches.join(" ") %> cudnn <%= it.computed.cudnn.amd64 %>\n',
+    'templates/debian/runtime.Dockerfile.eta': 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n# <%= it.computed.sandboxed %> <%= it.computed.missing ?? "free-form" %>\n',
+    ...extra,
+  }, (s) => s.replace('    image: "ubuntu:22.04"\n', '    image: "ubuntu:22.04"\n    data: cuda.data\n'));
+
+  it('its JSON output is it.computed for every template of the Dockerfile, and its source is hashed', () => {
+    const { manifest } = withData(DATA);
+    const plan = loadPlan(manifest);
+    const base = renderOf(plan, 'render:cuda/ubuntu2204/base');
+    expect(base.files[0]!.content).toContain('# amd64 arm64v8 ppc64le cudnn 8.9.7\n');
+    expect((base.data as DirectoryContext).computed).toEqual({ arches: ['amd64', 'arm64v8', 'ppc64le'], cudnn: { amd64: '8.9.7', arm64v8: '8.9.5', ppc64le: null }, sandboxed: 'undefined' });
+    expect(renderOf(plan, 'render:cuda/ubuntu2204/runtime').files[0]!.content).toContain('# undefined free-form\n');
+    expect(Object.keys(base.hash.parts)).toContain('template:debian/cuda.data.eta');
+    // A distro without one sees no `computed`, and its hash is as before.
+    expect((renderOf(plan, 'render:cuda/amzn2023/base').data as DirectoryContext).computed).toBeUndefined();
+    expect(renderOf(plan, 'render:cuda/amzn2023/base').hash).toEqual(renderOf(loadPlan(tree().manifest), 'render:cuda/amzn2023/base').hash);
+    const edited = loadPlan(withData(DATA.replace('"sandboxed"', '"extra": 1,\n  "sandboxed"')).manifest);
+    expect(renderOf(edited, 'render:cuda/ubuntu2204/base').hash).not.toEqual(base.hash);
+  });
+
+  it('output that is not JSON is an error at the template line and column that wrote it', () => {
+    const trailing = DATA.replace('"sandboxed": "<%= typeof process %>"', '"sandboxed": "<%= typeof process %>",');
+    const e = planError(withData(trailing).manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect(e.file).toMatch(/templates\/debian\/cuda\.data\.eta$/);
+    // The JSON parser stops at the closing brace after the trailing comma: line 7, column 1.
+    expect([e.line, e.column]).toEqual([7, 1]);
+    expect(e.message).toMatch(/^data template error: the output is not JSON: unexpected "\}" at output line 5, column 1 \(near .*\) \(rendering ubuntu2204\/base\/Dockerfile for distro ubuntu2204, release base\)$/);
+    expect(e.path).toBe('distros.ubuntu2204.releases.base');
+    // Text a tag printed is blamed on the tag.
+    const tagged = planError(withData('{\n  "a": 1,\n  "b": <%= "not json" %>\n}\n').manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect([tagged.line, tagged.column]).toEqual([3, 8]);
+    // Inside a loop (a comma missing between iterations), the text's own line and column.
+    const looped = planError(withData('{\n<% for (const a of it.architectures) { -%>\n  "<%= a.name %>": 1\n<% } -%>\n}\n').manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect([looped.line, looped.column]).toEqual([3, 3]);
+    const cut = planError(withData('{ "a": 1\n').manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect(cut.message).toMatch(/the output ends before the JSON does at output line 2, column 1/);
+  });
+
+  it('is bounded in size and must be an object; a missing one is a spec error at its key', () => {
+    const big = planError(withData('{ "x": "<%= "x".repeat(1100000) %>" }').manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect(big.message).toMatch(/^data template error: the output is 1100011 bytes; a data template may write at most 1048576/);
+    const list = planError(withData('[1, 2]').manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect(list.message).toMatch(/must be a JSON object \(\{ … \}\), not an array/);
+    const { manifest, yaml } = tree('', {}, (s) => s.replace('    image: "ubuntu:22.04"\n', '    image: "ubuntu:22.04"\n    data: nothing-here\n'));
+    const errs = errorsOf(manifest);
+    expect(errs.map((d) => [d.path, d.line])).toEqual([['distros.ubuntu2204.data', lineOf(yaml, 'data: nothing-here')]]);
+    expect(errs[0]!.message).toMatch(/^data template "nothing-here" not found for distro ubuntu2204 \(looked for .*templates\/debian\/nothing-here\.eta\)$/);
+  });
+
+  it('finds where any JSON goes wrong', () => {
+    for (const [text, at] of [['{"a":1}', 7], ['{"a":1,}', 7], ['[1 2]', 3], ['{"a":"x\\q"}', 8], ['{"a":-}', 6], ['nul', 3], ['{"a":1} x', 8], ['"\\u12g4"', 5], ['', 0]] as const) {
+      expect(jsonErrorAt(text), text).toBe(at);
+    }
+  });
+
+  it('is sandboxed as templates are', () => {
+    const e = planError(withData('{ "x": "<%= await import("node:fs") %>" }').manifest).diagnostics.find((d) => d.severity === 'error')!;
+    expect(e.message).toMatch(/import\( is not available to templates/);
   });
 });
