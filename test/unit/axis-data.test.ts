@@ -1,5 +1,6 @@
 // Data where a CUDA-like family keeps it: per distro × axis value × architecture, which
 // architectures exist per combination (`exclude:`), and data computed once per image.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../core/base/diagnostics.ts';
@@ -9,7 +10,7 @@ import type { DirectoryContext } from '../../core/render/contexts.ts';
 import { jsonErrorAt } from '../../core/render/render.ts';
 import { loadSpec } from '../../core/load/validate.ts';
 import { cli } from '../helpers/cli.ts';
-import { planError, writeTree } from '../helpers/spec.ts';
+import { REPO, planError, writeTree } from '../helpers/spec.ts';
 
 const CUDA_SPEC = `package: cuda
 version: "1.0"
@@ -293,6 +294,22 @@ describe('a data template: derived data computed once per Dockerfile', () => {
     const errs = errorsOf(manifest);
     expect(errs.map((d) => [d.path, d.line])).toEqual([['distros.ubuntu2204.data', lineOf(yaml, 'data: nothing-here')]]);
     expect(errs[0]!.message).toMatch(/^data template "nothing-here" not found for distro ubuntu2204 \(looked for .*templates\/debian\/nothing-here\.eta\)$/);
+  });
+
+  it('the example in docs/spec.md renders as it says', () => {
+    const docs = readFileSync(join(REPO, 'docs', 'spec.md'), 'utf8');
+    const block = (marker: string) => new RegExp(`\`${marker}\`[^\\n]*\\n\\n\`\`\`\\n([\\s\\S]*?)\`\`\``).exec(docs)![1]!;
+    const { manifest } = withData(block('templates/ubuntu/cuda\\.data\\.eta'), { 'templates/debian/base.Dockerfile.eta': TEMPLATES['templates/rhel/base.Dockerfile.eta']!, 'templates/debian/runtime.Dockerfile.eta': `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\n${block('templates/ubuntu/runtime\\.Dockerfile\\.eta')}` });
+    const out = renderOf(loadPlan(manifest), 'render:cuda/ubuntu2204/runtime').files[0]!.content;
+    expect(out).toBe([
+      'ARG BASE_IMAGE',
+      'FROM ${BASE_IMAGE}',
+      '# built for amd64 arm64v8 ppc64le',
+      '# amd64: libcudnn8=8.9.7-1+cuda12.2 libcudnn8=8.9.0-1+cuda11.8',
+      '# arm64v8: libcudnn8=8.9.5-1+cuda12.2 libcudnn8=8.9.0-1+cuda11.8',
+      '# ppc64le: libcudnn8=8.9.0-1+cuda11.8',
+      '',
+    ].join('\n'));
   });
 
   it('finds where any JSON goes wrong', () => {
