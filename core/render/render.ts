@@ -69,8 +69,10 @@ export function jsonErrorAt(text: string): number {
       } else i++;
     }
   };
+  const number = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
   const num = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    number.lastIndex = i;
+    const m = number.exec(text);
     if (!m) {
       if (text[i] === '-') i++;
       fail();
@@ -122,7 +124,8 @@ export function jsonErrorAt(text: string): number {
     ws();
     return i < text.length ? i : text.length;
   } catch (at) {
-    return Math.min(at as number, text.length);
+    // Nesting too deep to scan this way: no position, rather than a wrong one.
+    return typeof at === 'number' ? Math.min(at, text.length) : 0;
   }
 }
 
