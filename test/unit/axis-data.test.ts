@@ -247,8 +247,8 @@ describe('a data template: derived data computed once per Dockerfile', () => {
   ].join('\n');
   const withData = (data: string, extra: Record<string, string> = {}) => tree('', {
     'templates/debian/cuda.data.eta': data,
-    'templates/debian/base.Dockerfile.eta': 'ARG BASE_IMAGE=<%= it.from.default %>\nFROM ${BASE_IMAGE}\n# <%= it.computed.arches.join(" ") %> cudnn <%= it.computed.cudnn.amd64 %>\n',
-    'templates/debian/runtime.Dockerfile.eta': 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n# <%= it.computed.sandboxed %> <%= it.computed.missing ?? "free-form" %>\n',
+    'templates/debian/base.Dockerfile.eta': 'ARG BASE_IMAGE=<%= it.from.default %>\nFROM ${BASE_IMAGE}\n# <%= it.computed.arches?.join(" ") ?? "" %> cudnn <%= it.computed.cudnn?.amd64 ?? "" %>\n',
+    'templates/debian/runtime.Dockerfile.eta': 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n# <%= it.computed.sandboxed ?? "" %> <%= it.computed.missing ?? "free-form" %>\n',
     ...extra,
   }, (s) => s.replace('    image: "ubuntu:22.04"\n', '    image: "ubuntu:22.04"\n    data: cuda.data\n'));
 
@@ -316,6 +316,13 @@ describe('a data template: derived data computed once per Dockerfile', () => {
     for (const [text, at] of [['{"a":1}', 7], ['{"a":1,}', 7], ['[1 2]', 3], ['{"a":"x\\q"}', 8], ['{"a":-}', 6], ['nul', 3], ['{"a":1} x', 8], ['"\\u12g4"', 5], ['', 0]] as const) {
       expect(jsonErrorAt(text), text).toBe(at);
     }
+    expect(jsonErrorAt('['.repeat(200_000))).toBeTypeOf('number');
+  });
+
+  it('JSON.stringify works on what templates see (no toJSON asked of the strict view fails)', () => {
+    const { manifest } = withData('{ "distro": <%~ JSON.stringify(it.distro) %>, "from": <%~ JSON.stringify(it.from) %> }');
+    const computed = (renderOf(loadPlan(manifest), 'render:cuda/ubuntu2204/base').data as DirectoryContext).computed!;
+    expect(computed['distro']).toMatchObject({ name: 'ubuntu2204', family: 'debian', package_manager: 'apt' });
   });
 
   it('is sandboxed as templates are', () => {
