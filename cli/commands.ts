@@ -41,10 +41,10 @@ function registerValidateCommand(program: Command, out: Output): void {
       const loaded = loadPackage(cmd.optsWithGlobals(), pkg, { targetVersion: o['targetVersion'] as string | undefined }, out);
       const { manifest } = loaded;
       const plan = planSpec(loaded.spec, loaded.warnings);
-      out.diagnostics(loaded.warnings);
+      out.diagnostics(plan.warnings);
       const counts: Record<string, number> = {};
       for (const t of plan.tasks.values()) counts[t.kind] = (counts[t.kind] ?? 0) + 1;
-      if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: loaded.warnings, tasks: counts });
+      if (out.opts.json) out.json({ valid: true, manifest, files: plan.spec.source.files, warnings: plan.warnings, tasks: counts, ...(plan.excluded.length ? { excluded: plan.excluded } : {}) });
       else out.result(`${relative(process.cwd(), manifest) || manifest}: valid (${plan.variants.length} images, ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')})`);
     });
 }

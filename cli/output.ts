@@ -67,7 +67,7 @@ export class Output {
 
   diagnostics(ds: readonly Diagnostic[]): void {
     for (const d of ds) {
-      if (d.severity === 'warning' && this.opts.quiet) continue;
+      if (d.severity !== 'error' && this.opts.quiet) continue;
       this.error(formatDiagnostic(d));
       if (process.env['GITHUB_ACTIONS'] === 'true') this.error(annotation(d));
     }
@@ -78,7 +78,7 @@ export class Output {
 export function annotation(d: Diagnostic): string {
   const props = [d.file ? `file=${d.file}` : '', d.line ? `line=${d.line}` : '', d.column ? `col=${d.column}` : ''].filter(Boolean).join(',');
   const msg = escapeData(`${d.path ? d.path + ': ' : ''}${d.message}`);
-  return `::${d.severity === 'error' ? 'error' : 'warning'}${props ? ' ' + props : ''}::${msg}`;
+  return `::${d.severity === 'info' ? 'notice' : d.severity}${props ? ' ' + props : ''}::${msg}`;
 }
 
 /** Escapes the data of a GitHub Actions workflow command. */

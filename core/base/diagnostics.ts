@@ -1,4 +1,5 @@
-export type Severity = 'error' | 'warning';
+/** `info`: what a rule did (an exclude rule's removals); printed, never a failure. */
+export type Severity = 'error' | 'warning' | 'info';
 
 export interface Position {
   file: string;

@@ -5,7 +5,7 @@
 import type { SpecPath } from '../base/diagnostics.ts';
 import { dict } from '../base/dicts.ts';
 import type { RawSpec } from './schema.ts';
-import type { Axis, AxisVars, DistroRelease, Release, Vars } from './spec.ts';
+import type { Axis, AxisArchVars, AxisVars, DistroRelease, ExcludeRule, Release, Vars } from './spec.ts';
 import { templateVariables, tagVariables } from './placeholders.ts';
 
 export interface Report {
@@ -14,7 +14,7 @@ export interface Report {
   warn(path: SpecPath, message: string, prefer?: 'key' | 'value'): void;
 }
 
-type Selection = string[] | { include?: string[]; exclude?: string[]; values?: Record<string, { vars?: Vars }> };
+type Selection = string[] | { include?: string[]; exclude?: string[]; values?: Record<string, { vars?: Vars; architectures?: Record<string, Vars | null> }> };
 type RawDistro = RawSpec['distros'][string];
 type RawDistroRelease = NonNullable<Extract<RawDistro['releases'], Record<string, unknown>>[string]>;
 
@@ -117,16 +117,38 @@ function restrict(report: Report, at: SpecPath, axis: Axis, inherited: string[],
   return refused ? undefined : uniq([...kept, ...added]);
 }
 
-/** Data a restriction adds for some of the values it keeps: value → vars. */
-function valueVars(report: Report, at: SpecPath, axis: Axis, sel: Selection | undefined, built: string[]): Record<string, Vars> {
-  const out: Record<string, Vars> = dict();
-  if (!sel || Array.isArray(sel)) return out;
+/** Where value data is written: the architectures built there, and what each name may be. */
+export interface ArchScope {
+  /** The architectures of the distro (or distro release) the data is written on. */
+  built: string[];
+  known: (arch: string) => boolean;
+  gone: (collection: string, name: string) => boolean;
+  archNames: string[];
+}
+
+/** Data a restriction adds for some of the values it keeps: value → vars, and value → arch → vars. */
+function valueData(report: Report, at: SpecPath, axis: Axis, sel: Selection | undefined, built: string[], arch: ArchScope): { vars: Record<string, Vars>; archVars: Record<string, Record<string, Vars>> } {
+  const vars: Record<string, Vars> = dict();
+  const archVars: Record<string, Record<string, Vars>> = dict();
+  if (!sel || Array.isArray(sel)) return { vars, archVars };
   for (const [v, data] of Object.entries(sel.values ?? {})) {
     if (!Object.hasOwn(axis.values, v)) report.error([...at, 'values', v], `"${v}" is not a value of axis "${axis.name}" (values: ${axis.order.join(', ')})`, 'key');
     else if (!built.includes(v)) report.error([...at, 'values', v], `${valueLabel(axis.name, v)} is not built here (${built.join(', ') || 'nothing'}); its data would never be used`, 'key');
-    else out[v] = data.vars ?? {};
+    else {
+      vars[v] = data.vars ?? {};
+      const own = axis.values[v]!.architectures;
+      for (const [a, x] of Object.entries(data.architectures ?? {})) {
+        const where: SpecPath = [...at, 'values', v, 'architectures', a];
+        // Data only: an architecture the image does not exist on would hold data nothing reads.
+        if (!arch.known(a)) {
+          if (!arch.gone('architectures', a)) report.error(where, `unknown architecture "${a}" (known: ${arch.archNames.join(', ')})`, 'key');
+        } else if (!arch.built.includes(a)) report.error(where, `architecture "${a}" is not built here (${arch.built.join(', ') || 'none'}); its data would never be used`, 'key');
+        else if (own && !Object.hasOwn(own, a)) report.error(where, `${valueLabel(axis.name, v)} exists only on ${Object.keys(own).join(', ')} (axes.${axis.name}.values.${v}.architectures); its data for "${a}" would never be used`, 'key');
+        else (archVars[v] ??= dict())[a] = x ?? dict();
+      }
+    }
   }
-  return out;
+  return { vars, archVars };
 }
 
 /** `python:` beside `axes:` is the shorthand's restriction; both at once is an error. */
@@ -153,9 +175,11 @@ export function restrictDistroAxes(
   d: Pick<RawDistro, 'python' | 'axes'>,
   releases: Release[],
   gone: (collection: string, name: string) => boolean,
-): { axes: Record<string, string[]>; axisVars: AxisVars } {
+  arch: ArchScope,
+): { axes: Record<string, string[]>; axisVars: AxisVars; axisArchVars: AxisArchVars } {
   const out: Record<string, string[]> = dict(Object.values(axes).map((a) => [a.name, a.order]));
   const axisVars: AxisVars = dict();
+  const axisArchVars: AxisArchVars = dict();
   for (const [ax, sel, at] of selections(report, ['distros', distro], d)) {
     const axis = axes[ax];
     if (!axis) {
@@ -169,9 +193,9 @@ export function restrictDistroAxes(
     const values = restrict(report, at, axis, axis.order, sel, 'this axis');
     if (values?.length === 0) report.error(at, `leaves axis "${ax}" with no value on distro ${distro}, so none of its releases would have an image`, 'key');
     out[ax] = values ?? [];
-    axisVars[ax] = valueVars(report, at, axis, sel, out[ax]);
+    ({ vars: axisVars[ax], archVars: axisArchVars[ax] } = valueData(report, at, axis, sel, out[ax], arch));
   }
-  return { axes: out, axisVars };
+  return { axes: out, axisVars, axisArchVars };
 }
 
 export interface ReleaseScope {
@@ -182,6 +206,8 @@ export interface ReleaseScope {
   over: Pick<RawDistroRelease, 'python' | 'axes'> | null;
   parentDR?: DistroRelease;
   distroAxes: Record<string, string[]>;
+  /** The release's architectures on the distro, and what an architecture name may be. */
+  arch: ArchScope;
 }
 
 /** The values one distro release builds, for every axis of the release, and data it adds per value. */
@@ -191,7 +217,7 @@ export function restrictReleaseAxes(
   releases: Record<string, Release>,
   s: ReleaseScope,
   gone: (collection: string, name: string) => boolean,
-): { axes: Record<string, string[]>; axisVars: AxisVars } {
+): { axes: Record<string, string[]>; axisVars: AxisVars; axisArchVars: AxisArchVars } {
   const rel = s.release;
   const given = new Map<string, [Selection, SpecPath]>();
   for (const [ax, sel, at] of selections(report, s.at, s.over ?? {})) {
@@ -203,6 +229,7 @@ export function restrictReleaseAxes(
   }
   const out: Record<string, string[]> = dict();
   const axisVars: AxisVars = dict();
+  const axisArchVars: AxisArchVars = dict();
   for (const ax of rel.axes) {
     const axis = axes[ax];
     if (!axis) continue;
@@ -216,9 +243,9 @@ export function restrictReleaseAxes(
       report.error(at, `leaves release "${rel.name}" on distro ${s.distro} with no value of axis "${ax}", so it (and every release building on it) would have no image`, 'key');
     }
     out[ax] = values ?? [];
-    axisVars[ax] = valueVars(report, at, axis, sel, out[ax]);
+    ({ vars: axisVars[ax], archVars: axisArchVars[ax] } = valueData(report, at, axis, sel, out[ax], s.arch));
   }
-  return { axes: out, axisVars };
+  return { axes: out, axisVars, axisArchVars };
 }
 
 /** Variables a distro image may use besides axes: fixed per distro, written into FROM as text. */
@@ -246,4 +273,61 @@ export function checkDistroImage(report: Report, axes: Record<string, Axis>, dis
     const without = roots.filter((r) => !r.axes.includes(v));
     if (without.length) report.error(at, `image uses {${v}}, but root release${without.length === 1 ? '' : 's'} ${without.map((r) => `"${r.name}"`).join(', ')} of distro ${distro} do${without.length === 1 ? 'es' : ''} not expand over axis "${v}"`);
   }
+}
+
+/** What an `exclude:` rule may name besides axes. */
+const EXCLUDE_KEYS = ['distro', 'release', 'arch'] as const;
+
+/**
+ * The `exclude:` rules, each name checked: a rule naming a distro, release, architecture, axis
+ * or value the spec does not have would remove nothing, silently. Whether a rule removes
+ * anything is known only once the matrix is expanded (core/matrix/expand.ts says so there).
+ */
+export function normalizeExcludes(
+  report: Report,
+  rules: Record<string, string | string[]>[] | undefined,
+  axes: Record<string, Axis>,
+  names: { distros: string[]; releases: string[]; architectures: string[] },
+  gone: (collection: string, name: string) => boolean,
+): ExcludeRule[] {
+  const out: ExcludeRule[] = [];
+  const known: Record<(typeof EXCLUDE_KEYS)[number], [string, string[]]> = {
+    distro: ['distros', names.distros],
+    release: ['releases', names.releases],
+    arch: ['architectures', names.architectures],
+  };
+  for (const [index, rule] of (rules ?? []).entries()) {
+    const at: SpecPath = ['exclude', index];
+    if (Object.keys(rule).length === 0) {
+      report.error(at, 'an empty rule would exclude every image; name at least one of distro, release, arch or an axis');
+      continue;
+    }
+    const match: Record<string, string[]> = dict();
+    let ok = true;
+    for (const [key, given] of Object.entries(rule)) {
+      const values = typeof given === 'string' ? [given] : given;
+      const where = (i: number): SpecPath => (typeof given === 'string' ? [...at, key] : [...at, key, i]);
+      if ((EXCLUDE_KEYS as readonly string[]).includes(key)) {
+        const [collection, list] = known[key as (typeof EXCLUDE_KEYS)[number]];
+        values.forEach((v, i) => {
+          if (list.includes(v)) return;
+          ok = false;
+          if (!gone(collection, v)) report.error(where(i), `unknown ${key === 'arch' ? 'architecture' : key} "${v}" (known: ${list.join(', ') || 'none'})`);
+        });
+      } else if (axes[key]) {
+        const axis = axes[key];
+        values.forEach((v, i) => {
+          if (Object.hasOwn(axis.values, v)) return;
+          ok = false;
+          report.error(where(i), `"${v}" is not a value of axis "${key}" (values: ${axis.order.join(', ')})`, 'value', key);
+        });
+      } else {
+        ok = false;
+        if (!gone('axes', key)) report.error([...at, key], `an exclude rule matches on distro, release, arch or an axis (${Object.keys(axes).join(', ') || 'none defined'}); not "${key}"`, 'key', key);
+      }
+      match[key] = uniq(values);
+    }
+    if (ok) out.push({ index, match });
+  }
+  return out;
 }

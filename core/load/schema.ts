@@ -48,8 +48,12 @@ const selection = (what: string) => z.union([
   z.strictObject({
     include: z.array(versionString(what)).optional(),
     exclude: z.array(versionString(what)).optional(),
-    values: z.record(versionString(what), z.strictObject({ vars: vars.optional() })).optional()
-      .describe('Data for some values here, over the axis\'s own: value → {vars}.'),
+    values: z.record(versionString(what), z.strictObject({
+      vars: vars.optional(),
+      architectures: z.record(name('an architecture'), z.union([vars, z.null()])).optional()
+        .describe('Data of this value per architecture here, over the axis value\'s own per-architecture data (it.architectures[i].axes). Adds data only: which architectures an image exists on is said by the value\'s own `architectures` and by `exclude`.'),
+    })).optional()
+      .describe('Data for some values here, over the axis\'s own: value → {vars, architectures}.'),
   }),
 ]).describe('A list replaces the inherited values; {include, exclude} adjusts them; values adds data per value.');
 const pythonSelection = selection('a Python version');
@@ -137,6 +141,8 @@ function distroSchema(req: Req) {
     package_manager: req(z.enum(['apt', 'dnf', 'microdnf', 'tdnf', 'yum', 'apk', 'zypper'])),
     image: req(z.string().min(1).describe('Base image for root releases; `{python}` and other axes with a build arg expand (to ${PYTHON_VERSION} … in the Dockerfile).')),
     templates: name('a template directory').optional(),
+    data: z.string().min(1).optional()
+      .describe('A data template (relative to the distro template directory; .eta is added): rendered once per generated Dockerfile with what its templates see, its output a JSON object that every template of that Dockerfile then sees as it.computed. Hashed like any template.'),
     architectures: req(z.array(name('an architecture')).min(1)),
     python: pythonSelection.optional(),
     axes: axisSelections.optional(),
@@ -178,6 +184,14 @@ function axisSchema(req: Req) {
     ).describe('The values, in order: a list, or a map from value to its data.'),
   });
 }
+
+/**
+ * Combinations that do not exist upstream, as a GitHub Actions or bake matrix excludes them: each
+ * rule names some of distro, release, arch and axes, and every image (or, with `arch`, every
+ * platform of an image) matching all it names is not planned.
+ */
+const excludeRule = z.record(z.string(), z.union([versionString('a name or value'), z.array(versionString('a name or value')).min(1)]))
+  .describe('One rule: `distro`, `release`, `arch` and axis names, each a value or a list of values (any of them matches); an image matching every key is not planned, or, with `arch`, not built for those architectures.');
 
 function registrySchema(req: Req) {
   return z.strictObject({
@@ -243,6 +257,8 @@ export function buildSchema(mode: Mode) {
     axes: z.record(axisName, axisSchema(req)).optional().describe('The matrix dimensions beyond distro and architecture; a release names the axes it expands over.'),
     releases: req(z.record(name('a release name'), releaseSchema(req))),
     distros: req(z.record(name('a distro name'), distroSchema(req))),
+    exclude: z.array(excludeRule).optional()
+      .describe('Combinations of distro, release, architecture and axis values that exist nowhere upstream, so no image (or platform) is planned for them; `manager validate` says what each rule removed.'),
     registries: z.record(name('a registry name'), registrySchema(req)).optional(),
     publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
     directory: z.string().min(1).optional()

@@ -40,6 +40,16 @@ export interface Axis {
 /** Data for some values of some axes, written under a distro or a distro release: axis → value → vars. */
 export type AxisVars = Record<string, Record<string, Vars>>;
 
+/** Data for some values of some axes per architecture, written under a distro or a distro release: axis → value → arch → vars. */
+export type AxisArchVars = Record<string, Record<string, Record<string, Vars>>>;
+
+/** One `exclude:` rule: key (`distro`, `release`, `arch` or an axis) → the values it matches. */
+export interface ExcludeRule {
+  /** Its place in `exclude`, for messages. */
+  index: number;
+  match: Record<string, string[]>;
+}
+
 export interface TagTemplate {
   template: string;
   when?: Record<string, string[]>;
@@ -123,6 +133,8 @@ export interface DistroRelease {
   axes: Record<string, string[]>;
   /** Per-value data written here, over the distro's and the axis's own. */
   axisVars: AxisVars;
+  /** Per-value, per-architecture data written here, over the distro's and the axis value's own. */
+  axisArchVars: AxisArchVars;
 }
 
 export interface Distro {
@@ -133,11 +145,15 @@ export interface Distro {
   packageManager: string;
   image: string;
   templates: string;
+  /** The data template (in `templates`), whose JSON output templates see as `it.computed`. */
+  data?: string;
   architectures: string[];
   /** Every axis → the values this distro builds (its own restriction applied). */
   axes: Record<string, string[]>;
   /** Per-value data written on the distro, over the axis's own. */
   axisVars: AxisVars;
+  /** Per-value, per-architecture data written on the distro, over the axis value's own. */
+  axisArchVars: AxisArchVars;
   /** Supported releases, in release topological order. */
   releases: Record<string, DistroRelease>;
   buildArgs: Record<string, string>;
@@ -199,6 +215,8 @@ export interface Spec {
   /** Release names, parents before children. */
   releaseOrder: string[];
   distros: Record<string, Distro>;
+  /** Combinations not planned (`exclude:`); absent when the spec has none. */
+  exclude?: ExcludeRule[];
   registries: Record<string, Registry>;
   /** Registries this package publishes to, in spec order. */
   publish: string[];

@@ -26,7 +26,7 @@ import {
 } from './spec.ts';
 import { tagVariables, templateVariables } from './placeholders.ts';
 import { checkDirectoryTemplate, GENERATED_FILES } from './layout.ts';
-import { checkDistroImage, normalizeAxes, restrictDistroAxes, restrictReleaseAxes } from './axes.ts';
+import { checkDistroImage, normalizeAxes, normalizeExcludes, restrictDistroAxes, restrictReleaseAxes } from './axes.ts';
 import { dict, withoutPrototypes } from '../base/dicts.ts';
 
 export interface LoadOptions {
@@ -153,7 +153,7 @@ interface Removed {
 }
 
 const COLLECTIONS = new Set(['releases', 'distros', 'axes', 'registries', 'architectures']);
-const OPTIONAL_TOP = new Set(['$schema', 'python', 'description', 'version', 'templates', 'repository', 'publish', 'build', 'vars', 'axes', 'registries']);
+const OPTIONAL_TOP = new Set(['$schema', 'python', 'description', 'version', 'templates', 'repository', 'publish', 'build', 'vars', 'axes', 'registries', 'exclude']);
 
 /**
  * The spec without the parts the schema refused: a refused entry of a named collection (a
@@ -216,6 +216,10 @@ function schemaIssue(report: Reporter, issue: z.core.$ZodIssue, raw: unknown): v
   if (issue.code === 'invalid_union') {
     // A union's branches each fail; the most useful message is the branch that got furthest.
     const branches = (issue as unknown as { errors: z.core.$ZodIssue[][] }).errors;
+    // A YAML number where a string (or a list of them) goes: the fix is still quotes.
+    const asString = branches.flat().find((i) => i.code === 'invalid_type' && i.expected === 'string' && i.path.length === 0);
+    const v = valueAt(raw, path).value;
+    if (asString && (typeof v === 'number' || typeof v === 'boolean')) return schemaIssue(report, { ...asString, path: issue.path } as z.core.$ZodIssue, raw);
     const best = branches
       .map((b) => b.filter((i) => i.code !== 'invalid_type' || i.path.length > 0))
       .sort((a, b) => a.length - b.length)
@@ -272,6 +276,7 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
   const releases = normalizeReleases(ctx, axes, releaseOrder);
   const distros = normalizeDistros(ctx, axes, releases, releaseOrder);
   checkWhenNames(ctx, distros, releases);
+  const exclude = normalizeExcludes(report, raw.exclude, axes, { distros: Object.keys(distros), releases: releaseOrder, architectures: ctx.archNames }, ctx.gone);
   const { registries, publish } = normalizeRegistries(ctx);
   checkTemplatesExist(ctx, templatesDir, distros, releases);
   if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message, about) => report.error(path, message, 'value', about));
@@ -290,6 +295,7 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
     releases,
     releaseOrder,
     distros,
+    ...(exclude.length ? { exclude } : {}),
     registries,
     publish: publish.filter((p) => registries[p]),
     directory: raw.directory,
@@ -454,7 +460,8 @@ function normalizeDistro(
     else if (listed.has(rname)) report.error(at, `release "${rname}" is listed twice`, 'key');
     listed.add(rname);
   }
-  const { axes: distroAxes, axisVars: distroAxisVars } = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone);
+  const archScope = (built: string[]) => ({ built, known: (a: string) => Object.hasOwn(raw.architectures, a), gone, archNames });
+  const { axes: distroAxes, axisVars: distroAxisVars, axisArchVars: distroAxisArchVars } = restrictDistroAxes(report, axes, dname, d, [...listed].filter((r) => releases[r]).map((r) => releases[r]!), gone, archScope(distroArches));
   checkDistroImage(report, axes, dname, d.image, [...listed].filter((r) => releases[r] && !releases[r]!.parent).map((r) => releases[r]!));
   const out: Record<string, DistroRelease> = dict();
   for (const rname of releaseOrder) {
@@ -471,9 +478,11 @@ function normalizeDistro(
     packageManager: d.package_manager,
     image: d.image,
     templates: d.templates ?? d.family,
+    ...(d.data ? { data: d.data } : {}),
     architectures: distroArches,
     axes: distroAxes,
     axisVars: distroAxisVars,
+    axisArchVars: distroAxisArchVars,
     releases: out,
     ...inheritArgs(undefined, d.build_args),
     vars: d.vars ?? {},
@@ -512,7 +521,8 @@ function normalizeDistroRelease(
     });
     arches = over.architectures.filter((a) => inheritedArches.includes(a));
   }
-  const { axes: axisValues, axisVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes }, gone);
+  const arch = { built: arches, known: (a: string) => Object.hasOwn(raw.architectures, a), gone, archNames };
+  const { axes: axisValues, axisVars, axisArchVars } = restrictReleaseAxes(report, axes, releases, { distro: dname, release: rel, at, over, parentDR, distroAxes, arch }, gone);
   const files = normalizeFiles(over?.files);
   files.forEach((f, i) => checkFile(report, axes, [...at, 'files', i], f, over!.files![i]!.mode));
   return {
@@ -522,6 +532,7 @@ function normalizeDistroRelease(
     vars: over?.vars ?? {},
     axes: axisValues,
     axisVars,
+    axisArchVars,
   };
 }
 
@@ -590,6 +601,8 @@ function normalizeRegistries({ raw, report, gone }: Normalizing): { registries: 
 /** Every template a distro release renders must exist. */
 function checkTemplatesExist({ raw, report }: Normalizing, templatesDir: string, distros: Record<string, Distro>, releases: Record<string, Release>): void {
   for (const [dname, d] of Object.entries(distros)) {
+    const data = d.data && templateFile(join(templatesDir, d.templates), d.data);
+    if (data && !existsSync(data)) report.error(['distros', dname, 'data'], `data template "${d.data}" not found for distro ${dname} (looked for ${data})`);
     for (const rname of Object.keys(d.releases)) {
       const rel = releases[rname]!;
       const dir = join(templatesDir, d.templates);

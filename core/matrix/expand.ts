@@ -42,6 +42,17 @@ export interface Expansion {
   variants: Variant[];
   byKey: Map<string, Variant>;
   diagnostics: Diagnostic[];
+  /** What is worth saying but stops nothing: what each `exclude:` rule removed, or that it removed nothing. */
+  notes: Diagnostic[];
+  /** Per `exclude:` rule, in spec order, the image platforms it removed. */
+  excluded: Excluded[];
+}
+
+export interface Excluded {
+  /** The rule's spec path, `exclude[0]`. */
+  path: string;
+  /** Image key and architecture of each platform not planned (an image with none left is not planned). */
+  removed: { image: string; arch: string }[];
 }
 
 /**
@@ -78,6 +89,8 @@ interface Expanding {
   aliasOwner: Map<string, string>;
   /** Each placeholder of the cache locations, with the location it is in. */
   cacheVars: [string, 'ref' | 'scope' | 'dir'][];
+  /** Per `exclude:` rule, what it removed so far. */
+  excluded: Excluded['removed'][];
 }
 
 /** One image being expanded: where it is in the spec, and what its templates see. */
@@ -112,6 +125,7 @@ export function expand(spec: Spec): Expansion {
     distroNames: Object.keys(spec.distros),
     aliasOwner,
     cacheVars: (['ref', 'scope', 'dir'] as const).flatMap((k) => templateVariables(cache?.[k] ?? '').map((v): [string, 'ref' | 'scope' | 'dir'] => [v, k])),
+    excluded: (spec.exclude ?? []).map(() => []),
   };
 
   for (const distro of Object.values(spec.distros)) {
@@ -122,7 +136,36 @@ export function expand(spec: Spec): Expansion {
   }
   checkSharedPlatforms(ctx);
   checkDirectories(ctx.variants, spec, (path, message) => error(path, message));
-  return { variants: ctx.variants, byKey: ctx.byKey, diagnostics };
+  const { notes, excluded } = excludeNotes(spec, ctx.excluded);
+  return { variants: ctx.variants, byKey: ctx.byKey, diagnostics, notes, excluded };
+}
+
+/** One line per `exclude:` rule: the platforms it removed (info), or that it removed nothing (a warning: a stale rule or a typo'd combination). */
+function excludeNotes(spec: Spec, removed: Excluded['removed'][]): { notes: Diagnostic[]; excluded: Excluded[] } {
+  const notes: Diagnostic[] = [];
+  const excluded: Excluded[] = [];
+  (spec.exclude ?? []).forEach((rule, i) => {
+    const at: SpecPath = ['exclude', rule.index];
+    const gone = removed[i]!;
+    const where = locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 };
+    excluded.push({ path: formatPath(at), removed: gone });
+    const what = Object.entries(rule.match).map(([k, vs]) => `${k} ${vs.join('|')}`).join(', ');
+    if (gone.length === 0) {
+      notes.push({ severity: 'warning', path: formatPath(at), message: `exclude rule (${what}) removes nothing: no planned image matches it`, ...where });
+      return;
+    }
+    const byImage = new Map<string, string[]>();
+    for (const r of gone) byImage.set(r.image, [...(byImage.get(r.image) ?? []), r.arch]);
+    const listed = [...byImage].map(([image, arches]) => `${image} (${arches.join(', ')})`);
+    const shown = listed.length > 12 ? [...listed.slice(0, 12), `and ${listed.length - 12} more`] : listed;
+    notes.push({ severity: 'info', path: formatPath(at), message: `exclude rule (${what}) removes ${gone.length} platform${gone.length === 1 ? '' : 's'} of ${byImage.size} image${byImage.size === 1 ? '' : 's'}: ${shown.join(', ')}`, ...where });
+  });
+  return { notes, excluded };
+}
+
+/** Whether a rule matches an image, arch aside: an axis the image does not have never matches. */
+function ruleMatches(match: Record<string, string[]>, image: Record<string, string>): boolean {
+  return Object.entries(match).every(([k, vs]) => k === 'arch' || (Object.hasOwn(image, k) && vs.includes(image[k]!)));
 }
 
 /** Every image of one release on one distro: one per combination of its axis values that has a platform. */
@@ -136,6 +179,7 @@ function expandDistroRelease(ctx: Expanding, distro: Distro, rname: string, dr: 
     }
   }
   const axisChoices: [string, string[]][] = rel.axes.map((a) => [a, dr.axes[a] ?? []]);
+  const excludedBefore = ctx.excluded.map((r) => r.length);
   let made = 0;
   for (const axes of cartesian(axisChoices)) {
     const v = expandVariant(ctx, distro, rname, rel, dr, drAt, axes);
@@ -147,7 +191,9 @@ function expandDistroRelease(ctx: Expanding, distro: Distro, rname: string, dr: 
   if (made === 0 && rel.axes.every((a) => (dr.axes[a] ?? []).length > 0)) {
     // Restrictions that empty an axis are reported where they are written; this is the rest.
     const parentHas = !rel.parent || ctx.variants.some((x) => x.distro === distro.name && x.release === rel.parent);
-    error(drAt, parentHas
+    const rules = (spec.exclude ?? []).filter((_, i) => ctx.excluded[i]!.length > excludedBefore[i]!).map((r) => `exclude[${r.index}]`);
+    if (parentHas && rules.length) error(drAt, `release "${rname}" on distro ${distro.name} has no image: ${rules.join(', ')} remove${rules.length === 1 ? 's' : ''} every one; stop listing the release on this distro instead`);
+    else error(drAt, parentHas
       ? `release "${rname}" on distro ${distro.name} has no image: no combination of ${rel.axes.map((a) => `${a} (${dr.axes[a]!.join(', ')})`).join(', ') || 'its values'} exists on its architectures (${dr.architectures.join(', ')})${rel.parent ? ` that parent release "${rel.parent}" also builds` : ''}`
       : `release "${rname}" on distro ${distro.name} has no image, because its parent release "${rel.parent}" has none there`);
   }
@@ -162,6 +208,13 @@ function expandVariant(ctx: Expanding, distro: Distro, rname: string, rel: Relea
       return !av.architectures || Object.hasOwn(av.architectures, arch);
     }),
   );
+  const key = variantKey(spec, distro.name, rname, axes);
+  (spec.exclude ?? []).forEach((rule, i) => {
+    if (!ruleMatches(rule.match, { distro: distro.name, release: rname, ...axes })) return;
+    const out = rule.match['arch'] ? arches.filter((a) => rule.match['arch']!.includes(a)) : arches;
+    for (const arch of out) ctx.excluded[i]!.push({ image: key, arch });
+    arches = arches.filter((a) => !out.includes(a));
+  });
   let parentKey: string | undefined;
   if (rel.parent) {
     const parentAxes = Object.fromEntries(spec.releases[rel.parent]!.axes.map((a) => [a, axes[a]!]));
@@ -171,7 +224,6 @@ function expandVariant(ctx: Expanding, distro: Distro, rname: string, rel: Relea
     arches = arches.filter((a) => pv.arches.includes(a));
   }
   if (arches.length === 0) return undefined;
-  const key = variantKey(spec, distro.name, rname, axes);
   const vars: Record<string, string | undefined> = {
     package: spec.package,
     version: spec.version,

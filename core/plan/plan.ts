@@ -8,7 +8,7 @@ import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from '../render/contexts.ts';
 import { formatPath, type Diagnostic } from '../base/diagnostics.ts';
 import { SpecError } from '../base/errors.ts';
-import { expand, type Variant } from '../matrix/expand.ts';
+import { expand, type Excluded, type Variant } from '../matrix/expand.ts';
 import { fromCheckDiagnostic, type SourceText } from '../render/from-parent.ts';
 import { combine, hashValue, sha256 } from '../base/hash.ts';
 import { publishRepositories } from '../load/repositories.ts';
@@ -42,7 +42,10 @@ export interface Plan {
   graph: DirectedGraph<{ task: Task }>;
   /** Task ids, dependencies first; ties broken by id so the order is stable. */
   order: string[];
+  /** The spec's warnings, then expansion's notes (what each `exclude:` rule removed). */
   warnings: Diagnostic[];
+  /** Per `exclude:` rule, the image platforms it removed. */
+  excluded: Excluded[];
   /** Whether the floating inputs (base images, git refs) are pinned by a lock file. */
   pinning: { lockFile?: string; unpinned: string[] };
 }
@@ -85,7 +88,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   for (const t of tasks.values()) graph.addNode(t.id, { task: t });
   for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
   const order = topologicalSort(graph);
-  return { spec, variants, tasks, graph, order, warnings, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
+  return { spec, variants, tasks, graph, order, warnings: [...warnings, ...expansion.notes], excluded: expansion.excluded, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
 }
 
 /**
@@ -136,6 +139,19 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
   const sources: Record<string, string> = {};
   const copied: Record<string, string> = {};
   const files: RenderedFile[] = [];
+  const dataTemplate = spec.distros[distro]!.data;
+  if (dataTemplate) {
+    // Computed once for the Dockerfile, from what its templates see; then part of what they see (and hash).
+    try {
+      const r = renderer.renderData(`${tdir}/${dataTemplate}`, ctx);
+      Object.assign(sources, r.sources);
+      ctx.computed = r.value;
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      errors.push(forImage(e.diagnostic, vs, `${dir}/${dockerfile}`, []));
+      return { kind: 'render', id: renderId(spec, dir, dockerfile), deps: [], hash: combine({ context: hashValue(ctx) }), dir, dockerfile, distro, release, files, data: ctx };
+    }
+  }
   const renderOne = (outPath: string, template: string, data: object, header: string[] = [], mode?: number) => {
     try {
       const r = renderer.render(`${tdir}/${template}`, data);
@@ -177,7 +193,7 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
       errors.push(forImage({ severity: 'error', path: '', message: `cannot read source file ${rel}: ${(e as Error).message}`, ...specAt(spec, ['releases', release, 'files']) }, vs, `${base}/${f.path}`, ['files']));
     }
   }
-  const id = dockerfile === 'Dockerfile' ? `render:${spec.package}/${dir}` : `render:${spec.package}/${dir}/${dockerfile}`;
+  const id = renderId(spec, dir, dockerfile);
   if (shared) {
     // The directory is every one of its Dockerfiles' build context, and a build's hash covers
     // only its own Dockerfile: BuildKit reads <Dockerfile>.dockerignore for that Dockerfile
@@ -288,6 +304,8 @@ function planReadmes(spec: Spec, docsTask: RenderTask, manifests: ManifestTask[]
   }
   return out;
 }
+
+const renderId = (spec: Spec, dir: string, dockerfile: string) => (dockerfile === 'Dockerfile' ? `render:${spec.package}/${dir}` : `render:${spec.package}/${dir}/${dockerfile}`);
 
 const renderKey = (dir: string, dockerfile: string) => `${dir}\u0000${dockerfile}`;
 

@@ -34,6 +34,10 @@ export interface DirectoryContext {
     /** Build args the default uses, to declare with ARG before FROM (`PYTHON_VERSION`). */
     args: string[];
   };
+  /**
+   * Per architecture, `axes`: per axis, per value built here that exists on it, its data there: the
+   * value's vars, its own per-architecture data, then the distro's and the distro release's for it.
+   */
   architectures: { name: string; platform: string; os: string; arch: string; variant?: string; axes: Record<string, Record<string, Vars>> }[];
   /** The release's axes: values built in this directory, the default, and the build arg carrying the value. */
   axes: Record<string, { default: string; values: string[]; arg: string | null }>;
@@ -59,6 +63,8 @@ export interface DirectoryContext {
    * image's directory; `mode` is octal text ("0755"), given only when the spec sets it.
    */
   files: SupportFile[];
+  /** The distro's data template's output (core/plan/plan.ts renders it); absent without one. */
+  computed?: Record<string, unknown>;
 }
 
 export interface SupportFile {
@@ -97,7 +103,8 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
       for (const val of axes[a]!.values) {
         const av = spec.axes[a]!.values[val]!;
         if (!av.architectures || name in av.architectures) {
-          perAxis[a]![val] = { ...av.vars, ...(av.architectures?.[name] ?? {}) };
+          // Like an image's data: the axis value's, then the distro's, then the distro release's.
+          perAxis[a]![val] = { ...av.vars, ...(av.architectures?.[name] ?? {}), ...distro.axisArchVars[a]?.[val]?.[name], ...dr.axisArchVars[a]?.[val]?.[name] };
         }
       }
     }

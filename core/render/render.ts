@@ -40,6 +40,95 @@ function refused(text: string): { index: number; what: string } | undefined {
   return undefined;
 }
 
+/** Where JSON.parse gives up on `text`: the offset of the first character that cannot continue it (its length when it ends too soon). */
+export function jsonErrorAt(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const lit = (word: string) => {
+    for (const c of word) if (text[i++] !== c) (i--, fail());
+  };
+  const str = () => {
+    i++;
+    for (;;) {
+      const c = text[i];
+      if (c === undefined || c < ' ') fail();
+      if (c === '"') return void i++;
+      if (c === '\\') {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) (i += k, fail());
+          i += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const number = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+  const num = () => {
+    number.lastIndex = i;
+    const m = number.exec(text);
+    if (!m) {
+      if (text[i] === '-') i++;
+      fail();
+    }
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return str();
+    if (c === 't') return lit('true');
+    if (c === 'f') return lit('false');
+    if (c === 'n') return lit('null');
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return num();
+    fail();
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : text.length;
+  } catch (at) {
+    // Nesting too deep to scan this way: no position, rather than a wrong one.
+    return typeof at === 'number' ? Math.min(at, text.length) : 0;
+  }
+}
+
 function lineCol(text: string, index: number): { line: number; column: number } {
   const before = text.slice(0, index);
   return { line: before.split('\n').length, column: index - before.lastIndexOf('\n') };
@@ -51,10 +140,12 @@ function lineCol(text: string, index: number): { line: number; column: number } 
  * Free-form maps (vars, per-architecture axis data) answer undefined, and printing that is
  * caught by the output filter instead.
  */
-export function strictView<T>(value: T, path = 'it', loose: (path: string) => boolean = (p) => /\.(vars|axes)(\.|\[|$)/.test(p)): T {
+export function strictView<T>(value: T, path = 'it', loose: (path: string) => boolean = (p) => /\.(vars|axes|computed)(\.|\[|$)/.test(p)): T {
   if (!value || typeof value !== 'object' || loose(path)) return value;
   return new Proxy(value as object, {
     get(target, key, receiver) {
+      // JSON.stringify asks every object for toJSON; an object without one is not a mistake.
+      if (key === 'toJSON' && !(key in target)) return undefined;
       if (typeof key === 'symbol' || key in target) {
         const v = Reflect.get(target, key, receiver);
         return typeof key === 'string' && !Array.isArray(target) ? strictView(v, `${path}.${key}`, loose) : typeof key === 'string' && /^\d+$/.test(key) ? strictView(v, `${path}[${key}]`, loose) : v;
@@ -89,7 +180,34 @@ export class Renderer {
     return (this.realRootCache ??= realpathSync(this.root));
   }
 
-  render(templatePath: string, data: object): RenderResult {
+  /**
+   * A data template: its output is JSON, parsed into a plain object. A parse error names the
+   * template line and column that wrote the offending character, which needs the output traced
+   * back to the template: each piece of text and each output tag records where it starts.
+   */
+  renderData(templatePath: string, data: object, maxBytes = MAX_DATA_BYTES): { value: Record<string, unknown>; sources: Record<string, string> } {
+    const trace: Trace = { out: [], pieces: [], template: '' };
+    const r = this.render(templatePath, data, trace);
+    const file = resolve(this.root, templatePath.endsWith('.eta') ? templatePath : `${templatePath}.eta`);
+    const fail = (message: string, at: { line: number; column: number }) => {
+      throw new TemplateError({ severity: 'error', path: '', message: `data template error: ${message}`, file, ...at });
+    };
+    if (Buffer.byteLength(r.content) > maxBytes) fail(`the output is ${Buffer.byteLength(r.content)} bytes; a data template may write at most ${maxBytes}`, { line: 1, column: 1 });
+    let value: unknown;
+    try {
+      value = JSON.parse(r.content);
+    } catch {
+      // V8's messages name a position only for some mistakes; the scan finds it for all.
+      const at = jsonErrorAt(r.content);
+      const what = at >= r.content.length ? 'the output ends before the JSON does' : `unexpected ${JSON.stringify(r.content[at])}`;
+      const out = lineCol(r.content, at);
+      fail(`the output is not JSON: ${what} at output line ${out.line}, column ${out.column} (near ${JSON.stringify(r.content.slice(Math.max(0, at - 20), at + 20))})`, outputSite(trace, at));
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) fail(`the output must be a JSON object ({ … }), not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}`, { line: 1, column: 1 });
+    return { value: value as Record<string, unknown>, sources: r.sources };
+  }
+
+  render(templatePath: string, data: object, trace?: Trace): RenderResult {
     const sources: Record<string, string> = {};
     const root = this.root;
     const cache = this.cache;
@@ -97,7 +215,12 @@ export class Renderer {
     const tags = new TagSites();
     let compiling = { file: '', text: '' };
     const eta = new Eta({
-      plugins: [{ processAST: (ast: AstNode[]) => tags.number(ast, compiling.text) }],
+      plugins: [{
+        processAST: (ast: AstNode[]) => {
+          const numbered = tags.number(ast, compiling.text);
+          return trace && compiling.file === abs ? traced(numbered, compiling.text, tags, trace) : numbered;
+        },
+      }],
       views: root,
       autoEscape: false,
       autoFilter: true,
@@ -157,7 +280,7 @@ export class Renderer {
     try {
       const text = readSource(eta.resolvePath!(templatePath, {}));
       const fn = eta.compile(text, { filepath: abs });
-      const content = eta.render(fn, strictView(data), { filepath: abs });
+      const content = eta.render(fn, strictView(data), { filepath: abs, ...(trace ? { marks: trace.out } : {}) });
       return { content, sources };
     } catch (e) {
       if (e instanceof TemplateError) throw e;
@@ -203,6 +326,57 @@ function syntaxErrorSite(eta: Eta, text: string): { line: number; column: number
 }
 
 type AstNode = ReturnType<Eta['parse']>[number];
+
+/** What a data template may write: its JSON becomes every template's `it.computed`, so it stays small. */
+export const MAX_DATA_BYTES = 1024 * 1024;
+
+/**
+ * Where a traced render's output came from: `out` gets [output offset, piece] as each piece is
+ * written; `pieces` holds each piece's origin: a template offset (literal text) or a tag's site.
+ */
+interface Trace {
+  out: [number, number][];
+  pieces: ({ offset: number } | { site: number })[];
+  template: string;
+  sites?: TagSites;
+}
+
+/**
+ * The top template's AST, each literal text and output tag first recording where the output
+ * stands. Each stays one expression statement, so a brace-less `if` or `for` still governs it.
+ */
+function traced(ast: AstNode[], text: string, sites: TagSites, trace: Trace): AstNode[] {
+  Object.assign(trace, { template: text, sites });
+  let offset = 0;
+  let line = TagSites.BASE;
+  return ast.map((node) => {
+    const record = `options.marks.push([__eta.res.length, ${trace.pieces.length}])`;
+    if (typeof node === 'string') {
+      const raw = node.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+      const at = text.indexOf(raw, offset);
+      trace.pieces.push(at >= 0 ? { offset: at } : { site: line });
+      if (at >= 0) offset = at + raw.length;
+      return { t: 'r', val: `(${record}, '${node}')`, lineNo: line } as unknown as AstNode;
+    }
+    const tag = node as { t: string; val: string; lineNo?: number };
+    line = tag.lineNo ?? line;
+    const end = text.indexOf(tag.val, offset);
+    if (end >= 0) offset = end + tag.val.length;
+    if (tag.t !== 'r' && tag.t !== 'i') return node;
+    trace.pieces.push({ site: line });
+    return { ...tag, val: `(${record}, (${tag.val}\n))` } as unknown as AstNode;
+  });
+}
+
+/** The template line and column that wrote the output's character at `at`. */
+function outputSite(trace: Trace, at: number): { line: number; column: number } {
+  let last: [number, number] | undefined;
+  for (const x of trace.out) if (x[0] <= at) last = x;
+  const origin = last ? trace.pieces[last[1]] : undefined;
+  if (!last || !origin) return { line: 1, column: 1 };
+  if ('site' in origin) return trace.sites?.at(origin.site) ?? { line: 1, column: 1 };
+  return lineCol(trace.template, Math.min(origin.offset + (at - last[0]), trace.template.length));
+}
 
 /**
  * Eta's debug mode records the line of the tag being run (`__eta.line`) and names it when the
