@@ -2,19 +2,19 @@
 // `*.platforms=linux/amd64`. Build args and vars land in the spec before planning, so they are
 // inputs like any other (a changed arg rebuilds what it reaches); platforms narrow the
 // selection. Pure: parse, then apply to a spec copy, every error found in one pass.
-import type { Spec } from './spec.ts';
+import { ENTITLEMENTS, type Entitlement, type Spec } from './spec.ts';
 
 export interface SetOverride {
   text: string;
   /** `*`: every release. */
   release: string;
   distro?: string;
-  field: 'args' | 'vars' | 'platforms';
+  field: 'args' | 'vars' | 'platforms' | 'tags' | 'secrets' | 'ssh' | 'entitlements';
   key?: string;
   value: string;
 }
 
-const SET_RE = /^(?:(?<pkg>[A-Za-z0-9][\w.-]*):)?(?<release>\*|[A-Za-z0-9][\w.-]*)(?:@(?<distro>[A-Za-z0-9][\w.-]*))?\.(?<field>args|vars|platforms)(?:\.(?<key>[A-Za-z_][\w]*))?=(?<value>.*)$/s;
+const SET_RE = /^(?:(?<pkg>[A-Za-z0-9][\w.-]*):)?(?<release>\*|[A-Za-z0-9][\w.-]*)(?:@(?<distro>[A-Za-z0-9][\w.-]*))?\.(?<field>args|vars|platforms|tags|secrets|ssh|entitlements)(?:\.(?<key>[A-Za-z_][\w]*))?=(?<value>.*)$/s;
 
 /** Parses every `--set`; those for another package are left out (a run may name several). */
 export function parseSets(texts: readonly string[], pkg: string): { sets: SetOverride[]; errors: string[] } {
@@ -23,14 +23,15 @@ export function parseSets(texts: readonly string[], pkg: string): { sets: SetOve
   for (const text of texts) {
     const m = SET_RE.exec(text);
     if (!m?.groups) {
-      errors.push(`--set "${text}": expected TARGET.FIELD=VALUE, TARGET one of *, release, package:release, release@distro; FIELD args.NAME, vars.NAME or platforms`);
+      errors.push(`--set "${text}": expected TARGET.FIELD=VALUE, TARGET one of *, release, package:release, release@distro; FIELD args.NAME, vars.NAME, platforms, tags, secrets, ssh or entitlements`);
       continue;
     }
     const g = m.groups;
     if (g['pkg'] !== undefined && g['pkg'] !== pkg) continue;
     const field = g['field'] as SetOverride['field'];
-    if (field === 'platforms' ? g['key'] !== undefined : g['key'] === undefined) {
-      errors.push(`--set "${text}": ${field === 'platforms' ? 'platforms takes no name' : `${field} needs a name: ${g['release']}.${field}.NAME=VALUE`}`);
+    const named = field === 'args' || field === 'vars';
+    if (named ? g['key'] === undefined : g['key'] !== undefined) {
+      errors.push(`--set "${text}": ${named ? `${field} needs a name: ${g['release']}.${field}.NAME=VALUE` : `${field} takes no name`}`);
       continue;
     }
     sets.push({ text, release: g['release']!, ...(g['distro'] ? { distro: g['distro'] } : {}), field, ...(g['key'] ? { key: g['key'] } : {}), value: g['value']! });
@@ -86,6 +87,11 @@ export function applySets(spec: Spec, sets: readonly SetOverride[]): { spec: Spe
       platforms = list;
       continue;
     }
+    if (s.field === 'tags' || s.field === 'secrets' || s.field === 'ssh' || s.field === 'entitlements') {
+      const problem = releaseField(s, releases, s.release === '*' ? Object.keys(releases) : [s.release]);
+      if (problem) errors.push(`--set "${s.text}": ${problem}`);
+      continue;
+    }
     const names = s.release === '*' ? Object.keys(releases) : [s.release];
     for (const rname of names) {
       for (const d of Object.values(distros)) {
@@ -102,3 +108,51 @@ export function applySets(spec: Spec, sets: readonly SetOverride[]): { spec: Spe
   }
   return { spec: { ...spec, releases, distros }, ...(platforms ? { platforms } : {}), errors };
 }
+
+const ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * The release-level fields bake's `--set` also reaches: `tags` (the release's tag templates,
+ * comma-separated, replacing its own), `secrets` (one `id=ID,env=VAR` or `id=ID,src=FILE`, added),
+ * `ssh` (`default` or `ID=PATH,…`, added) and `entitlements` (comma-separated, added). They land
+ * in the spec, so they are inputs as written there would be. An error, or undefined.
+ */
+function releaseField(s: SetOverride, releases: Spec['releases'], names: string[]): string | undefined {
+  if (s.distro !== undefined) return `${s.field} belong to a release, not to a release on one distro: ${s.release}.${s.field}=…`;
+  if (s.field === 'tags') {
+    if (s.release === '*') return 'tags name one release\'s images: set them per release (RELEASE.tags=…), or every image would carry the same tags';
+    const tags = s.value.split(',').map((t) => t.trim()).filter(Boolean);
+    if (!tags.length) return 'no tag';
+    releases[s.release]!.tags = tags.map((template) => ({ template }));
+    return undefined;
+  }
+  if (s.field === 'entitlements') {
+    const list = s.value.split(',').map((e) => e.trim()).filter(Boolean);
+    const bad = list.filter((e) => !(ENTITLEMENTS as readonly string[]).includes(e));
+    if (!list.length || bad.length) return `${list.length ? `not an entitlement: ${bad.join(', ')}` : 'no entitlement'} (${ENTITLEMENTS.join(', ')})`;
+    for (const n of names) releases[n]!.entitlements = [...new Set([...releases[n]!.entitlements, ...(list as Entitlement[])])];
+    return undefined;
+  }
+  if (s.field === 'ssh') {
+    const eq = s.value.indexOf('=');
+    const id = eq < 0 ? s.value : s.value.slice(0, eq);
+    const paths = eq < 0 ? [] : s.value.slice(eq + 1).split(',');
+    if (!ID.test(id) || paths.some((p) => !p)) return 'expected default, or ID=PATH[,PATH]';
+    for (const n of names) releases[n]!.ssh = [...releases[n]!.ssh.filter((x) => x.id !== id), { id, paths }];
+    return undefined;
+  }
+  const fields = new Map(s.value.split(',').map((part) => {
+    const eq = part.indexOf('=');
+    return [eq < 0 ? part : part.slice(0, eq), eq < 0 ? '' : part.slice(eq + 1)] as const;
+  }));
+  const id = fields.get('id');
+  const env = fields.get('env');
+  const src = fields.get('src') ?? fields.get('source');
+  if (!id || !ID.test(id) || (env === undefined) === (src === undefined) || [...fields.keys()].some((k) => !['id', 'env', 'src', 'source'].includes(k))) {
+    return 'expected one secret, id=ID,env=VARIABLE or id=ID,src=FILE (never the value itself)';
+  }
+  if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) return `env=${env} is not a variable name`;
+  for (const n of names) releases[n]!.secrets = [...releases[n]!.secrets.filter((x) => x.id !== id), env !== undefined ? { id, env } : { id, src: src! }];
+  return undefined;
+}
+

@@ -96,3 +96,35 @@ describe('build --registry', () => {
     expect(bad.stderr).toMatch(/--registry nope: not a registry this package publishes to/);
   });
 });
+
+describe('--set on the release fields bake\'s --set reaches', () => {
+  it('tags replace a release\'s own; secrets, ssh and entitlements are added; all are inputs where they land', () => {
+    const { sets, errors } = parseSets(['runtime.tags=rt-{python},latest-{python}', 'runtime.secrets=id=pip,env=PIP_TOKEN', '*.ssh=default', 'runtime.entitlements=network.host'], 'mini');
+    expect(errors).toEqual([]);
+    const applied = applySets(spec(), sets);
+    expect(applied.errors).toEqual([]);
+    const r = applied.spec.releases['runtime']!;
+    expect(r.tags).toEqual([{ template: 'rt-{python}' }, { template: 'latest-{python}' }]);
+    expect(r.secrets).toEqual([{ id: 'pip', env: 'PIP_TOKEN' }]);
+    expect(applied.spec.releases['base']!.ssh).toEqual([{ id: 'default', paths: [] }]);
+    expect(r.entitlements).toEqual(['network.host']);
+    const before = plan(spec());
+    const after = plan(applied.spec);
+    const m = [...after.tasks.values()].find((t) => t.kind === 'manifest' && t.release === 'runtime')!;
+    expect((m as { refs: string[] }).refs.some((ref) => /:rt-3\.1[01]$/.test(ref))).toBe(true);
+    const b = [...after.tasks.values()].find((t): t is BuildTask => t.kind === 'build' && t.release === 'runtime')!;
+    expect(Object.keys(b.hash.parts)).toEqual(expect.arrayContaining(['secrets', 'ssh', 'entitlements']));
+    expect(b.hash.value).not.toBe(before.tasks.get(b.id)!.hash.value);
+  });
+
+  it('every mistake at once: tags for every release, a secret by value, a bad entitlement, a field on one distro', () => {
+    const { sets } = parseSets(['*.tags=x', 'runtime.secrets=id=pip,value=hunter2', 'runtime.entitlements=network.none', 'runtime@deb.tags=x', 'runtime.ssh=bad id'], 'mini');
+    const { errors } = applySets(spec(), sets);
+    expect(errors).toHaveLength(5);
+    expect(errors[0]).toMatch(/tags name one release's images/);
+    expect(errors[1]).toMatch(/never the value itself/);
+    expect(errors[2]).toMatch(/not an entitlement: network\.none/);
+    expect(errors[3]).toMatch(/belong to a release/);
+    expect(errors[4]).toMatch(/expected default, or ID=PATH/);
+  });
+});
