@@ -9,10 +9,11 @@
 // passed through the environment rather than pasted into scripts, timeouts, and a plan that
 // fails its step when it fails. Pure.
 import { Document, isPair, isScalar, visit } from 'yaml';
-import { chainCount, MATRIX_LIMIT } from './ci.ts';
+import { chainCount, chainKey, MATRIX_LIMIT } from './ci.ts';
 import type { Plan } from '../plan/plan.ts';
 import { stagingRepository } from '../plan/staging.ts';
 import type { Registry, RegistryKind } from '../spec/spec.ts';
+import type { BuildTask, TestTask } from '../plan/task.ts';
 
 /** Third-party actions, pinned by commit; the version is written beside each. */
 export const ACTIONS = {
@@ -96,6 +97,24 @@ export const PUBLISHES = "github.event_name != 'pull_request' && (startsWith(git
 /** The tags whose push publishes (`on.push.tags`). */
 export const RELEASE_TAGS = ['v*'];
 
+/**
+ * Minutes the longest whole chain may take, every build and test of it: a pull request's job
+ * builds the unchanged parents of its changed builds too, so the matrix's per-job time (the
+ * changed builds' alone) would cut it short.
+ */
+export function wholeChainMinutes(plan: Plan, selected: Set<string>): number {
+  const seconds = new Map<string, number>();
+  for (const id of selected) {
+    const t = plan.tasks.get(id)!;
+    if (t.kind !== 'build' && t.kind !== 'test') continue;
+    const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as BuildTask);
+    const s = t.kind === 'build' ? t.timeout : (t as TestTask).tests.reduce((n, x) => n + x.timeout, 0);
+    const k = chainKey(plan.spec, b);
+    seconds.set(k, (seconds.get(k) ?? 0) + s);
+  }
+  return Math.min(360, Math.ceil(Math.max(0, ...seconds.values()) / 60) + 10);
+}
+
 export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const spec = plan.spec;
   const nodeDir = o.nodeDir && o.nodeDir !== '.' ? o.nodeDir : undefined;
@@ -111,7 +130,8 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const ghcrStaging = stagingRegistry?.kind === 'ghcr';
   const timeoutMin = Math.min(360, Math.ceil(spec.build.timeout / 60) + 10);
   // The workflow holds as many build jobs as the largest matrix needs, 256 jobs each.
-  const batches = Math.max(1, Math.ceil(chainCount(plan, o.selected ?? new Set(plan.tasks.keys())) / MATRIX_LIMIT));
+  const selected = o.selected ?? new Set(plan.tasks.keys());
+  const batches = Math.max(1, Math.ceil(chainCount(plan, selected) / MATRIX_LIMIT));
   // The tool is installed where its package.json is, which need not be the repository root.
   const setup: Step[] = [
     { uses: ACTIONS.checkout.uses, with: { 'persist-credentials': false } },
@@ -122,12 +142,12 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const packages = (write: boolean, on: boolean) => (on ? { contents: 'read', packages: write ? 'write' : 'read' } : read);
   const outputs = Object.fromEntries(Array.from({ length: batches }, (_, i) => [`matrix${i}`, `\${{ steps.matrix.outputs.matrix${i} }}`]));
   const matrixCommand = (extra: string) => ({ id: 'matrix', run: `${manager} ci matrix ${pkg} ${sel} --batches ${batches} --github-output${extra}` });
-  const chainJob = (from: string, i: number, permissions: Record<string, string>, steps: Step[]) => ({
+  const chainJob = (from: string, i: number, permissions: Record<string, string>, steps: Step[], timeout: string | number = '${{ matrix.timeout }}') => ({
     needs: from,
     if: `fromJSON(needs.${from}.outputs.matrix${i}).include[0] != null`,
     name: '${{ matrix.name }}',
     'runs-on': '${{ matrix.runner }}',
-    'timeout-minutes': '${{ matrix.timeout }}',
+    'timeout-minutes': timeout,
     permissions,
     strategy: { 'fail-fast': false, matrix: `\${{ fromJSON(needs.${from}.outputs.matrix${i}) }}` },
     steps: [...setup, { if: '${{ matrix.qemu }}', uses: ACTIONS.setupQemu.uses }, ...steps],
@@ -150,7 +170,7 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const prBuildJob = (i: number) => chainJob('validate', i, read, [
     { uses: ACTIONS.setupBuildx.uses, with: { driver: 'docker' } },
     { name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --load --multi-platform split${spec.build.attest ? ' --provenance false --sbom false' : ''} --only "$ONLY"` },
-  ]);
+  ], wholeChainMinutes(plan, selected));
   const jobs: Record<string, unknown> = {
     validate: {
       if: `!(${PUBLISHES})`,

@@ -211,6 +211,12 @@ describe('GitHub Actions workflow', () => {
     expect(pr.strategy.matrix).toBe('${{ fromJSON(needs.validate.outputs.matrix0) }}');
     expect(pr.permissions).toEqual({ contents: 'read' });
     expect(doc.jobs['validate']!.permissions).toEqual({ contents: 'read' });
+    // It builds a changed build's unchanged parents too: time for the longest whole chain, not the matrix's changed part.
+    const plan = loadPlan(BENTO_MANIFEST);
+    const all = new Set(plan.tasks.keys());
+    const whole = Math.max(...ciMatrix(plan, all, new Set([...all].filter((id) => id.startsWith('build:')))).include.map((j) => j.timeout));
+    expect(pr['timeout-minutes']).toBe(whole);
+    expect(whole).toBeGreaterThan(30);
     // The pull-request path holds no secret and logs in nowhere.
     for (const j of [doc.jobs['validate']!, pr]) {
       expect(JSON.stringify(j)).not.toMatch(/secrets\.|github\.token|packages/);
