@@ -13,7 +13,7 @@ import { chainCount, chainKey, MATRIX_LIMIT } from './ci.ts';
 import type { Plan } from '../plan/plan.ts';
 import { stagingRepository } from '../plan/staging.ts';
 import type { Registry, RegistryKind } from '../spec/spec.ts';
-import type { BuildTask, TestTask } from '../plan/task.ts';
+import type { BuildTask } from '../plan/task.ts';
 
 /** Third-party actions, pinned by commit; the version is written beside each. */
 export const ACTIONS = {
@@ -108,7 +108,7 @@ export function wholeChainMinutes(plan: Plan, selected: Set<string>): number {
     const t = plan.tasks.get(id)!;
     if (t.kind !== 'build' && t.kind !== 'test') continue;
     const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as BuildTask);
-    const s = t.kind === 'build' ? t.timeout : (t as TestTask).tests.reduce((n, x) => n + x.timeout, 0);
+    const s = t.kind === 'build' ? t.timeout : t.tests.reduce((n, x) => n + x.timeout, 0);
     const k = chainKey(plan.spec, b);
     seconds.set(k, (seconds.get(k) ?? 0) + s);
   }
