@@ -64,6 +64,11 @@ function registerMatrix(ci: Command, out: Output): void {
         if (found.failed.size) {
           throw new WorkError(`the registry could not answer for ${found.failed.size} build${found.failed.size === 1 ? '' : 's'}; no matrix was printed`, lookupFailures(found.failed, client.unreachable()));
         }
+        if (found.assumed.size) {
+          // A private repository refuses anonymous lookups: the matrix then holds every selected chain.
+          const n = found.assumed.size;
+          out.diagnostics([{ severity: 'warning', path: '', message: `the registry could not answer for ${n} build${n === 1 ? '' : 's'}; --assume-missing puts ${n === 1 ? 'it' : 'them'} in the matrix as if absent: ${lookupFailures(found.assumed, client.unreachable()).split('\n').map((x) => x.trim()).join('; ')}` }]);
+        }
         const matrix = ciMatrix(l.plan, selected, found.changed);
         if (o['githubOutput']) {
           // Straight into $GITHUB_OUTPUT, one output per batch: no shell pipeline to hide a failure.

@@ -11,18 +11,21 @@ export interface ChangedBuilds {
   changed: Set<string>;
   /** Builds whose lookup failed: id → why. */
   failed: Map<string, string>;
+  /** Builds whose lookup failed that `assumeMissing` counted as changed: id → why. */
+  assumed: Map<string, string>;
 }
 
 export async function changedBuilds(plan: Plan, selected: Set<string>, stagingRepo: string, client: RegistryClient, o: { assumeMissing?: boolean } = {}): Promise<ChangedBuilds> {
   const builds = [...selected].map((id) => plan.tasks.get(id)!).filter((t): t is BuildTask => t.kind === 'build');
   const finder = new FactFinder(plan, { version: 1, tasks: {} }, '', { client, stagingRepo });
-  const out: ChangedBuilds = { changed: new Set(), failed: new Map() };
+  const out: ChangedBuilds = { changed: new Set(), failed: new Map(), assumed: new Map() };
   // The client bounds concurrency itself; every lookup is started at once.
   await Promise.all(
     builds.map(async (b) => {
-      const { decision } = await decideTask(b, finder, { ...DEFAULT_DECIDE, assumeMissing: Boolean(o.assumeMissing) }, () => undefined);
+      const { decision, facts } = await decideTask(b, finder, { ...DEFAULT_DECIDE, assumeMissing: Boolean(o.assumeMissing) }, () => undefined);
       if (decision.action === 'fail') out.failed.set(b.id, decision.reason);
       else if (decision.action === 'run') out.changed.add(b.id);
+      if (decision.action === 'run' && facts.registry?.state === 'error') out.assumed.set(b.id, facts.registry.error);
     }),
   );
   return out;

