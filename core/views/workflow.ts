@@ -115,6 +115,17 @@ export function wholeChainMinutes(plan: Plan, selected: Set<string>): number {
   return Math.min(360, Math.ceil(Math.max(0, ...seconds.values()) / 60) + 10);
 }
 
+/**
+ * The variables the spec's build secrets come from (`releases.*.secrets[].env`), each from the
+ * repository secret of that name, for the steps that build. buildx reads them (`env=`): they are
+ * never in argv or the log. A file secret (`src=`) must be on the runner already. Pull-request
+ * jobs get none: a build that needs one fails there, saying which.
+ */
+export function buildSecretsEnv(plan: Plan): Record<string, string> {
+  const names = Object.values(plan.spec.releases).flatMap((r) => r.secrets.flatMap((s) => (s.env ? [s.env] : [])));
+  return Object.fromEntries([...new Set(names)].sort().map((n) => [n, secret(n)]));
+}
+
 export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
   const spec = plan.spec;
   const nodeDir = o.nodeDir && o.nodeDir !== '.' ? o.nodeDir : undefined;
@@ -160,7 +171,7 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
     ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
     // Per-platform jobs push only content-addressed staging tags. The matrix names
     // per-platform builds, so split is fixed; matrix values reach the script through env.
-    { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
+    { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}', ...buildSecretsEnv(plan) }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
   ]);
   // With --load nothing asks the registry, so the chain's unchanged parents are built here too
   // and a child builds FROM its parent in the engine's own store: that needs the docker driver

@@ -246,6 +246,15 @@ describe('GitHub Actions workflow', () => {
     expect(doc.jobs['build']!.steps.at(-1)!.run).not.toContain('--provenance');
   });
 
+  it('hands the build secrets the spec names to the push path\'s build step from repository secrets, never to a pull request', () => {
+    const yaml = MINI_SPEC.replace('    tags: ["{version}-python{python}-{alias}-runtime"]\n', '    tags: ["{version}-python{python}-{alias}-runtime"]\n    secrets: [{ id: pip, env: PIP_TOKEN }, { id: f, src: token.txt }]\n');
+    const { doc, text } = workflow(loadPlan(miniSpec({ 'manifest.yaml': yaml }).manifest), { packageArg: 'mini' });
+    expect(doc.jobs['build']!.steps.at(-1)!.env).toEqual({ ONLY: '${{ matrix.only }}', PIP_TOKEN: '${{ secrets.PIP_TOKEN }}' });
+    expect(doc.jobs['build']!.steps.at(-1)!.run).not.toContain('PIP_TOKEN');
+    expect(JSON.stringify(doc.jobs['pr-build'])).not.toContain('secrets.');
+    expect(text.match(/secrets\.PIP_TOKEN/g)).toHaveLength(1);
+  });
+
   it('GHCR as the staging registry: GITHUB_TOKEN logs in, packages: write only on the jobs that push', () => {
     const { manifest } = miniSpec({ 'manifest.yaml': MINI_SPEC.replace(/registries:[\s\S]*$/, 'registries:\n  ghcr.io:\n    kind: ghcr\n    namespace: acme\n') });
     const { doc } = workflow(loadPlan(manifest), { packageArg: 'mini' });
