@@ -154,14 +154,14 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 const COLOR: Record<string, string> = { built: '#2e7d32', ran: '#2e7d32', failed: '#c62828', 'timed-out': '#c62828', cancelled: '#6d4c41', skipped: '#9e9e9e', blocked: '#ef6c00', 'not-started': '#bdbdbd' };
 
 /** Tick spacings a reader counts in without effort, ms. */
-const STEPS = [100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000];
+const STEPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000];
 
 /** The time axis: at most eight intervals of a round step, labelled in seconds, or in minutes from two minutes on. */
 export function axisTicks(spanMs: number): { ms: number; label: string }[] {
   const span = Math.max(spanMs, 1);
   const step = STEPS.find((s) => span / s <= 8) ?? Math.ceil(span / 8 / 3_600_000) * 3_600_000;
   const minutes = span >= 120_000;
-  const label = (ms: number) => (minutes ? `${Number((ms / 60_000).toFixed(2))} min` : `${Number((ms / 1000).toFixed(1))}s`);
+  const label = (ms: number) => (minutes ? `${Number((ms / 60_000).toFixed(2))} min` : `${Number((ms / 1000).toFixed(2))}s`);
   const out: { ms: number; label: string }[] = [];
   for (let i = 0; i * step <= span; i++) out.push({ ms: i * step, label: label(i * step) });
   return out;
@@ -195,8 +195,9 @@ export function reportHtml(r: Report, opts: ReportPageOptions = {}): string {
   const mode = opts.mode ?? 'push';
   const lanesUsed = Math.max(0, ...r.tasks.map((t) => (t.lane ?? -1) + 1));
   const drawn = r.tasks.filter((t) => t.lane !== undefined);
-  // Every bar inside the axis: the wall time is rounded, a task's own start and duration are not.
-  const span = Math.max(r.wallMs, ...drawn.map((t) => (t.startedMs ?? 0) + t.durationMs), 1);
+  // The axis ends where the last bar does: the wall time is rounded, a task's own start and
+  // duration are not, and a bar past the rounded end was clipped.
+  const span = Math.max(drawn.length ? Math.max(...drawn.map((t) => (t.startedMs ?? 0) + t.durationMs)) : r.wallMs, 1);
   const pct = (ms: number) => `${((ms / span) * 100).toFixed(4)}%`;
   const ticks = axisTicks(span);
   const grid = ticks.map((k) => `<div class="grid" style="left:${pct(k.ms)}"></div>`).join('');
