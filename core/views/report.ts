@@ -262,7 +262,7 @@ h1{font-size:1.4em}code{font:12px monospace}
 .tick{position:absolute;top:0;transform:translateX(-50%);font-size:11px;color:#555;padding-top:4px;white-space:nowrap}
 .tick::before{content:"";position:absolute;left:50%;top:0;height:4px;border-left:1px solid #999}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left;vertical-align:top}tr.critical td{font-weight:bold}
-tr.registry th{background:#f5f5f5}tr[data-state=not-published] td{color:#b71c1c}tr[data-state=skipped] td{color:#666}.no-digest{color:#888;font-style:italic}
+tr.registry th{background:#f5f5f5}#tags td:first-child code{white-space:nowrap}tr[data-state=not-published] td{color:#b71c1c}tr[data-state=skipped] td{color:#666}.no-digest{color:#888;font-style:italic}
 </style></head><body>
 <h1>${esc(r.package)}${r.version ? ` ${esc(r.version)}` : ''}: build report</h1>
 <section id="outcome" class="${bad ? 'bad' : 'ok'}">
