@@ -186,8 +186,8 @@ function logLink(log: string | undefined, at: string | undefined, text = 'log'):
 function tagState(t: ReportTag, mode: 'push' | 'load'): { state: string; what: string } {
   if (t.status === 'ran') return mode === 'load' ? { state: 'local', what: 'tagged locally (--load publishes nothing)' } : { state: 'published', what: 'published by this run' };
   if (t.status === 'skipped') return t.digest ? { state: 'unchanged', what: t.reason ?? 'unchanged' } : { state: 'skipped', what: `${t.reason ?? 'skipped'}; digest not known to this run` };
-  const why = failedStatus(t.status) ? `merge ${t.status}` : t.status;
-  return { state: 'not-published', what: `not published: ${why}${t.reason ? ` (${t.reason})` : ''}` };
+  const why = failedStatus(t.status) ? `merge ${t.status.replace('-', ' ')}` : t.status.replace('-', ' ');
+  return { state: 'not-published', what: `not published: ${why}${t.reason && t.reason !== why ? ` (${t.reason})` : ''}` };
 }
 
 /** A page that needs nothing else: inline style, no script, every value escaped. */
@@ -204,8 +204,10 @@ export function reportHtml(r: Report, opts: ReportPageOptions = {}): string {
   const bars = drawn
     .map((t) => {
       const failed = failedStatus(t.status);
+      // A task of a few ms is drawn 2px wide so it can be seen; one that ends the run would then
+      // reach past the edge and be clipped, so it is drawn ending at the edge instead.
       const title = `${t.id} · ${t.status} · ${secs(t.durationMs)}${t.reason ? ` · ${t.reason}` : ''}${t.cause ? ` · ${t.cause}` : ''}`;
-      return `<div class="bar${t.critical ? ' critical' : ''}${failed ? ' failed' : ''}" data-task="${esc(t.id)}" data-status="${esc(t.status)}" data-start-ms="${t.startedMs ?? 0}" data-duration-ms="${t.durationMs}" style="top:${t.lane! * 26}px;left:${pct(t.startedMs ?? 0)};width:${pct(t.durationMs)};background:${COLOR[t.status] ?? '#555'}" title="${esc(title)}"><span>${failed ? '✕ ' : ''}${esc(t.id)}</span></div>`;
+      return `<div class="bar${t.critical ? ' critical' : ''}${failed ? ' failed' : ''}" data-task="${esc(t.id)}" data-status="${esc(t.status)}" data-start-ms="${t.startedMs ?? 0}" data-duration-ms="${t.durationMs}" style="top:${t.lane! * 26}px;left:min(${pct(t.startedMs ?? 0)}, calc(100% - 2px));width:${pct(t.durationMs)};background:${COLOR[t.status] ?? '#555'}" title="${esc(title)}"><span>${failed ? '✕ ' : ''}${esc(t.id)}</span></div>`;
     })
     .join('\n');
   const axis = ticks.map((k) => `<span class="tick" data-ms="${k.ms}" style="left:${pct(k.ms)}">${esc(k.label)}</span>`).join('');
