@@ -70,7 +70,7 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
     // The data first (the page escapes and the chart mangles what it shows), the page after.
     const data = redactor.redactDeep(summary.report);
     const html = join(dir, 'report.html');
-    const wrote = attempt('write the report', html, () => writeFileAtomic(html, redactor.redact(reportHtml(data))));
+    const wrote = attempt('write the report', html, () => writeFileAtomic(html, redactor.redact(reportHtml(data, { at: dir, mode: opts.mode ?? 'push' }))));
     const md = join(dir, 'report.md');
     attempt('write the report', md, () => writeFileAtomic(md, redactor.redact(reportMarkdown(data))));
     if (wrote) out.info(`report: ${relative(process.cwd(), html) || html}`);
