@@ -5,7 +5,7 @@
 import { relative, sep } from 'node:path';
 import type { ManifestTask } from '../plan/task.ts';
 import type { Plan } from '../plan/plan.ts';
-import { repositoryRef } from '../spec/repositories.ts';
+import { repositoryRef } from '../load/repositories.ts';
 import type { TaskResult, TaskStatus } from './result.ts';
 
 export interface ReportTask extends TaskResult {
