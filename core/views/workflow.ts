@@ -126,34 +126,65 @@ export function buildSecretsEnv(plan: Plan): Record<string, string> {
   return Object.fromEntries([...new Set(names)].sort().map((n) => [n, secret(n)]));
 }
 
-export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
+/** What every job of the workflow is made from: the command, the selection, the registries, the setup steps. */
+interface Shared {
+  plan: Plan;
+  o: WorkflowOptions;
+  manager: string;
+  pkg: string;
+  sel: string;
+  registries: Registry[];
+  stagingRegistry?: Registry;
+  /** GITHUB_TOKEN writes packages only where a job asks: the jobs that push to GHCR. */
+  ghcrPublish: boolean;
+  ghcrStaging: boolean;
+  selected: Set<string>;
+  batches: number;
+  setup: Step[];
+  outputs: Record<string, string>;
+}
+
+const READ = { contents: 'read' };
+const packages = (write: boolean, on: boolean) => (on ? { contents: 'read', packages: write ? 'write' : 'read' } : READ);
+
+function shared(plan: Plan, o: WorkflowOptions): Shared {
   const spec = plan.spec;
   const nodeDir = o.nodeDir && o.nodeDir !== '.' ? o.nodeDir : undefined;
   const manager = [nodeDir ? shq(`./${nodeDir}/node_modules/.bin/manager`) : './node_modules/.bin/manager', ...(o.specDir ? ['--spec-dir', shq(o.specDir)] : [])].join(' ');
-  const pkg = shq(o.packageArg);
   const selection = [...(o.targets?.length ? ['--target', o.targets.join(',')] : []), ...(o.selection ?? [])];
-  const sel = selection.length ? selection.map(shq).join(' ') : '--all';
   const registries = spec.publish.map((n) => spec.registries[n]!);
   const staging = stagingRepository(plan);
   const stagingRegistry = registries.find((r) => staging?.startsWith(`${r.host}/`)) ?? registries[0];
-  // GITHUB_TOKEN writes packages only where a job asks: the jobs that push to GHCR.
-  const ghcrPublish = registries.some((r) => r.kind === 'ghcr');
-  const ghcrStaging = stagingRegistry?.kind === 'ghcr';
-  const timeoutMin = Math.min(360, Math.ceil(spec.build.timeout / 60) + 10);
   // The workflow holds as many build jobs as the largest matrix needs, 256 jobs each.
   const selected = o.selected ?? new Set(plan.tasks.keys());
   const batches = Math.max(1, Math.ceil(chainCount(plan, selected) / MATRIX_LIMIT));
-  // The tool is installed where its package.json is, which need not be the repository root.
-  const setup: Step[] = [
-    { uses: ACTIONS.checkout.uses, with: { 'persist-credentials': false } },
-    { uses: ACTIONS.setupNode.uses, with: { 'node-version': 22, cache: 'npm', ...(nodeDir ? { 'cache-dependency-path': `${nodeDir}/package-lock.json` } : {}) } },
-    { run: 'npm ci', ...(nodeDir ? { 'working-directory': nodeDir } : {}) },
-  ];
-  const read = { contents: 'read' };
-  const packages = (write: boolean, on: boolean) => (on ? { contents: 'read', packages: write ? 'write' : 'read' } : read);
-  const outputs = Object.fromEntries(Array.from({ length: batches }, (_, i) => [`matrix${i}`, `\${{ steps.matrix.outputs.matrix${i} }}`]));
-  const matrixCommand = (extra: string) => ({ id: 'matrix', run: `${manager} ci matrix ${pkg} ${sel} --batches ${batches} --github-output${extra}` });
-  const chainJob = (from: string, i: number, permissions: Record<string, string>, steps: Step[], timeout: string | number = '${{ matrix.timeout }}') => ({
+  return {
+    plan,
+    o,
+    manager,
+    pkg: shq(o.packageArg),
+    sel: selection.length ? selection.map(shq).join(' ') : '--all',
+    registries,
+    stagingRegistry,
+    ghcrPublish: registries.some((r) => r.kind === 'ghcr'),
+    ghcrStaging: stagingRegistry?.kind === 'ghcr',
+    selected,
+    batches,
+    // The tool is installed where its package.json is, which need not be the repository root.
+    setup: [
+      { uses: ACTIONS.checkout.uses, with: { 'persist-credentials': false } },
+      { uses: ACTIONS.setupNode.uses, with: { 'node-version': 22, cache: 'npm', ...(nodeDir ? { 'cache-dependency-path': `${nodeDir}/package-lock.json` } : {}) } },
+      { run: 'npm ci', ...(nodeDir ? { 'working-directory': nodeDir } : {}) },
+    ],
+    outputs: Object.fromEntries(Array.from({ length: batches }, (_, i) => [`matrix${i}`, `\${{ steps.matrix.outputs.matrix${i} }}`])),
+  };
+}
+
+const matrixCommand = (c: Shared, extra: string) => ({ id: 'matrix', run: `${c.manager} ci matrix ${c.pkg} ${c.sel} --batches ${c.batches} --github-output${extra}` });
+
+/** One matrix job per chain of a batch, after the job that planned the matrix. */
+function chainJob(c: Shared, from: string, i: number, permissions: Record<string, string>, steps: Step[], timeout: string | number = '${{ matrix.timeout }}') {
+  return {
     needs: from,
     if: `fromJSON(needs.${from}.outputs.matrix${i}).include[0] != null`,
     name: '${{ matrix.name }}',
@@ -161,77 +192,105 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
     'timeout-minutes': timeout,
     permissions,
     strategy: { 'fail-fast': false, matrix: `\${{ fromJSON(needs.${from}.outputs.matrix${i}) }}` },
-    steps: [...setup, { if: '${{ matrix.qemu }}', uses: ACTIONS.setupQemu.uses }, ...steps],
-  });
-  const buildJob = (i: number) => chainJob('plan', i, packages(true, ghcrStaging), [
-    { uses: ACTIONS.setupBuildx.uses },
-    // Without a cache in the spec, the runners share GitHub's cache service (keys per image and
-    // platform); buildx reads its token from the environment this action exposes to run steps.
-    ...(spec.build.cache ? [] : [{ name: 'Expose the Actions cache service to buildx', uses: ACTIONS.runtime.uses }]),
-    ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
-    // Per-platform jobs push only content-addressed staging tags. The matrix names
-    // per-platform builds, so split is fixed; matrix values reach the script through env.
-    { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}', ...buildSecretsEnv(plan) }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
-  ]);
-  // With --load nothing asks the registry, so the chain's unchanged parents are built here too
-  // and a child builds FROM its parent in the engine's own store: that needs the docker driver
-  // (a docker-container builder cannot read the engine's images), which exports no layer cache.
-  // Nothing is published, so attestations the spec asks for (which the classic store cannot
-  // load) are left off.
-  const prBuildJob = (i: number) => chainJob('validate', i, read, [
-    { uses: ACTIONS.setupBuildx.uses, with: { driver: 'docker' } },
-    { name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --load --multi-platform split${spec.build.attest ? ' --provenance false --sbom false' : ''} --only "$ONLY"` },
-  ], wholeChainMinutes(plan, selected));
+    steps: [...c.setup, { if: '${{ matrix.qemu }}', uses: ACTIONS.setupQemu.uses }, ...steps],
+  };
+}
+
+const batchName = (c: Shared, base: string, i: number) => (c.batches === 1 ? base : `${base}${i}`);
+
+/** Pull requests: validate, plan anonymously, build and test each changed chain into the runner's engine. */
+function pullRequestJobs(c: Shared): Record<string, unknown> {
+  const { plan, manager, pkg, sel } = c;
   const jobs: Record<string, unknown> = {
     validate: {
       if: `!(${PUBLISHES})`,
-      'runs-on': spec.build.defaultRunner,
+      'runs-on': plan.spec.build.defaultRunner,
       'timeout-minutes': 15,
-      permissions: read,
-      outputs,
+      permissions: READ,
+      outputs: c.outputs,
       steps: [
-        ...setup,
+        ...c.setup,
         // Spec errors become annotations on the spec's lines; the dry run shows the plan without credentials.
         { run: `${manager} validate ${pkg}` },
         { run: `${manager} build ${pkg} ${sel} --dry-run --offline` },
         // Anonymous lookups: a public repository answers them; a private one refuses, and every
         // selected chain is built, as the command's warning says.
-        matrixCommand(' --assume-missing'),
+        matrixCommand(c, ' --assume-missing'),
       ],
     },
+  };
+  // With --load nothing asks the registry, so the chain's unchanged parents are built here too
+  // and a child builds FROM its parent in the engine's own store: that needs the docker driver
+  // (a docker-container builder cannot read the engine's images), which exports no layer cache.
+  // Nothing is published, so attestations the spec asks for (which the classic store cannot
+  // load) are left off.
+  for (let i = 0; i < c.batches; i++) {
+    jobs[batchName(c, 'pr-build', i)] = chainJob(c, 'validate', i, READ, [
+      { uses: ACTIONS.setupBuildx.uses, with: { driver: 'docker' } },
+      { name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --load --multi-platform split${plan.spec.build.attest ? ' --provenance false --sbom false' : ''} --only "$ONLY"` },
+    ], wholeChainMinutes(plan, c.selected));
+  }
+  return jobs;
+}
+
+/** The default branch and tags: plan with the registry, build each chain into staging, publish. */
+function publishingJobs(c: Shared): Record<string, unknown> {
+  const { plan, o, manager, pkg, sel, stagingRegistry } = c;
+  const spec = plan.spec;
+  const jobs: Record<string, unknown> = {
     plan: {
       if: PUBLISHES,
       'runs-on': spec.build.defaultRunner,
       'timeout-minutes': 15,
-      permissions: packages(false, ghcrStaging),
-      outputs,
+      permissions: packages(false, c.ghcrStaging),
+      outputs: c.outputs,
       steps: [
-        ...setup,
+        ...c.setup,
         ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
         // Writes matrix0..matrixN to $GITHUB_OUTPUT itself: a failed lookup fails this step.
-        matrixCommand(''),
+        matrixCommand(c, ''),
       ],
     },
   };
-  for (let i = 0; i < batches; i++) jobs[batches === 1 ? 'pr-build' : `pr-build${i}`] = prBuildJob(i);
-  for (let i = 0; i < batches; i++) jobs[batches === 1 ? 'build' : `build${i}`] = buildJob(i);
-  const buildNeeds = Array.from({ length: batches }, (_, i) => (batches === 1 ? 'build' : `build${i}`));
+  for (let i = 0; i < c.batches; i++) {
+    jobs[batchName(c, 'build', i)] = chainJob(c, 'plan', i, packages(true, c.ghcrStaging), [
+      { uses: ACTIONS.setupBuildx.uses },
+      // Without a cache in the spec, the runners share GitHub's cache service (keys per image and
+      // platform); buildx reads its token from the environment this action exposes to run steps.
+      ...(spec.build.cache ? [] : [{ name: 'Expose the Actions cache service to buildx', uses: ACTIONS.runtime.uses }]),
+      ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
+      // Per-platform jobs push only content-addressed staging tags. The matrix names
+      // per-platform builds, so split is fixed; matrix values reach the script through env.
+      { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}', ...buildSecretsEnv(plan) }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
+    ]);
+  }
+  const buildNeeds = Array.from({ length: c.batches }, (_, i) => batchName(c, 'build', i));
+  const readme = readmeEnv(plan, o.credentialDefaults);
   jobs['publish'] = {
     needs: ['plan', ...buildNeeds],
     if: `\${{ !cancelled() && needs.plan.result == 'success' && ${buildNeeds.map((b) => `needs.${b}.result != 'failure'`).join(' && ')} }}`,
     'runs-on': spec.build.defaultRunner,
-    'timeout-minutes': timeoutMin,
-    permissions: packages(true, ghcrPublish),
+    'timeout-minutes': Math.min(360, Math.ceil(spec.build.timeout / 60) + 10),
+    permissions: packages(true, c.ghcrPublish),
     steps: [
-      ...setup,
+      ...c.setup,
       { uses: ACTIONS.setupBuildx.uses },
-      ...registries.map((r) => loginStep(r, o.credentialDefaults)),
+      ...c.registries.map((r) => loginStep(r, o.credentialDefaults)),
       // Every build is found in the registry by its hash; this merges manifests and pushes READMEs.
-      { name: 'Publish tags and READMEs', ...(Object.keys(readmeEnv(plan, o.credentialDefaults)).length ? { env: readmeEnv(plan, o.credentialDefaults) } : {}), run: `${manager} build ${pkg} --multi-platform split ${sel}` },
+      { name: 'Publish tags and READMEs', ...(Object.keys(readme).length ? { env: readme } : {}), run: `${manager} build ${pkg} --multi-platform split ${sel}` },
     ],
   };
+  return jobs;
+}
+
+export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
+  const c = shared(plan, o);
+  const { validate, ...prBuilds } = pullRequestJobs(c);
+  const { plan: planJob, publish, ...builds } = publishingJobs(c);
+  // The order jobs are listed in: what runs first, on either path.
+  const jobs = { validate, plan: planJob, ...prBuilds, ...builds, publish };
   const doc = new Document({
-    name: `${spec.package} images`,
+    name: `${plan.spec.package} images`,
     on: {
       // GitHub does not apply path filters to tag pushes: a release tag always publishes.
       push: { branches: ['main'], tags: RELEASE_TAGS, paths: o.paths },
@@ -241,7 +300,7 @@ export function githubWorkflow(plan: Plan, o: WorkflowOptions): string {
     // Nothing by default; each job asks for what it needs.
     permissions: {},
     // A newer push to a pull request replaces its checks; a publishing run always finishes.
-    concurrency: { group: `${spec.package}-images-\${{ github.ref }}`, 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" },
+    concurrency: { group: `${plan.spec.package}-images-\${{ github.ref }}`, 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" },
     jobs,
   }, { aliasDuplicateObjects: false });
   visit(doc, {
