@@ -98,7 +98,7 @@ const imageTest = z.strictObject({
 /** Secret and SSH ids: what `RUN --mount=type=secret,id=…` names. */
 const secretId = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'expected an id: letters, digits, _ . -');
 const buildSecret = z.strictObject({
-  id: secretId,
+  id: secretId.describe('What the Dockerfile mounts it as (RUN --mount=type=secret,id=ID); hashed.'),
   env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional().describe('The environment variable holding the secret (buildx env=).'),
   src: z.string().min(1).optional().describe('The file holding the secret (buildx src=), relative to the manifest\'s directory.'),
 }).refine((s) => (s.env === undefined) !== (s.src === undefined), 'a secret comes from exactly one of env or src');
@@ -117,7 +117,7 @@ function releaseSchema(req: Req) {
     timeout: z.number().positive().optional(),
     secrets: z.array(buildSecret).optional()
       .describe('Build secrets the Dockerfile mounts (RUN --mount=type=secret,id=ID): each from an environment variable (env) or a file (src), passed as buildx --secret; ids are hashed, values never.'),
-    ssh: z.array(z.union([secretId, z.strictObject({ id: secretId, paths: z.array(z.string().min(1)).min(1) })])).optional()
+    ssh: z.array(z.union([secretId, z.strictObject({ id: secretId.describe('What the Dockerfile mounts (RUN --mount=type=ssh,id=ID); hashed.'), paths: z.array(z.string().min(1)).min(1).describe('Keys or an agent socket to forward (buildx --ssh ID=PATH,…).') })])).optional()
       .describe('SSH mounts (RUN --mount=type=ssh): `default` (the agent in SSH_AUTH_SOCK) or {id, paths}; passed as buildx --ssh.'),
     allow: z.array(z.enum(['network.host', 'security.insecure'])).optional()
       .describe('Entitlements the build needs (buildx --allow); a run refuses them unless given --allow too.'),
