@@ -303,14 +303,33 @@ export function reportMarkdown(r: Report): string {
     for (const t of group) gantt.push(`  ${label(t.id)} :${t.status === 'failed' || t.status === 'timed-out' ? 'crit, ' : t.critical ? 'active, ' : ''}${t.startedMs ?? 0}, ${Math.max(1, Math.round(t.durationMs))}ms`);
   }
   gantt.push('```');
-  const failures = r.tasks.filter((t) => t.status === 'failed' || t.status === 'timed-out').map((t) => `- \`${t.id}\`: ${[t.reason, t.cause].filter(Boolean).join(': ')}`);
+  const failures = r.tasks.filter((t) => t.status === 'failed' || t.status === 'timed-out').map((t) => `- \`${t.id}\`: ${md([t.reason, t.cause].filter(Boolean).join(': '))}`);
+  // What shipped and what broke first, as the page has it: a step summary is read from the top.
+  const o = r.outcome;
+  const outcome = [
+    `${o.published} image${o.published === 1 ? '' : 's'} published (${o.tags} tag${o.tags === 1 ? '' : 's'})`,
+    `${o.failed} failed`,
+    `${o.skipped} skipped`,
+    ...(o.blocked ? [`${o.blocked} blocked`] : []),
+    ...(o.notStarted ? [`${o.notStarted} not started`] : []),
+    ...(o.cancelled ? [`${o.cancelled} cancelled`] : []),
+  ].join(', ');
+  const tags = r.tags.length
+    ? ['', '| registry | tag | digest |', '|---|---|---|', ...r.tags.map((t) => `| ${md(t.registry)} | \`${md(t.ref)}\` | ${t.digest && (t.status === 'ran' || t.status === 'skipped') ? `\`${t.digest}\`` : md(tagState(t, 'push').what)} |`)]
+    : [];
   return [
-    `### ${r.package}${r.version ? ` ${r.version}` : ''}: ${Object.entries(r.counts).map(([k, n]) => `${n} ${k}`).join(', ')}; wall time ${secs(r.wallMs)}`,
+    `### ${md(r.package)}${r.version ? ` ${md(r.version)}` : ''}: ${o.failed ? '✖' : '✔'} ${outcome}; wall time ${secs(r.wallMs)}`,
+    ...(failures.length ? ['', '**Failed**', ...failures] : []),
+    ...tags,
     '',
     ...(ranTasks.length ? gantt : ['Nothing ran: every task was up to date.']),
-    ...(failures.length ? ['', '**Failed**', ...failures] : []),
     '',
   ].join('\n');
+}
+
+/** Text inside Markdown (a table cell, a list item): no pipe, backtick or newline can break out of it. */
+function md(s: string): string {
+  return s.replace(/[|`]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
 }
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {

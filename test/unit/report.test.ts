@@ -214,3 +214,28 @@ describe('build report: outcome, failures, public tags, time axis', () => {
     for (const href of attr(html, 'href')) expect(href).toMatch(/^\.\.\/\.logs\/[^:]+$/);
   });
 });
+
+describe('the step summary (report.md)', () => {
+  it('opens with the outcome, lists each failure, then every public tag with its digest or why it has none, then the Gantt', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const m = plan.order.find((x) => x === 'manifest:mini/deb/base/py3.10')!;
+    const results2: TaskResult[] = [
+      ...results,
+      { id: m, kind: 'manifest', status: 'ran', durationMs: 10, startedMs: 1500, hash: plan.tasks.get(m)!.hash.value, digest },
+      row('build:mini/deb/runtime/py3.11/arm64v8', 'failed', 1510, 5, { reason: 'exited 2 | pipe', cause: 'line one\nline two' }),
+    ];
+    const md = reportMarkdown(buildReport(plan, results2));
+    const lines = md.split('\n');
+    expect(lines[0]).toMatch(/^### mini 1\.2\.3: ✖ 1 image published \(1 tag\), 2 failed, 1 skipped, 1 blocked; wall time /);
+    const failed = lines.indexOf('**Failed**');
+    const table = lines.indexOf('| registry | tag | digest |');
+    const gantt = lines.indexOf('```mermaid');
+    expect(failed).toBeGreaterThan(0);
+    expect(table).toBeGreaterThan(failed);
+    expect(gantt).toBeGreaterThan(table);
+    // A pipe or newline in a reason cannot break the list or the table.
+    expect(md).toContain('- `build:mini/deb/runtime/py3.11/arm64v8`: exited 2 \\| pipe: line one line two');
+    expect(md).toContain(`| hub | \`docker.io/acme/mini:base-python3.10-deb\` | \`${digest}\` |`);
+    expect(md).toMatch(/\| hub \| `docker\.io\/acme\/mini:1\.2\.3-python3\.10-d-runtime` \| not published: blocked \|/);
+  });
+});
