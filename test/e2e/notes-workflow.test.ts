@@ -38,8 +38,9 @@ describe('the design notes\' workflow in a BentoML-shaped repository', () => {
       return undefined;
     });
     repo = tempDir('manager-e2e-notes-');
-    dockerConfig = join(repo, '..', `${repo.split('/').pop()}-docker-config`);
-    mkdirSync(dockerConfig, { recursive: true });
+    // Beside the repository, not in it (its git status must stay the tool's own): a temp dir of
+    // its own, removed with the others after the file.
+    dockerConfig = tempDir('manager-e2e-notes-docker-config-');
     execFileSync('git', ['init', '-q', repo]);
     const tpl = 'docker/templates/bento-server/debian';
     writeTree({
@@ -221,7 +222,7 @@ describe('the design notes\' workflow in a BentoML-shaped repository', () => {
     // A stand-in plugin, found as the docker CLI finds plugins, that records what it is asked.
     const plugins = join(dockerConfig, 'cli-plugins');
     mkdirSync(plugins, { recursive: true });
-    const log = join(repo, '..', `${repo.split('/').pop()}-pushrm.log`);
+    const log = join(tempDir('manager-e2e-notes-pushrm-'), 'pushrm.log');
     writeFileSync(join(plugins, 'docker-pushrm'), [
       '#!/bin/sh',
       'if [ "$1" = docker-cli-plugin-metadata ]; then echo \'{"SchemaVersion":"0.1.0","Vendor":"test","Version":"v0.0.0-stand-in","ShortDescription":"records README pushes"}\'; exit 0; fi',
