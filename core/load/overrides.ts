@@ -3,6 +3,7 @@
 // inputs like any other (a changed arg rebuilds what it reaches); platforms narrow the
 // selection. Pure: parse, then apply to a spec copy, every error found in one pass.
 import { ENTITLEMENTS, type Entitlement, type Spec } from './spec.ts';
+import { parseSecret, parseSsh, shownSecret } from './build-inputs.ts';
 
 export interface SetOverride {
   text: string;
@@ -89,7 +90,7 @@ export function applySets(spec: Spec, sets: readonly SetOverride[]): { spec: Spe
     }
     if (s.field === 'tags' || s.field === 'secrets' || s.field === 'ssh' || s.field === 'entitlements') {
       const problem = releaseField(s, releases, s.release === '*' ? Object.keys(releases) : [s.release]);
-      if (problem) errors.push(`--set "${s.text}": ${problem}`);
+      if (problem) errors.push(`--set "${s.field === 'secrets' ? `${s.text.slice(0, s.text.length - s.value.length)}${shownSecret(s.value)}` : s.text}": ${problem}`);
       continue;
     }
     const names = s.release === '*' ? Object.keys(releases) : [s.release];
@@ -108,8 +109,6 @@ export function applySets(spec: Spec, sets: readonly SetOverride[]): { spec: Spe
   }
   return { spec: { ...spec, releases, distros }, ...(platforms ? { platforms } : {}), errors };
 }
-
-const ID = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /**
  * The release-level fields bake's `--set` also reaches: `tags` (the release's tag templates,
@@ -134,25 +133,15 @@ function releaseField(s: SetOverride, releases: Spec['releases'], names: string[
     return undefined;
   }
   if (s.field === 'ssh') {
-    const eq = s.value.indexOf('=');
-    const id = eq < 0 ? s.value : s.value.slice(0, eq);
-    const paths = eq < 0 ? [] : s.value.slice(eq + 1).split(',');
-    if (!ID.test(id) || paths.some((p) => !p)) return 'expected default, or ID=PATH[,PATH]';
-    for (const n of names) releases[n]!.ssh = [...releases[n]!.ssh.filter((x) => x.id !== id), { id, paths }];
+    const p = parseSsh(s.value);
+    if ('error' in p) return p.error;
+    for (const n of names) releases[n]!.ssh = [...releases[n]!.ssh.filter((x) => x.id !== p.value.id), p.value];
     return undefined;
   }
-  const fields = new Map(s.value.split(',').map((part) => {
-    const eq = part.indexOf('=');
-    return [eq < 0 ? part : part.slice(0, eq), eq < 0 ? '' : part.slice(eq + 1)] as const;
-  }));
-  const id = fields.get('id');
-  const env = fields.get('env');
-  const src = fields.get('src') ?? fields.get('source');
-  if (!id || !ID.test(id) || (env === undefined) === (src === undefined) || [...fields.keys()].some((k) => !['id', 'env', 'src', 'source'].includes(k))) {
-    return 'expected one secret, id=ID,env=VARIABLE or id=ID,src=FILE (never the value itself)';
-  }
-  if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) return `env=${env} is not a variable name`;
-  for (const n of names) releases[n]!.secrets = [...releases[n]!.secrets.filter((x) => x.id !== id), env !== undefined ? { id, env } : { id, src: src! }];
+  const p = parseSecret(s.value);
+  if ('error' in p) return `expected one secret, id=ID,env=VARIABLE or id=ID,src=FILE: ${p.error}`;
+  const secret = p.value;
+  for (const n of names) releases[n]!.secrets = [...releases[n]!.secrets.filter((x) => x.id !== secret.id), secret];
   return undefined;
 }
 

@@ -2,8 +2,8 @@
 // (required fields required); `layer` is what one file may hold on its own, and is what
 // `manager schema` exports for editors, since a single file rarely has everything.
 import { z } from 'zod';
-import { isSafeGitUrl } from '../base/url.ts';
-import { isSafeApiUrl } from '../base/url.ts';
+import { isSafeApiUrl, isSafeGitUrl } from '../base/url.ts';
+import { ENV_NAME, INPUT_ID } from './build-inputs.ts';
 
 type Mode = 'full' | 'layer';
 
@@ -96,10 +96,10 @@ const imageTest = z.strictObject({
 });
 
 /** Secret and SSH ids: what `RUN --mount=type=secret,id=…` names. */
-const secretId = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'expected an id: letters, digits, _ . -');
+const secretId = z.string().regex(INPUT_ID, 'expected an id: letters, digits, _ . -');
 const buildSecret = z.strictObject({
   id: secretId.describe('What the Dockerfile mounts it as (RUN --mount=type=secret,id=ID); hashed.'),
-  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional().describe('The environment variable holding the secret (buildx env=).'),
+  env: z.string().regex(ENV_NAME, 'expected an environment variable name').optional().describe('The environment variable holding the secret (buildx env=).'),
   src: z.string().min(1).optional().describe('The file holding the secret (buildx src=), relative to the manifest\'s directory.'),
 }).refine((s) => (s.env === undefined) !== (s.src === undefined), 'a secret comes from exactly one of env or src');
 

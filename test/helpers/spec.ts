@@ -86,3 +86,10 @@ export function planError(manifest: string): SpecError {
   }
   throw new Error(`expected ${manifest} to be rejected`);
 }
+
+/** The 1-based line of the first line (at or after 0-based line `from`) containing `needle`: where a diagnostic should point. */
+export function lineOf(text: string, needle: string, from = 0): number {
+  const i = text.split('\n').findIndex((l, n) => n >= from && l.includes(needle));
+  if (i < 0) throw new Error(`no line has ${needle}`);
+  return i + 1;
+}

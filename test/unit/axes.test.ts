@@ -12,7 +12,7 @@ import { selectTasks } from '../../core/plan/select.ts';
 import type { BuildTask, TestTask } from '../../core/plan/task.ts';
 import { loadSpec } from '../../core/load/validate.ts';
 import { askAxes } from '../../tasks/init.ts';
-import { BENTO_MANIFEST, planError, writeTree } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, planError, writeTree, lineOf } from '../helpers/spec.ts';
 
 /** A database-client family: no Python; pg and flavor axes; alpine restricts both. */
 const PG_SPEC = `package: pgc
@@ -83,11 +83,6 @@ function errors(yaml: string): Diagnostic[] {
   return r.diagnostics.filter((d) => d.severity === 'error');
 }
 
-function lineOf(text: string, needle: string): number {
-  const i = text.split('\n').findIndex((l) => l.includes(needle));
-  if (i < 0) throw new Error(`no line has ${needle}`);
-  return i + 1;
-}
 
 const builds = (plan: Plan, ids?: Set<string>) =>
   [...plan.tasks.values()].filter((t): t is BuildTask => t.kind === 'build' && (!ids || ids.has(t.id)));

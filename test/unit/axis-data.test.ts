@@ -10,7 +10,7 @@ import type { DirectoryContext } from '../../core/render/contexts.ts';
 import { jsonErrorAt } from '../../core/render/render.ts';
 import { loadSpec } from '../../core/load/validate.ts';
 import { cli } from '../helpers/cli.ts';
-import { REPO, planError, writeTree } from '../helpers/spec.ts';
+import { REPO, planError, writeTree, lineOf } from '../helpers/spec.ts';
 
 const CUDA_SPEC = `package: cuda
 version: "1.0"
@@ -93,12 +93,6 @@ function errorsOf(manifest: string): Diagnostic[] {
   return r.diagnostics.filter((d) => d.severity === 'error');
 }
 
-function lineOf(text: string, needle: string, from = 0): number {
-  const lines = text.split('\n');
-  const i = lines.findIndex((l, n) => n >= from && l.includes(needle));
-  if (i < 0) throw new Error(`no line has ${needle}`);
-  return i + 1;
-}
 
 const renderOf = (plan: ReturnType<typeof loadPlan>, id: string) => plan.tasks.get(id) as RenderTask;
 const platforms = (plan: ReturnType<typeof loadPlan>) =>

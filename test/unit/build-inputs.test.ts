@@ -150,3 +150,54 @@ describe('build --print', () => {
     expect(r.stderr).not.toMatch(/docker|buildx/);
   });
 });
+
+describe('one parser for secrets and SSH mounts: the flag, --set and the spec agree', () => {
+  // Each input with what buildx would get; undefined: refused everywhere.
+  const secrets: [string, string | undefined][] = [
+    ['id=pip,env=PIP_TOKEN', 'id=pip,env=PIP_TOKEN'],
+    ['type=env,id=PIP_TOKEN', 'id=PIP_TOKEN,env=PIP_TOKEN'],
+    ['id=netrc,source=/s/.netrc', 'id=netrc,src=/s/.netrc'],
+    ['id=netrc,type=file,src=/s/.netrc', 'id=netrc,src=/s/.netrc'],
+    ['id=pip', undefined],
+    ['id=pip,value=hunter2', undefined],
+    ['id=pip,env=PIP_TOKEN,src=/x', undefined],
+    ['id=bad id,env=X', undefined],
+    ['id=a,env=1X', undefined],
+    ['id=a,type=other,env=X', undefined],
+    ['id=a,src=', undefined],
+    ['id=a,env=X\u001b[31m', undefined],
+  ];
+  it.each(secrets)('secret %s', async (input, want) => {
+    const { parseSecretFlag } = await import('../../cli/build-inputs.ts');
+    const { applySets, parseSets } = await import('../../core/load/overrides.ts');
+    const flag = (() => { try { return parseSecretFlag(input, '/w'); } catch { return undefined; } })();
+    expect(flag).toBe(want);
+    const { sets, errors: parseErrors } = parseSets([`runtime.secrets=${input}`], 'mini');
+    const { spec, errors } = applySets(loadSpec(miniSpec().manifest).spec!, sets);
+    const set = parseErrors.length || errors.length ? undefined : spec.releases['runtime']!.secrets.at(-1);
+    expect(set === undefined ? undefined : 'env' in set ? `id=${set.id},env=${set.env}` : `id=${set.id},src=${set.src}`).toBe(want);
+    if (want === undefined) expect(errors.join('\n')).toMatch(/^--set "runtime\.secrets=[^"]*": expected one secret/);
+    // A value given outright is never printed back, nor a control character.
+    expect(errors.join('\n')).not.toMatch(/hunter2|\u001b/);
+    const flagError = (() => { try { parseSecretFlag(input, '/w'); return ''; } catch (e) { return (e as Error).message; } })();
+    expect(flagError).not.toMatch(/hunter2|\u001b/);
+  });
+
+  const ssh: [string, string | undefined][] = [
+    ['default', 'default'],
+    ['gh=/keys/a,/keys/b', 'gh=/keys/a,/keys/b'],
+    ['bad id', undefined],
+    ['gh=/k,', undefined],
+    ['', undefined],
+  ];
+  it.each(ssh)('ssh %s', async (input, want) => {
+    const { parseSshFlag } = await import('../../cli/build-inputs.ts');
+    const { applySets, parseSets } = await import('../../core/load/overrides.ts');
+    const flag = (() => { try { return parseSshFlag(input, '/w'); } catch { return undefined; } })();
+    expect(flag).toBe(want);
+    const { sets, errors: parseErrors } = parseSets([`runtime.ssh=${input}`], 'mini');
+    const { spec, errors } = applySets(loadSpec(miniSpec().manifest).spec!, sets);
+    const set = parseErrors.length || errors.length ? undefined : spec.releases['runtime']!.ssh.at(-1);
+    expect(set === undefined ? undefined : set.paths.length ? `${set.id}=${set.paths.join(',')}` : set.id).toBe(want);
+  });
+});

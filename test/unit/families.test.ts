@@ -9,7 +9,7 @@ import { selectTasks } from '../../core/plan/select.ts';
 import { versionParts } from '../../core/load/placeholders.ts';
 import type { ManifestTask, RenderTask } from '../../core/plan/task.ts';
 import { loadSpec } from '../../core/load/validate.ts';
-import { planError, writeTree } from '../helpers/spec.ts';
+import { planError, writeTree, lineOf } from '../helpers/spec.ts';
 
 /** Node images: one Dockerfile per major (per-value), a flavor shared as a build arg, Linux and Windows distros. */
 const NODE = `package: node
@@ -72,11 +72,6 @@ function errors(yaml: string): Diagnostic[] {
   return r.diagnostics.filter((d) => d.severity === 'error');
 }
 
-function lineOf(text: string, needle: string): number {
-  const i = text.split('\n').findIndex((l) => l.includes(needle));
-  if (i < 0) throw new Error(`no line has ${needle}`);
-  return i + 1;
-}
 
 describe('a Dockerfile per axis value', () => {
   const plan = loadPlan(node());

@@ -4,13 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpecText, pathKey } from '../../core/load/source.ts';
 import { loadSpec } from '../../core/load/validate.ts';
-import { MINI_SPEC, miniSpec } from '../helpers/spec.ts';
+import { MINI_SPEC, miniSpec, lineOf } from '../helpers/spec.ts';
 
-function lineOf(text: string, needle: string): number {
-  const i = text.split('\n').findIndex((l) => l.includes(needle));
-  if (i < 0) throw new Error(`no line has ${needle}`);
-  return i + 1;
-}
 
 describe('YAML merge keys', () => {
   it('merge a map in, explicit keys winning even when written before the merge', () => {

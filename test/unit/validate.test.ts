@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSpec } from '../../core/load/validate.ts';
 import { formatDiagnostic, type Diagnostic } from '../../core/base/diagnostics.ts';
-import { BENTO_MANIFEST, MINI_SPEC, REPO, miniSpec, planError, tempDir, writeTree, MINI_TEMPLATES } from '../helpers/spec.ts';
+import { BENTO_MANIFEST, MINI_SPEC, REPO, miniSpec, planError, tempDir, writeTree, MINI_TEMPLATES, lineOf } from '../helpers/spec.ts';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,11 +13,6 @@ function errorsOf(yaml: string, extra: Record<string, string> = {}): Diagnostic[
 }
 
 /** 1-based line of the first line containing `needle`. */
-function lineOf(text: string, needle: string): number {
-  const i = text.split('\n').findIndex((l) => l.includes(needle));
-  if (i < 0) throw new Error(`no line has ${needle}`);
-  return i + 1;
-}
 
 describe('loadSpec', () => {
   it('an axis default written as a YAML number is one error, with the quote-it hint, and no follow-on for the axis set aside', () => {
