@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
-import { docker, e2eEnv, idsOf as ids, taskRows, type TaskRow } from '../helpers/e2e.ts';
+import { docker, e2eEnv, idsOf as ids, taskRows, type TaskRow, localRegistryLines } from '../helpers/e2e.ts';
 import { REPO, tempDir, writeTree } from '../helpers/spec.ts';
 
 const env = e2eEnv();
@@ -39,11 +39,7 @@ describe('a family with axes of its own and no Python (examples/lua)', () => {
       `  bookworm-slim: { image: "${env.baseImage}" }`,
       'registries:',
       '  ghcr.io: null',
-      '  local:',
-      '    kind: generic',
-      `    host: "${env.registry}"`,
-      `    namespace: "${ns}"`,
-      '    credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }',
+      ...localRegistryLines(env, ns),
       'build: { max_workers: 2, timeout: 900 }',
       '',
     ].join('\n'));
@@ -123,7 +119,7 @@ describe('a tag two images share, each with its own platform', () => {
       ...distro('amd64'),
       ...distro('arm64v8'),
       'registries:',
-      `  local: { kind: generic, host: "${env.registry}", namespace: "${ns}", credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD } }`,
+      ...localRegistryLines(env, ns),
       '',
     ].join('\n'));
     const tpl = 'ARG <%= it.from.arg %>=<%= it.from.default %>\nFROM ${<%= it.from.arg %>}\nRUN echo <%= it.distro.name %> > /etc/arch\n';

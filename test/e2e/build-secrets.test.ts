@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
-import { allFiles, docker, e2eEnv, removeLocalImages, taskRows } from '../helpers/e2e.ts';
+import { allFiles, docker, e2eEnv, removeLocalImages, taskRows, localRegistryLines } from '../helpers/e2e.ts';
 import { tempDir, writeTree } from '../helpers/spec.ts';
 
 const env = e2eEnv();
@@ -39,11 +39,7 @@ describe('build secrets (RUN --mount=type=secret) on the real engine', () => {
     '    architectures: [amd64]',
     '    releases: [app]',
     'registries:',
-    '  local:',
-    '    kind: generic',
-    `    host: "${env.registry}"`,
-    `    namespace: "${ns}"`,
-    '    credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }',
+    ...localRegistryLines(env, ns),
     '',
   ].join('\n');
   writeTree({

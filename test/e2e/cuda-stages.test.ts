@@ -13,7 +13,7 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } fro
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../helpers/cli.ts';
-import { docker, e2eEnv, idsOf as ids, taskRows, type TaskRow } from '../helpers/e2e.ts';
+import { docker, e2eEnv, idsOf as ids, taskRows, type TaskRow, localRegistryLines } from '../helpers/e2e.ts';
 import { REPO, tempDir, writeTree } from '../helpers/spec.ts';
 
 const env = e2eEnv();
@@ -83,11 +83,7 @@ describe('CUDA stages from per-architecture data, and Dockerfile-conda beside Do
         '    architectures: [amd64, arm64v8]',
         '    releases: [base, cudnn]',
         'registries:',
-        '  local:',
-        '    kind: generic',
-        `    host: "${env.registry}"`,
-        `    namespace: "${ns}"`,
-        '    credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }',
+        ...localRegistryLines(env, ns),
         'build: { max_workers: 2, timeout: 900 }',
         'vars:',
         '  nvidia_arch: { amd64: x86_64, arm64v8: sbsa }',

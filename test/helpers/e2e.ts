@@ -41,6 +41,21 @@ export function e2eEnv(): E2EEnv {
 }
 
 /**
+ * The spec lines of the test registry as registry `local` (under a `registries:` key the caller
+ * writes), pushing into `namespace`, with the credentials read from the environment as users
+ * configure them (E2E_REGISTRY_USER / E2E_REGISTRY_PASSWORD, which e2e runs pass).
+ */
+export function localRegistryLines(env: E2EEnv, namespace: string): string[] {
+  return [
+    '  local:',
+    '    kind: generic',
+    `    host: "${env.registry}"`,
+    `    namespace: "${namespace}"`,
+    '    credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD }',
+  ];
+}
+
+/**
  * Copies an e2e fixture into a temp dir with this run's registry, namespace and base image:
  * `fixture` (installs Python from Debian's archive) or `offline` (needs no network).
  */
