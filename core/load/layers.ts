@@ -143,23 +143,37 @@ export function loadLayers(manifestFile: string, o: LayerOptions = {}): LayeredS
 /**
  * Where a layer may include a data file: an axis value's data for one architecture,
  * `axes.cuda.values."11.6.2".architectures.amd64: { include: cuda/11.6.2/amd64.yaml }`, as the
- * CUDA stack is kept one file per version and architecture. The entry must be only `include`.
+ * CUDA stack is kept one file per version and architecture; and the same under a distro's or
+ * a distro release's axis selection (`distros.ubuntu2204.axes.cuda.values."12.4.1".architectures`),
+ * where pins per distro × version × architecture live. The entry must be only `include`.
  */
 function includeSites(doc: Record<string, unknown>): { path: (string | number)[]; holder: Record<string, unknown>; key: string; file: string }[] {
   const out: { path: (string | number)[]; holder: Record<string, unknown>; key: string; file: string }[] = [];
-  const axes = doc['axes'];
-  if (!isPlainObject(axes)) return out;
-  for (const [ax, a] of Object.entries(axes)) {
-    if (!isPlainObject(a) || !isPlainObject(a['values'])) continue;
-    for (const [v, def] of Object.entries(a['values'])) {
-      if (!isPlainObject(def) || !isPlainObject(def['architectures'])) continue;
-      const archs = def['architectures'];
-      for (const [arch, data] of Object.entries(archs)) {
-        if (!isPlainObject(data) || !Object.hasOwn(data, 'include')) continue;
-        const file = data['include'];
-        if (typeof file !== 'string' || Object.keys(data).length !== 1) continue; // the schema reports it
-        out.push({ path: ['axes', ax, 'values', v, 'architectures', arch], holder: archs, key: arch, file });
+  const fromAxes = (axes: unknown, at: string[]) => {
+    if (!isPlainObject(axes)) return;
+    for (const [ax, a] of Object.entries(axes)) {
+      if (!isPlainObject(a) || !isPlainObject(a['values'])) continue;
+      for (const [v, def] of Object.entries(a['values'])) {
+        if (!isPlainObject(def) || !isPlainObject(def['architectures'])) continue;
+        const archs = def['architectures'];
+        for (const [arch, data] of Object.entries(archs)) {
+          if (!isPlainObject(data) || !Object.hasOwn(data, 'include')) continue;
+          const file = data['include'];
+          if (typeof file !== 'string' || Object.keys(data).length !== 1) continue; // the schema reports it
+          out.push({ path: [...at, 'axes', ax, 'values', v, 'architectures', arch], holder: archs, key: arch, file });
+        }
       }
+    }
+  };
+  fromAxes(doc['axes'], []);
+  const distros = doc['distros'];
+  if (isPlainObject(distros)) {
+    for (const [d, def] of Object.entries(distros)) {
+      if (!isPlainObject(def)) continue;
+      fromAxes(def['axes'], ['distros', d]);
+      const releases = def['releases'];
+      if (!isPlainObject(releases)) continue;
+      for (const [r, rel] of Object.entries(releases)) if (isPlainObject(rel)) fromAxes(rel['axes'], ['distros', d, 'releases', r]);
     }
   }
   return out;

@@ -117,6 +117,20 @@ describe('data per distro × axis value × architecture', () => {
     expect(base.hash).not.toEqual(renderOf(loadPlan(tree('', {}, (s) => s.replace('amd64: { cudnn: "8.9.7", libcublas: "12.2.5.6-1" }', 'amd64: { cudnn: "8.9.8" }')).manifest), 'render:cuda/ubuntu2204/base').hash);
   });
 
+  it('reads the same data from include files at the distro and the distro release, positions pointing into them', () => {
+    const inline = loadPlan(tree().manifest);
+    const edit = (s: string) => s
+      .replace('amd64: { cudnn: "8.9.7", libcublas: "12.2.5.6-1" }', 'amd64: { include: data/ubuntu2204/12.2.2/amd64.yaml }')
+      .replace('ppc64le: { libcublas: "11.11.3.6-1" }', 'ppc64le: { include: data/ubuntu2204/runtime-11.8.0-ppc64le.yaml }');
+    const files = { 'data/ubuntu2204/12.2.2/amd64.yaml': 'cudnn: "8.9.7"\nlibcublas: "12.2.5.6-1"\n', 'data/ubuntu2204/runtime-11.8.0-ppc64le.yaml': 'libcublas: "11.11.3.6-1"\n' };
+    const { manifest } = tree('', files, edit);
+    const included = loadPlan(manifest);
+    for (const id of ['render:cuda/ubuntu2204/base', 'render:cuda/ubuntu2204/runtime']) expect(renderOf(included, id).files[0]!.content).toBe(renderOf(inline, id).files[0]!.content);
+    expect(included.spec.source.files.filter((f) => f.includes('/data/ubuntu2204/')).length).toBe(2);
+    const bad = tree('', { ...files, 'data/ubuntu2204/12.2.2/amd64.yaml': 'cudnn: "8.9.7"\ncudnn: "8.9.8"\n' }, edit);
+    expect(errorsOf(bad.manifest).map((d) => `${d.file?.split('/').slice(-3).join('/')}:${d.line}`)).toContain('ubuntu2204/12.2.2/amd64.yaml:2');
+  });
+
   it('a changed pin re-renders only the distro that writes it', () => {
     const before = loadPlan(tree().manifest);
     const after = loadPlan(tree('', {}, (s) => s.replace('libcublas: "11.11.3.6-1"', 'libcublas: "11.11.3.7-1"')).manifest);
