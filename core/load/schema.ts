@@ -51,7 +51,7 @@ const selection = (what: string) => z.union([
     values: z.record(versionString(what), z.strictObject({
       vars: vars.optional(),
       architectures: z.record(name('an architecture'), z.union([vars, z.null()])).optional()
-        .describe('Data of this value per architecture here, over the axis value\'s own per-architecture data (it.architectures[i].axes). Adds data only: which architectures an image exists on is said by the value\'s own `architectures` and by `exclude`.'),
+        .describe('Data of this value per architecture here, over the axis value\'s own per-architecture data (it.architectures[i].axes). Adds data only: which architectures an image exists on is said by the value\'s own `architectures` and by `exclude`. Each entry may be kept in a data file: `amd64: {include: data/ubuntu2204/12.4.1/amd64.yaml}`.'),
     })).optional()
       .describe('Data for some values here, over the axis\'s own: value → {vars, architectures}.'),
   }),
