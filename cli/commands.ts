@@ -66,7 +66,7 @@ function registerContextCommand(program: Command, out: Output): void {
       try {
         // Through the tree's record, as generate writes: later generates keep what it names current.
         const renders = [...l.plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
-        writeRendered(l.packageDir, new Map(Object.entries(files)), { renders, state: readState(l.packageDir) });
+        writeRendered(l.packageDir, new Map(Object.entries(files)), { renders, state: readState(l.packageDir), package: l.plan.spec.package });
       } finally {
         lock.release();
       }

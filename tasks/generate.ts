@@ -11,7 +11,7 @@ import { alive, hasContent } from './atomic.ts';
 import { commitTree, realFs, STAGING_PREFIX, type CommitFs } from './commit.ts';
 import { checkOutputPath, isLink, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
-import { DEFAULT_MODE, OWNED_PATH, ownedFile, ownedText, readOwned, sha256, type FileBody, type Owned } from './owned.ts';
+import { DEFAULT_MODE, OWNED_PATH, ownedFile, ownedPackage, ownedText, readOwned, sha256, type FileBody, type Owned } from './owned.ts';
 import { record } from '../core/plan/record.ts';
 import { decide, DEFAULT_DECIDE, type Action } from '../core/plan/decide.ts';
 import { renderFacts } from './disk-facts.ts';
@@ -194,6 +194,7 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
   return asWorkError(dir, () => {
     if (given.base) checkOutputPath(given.base, dir);
     refuseLink(dir);
+    refuseOtherPackage(dir, plan.spec.package);
     const state = readState(dir);
     const renders = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
     const { owned, recorded } = ownedOf(dir, renders, state);
@@ -211,8 +212,8 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
     for (const p of c.removed) next.delete(p);
     for (const [p, body] of desired) next.set(p, ownedFile(body));
     const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, desired.get(p)!]));
-    const text = ownedText(next);
-    if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
+    const text = ownedText(next, plan.spec.package);
+    if (!recorded || text !== readText(dir, OWNED_PATH)) writes.set(OWNED_PATH, text);
 
     // Each render's run/skip is the one rule every command uses (core/plan/decide.ts), on the
     // facts the run gathers too. The record changes only where a render's hash did: a no-op
@@ -241,30 +242,52 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
  * Writes one render's files (a build's render task) under the same rules: only into files
  * the tool wrote or that already hold these bytes, unless adopt; the record takes them.
  */
-export function writeRendered(dir: string, files: Map<string, string | FileBody>, owner: { renders: Iterable<RenderTask>; state: StateFile }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
+export function writeRendered(dir: string, files: Map<string, string | FileBody>, owner: { renders: Iterable<RenderTask>; state: StateFile; package?: string }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
   return asWorkError(dir, () => {
     refuseLink(dir);
+    if (owner.package !== undefined) refuseOtherPackage(dir, owner.package);
     const { owned, recorded } = ownedOf(dir, owner.renders, owner.state);
     const c = claim(dir, files, owned, [], { adopt: Boolean(o.adopt), overwrite: true });
     const next: Owned = new Map(owned);
     for (const p of c.removed) next.delete(p);
     for (const [p, body] of files) next.set(p, ownedFile(bodyOf(body)));
     const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, files.get(p)!]));
-    const text = ownedText(next);
-    if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
+    const text = ownedText(next, owner.package);
+    if (!recorded || text !== readText(dir, OWNED_PATH)) writes.set(OWNED_PATH, text);
     commitTree(dir, writes, c.removed, o.fs ?? realFs);
     return c.write;
   });
 }
 
 /** The files of a build's render tasks that a file the tool did not write would block (for a check before a run). */
-export function foreignInTheWay(dir: string, renders: RenderTask[], state: StateFile, adopt: boolean): void {
+export function foreignInTheWay(dir: string, renders: RenderTask[], state: StateFile, adopt: boolean, pkg?: string): void {
   asWorkError(dir, () => {
     refuseLink(dir);
+    if (pkg !== undefined) refuseOtherPackage(dir, pkg);
     if (!lstatOrNone(dir)) return;
     const { owned } = ownedOf(dir, renders, state);
     claim(dir, new Map(renders.flatMap((t) => t.files.map((f) => [f.path, fileBody(f)] as const))), owned, [], { adopt, overwrite: true });
   });
+}
+
+/**
+ * A directory whose record names another package is that package's tree (two specs whose
+ * `output.directory` meet, or one moved onto another's default directory): neither may
+ * replace or remove the other's files.
+ */
+function refuseOtherPackage(dir: string, pkg: string): void {
+  const other = ownedPackage(dir);
+  if (other !== undefined && other !== pkg) {
+    throw new UsageError(`cannot generate package "${pkg}" into ${dir}: it is package "${other}"'s generated directory (${join(dir, OWNED_PATH)} names it); give one of them another output.directory`);
+  }
+}
+
+function readText(dir: string, p: string): string | undefined {
+  try {
+    return readFileSync(join(dir, p), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** The tree and its record's directory are written into: neither may be a link. */
