@@ -39,6 +39,8 @@ export interface GenerateResult {
   removed: string[];
   /** Files the tool had not written (no record of them) that it owns from now on. */
   adopted: string[];
+  /** Files it wrote that left the spec after someone edited them: left in place, no longer its own. */
+  kept: string[];
   /** Each render task in scope, as decide() judged it before the write. */
   renders: RenderDecision[];
 }
@@ -204,11 +206,15 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
     const inScope = (p: string) =>
       opts.overwrite ||
       (p.includes('/') ? opts.dockerfiles : (DOC_FILES.has(p) && opts.docs) || (METADATA_FILES.has(p) && opts.metadata));
-    const removable = [...owned.keys()].filter((p) => !desired.has(p) && inScope(p));
+    const leaving = [...owned.keys()].filter((p) => !desired.has(p) && inScope(p));
+    // What it wrote and someone edited since is theirs now (a README taken over by hand when
+    // output.readme goes false): it stays, and the record lets go of it.
+    const kept = leaving.filter((p) => editedSince(join(dir, p), owned.get(p)!.sha256));
+    const removable = leaving.filter((p) => !kept.includes(p));
     const c = claim(dir, desired, owned, removable, { adopt: Boolean(given.adopt), overwrite: opts.overwrite });
 
     const next: Owned = new Map(owned);
-    for (const p of removable) next.delete(p);
+    for (const p of leaving) next.delete(p);
     for (const p of c.removed) next.delete(p);
     for (const [p, body] of desired) next.set(p, ownedFile(body));
     const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, desired.get(p)!]));
@@ -234,7 +240,7 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
 
     commitTree(dir, writes, c.removed, given.fs ?? realFs);
     removeStaleStaging(dir);
-    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort(), renders: decisions };
+    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort(), kept: kept.sort(), renders: decisions };
   });
 }
 
@@ -280,6 +286,13 @@ function refuseOtherPackage(dir: string, pkg: string): void {
   if (other !== undefined && other !== pkg) {
     throw new UsageError(`cannot generate package "${pkg}" into ${dir}: it is package "${other}"'s generated directory (${join(dir, OWNED_PATH)} names it); give one of them another output.directory`);
   }
+}
+
+/** A regular file whose bytes are no longer the ones recorded (a link or nothing there is not). */
+function editedSince(path: string, recorded: string): boolean {
+  const st = lstatOrNone(path);
+  if (!st?.isFile()) return false;
+  return sha256(readFileSync(path)) !== recorded;
 }
 
 function readText(dir: string, p: string): string | undefined {
