@@ -318,7 +318,8 @@ function removeStaleStaging(dir: string): void {
     return;
   }
   for (const n of names) {
-    if (!n.startsWith(STAGING_PREFIX)) continue;
+    // Only the exact name a commit stages under: at a repository root, `.staging-notes` is someone's.
+    if (!n.startsWith(STAGING_PREFIX) || !/^[1-9]\d*$/.test(n.slice(STAGING_PREFIX.length))) continue;
     const pid = Number(n.slice(STAGING_PREFIX.length));
     if (pid !== process.pid && alive(pid)) continue;
     rmSync(join(dir, n), { recursive: true, force: true });

@@ -39,7 +39,7 @@ function imageRepository(): { repo: string; git: (...args: string[]) => string }
   const repo = tempDir();
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' }).trim();
   git('init', '-q');
-  writeTree({ 'LICENSE': 'MIT\n', 'README.md': '# our images\n', 'generate-stackbrew-library.sh': '#!/bin/sh\n', 'other/Dockerfile': 'FROM scratch\n' }, repo);
+  writeTree({ 'LICENSE': 'MIT\n', 'README.md': '# our images\n', 'generate-stackbrew-library.sh': '#!/bin/sh\n', 'other/Dockerfile': 'FROM scratch\n', '.staging-notes/keep': 'mine\n' }, repo);
   git('add', '-A');
   git('commit', '-qm', 'theirs');
   return { repo, git };
@@ -63,11 +63,12 @@ describe('output.directory: the package directory anywhere under the generated r
     const record = JSON.parse(readFileSync(join(repo, OWNED_PATH), 'utf8')) as { package: string; files: Record<string, string> };
     expect(record.package).toBe('python');
     expect(Object.keys(record.files).sort()).toEqual(DIRS.map((d) => `${d}/Dockerfile`).sort());
-    expect(readdirSync(repo).sort()).toEqual(['.git', '.manager', '3.13', '3.14', 'LICENSE', 'README.md', 'generate-stackbrew-library.sh', 'other']);
+    // A name like the commit's staging directory, but not one (no pid), is the repository's too.
+    expect(readdirSync(repo).sort()).toEqual(['.git', '.manager', '.staging-notes', '3.13', '3.14', 'LICENSE', 'README.md', 'generate-stackbrew-library.sh', 'other']);
     // A rerun writes nothing; a regenerate with --overwrite still leaves the repository's files alone.
     const again = cli(['--spec-dir', root, 'generate', manifest, '--output', repo, '--overwrite']);
     expect(again.code, again.stderr).toBe(0);
-    expect(git('status', '--porcelain', '--', 'README.md', 'LICENSE', 'other', 'generate-stackbrew-library.sh')).toBe('');
+    expect(git('status', '--porcelain', '--', 'README.md', 'LICENSE', 'other', 'generate-stackbrew-library.sh', '.staging-notes')).toBe('');
     git('add', '3.13', '3.14', OWNED_PATH);
     git('commit', '-qm', 'generated');
     const lib = cli(['--spec-dir', root, 'export', 'library', manifest, '--output', repo]);
