@@ -344,7 +344,7 @@ const PROPERTY_DOCS: Record<string, { description: string; default?: unknown }> 
   'registries[*].readme': { description: 'Push the generated README.md to this registry\'s repository page.', default: false },
   'registries[*].region': { description: 'ECR: the AWS region.' },
   'output.directory': { description: 'The package\'s generated directory, relative to the generated root (`--output`, else the layout\'s `generated/`): `{package}` expands, and `.` is the generated root itself, as a docker-library repository keeps `<version>/<variant>/Dockerfile` at its top (with `--output` naming the repository). Two packages of one spec root may not name the same directory.', default: '{package}' },
-  'output.readme': { description: 'Write the generated README.md into the package directory; false leaves a README of the repository\'s own alone (a registry with `readme: true` then has none to push).', default: true },
+  'output.readme': { description: 'Write the generated README.md into the package directory; false leaves a README of the repository\'s own alone (a registry with `readme: true` is then an error: there is no README to push).', default: true },
   'output.versions': { description: 'Write the `versions` file (the package version) into the package directory.', default: true },
   build: { description: 'How builds run: workers, timeouts, caches, attestations, multi-platform strategy, CI runners.' },
   'build.max_workers': { description: 'Tasks run at once (--max-workers overrides).', default: 5 },
