@@ -95,8 +95,9 @@ function registerGithub(ci: Command, out: Output): void {
       .argument('<package>'),
   )
     .option('--write [file]', 'write the workflow (default .github/workflows/<package>-images.yml in the repository)')
+    .option('--output <dir>', 'generated root the workflow\'s builds write (default: the layout\'s), e.g. the repository root for a spec with output.directory "."')
     .action((pkg: string, o: Record<string, unknown>, cmd: Command) => {
-      const l = load(cmd.optsWithGlobals(), pkg, {}, out);
+      const l = load(cmd.optsWithGlobals(), pkg, { output: o['output'] as string | undefined }, out);
       const sel = selectionFrom(o);
       // Checked now, so a workflow never carries a selection that matches nothing.
       const selected = selectTasks(l.plan, sel);
@@ -112,7 +113,10 @@ function registerGithub(ci: Command, out: Output): void {
       ];
       const packageArgument = /\.ya?ml$/.test(pkg) ? rel(l.manifest) : pkg;
       const specDir = l.root === repoRoot ? undefined : rel(l.root);
-      const text = githubWorkflow(l.plan, { packageArg: packageArgument, paths, specDir, nodeDir, selection: selectionArgs(sel), selected, credentialDefaults: credentialDefaults() });
+      // The builds run at the repository root, so the generated root is named from there.
+      const output = o['output'] === undefined ? undefined : rel(resolve(String(o['output'])));
+      if (output?.startsWith('..')) throw new UsageError(`--output ${String(o['output'])} is outside the repository ${repoRoot}, where the workflow runs`);
+      const text = githubWorkflow(l.plan, { packageArg: packageArgument, paths, specDir, nodeDir, output, selection: selectionArgs(sel), selected, credentialDefaults: credentialDefaults() });
       const file = o['write'] === undefined ? undefined : typeof o['write'] === 'string' ? resolve(o['write']) : join(repoRoot, '.github', 'workflows', `${l.plan.spec.package}-images.yml`);
       if (file) writeFileAtomic(file, text);
       if (out.opts.json) out.json({ ok: true, package: l.plan.spec.package, file: file ?? null, workflow: text });

@@ -66,7 +66,7 @@ function registerContextCommand(program: Command, out: Output): void {
       try {
         // Through the tree's record, as generate writes: later generates keep what it names current.
         const renders = [...l.plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
-        writeRendered(l.packageDir, new Map(Object.entries(files)), { renders, state: readState(l.packageDir) });
+        writeRendered(l.packageDir, new Map(Object.entries(files)), { renders, state: readState(l.packageDir), package: l.plan.spec.package });
       } finally {
         lock.release();
       }
@@ -117,6 +117,7 @@ function registerGenerateCommand(program: Command, out: Output): void {
           if (out.opts.verbose) for (const f of res.written) out.debug(`  wrote ${f}`);
           if (out.opts.verbose) for (const f of res.removed) out.debug(`  removed ${f}`);
           if (out.opts.verbose) for (const f of res.adopted) out.debug(`  adopted ${f}`);
+          for (const f of res.kept) out.info(`kept ${f}: it left the spec, but was edited since manager wrote it; it is no longer manager's`);
           out.result(`${relative(process.cwd(), res.packageDir) || res.packageDir}: ${res.written.length} written, ${res.unchanged.length} unchanged, ${res.removed.length} removed${res.adopted.length ? `, ${res.adopted.length} adopted` : ''}`);
         }
       } finally {

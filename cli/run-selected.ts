@@ -36,7 +36,7 @@ async function runSelectedLocked(l: Loaded, out: Output, selected: Set<string>, 
   // A render would stop at a file manager did not write: refused before anything runs, as generate does.
   if (!opts.dryRun) {
     const renders = [...selected].map((id) => l.plan.tasks.get(id)!).filter((t): t is RenderTask => t.kind === 'render');
-    foreignInTheWay(l.packageDir, renders, readState(l.packageDir), Boolean(opts.adopt));
+    foreignInTheWay(l.packageDir, renders, readState(l.packageDir), Boolean(opts.adopt), l.plan.spec.package);
   }
   // listr2 draws to the terminal's width; one reporting 0 columns would get a character per line.
   for (const s of [process.stderr, process.stdout]) if (s.isTTY) s.columns = terminalColumns(s.columns);

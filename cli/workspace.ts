@@ -1,10 +1,11 @@
 // Where things are: the spec root, a package's manifest, its generated directory.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic } from '../core/base/diagnostics.ts';
 import { SpecError, UsageError } from '../core/base/errors.ts';
 import { planSpec, type Plan, type PlanOptions } from '../core/plan/plan.ts';
 import type { Spec } from '../core/load/spec.ts';
+import { packageDirectory } from '../core/load/layout.ts';
 import { loadSpec } from '../core/load/validate.ts';
 import { parseTarget } from '../core/plan/select.ts';
 import { runVariables } from '../core/load/placeholders.ts';
@@ -213,6 +214,7 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
     loaded.spec = applied.spec;
   }
   const genRoot = generatedRoot(root, opts.output && opts.output !== 'json' ? opts.output : undefined);
+  if (own && loaded.spec.output) refuseSharedDirectory(root, layout, manifest, loaded.spec, (m) => loadSpec(m, { ...extendsScope(globals, root, m), defaults: layout.defaults, templates: layout.templates?.(loadedName(m)) }).spec);
   // Said whenever it is not this tool's own layout, whose places `--help` already names.
   const said = `layout: ${layout.name} at ${root}${own && layout.defaults ? ` (shared spec ${relative(root, layout.defaults)})` : ''}; output to ${relative(root, genRoot) || '.'}/`;
   if (layout.name === 'manager') out.debug(said);
@@ -221,7 +223,41 @@ export function loadPackage(globals: Record<string, unknown>, pkg: string, opts:
   // Every command that may start a program loads its spec first: its registries' credentials
   // are known to the redactor before anything runs.
   registerSecrets({ env: process.env, spec: loaded.spec, root, envFile }, (l) => out.error(l));
-  return { root, envFile, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, loaded.spec.package) };
+  return { root, envFile, manifest, spec: loaded.spec, warnings: loaded.diagnostics, packageDir: join(genRoot, packageDirectory(loaded.spec)) };
+}
+
+/** Every manifest the layout holds, one per package name it can be asked for. */
+export function layoutManifests(root: string, layout: Layout): string[] {
+  const names = new Set<string>();
+  const yaml = (dir: string) => (isDirectory(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')) : []);
+  const subdirs = (dir: string) => (isDirectory(dir) ? readdirSync(dir).filter((f) => existsSync(join(dir, f, 'manifest.yaml'))) : []);
+  const folders = layout.name === 'manager' ? ['manifests', 'manifest'] : [join('docker', 'manifest')];
+  for (const f of folders) for (const n of yaml(join(root, f))) names.add(n);
+  if (layout.name === 'manager') for (const n of [...subdirs(root), ...subdirs(join(root, 'examples'))]) names.add(n);
+  const out = new Set<string>();
+  for (const n of names) {
+    const found = layout.manifests(n).find((p) => existsSync(p));
+    if (found) out.add(found);
+  }
+  return [...out];
+}
+
+/**
+ * One generated directory, one package: its record and state name one package's files.
+ * Checked when the spec moves its directory (`output.directory`); a package that keeps the
+ * default one meets a package that moved there at the write (tasks/owned.ts's record names
+ * its package). A sibling manifest that does not load claims nothing.
+ */
+function refuseSharedDirectory(root: string, layout: Layout, manifest: string, spec: Spec, loadOther: (manifest: string) => Spec | undefined): void {
+  const mine = packageDirectory(spec);
+  for (const other of layoutManifests(root, layout)) {
+    if (other === manifest) continue;
+    const o = loadOther(other);
+    if (!o || o.package === spec.package || packageDirectory(o) !== mine) continue;
+    throw new UsageError(
+      `packages "${spec.package}" (${relative(root, manifest)}) and "${o.package}" (${relative(root, other)}) both generate into ${mine || '.'} (of the generated root); give one of them another output.directory`,
+    );
+  }
 }
 
 /** Plans a loaded package; the plan's own warnings are printed. */

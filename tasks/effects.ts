@@ -45,7 +45,7 @@ export function isPushHiccup(output: string): boolean {
 function render(r: Run, t: RenderTask, d: Decision): TaskResult {
   const started = performance.now();
   const renders = [...r.plan.tasks.values()].filter((x): x is RenderTask => x.kind === 'render');
-  writeRendered(r.opts.packageDir, new Map(t.files.map((f) => [f.path, fileBody(f)])), { renders, state: r.state }, { adopt: r.opts.adopt });
+  writeRendered(r.opts.packageDir, new Map(t.files.map((f) => [f.path, fileBody(f)])), { renders, state: r.state, package: r.plan.spec.package }, { adopt: r.opts.adopt });
   return r.succeed(t, 'ran', performance.now() - started, d);
 }
 

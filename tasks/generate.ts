@@ -11,7 +11,7 @@ import { alive, hasContent } from './atomic.ts';
 import { commitTree, realFs, STAGING_PREFIX, type CommitFs } from './commit.ts';
 import { checkOutputPath, isLink, lstatOrNone } from './links.ts';
 import { metadataFiles } from './metadata.ts';
-import { DEFAULT_MODE, OWNED_PATH, ownedFile, ownedText, readOwned, sha256, type FileBody, type Owned } from './owned.ts';
+import { DEFAULT_MODE, OWNED_PATH, ownedFile, ownedPackage, ownedText, readOwned, sha256, type FileBody, type Owned } from './owned.ts';
 import { record } from '../core/plan/record.ts';
 import { decide, DEFAULT_DECIDE, type Action } from '../core/plan/decide.ts';
 import { renderFacts } from './disk-facts.ts';
@@ -39,6 +39,8 @@ export interface GenerateResult {
   removed: string[];
   /** Files the tool had not written (no record of them) that it owns from now on. */
   adopted: string[];
+  /** Files it wrote that left the spec after someone edited them: left in place, no longer its own. */
+  kept: string[];
   /** Each render task in scope, as decide() judged it before the write. */
   renders: RenderDecision[];
 }
@@ -194,6 +196,7 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
   return asWorkError(dir, () => {
     if (given.base) checkOutputPath(given.base, dir);
     refuseLink(dir);
+    refuseOtherPackage(dir, plan.spec.package);
     const state = readState(dir);
     const renders = [...plan.tasks.values()].filter((t): t is RenderTask => t.kind === 'render');
     const { owned, recorded } = ownedOf(dir, renders, state);
@@ -203,16 +206,20 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
     const inScope = (p: string) =>
       opts.overwrite ||
       (p.includes('/') ? opts.dockerfiles : (DOC_FILES.has(p) && opts.docs) || (METADATA_FILES.has(p) && opts.metadata));
-    const removable = [...owned.keys()].filter((p) => !desired.has(p) && inScope(p));
+    const leaving = [...owned.keys()].filter((p) => !desired.has(p) && inScope(p));
+    // What it wrote and someone edited since is theirs now (a README taken over by hand when
+    // output.readme goes false): it stays, and the record lets go of it.
+    const kept = leaving.filter((p) => editedSince(join(dir, p), owned.get(p)!.sha256));
+    const removable = leaving.filter((p) => !kept.includes(p));
     const c = claim(dir, desired, owned, removable, { adopt: Boolean(given.adopt), overwrite: opts.overwrite });
 
     const next: Owned = new Map(owned);
-    for (const p of removable) next.delete(p);
+    for (const p of leaving) next.delete(p);
     for (const p of c.removed) next.delete(p);
     for (const [p, body] of desired) next.set(p, ownedFile(body));
     const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, desired.get(p)!]));
-    const text = ownedText(next);
-    if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
+    const text = ownedText(next, plan.spec.package);
+    if (!recorded || text !== readText(dir, OWNED_PATH)) writes.set(OWNED_PATH, text);
 
     // Each render's run/skip is the one rule every command uses (core/plan/decide.ts), on the
     // facts the run gathers too. The record changes only where a render's hash did: a no-op
@@ -233,7 +240,7 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
 
     commitTree(dir, writes, c.removed, given.fs ?? realFs);
     removeStaleStaging(dir);
-    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort(), renders: decisions };
+    return { packageDir: dir, written: c.write.sort(), unchanged: c.unchanged.sort(), removed: c.removed.sort(), adopted: c.adopted.sort(), kept: kept.sort(), renders: decisions };
   });
 }
 
@@ -241,30 +248,59 @@ export function generate(plan: Plan, given: GenerateOptions): GenerateResult {
  * Writes one render's files (a build's render task) under the same rules: only into files
  * the tool wrote or that already hold these bytes, unless adopt; the record takes them.
  */
-export function writeRendered(dir: string, files: Map<string, string | FileBody>, owner: { renders: Iterable<RenderTask>; state: StateFile }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
+export function writeRendered(dir: string, files: Map<string, string | FileBody>, owner: { renders: Iterable<RenderTask>; state: StateFile; package?: string }, o: { adopt?: boolean; fs?: CommitFs } = {}): string[] {
   return asWorkError(dir, () => {
     refuseLink(dir);
+    if (owner.package !== undefined) refuseOtherPackage(dir, owner.package);
     const { owned, recorded } = ownedOf(dir, owner.renders, owner.state);
     const c = claim(dir, files, owned, [], { adopt: Boolean(o.adopt), overwrite: true });
     const next: Owned = new Map(owned);
     for (const p of c.removed) next.delete(p);
     for (const [p, body] of files) next.set(p, ownedFile(bodyOf(body)));
     const writes = new Map<string, string | FileBody>(c.write.map((p) => [p, files.get(p)!]));
-    const text = ownedText(next);
-    if (!recorded || text !== ownedText(owned)) writes.set(OWNED_PATH, text);
+    const text = ownedText(next, owner.package);
+    if (!recorded || text !== readText(dir, OWNED_PATH)) writes.set(OWNED_PATH, text);
     commitTree(dir, writes, c.removed, o.fs ?? realFs);
     return c.write;
   });
 }
 
 /** The files of a build's render tasks that a file the tool did not write would block (for a check before a run). */
-export function foreignInTheWay(dir: string, renders: RenderTask[], state: StateFile, adopt: boolean): void {
+export function foreignInTheWay(dir: string, renders: RenderTask[], state: StateFile, adopt: boolean, pkg?: string): void {
   asWorkError(dir, () => {
     refuseLink(dir);
+    if (pkg !== undefined) refuseOtherPackage(dir, pkg);
     if (!lstatOrNone(dir)) return;
     const { owned } = ownedOf(dir, renders, state);
     claim(dir, new Map(renders.flatMap((t) => t.files.map((f) => [f.path, fileBody(f)] as const))), owned, [], { adopt, overwrite: true });
   });
+}
+
+/**
+ * A directory whose record names another package is that package's tree (two specs whose
+ * `output.directory` meet, or one moved onto another's default directory): neither may
+ * replace or remove the other's files.
+ */
+function refuseOtherPackage(dir: string, pkg: string): void {
+  const other = ownedPackage(dir);
+  if (other !== undefined && other !== pkg) {
+    throw new UsageError(`cannot generate package "${pkg}" into ${dir}: it is package "${other}"'s generated directory (${join(dir, OWNED_PATH)} names it); give one of them another output.directory`);
+  }
+}
+
+/** A regular file whose bytes are no longer the ones recorded (a link or nothing there is not). */
+function editedSince(path: string, recorded: string): boolean {
+  const st = lstatOrNone(path);
+  if (!st?.isFile()) return false;
+  return sha256(readFileSync(path)) !== recorded;
+}
+
+function readText(dir: string, p: string): string | undefined {
+  try {
+    return readFileSync(join(dir, p), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** The tree and its record's directory are written into: neither may be a link. */
@@ -282,7 +318,8 @@ function removeStaleStaging(dir: string): void {
     return;
   }
   for (const n of names) {
-    if (!n.startsWith(STAGING_PREFIX)) continue;
+    // Only the exact name a commit stages under: at a repository root, `.staging-notes` is someone's.
+    if (!n.startsWith(STAGING_PREFIX) || !/^[1-9]\d*$/.test(n.slice(STAGING_PREFIX.length))) continue;
     const pid = Number(n.slice(STAGING_PREFIX.length));
     if (pid !== process.pid && alive(pid)) continue;
     rmSync(join(dir, n), { recursive: true, force: true });

@@ -1,6 +1,7 @@
-// The record of what the tool wrote into a generated tree: every path with the sha256 of the
-// content written, and the mode of each file not written 0644. Only what it names is ever replaced or removed, so a tree can sit in a
-// repository beside hand-written files (other platforms' Dockerfiles, a README of its own).
+// The record of what the tool wrote into a generated tree: the package it belongs to, every
+// path with the sha256 of the content written, and the mode of each file not written 0644.
+// Only what it names is ever replaced or removed, so a tree can sit in a repository beside
+// hand-written files (other platforms' Dockerfiles, a README of its own).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,11 +60,26 @@ export function readOwned(dir: string): Owned | undefined {
   }
 }
 
-export function ownedText(owned: Owned): string {
+/**
+ * The package whose files the record names; undefined for a record that names none (written
+ * before records named their package, always into the package's own `<root>/<package>/`).
+ */
+export function ownedPackage(dir: string): string | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dir, OWNED_PATH), 'utf8')) as { package?: unknown };
+    return typeof parsed.package === 'string' ? parsed.package : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function ownedText(owned: Owned, pkg?: string): string {
   const paths = [...owned.keys()].sort();
   const files = Object.fromEntries(paths.map((p) => [p, owned.get(p)!.sha256]));
   // Beside `files`, so a record without modes reads (and is written) as before.
   const moded = paths.filter((p) => owned.get(p)!.mode !== undefined && owned.get(p)!.mode !== DEFAULT_MODE);
   const modes = Object.fromEntries(moded.map((p) => [p, owned.get(p)!.mode!.toString(8).padStart(4, '0')]));
-  return JSON.stringify(moded.length ? { version: OWNED_VERSION, files, modes } : { version: OWNED_VERSION, files }, null, 2) + '\n';
+  // The package first: a directory another package's spec moves into is refused by its name.
+  const head = pkg === undefined ? { version: OWNED_VERSION } : { version: OWNED_VERSION, package: pkg };
+  return JSON.stringify(moded.length ? { ...head, files, modes } : { ...head, files }, null, 2) + '\n';
 }

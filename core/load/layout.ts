@@ -114,3 +114,25 @@ export function checkDirectories(
     if (d === 'docs') error(['directory'], 'directory "docs" is taken by the package docs (README.md, versions); name it otherwise');
   }
 }
+
+/**
+ * The package's generated directory, relative to the generated root: `output.directory` with
+ * `{package}` expanded, '' for the root itself; the package name when the spec sets none.
+ */
+export function packageDirectory(spec: Pick<Spec, 'package' | 'output'>): string {
+  const template = spec.output?.directory;
+  if (template === undefined) return spec.package;
+  const dir = template.split('{package}').join(spec.package);
+  return dir.split('/').filter((s) => s !== '.' && s !== '').join('/');
+}
+
+/** `output.directory`: `.` or a relative path of names, where only `{package}` expands. */
+export function checkPackageDirectory(template: string, error: (message: string) => void): void {
+  const other = templatePlaceholders(template).filter((r) => r !== 'package');
+  if (other.length) error(`output.directory uses {${other[0]}}: only {package} expands in the package's directory`);
+  const literal = template.split('{package}').join('x');
+  if (literal === '.' || literal === './') return;
+  if (literal.startsWith('/') || literal.replace(/\/$/, '').split('/').some((s) => !SEGMENT.test(s))) {
+    error(`output.directory "${template}" must be "." (the generated root itself) or a relative path of names (letters, digits, . _ -), without empty or '..' parts`);
+  }
+}

@@ -263,6 +263,11 @@ export function buildSchema(mode: Mode) {
     publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
     directory: z.string().min(1).optional()
       .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}` and per-value axes expand (default `{distro}/{release}`, then each per-value axis).'),
+    output: z.strictObject({
+      directory: z.string().min(1).optional(),
+      readme: z.boolean().optional(),
+      versions: z.boolean().optional(),
+    }).optional().describe('Where the package\'s generated tree goes and which package files it holds beside the image directories.'),
     library: z.strictObject({
       maintainers: z.array(z.string().min(1)).min(1).describe('`Name <email> (@github)`, as the official-images library file writes them.'),
       git_repo: z.string().min(1).describe('The repository holding the generated tree (GitRepo).'),
@@ -338,6 +343,9 @@ const PROPERTY_DOCS: Record<string, { description: string; default?: unknown }> 
   'registries[*].credentials.token_env': { description: 'Variable holding an API token (README pushes where the kind needs one).' },
   'registries[*].readme': { description: 'Push the generated README.md to this registry\'s repository page.', default: false },
   'registries[*].region': { description: 'ECR: the AWS region.' },
+  'output.directory': { description: 'The package\'s generated directory, relative to the generated root (`--output`, else the layout\'s `generated/`): `{package}` expands, and `.` is the generated root itself, as a docker-library repository keeps `<version>/<variant>/Dockerfile` at its top (with `--output` naming the repository). Two packages of one spec root may not name the same directory.', default: '{package}' },
+  'output.readme': { description: 'Write the generated README.md into the package directory; false leaves a README of the repository\'s own alone (a registry with `readme: true` is then an error: there is no README to push).', default: true },
+  'output.versions': { description: 'Write the `versions` file (the package version) into the package directory.', default: true },
   build: { description: 'How builds run: workers, timeouts, caches, attestations, multi-platform strategy, CI runners.' },
   'build.max_workers': { description: 'Tasks run at once (--max-workers overrides).', default: 5 },
   'build.timeout': { description: 'Seconds per build or test task (--timeout overrides).', default: 3600 },

@@ -222,6 +222,12 @@ export interface Spec {
   publish: string[];
   /** Template of each generated directory (`{python}/{distro}`); undefined: `{distro}/{release}` and per-value axes. */
   directory?: string;
+  /**
+   * `output:`: the package's generated directory (relative to the generated root, `{package}`
+   * expanded, `.` the root itself) and whether README.md and versions are written there;
+   * absent: `{package}`, both written.
+   */
+  output?: { directory: string; readme: boolean; versions: boolean };
   /** The official-images library file's header, for `export library`. */
   library?: { maintainers: string[]; gitRepo: string; builder?: string };
   build: BuildSettings;

@@ -25,7 +25,7 @@ import {
   type TagTemplate,
 } from './spec.ts';
 import { tagVariables, templateVariables } from './placeholders.ts';
-import { checkDirectoryTemplate, GENERATED_FILES } from './layout.ts';
+import { checkDirectoryTemplate, checkPackageDirectory, GENERATED_FILES } from './layout.ts';
 import { checkDistroImage, normalizeAxes, normalizeExcludes, restrictDistroAxes, restrictReleaseAxes } from './axes.ts';
 import { dict, withoutPrototypes } from '../base/dicts.ts';
 
@@ -281,6 +281,7 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
   checkTemplatesExist(ctx, templatesDir, distros, releases);
   if (raw.directory !== undefined) checkDirectoryTemplate(raw.directory, { axes }, (path, message, about) => report.error(path, message, 'value', about));
   checkCacheLocations(ctx, axes);
+  const output = normalizeOutput(ctx, registries, publish);
 
   return {
     package: raw.package,
@@ -299,11 +300,29 @@ function normalize(input: Omit<Normalizing, 'gone' | 'archNames'> & { removed: R
     registries,
     publish: publish.filter((p) => registries[p]),
     directory: raw.directory,
+    ...(output ? { output } : {}),
     library: raw.library ? { maintainers: raw.library.maintainers, gitRepo: raw.library.git_repo, builder: raw.library.builder } : undefined,
     build: buildSettings(raw),
     vars: { ...(raw.vars ?? {}), ...variablesFrom(report, raw.variables, raw.vars, opts.env) },
     source: { manifest, files, locations: locs, merged: raw as unknown as Record<string, unknown> },
   };
+}
+
+/**
+ * `output:`, when written. A registry that pushes the README needs the README: with
+ * `output.readme: false` there is none in the tree to show for what was pushed.
+ */
+function normalizeOutput({ raw, report }: Normalizing, registries: Record<string, Registry>, publish: string[]): Spec['output'] {
+  if (!raw.output) return undefined;
+  const o = raw.output;
+  if (o.directory !== undefined) checkPackageDirectory(o.directory, (message) => report.error(['output', 'directory'], message, 'value'));
+  const readme = o.readme ?? true;
+  if (!readme) {
+    for (const name of publish) {
+      if (registries[name]?.readme) report.error(['registries', name, 'readme'], `registry "${name}" pushes the README, but output.readme: false writes none; set output.readme: true or drop readme: true here`, 'value');
+    }
+  }
+  return { directory: o.directory ?? '{package}', readme, versions: o.versions ?? true };
 }
 
 /** Releases, parents before children; undefined when the parents form a cycle (reported). */

@@ -82,7 +82,7 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   if (errors.length) throw new SpecError([...warnings, ...errors]);
 
   const { manifests, unpinned } = planBuilds(spec, expansion, (v) => renders.get(renderKey(v.dir, v.dockerfile))!, tasks, opts.multiPlatform === 'single');
-  if (docsTask) for (const r of planReadmes(spec, docsTask, manifests)) add(r);
+  if (docsTask?.files.some((f) => f.path === 'README.md')) for (const r of planReadmes(spec, docsTask, manifests)) add(r);
 
   const graph = new DirectedGraph<{ task: Task }>();
   for (const t of tasks.values()) graph.addNode(t.id, { task: t });
@@ -264,8 +264,13 @@ const modeText = (mode: number | undefined) => (mode ?? DEFAULT_MODE).toString(8
 
 const specAt = (spec: Spec, at: string[]) => locate(spec.source.locations, at) ?? { file: spec.source.manifest, line: 1, column: 1 };
 
-/** Package docs: README.md and versions, from the spec's README template or the built-in one. */
+/**
+ * Package docs: README.md and versions, from the spec's README template or the built-in one;
+ * none when `output:` switches both off.
+ */
 function planDocs(spec: Spec, variants: Variant[], renderer: Renderer, errors: Diagnostic[]): RenderTask | undefined {
+  const wanted = { readme: spec.output?.readme ?? true, versions: spec.output?.versions ?? true };
+  if (!wanted.readme && !wanted.versions) return undefined;
   const docs = docsContext(spec, variants);
   const own = join(spec.templatesDir, 'README.md.eta');
   const docsRenderer = existsSync(own) ? renderer : new Renderer(BUILTIN_TEMPLATES);
@@ -273,10 +278,12 @@ function planDocs(spec: Spec, variants: Variant[], renderer: Renderer, errors: D
     const r = docsRenderer.render('README.md', docs);
     const versions = `${spec.version ?? ''}\n`;
     const files: RenderedFile[] = [
-      { path: 'README.md', content: r.content, sha256: sha256(r.content) },
-      { path: 'versions', content: versions, sha256: sha256(versions) },
+      ...(wanted.readme ? [{ path: 'README.md', content: r.content, sha256: sha256(r.content) }] : []),
+      ...(wanted.versions ? [{ path: 'versions', content: versions, sha256: sha256(versions) }] : []),
     ];
     const parts: Record<string, string> = { context: hashValue(docs), engine: sha256(ENGINE_VERSION) };
+    // Which files the task writes is part of what it is; both (the default) keeps the hash it always had.
+    if (!wanted.readme || !wanted.versions) parts['files'] = sha256(files.map((f) => f.path).join('\n'));
     for (const [p, h] of Object.entries(r.sources)) parts[`template:${p}`] = h;
     return { kind: 'render', id: `render:${spec.package}/docs`, deps: [], hash: combine(parts), dir: '', files, data: docs };
   } catch (e) {

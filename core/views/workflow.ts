@@ -35,6 +35,8 @@ export interface WorkflowOptions {
   specDir?: string;
   /** The directory holding package.json (and the installed manager), relative to the repository root. */
   nodeDir?: string;
+  /** The generated root every build writes to, relative to the repository root, when it is not the layout's (`.` for a package generated at the top). */
+  output?: string;
   /** Selection flags the workflow passes to every build and matrix command (default `--all`). */
   selection?: string[];
   /** What those flags select, to size the matrix batches (default: everything). */
@@ -132,6 +134,8 @@ interface Shared {
   o: WorkflowOptions;
   manager: string;
   pkg: string;
+  /** `manager build <package>`, with the generated root when the workflow names one. */
+  build: string;
   sel: string;
   registries: Registry[];
   stagingRegistry?: Registry;
@@ -163,6 +167,7 @@ function shared(plan: Plan, o: WorkflowOptions): Shared {
     o,
     manager,
     pkg: shq(o.packageArg),
+    build: `${manager} build ${shq(o.packageArg)}${o.output ? ` --output ${shq(o.output)}` : ''}`,
     sel: selection.length ? selection.map(shq).join(' ') : '--all',
     registries,
     stagingRegistry,
@@ -212,7 +217,7 @@ function pullRequestJobs(c: Shared): Record<string, unknown> {
         ...c.setup,
         // Spec errors become annotations on the spec's lines; the dry run shows the plan without credentials.
         { run: `${manager} validate ${pkg}` },
-        { run: `${manager} build ${pkg} ${sel} --dry-run --offline` },
+        { run: `${c.build} ${sel} --dry-run --offline` },
         // Anonymous lookups: a public repository answers them; a private one refuses, and every
         // selected chain is built, as the command's warning says.
         matrixCommand(c, ' --assume-missing'),
@@ -227,7 +232,7 @@ function pullRequestJobs(c: Shared): Record<string, unknown> {
   for (let i = 0; i < c.batches; i++) {
     jobs[batchName(c, 'pr-build', i)] = chainJob(c, 'validate', i, READ, [
       { uses: ACTIONS.setupBuildx.uses, with: { driver: 'docker' } },
-      { name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${manager} build ${pkg} --load --multi-platform split${plan.spec.build.attest ? ' --provenance false --sbom false' : ''} --only "$ONLY"` },
+      { name: 'Build and test this chain', env: { ONLY: '${{ matrix.only }}' }, run: `${c.build} --load --multi-platform split${plan.spec.build.attest ? ' --provenance false --sbom false' : ''} --only "$ONLY"` },
     ], wholeChainMinutes(plan, c.selected));
   }
   return jobs;
@@ -235,7 +240,7 @@ function pullRequestJobs(c: Shared): Record<string, unknown> {
 
 /** The default branch and tags: plan with the registry, build each chain into staging, publish. */
 function publishingJobs(c: Shared): Record<string, unknown> {
-  const { plan, o, manager, pkg, sel, stagingRegistry } = c;
+  const { plan, o, sel, stagingRegistry } = c;
   const spec = plan.spec;
   const jobs: Record<string, unknown> = {
     plan: {
@@ -261,7 +266,7 @@ function publishingJobs(c: Shared): Record<string, unknown> {
       ...(stagingRegistry ? [loginStep(stagingRegistry, o.credentialDefaults)] : []),
       // Per-platform jobs push only content-addressed staging tags. The matrix names
       // per-platform builds, so split is fixed; matrix values reach the script through env.
-      { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}', ...buildSecretsEnv(plan) }, run: `${manager} build ${pkg} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
+      { name: 'Build this chain', env: { ONLY: '${{ matrix.only }}', ...buildSecretsEnv(plan) }, run: `${c.build} --multi-platform split${spec.build.cache ? '' : ' --cache-type gha'} --only "$ONLY"` },
     ]);
   }
   const buildNeeds = Array.from({ length: c.batches }, (_, i) => batchName(c, 'build', i));
@@ -277,7 +282,7 @@ function publishingJobs(c: Shared): Record<string, unknown> {
       { uses: ACTIONS.setupBuildx.uses },
       ...c.registries.map((r) => loginStep(r, o.credentialDefaults)),
       // Every build is found in the registry by its hash; this merges manifests and pushes READMEs.
-      { name: 'Publish tags and READMEs', ...(Object.keys(readme).length ? { env: readme } : {}), run: `${manager} build ${pkg} --multi-platform split ${sel}` },
+      { name: 'Publish tags and READMEs', ...(Object.keys(readme).length ? { env: readme } : {}), run: `${c.build} --multi-platform split ${sel}` },
     ],
   };
   return jobs;
