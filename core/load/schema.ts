@@ -108,6 +108,8 @@ function releaseSchema(req: Req) {
     description: z.string().optional(),
     parent: z.union([name('a release name'), z.null()]).optional().describe('The release this one builds FROM; omit or null for a root.'),
     dockerfile: z.string().min(1).optional().describe('Template name for the Dockerfile (default `<release>.Dockerfile`).'),
+    path: z.string().min(1).optional()
+      .describe('The release\'s part of its images\' directories, `{release.path}` in `directory` (default: the release name): a relative path such as `runtime/cudnn`, which may lie inside another release\'s directory (that build context then leaves it out); `{distro}`, `{alias}`, `{family}`, `{package}` and per-value axes expand.'),
     files: z.array(fileSpec).optional(),
     tags: req(z.array(tagSpec).min(1)),
     axes: z.array(axisName).optional().describe('Axes this release (and its children) expand over, beyond those it inherits.'),
