@@ -73,7 +73,7 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * its values, so it cannot name a directory). A release's `path` may use the same but the
  * release itself.
  */
-export function checkDirectoryTemplate(template: string, spec: Pick<Spec, 'axes'>, error: (path: SpecPath, message: string, about?: string) => void, at: { path: SpecPath; what: string } = { path: ['directory'], what: 'directory' }): void {
+export function checkDirectoryTemplate(template: string, spec: Pick<Spec, 'axes'>, error: (path: SpecPath, message: string, about?: string) => void, at: { path: SpecPath; what: 'directory' | 'path' } = { path: ['directory'], what: 'directory' }): void {
   const ofRelease = at.what === 'path';
   const fixed = ofRelease ? ['distro', 'alias', 'family', 'package'] : ['distro', 'alias', 'family', 'release', 'package'];
   const { what } = at;
