@@ -264,7 +264,7 @@ export function buildSchema(mode: Mode) {
     registries: z.record(name('a registry name'), registrySchema(req)).optional(),
     publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
     directory: z.string().min(1).optional()
-      .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}` and per-value axes expand (default `{distro}/{release}`, then each per-value axis).'),
+      .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}`, `{release.path}` (a release\'s `path`, such as `runtime/cudnn`) and per-value axes expand (default `{distro}/{release.path}`, then each per-value axis). A directory may hold another; its generated .dockerignore leaves the inner one out of its build context.'),
     library: z.strictObject({
       maintainers: z.array(z.string().min(1)).min(1).describe('`Name <email> (@github)`, as the official-images library file writes them.'),
       git_repo: z.string().min(1).describe('The repository holding the generated tree (GitRepo).'),
