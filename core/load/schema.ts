@@ -108,6 +108,8 @@ function releaseSchema(req: Req) {
     description: z.string().optional(),
     parent: z.union([name('a release name'), z.null()]).optional().describe('The release this one builds FROM; omit or null for a root.'),
     dockerfile: z.string().min(1).optional().describe('Template name for the Dockerfile (default `<release>.Dockerfile`).'),
+    path: z.string().min(1).optional()
+      .describe('The release\'s part of its images\' directories, `{release.path}` in `directory` (default: the release name): a relative path such as `runtime/cudnn`, which may lie inside another release\'s directory (that build context then leaves it out); `{distro}`, `{alias}`, `{family}`, `{package}` and per-value axes expand.'),
     files: z.array(fileSpec).optional(),
     tags: req(z.array(tagSpec).min(1)),
     axes: z.array(axisName).optional().describe('Axes this release (and its children) expand over, beyond those it inherits.'),
@@ -262,7 +264,7 @@ export function buildSchema(mode: Mode) {
     registries: z.record(name('a registry name'), registrySchema(req)).optional(),
     publish: z.array(z.string()).optional().describe('Registry names this package pushes to (default: all).'),
     directory: z.string().min(1).optional()
-      .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}` and per-value axes expand (default `{distro}/{release}`, then each per-value axis).'),
+      .describe('Where each generated Dockerfile goes, relative to the package\'s generated directory: `{distro}`, `{alias}`, `{family}`, `{release}`, `{release.path}` (a release\'s `path`, such as `runtime/cudnn`) and per-value axes expand (default `{distro}/{release.path}`, then each per-value axis). A directory may hold another; its generated .dockerignore leaves the inner one out of its build context.'),
     output: z.strictObject({
       directory: z.string().min(1).optional(),
       readme: z.boolean().optional(),

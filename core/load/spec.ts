@@ -88,6 +88,8 @@ export interface Release {
   name: string;
   description?: string;
   parent?: string;
+  /** The release's part of its images' directories, `{release.path}`: the name, or a relative path such as `runtime/cudnn`. */
+  path: string;
   dockerfile: string;
   files: FileTemplate[];
   tags: TagTemplate[];

@@ -354,6 +354,7 @@ function normalizeReleases(ctx: Normalizing, axes: Record<string, Axis>, release
     const r = ctx.raw.releases[name]!;
     const parent = r.parent ? releases[r.parent] : undefined;
     releases[name] = normalizeRelease(ctx, axes, name, r, parent, everywhere);
+    if (r.path !== undefined) checkDirectoryTemplate(r.path, { axes }, (path, message, about) => ctx.report.error(path, message, 'value', about), { path: ['releases', name, 'path'], what: 'path' });
     checkReleasePlaceholders(ctx, axes, name, r, releases[name]!);
     releases[name]!.files.forEach((f, i) => checkFile(ctx.report, axes, ['releases', name, 'files', i], f, r.files![i]!.mode));
   }
@@ -384,6 +385,7 @@ function normalizeRelease(
     description: r.description,
     parent,
     dockerfile: r.dockerfile ?? `${name}.Dockerfile`,
+    path: r.path ?? name,
     files: normalizeFiles(r.files),
     tags,
     axes: uniq([...inherited, ...ownAxes]),

@@ -4,7 +4,7 @@ import type { Diagnostic, SpecPath } from '../base/diagnostics.ts';
 import { formatPath } from '../base/diagnostics.ts';
 import { locate } from '../load/source.ts';
 import type { Distro, DistroRelease, GitRef, Release, Spec, Vars } from '../load/spec.ts';
-import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templateVariables, type Defaults, type Scope } from '../load/placeholders.ts';
+import { MissingVariable, TAG_RE, expandTemplate, tagApplies, templatePlaceholders, templateVariables, type Defaults, type Scope } from '../load/placeholders.ts';
 import { checkDirectories, dockerfileName, fixedImage, generatedDirectory } from '../load/layout.ts';
 
 export interface Variant {
@@ -254,10 +254,11 @@ function expandVariant(ctx: Expanding, distro: Distro, rname: string, rel: Relea
   const tests = expandTests(ctx, scoped);
   let dir: string;
   try {
-    dir = generatedDirectory(spec, distro, rname, axes);
+    dir = generatedDirectory(spec, distro, rel, axes);
   } catch (e) {
     if (!(e instanceof MissingVariable)) throw e;
-    error(['directory'], `directory uses {${e.variable}}, but release "${rname}" does not expand over axis "${e.variable}"`);
+    const inPath = rel.path !== rname && templatePlaceholders(rel.path).includes(e.variable);
+    error(inPath ? ['releases', rname, 'path'] : ['directory'], `${inPath ? 'path' : 'directory'} uses {${e.variable}}, but release "${rname}" does not expand over axis "${e.variable}"`);
     dir = key;
   }
   return {

@@ -11,6 +11,7 @@ import { SpecError } from '../base/errors.ts';
 import { expand, type Excluded, type Variant } from '../matrix/expand.ts';
 import { fromCheckDiagnostic, type SourceText } from '../render/from-parent.ts';
 import { combine, hashValue, sha256 } from '../base/hash.ts';
+import { nestedDirectories, nestedIgnore } from '../load/layout.ts';
 import { publishRepositories } from '../load/repositories.ts';
 import { ENGINE_VERSION, Renderer, TemplateError } from '../render/render.ts';
 import type { Spec } from '../load/spec.ts';
@@ -106,11 +107,12 @@ function planRenders(spec: Spec, variants: Variant[], renderer: Renderer, errors
   /** Directory → how many Dockerfiles it holds (more than one with a per-file axis). */
   const dockerfilesIn = new Map<string, number>();
   for (const vs of byFile.values()) dockerfilesIn.set(vs[0]!.dir, (dockerfilesIn.get(vs[0]!.dir) ?? 0) + 1);
+  const dirs = [...dockerfilesIn.keys()];
   const renders = new Map<string, RenderTask>();
   /** Support file → its content, mode and the render that wrote it: every render that writes it must agree. */
   const support = new Map<string, { sha256: string; mode?: number; by: string; dir: string }>();
   for (const [key, vs] of byFile) {
-    const task = planRender(spec, vs, renderer, errors, (dockerfilesIn.get(vs[0]!.dir) ?? 0) > 1);
+    const task = planRender(spec, vs, renderer, errors, (dockerfilesIn.get(vs[0]!.dir) ?? 0) > 1, nestedDirectories(vs[0]!.dir, dirs));
     checkSupportFiles(spec, task, support, errors);
     renders.set(key, task);
   }
@@ -130,8 +132,11 @@ function forImage(d: Diagnostic, vs: Variant[], file: string, sub: string[]): Di
   return { ...d, path: formatPath(['distros', distro, 'releases', release, ...sub]), message: `${d.message} (rendering ${file} for distro ${distro}, release ${release}${values})` };
 }
 
-/** The render task of one Dockerfile and the files beside it; `shared` when its directory holds other Dockerfiles too. */
-function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagnostic[], shared: boolean): RenderTask {
+/**
+ * The render task of one Dockerfile and the files beside it; `shared` when its directory holds
+ * other Dockerfiles too, `nested` the image directories inside its directory (relative to it).
+ */
+function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagnostic[], shared: boolean, nested: string[]): RenderTask {
   const { distro, release, dir, dockerfile } = vs[0]!;
   const ctx = directoryContext(spec, distro, release, vs);
   // The directory's files depend on its distro, release and per-value axis values, no more.
@@ -194,14 +199,24 @@ function planRender(spec: Spec, vs: Variant[], renderer: Renderer, errors: Diagn
     }
   }
   const id = renderId(spec, dir, dockerfile);
+  let ignore: string | undefined;
   if (shared) {
     // The directory is every one of its Dockerfiles' build context, and a build's hash covers
     // only its own Dockerfile: BuildKit reads <Dockerfile>.dockerignore for that Dockerfile
     // alone, so `COPY .` cannot pick up a sibling's.
-    const content = SIBLING_IGNORE;
-    files.push({ path: `${dir}/${dockerfile}.dockerignore`, content, sha256: sha256(content) });
+    ignore = nestedIgnore(nested, SIBLING_IGNORE);
+    files.push({ path: `${dir}/${dockerfile}.dockerignore`, content: ignore, sha256: sha256(ignore) });
+  } else if (nested.length) {
+    // The images nested inside are other builds: this one's context (and hash) leaves them out.
+    const at = files.findIndex((f) => f.path === `${dir}/.dockerignore`);
+    ignore = nestedIgnore(nested, at < 0 ? '' : files[at]!.content);
+    const file: RenderedFile = { path: `${dir}/.dockerignore`, content: ignore, sha256: sha256(ignore), ...(at >= 0 && files[at]!.mode !== undefined ? { mode: files[at]!.mode } : {}) };
+    if (at < 0) files.push(file);
+    else files[at] = file;
   }
   const parts: Record<string, string> = { context: hashValue(ctx), engine: sha256(ENGINE_VERSION) };
+  // Only a directory with images nested inside it has this part, so no other render's hash moves.
+  if (nested.length) parts['ignore'] = sha256(ignore!);
   for (const [p, h] of Object.entries(sources)) parts[`template:${p}`] = h;
   for (const [p, h] of Object.entries(copied)) parts[`source:${p}`] = h;
   return { kind: 'render', id, deps: [], hash: combine(parts), dir, dockerfile, distro, release, files, data: ctx };
@@ -245,7 +260,15 @@ function checkSharedPaths(spec: Spec, renders: Map<string, RenderTask>, errors: 
         reported.add(f.path);
         errors.push({ severity: 'error', path: ['releases', t.release!, 'files'].join('.'), message: `${f.path} needs ${asFile} to be a directory, but ${asFile} is a file too`, ...specAt(spec, ['releases', t.release!, 'files']) });
       }
-      if (f.path.startsWith(`${t.dir}/`) || reported.has(f.path)) continue;
+      if (reported.has(f.path)) continue;
+      if (f.path.startsWith(`${t.dir}/`)) {
+        // Its own directory's file, unless an image directory nested inside holds it.
+        const nested = [...dirs].find((d) => d.startsWith(`${t.dir}/`) && f.path.startsWith(`${d}/`));
+        if (!nested) continue;
+        reported.add(f.path);
+        errors.push({ severity: 'error', path: ['releases', t.release!, 'files'].join('.'), message: `${f.path} (a file of ${t.dir}) is inside the image directory ${nested}, whose build context it would change (and which the build of ${t.dir} leaves out); give the file a path outside ${nested}`, ...specAt(spec, ['releases', t.release!, 'files']) });
+        continue;
+      }
       const inside = [...dirs].find((d) => f.path.startsWith(`${d}/`));
       const over = [...dirs].find((d) => d === f.path || d.startsWith(`${f.path}/`));
       if (!inside && !over) continue;

@@ -2,7 +2,7 @@
 // value or a registry does not change any Dockerfile's context, so it rebuilds nothing.
 import type { Variant } from '../matrix/expand.ts';
 import { parentDefault, rootDefault } from './from-default.ts';
-import { fixedAxes, perValueAxes } from '../load/layout.ts';
+import { fixedAxes, layoutScope } from '../load/layout.ts';
 import { expandTemplate } from '../load/placeholders.ts';
 import { dockerPlatformParts, publishRepositories } from '../load/repositories.ts';
 import type { Spec, Vars } from '../load/spec.ts';
@@ -119,13 +119,12 @@ export function directoryContext(spec: Spec, distroName: string, releaseName: st
     if (values.size === 1 && only !== undefined) buildArgDefaults[k] = /^[A-Za-z0-9._:/@+=,-]*$/.test(only) ? only : JSON.stringify(only);
   }
   // Keys a file does not set stay out, so a spec without them renders (and hashes) as before.
-  const layoutVars = { distro: distro.name, alias: distro.alias, family: distro.family, release: releaseName, package: spec.package, ...Object.fromEntries(perValueAxes(spec, first.axes)) };
   const files = [...rel.files, ...dr.files].flatMap((f) => {
     const common: Omit<SupportFile, 'path'> = {
       ...(f.template !== undefined ? { template: f.template } : {}),
       ...(f.source !== undefined ? { source: f.source } : {}),
       ...(f.mode !== undefined ? { mode: f.mode.toString(8).padStart(4, '0') } : {}),
-      ...(f.directory !== undefined ? { directory: expandTemplate(f.directory, { vars: layoutVars }) } : {}),
+      ...(f.directory !== undefined ? { directory: expandTemplate(f.directory, layoutScope(spec, distro, rel, first.axes)) } : {}),
     };
     return f.path.includes('{arch}')
       ? archNames.map((arch) => ({ path: f.path.replaceAll('{arch}', arch), ...common, arch }))

@@ -13,6 +13,7 @@ const EXAMPLES = [
   PYTHON_BASE_MANIFEST,
   join(REPO, 'examples', 'lua', 'manifest.yaml'),
   join(REPO, 'examples', 'python-official', 'manifest.yaml'),
+  join(REPO, 'examples', 'nvidia-cuda', 'manifest.yaml'),
 ];
 
 /** Each generated Dockerfile with what the checks need to know about its images. */

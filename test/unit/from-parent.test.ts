@@ -54,7 +54,7 @@ describe('what a Dockerfile builds FROM', () => {
 
   it('reads stages as dockerfile-ast does, on every example family\'s Dockerfiles', () => {
     let n = 0;
-    for (const pkg of ['bento-server', 'python-base', 'lua', 'python-official']) {
+    for (const pkg of ['bento-server', 'python-base', 'lua', 'python-official', 'nvidia-cuda']) {
       const plan = loadPlan(join(REPO, 'examples', pkg, 'manifest.yaml'));
       for (const t of plan.tasks.values()) {
         if (t.kind !== 'render' || !(t as RenderTask).release) continue;

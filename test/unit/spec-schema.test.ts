@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/spec.ts';
 
 const schema = JSON.parse(readFileSync(join(REPO, 'schema', 'manager.schema.json'), 'utf8')) as Record<string, unknown> & { $schema: string; $id: string };
-const EXAMPLES = ['examples/bento-server/manifest.yaml', 'examples/python-base/manifest.yaml', 'examples/python-official/manifest.yaml', 'examples/lua/manifest.yaml', 'examples/specs.yaml'];
+const EXAMPLES = ['examples/bento-server/manifest.yaml', 'examples/python-base/manifest.yaml', 'examples/python-official/manifest.yaml', 'examples/nvidia-cuda/manifest.yaml', 'examples/lua/manifest.yaml', 'examples/specs.yaml'];
 
 function properties(node: unknown, path = ''): { path: string; schema: Record<string, unknown> }[] {
   if (!node || typeof node !== 'object') return [];
