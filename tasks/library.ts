@@ -2,6 +2,7 @@
 // the last commit that changed each image's directory (refusing uncommitted changes, which no
 // GitCommit would hold). Programs run through the runner, with argv from core/views/library.ts.
 import { relative, resolve } from 'node:path';
+import { nestedDirectories } from '../core/load/layout.ts';
 import { gitLastCommitArgv, gitStatusArgv, gitTopLevelArgv } from '../core/views/library.ts';
 import { WorkError } from '../core/base/errors.ts';
 import { run } from './runner.ts';
@@ -22,10 +23,12 @@ export async function gitFacts(packageDir: string, dirs: string[]): Promise<GitF
   const problems: string[] = [];
   for (const dir of dirs) {
     const path = pathOf(dir);
-    const status = await run(gitStatusArgv(root, path));
+    // Image directories inside this one are theirs: their changes move their own GitCommit only.
+    const nested = nestedDirectories(dir, dirs);
+    const status = await run(gitStatusArgv(root, path, nested));
     if (status.exitCode !== 0) problems.push(`${path}: git status failed: ${status.stderr.trim()}`);
     else if (status.stdout.trim()) problems.push(`${path}: uncommitted changes (${status.stdout.trim().split('\n').length} files); commit the generated tree first`);
-    const log = await run(gitLastCommitArgv(root, path));
+    const log = await run(gitLastCommitArgv(root, path, nested));
     const commit = log.stdout.trim();
     if (log.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(commit)) {
       if (!status.stdout.trim()) problems.push(`${path}: no commit holds it; commit the generated tree first`);

@@ -77,14 +77,24 @@ export function gitTopLevelArgv(dir: string): string[] {
   return ['git', '-C', dir, 'rev-parse', '--show-toplevel'];
 }
 
-/** Uncommitted changes (tracked or not) under a path: a GitCommit would not hold them. */
-export function gitStatusArgv(root: string, path: string): string[] {
-  return ['git', '-C', root, 'status', '--porcelain', '--untracked-files=all', '--', path];
+/**
+ * A directory's pathspec: the path, minus the image directories nested in it (NVIDIA's
+ * `runtime/cudnn/` inside `runtime/`), which its build context leaves out too; a change there
+ * is the nested image's, and must not move the outer image's GitCommit.
+ */
+function pathspec(path: string, nested: string[]): string[] {
+  const base = path === '.' ? '' : `${path}/`;
+  return ['--', path, ...nested.map((d) => `:(exclude)${base}${d}`)];
 }
 
-/** The last commit that changed anything under a path (docker-library's dirCommit). */
-export function gitLastCommitArgv(root: string, path: string): string[] {
-  return ['git', '-C', root, 'log', '-1', '--format=%H', '--', path];
+/** Uncommitted changes (tracked or not) under a path: a GitCommit would not hold them. */
+export function gitStatusArgv(root: string, path: string, nested: string[] = []): string[] {
+  return ['git', '-C', root, 'status', '--porcelain', '--untracked-files=all', ...pathspec(path, nested)];
+}
+
+/** The last commit that changed anything under a path (docker-library's dirCommit), nested image directories left out. */
+export function gitLastCommitArgv(root: string, path: string, nested: string[] = []): string[] {
+  return ['git', '-C', root, 'log', '-1', '--format=%H', ...pathspec(path, nested)];
 }
 
 export function libraryEntries(plan: Plan, commitOf: (dir: string) => string, directoryOf: (dir: string) => string): LibraryEntry[] {

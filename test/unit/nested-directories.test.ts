@@ -157,3 +157,50 @@ describe('nested directories and their ignore lines', () => {
     expect(nestedIgnore(['b'], '*.md')).toBe('*.md\n# Generated: the image directories inside this one stay out of its build context.\n/b\n');
   });
 });
+
+describe('export library with a directory inside another', () => {
+  it('names each directory by its own last commit: a change in the nested directory moves the nested image\'s GitCommit only', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { cli } = await import('../helpers/cli.ts');
+    const { parseLibraryFile } = await import('../../core/views/library.ts');
+    const { gitLastCommitArgv, gitStatusArgv } = await import('../../core/views/library.ts');
+    expect(gitLastCommitArgv('/r', 'a/runtime', ['cudnn'])).toEqual(['git', '-C', '/r', 'log', '-1', '--format=%H', '--', 'a/runtime', ':(exclude)a/runtime/cudnn']);
+    expect(gitStatusArgv('/r', '.', ['cudnn'])).toEqual(['git', '-C', '/r', 'status', '--porcelain', '--untracked-files=all', '--', '.', ':(exclude)cudnn']);
+    const library = 'library:\n  maintainers: ["A <a@example.com> (@a)"]\n  git_repo: https://example.com/cuda.git\n';
+    // bashbrew builds each directory on its own: roots only, so every release builds FROM the distro's image.
+    const roots = SPEC.replace(/\n    parent: \w+/g, '\n    axes: [cuda]');
+    const root = (what: string) => `FROM <%= it.distro.image %>\nRUN echo ${what}\n`;
+    const manifest = tree(`${roots}${library}`, {
+      'templates/ubuntu/runtime.Dockerfile.eta': root('runtime'),
+      'templates/ubuntu/cudnn-runtime.Dockerfile.eta': root('cudnn'),
+      'templates/ubuntu/devel.Dockerfile.eta': root('devel'),
+      'templates/ubuntu/cudnn-devel.Dockerfile.eta': root('cudnn devel'),
+    });
+    const dir = manifest.replace(/\/manifest\.yaml$/, '');
+    const repo = join(dir, 'out');
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' }).trim();
+    const generated = () => {
+      const r = cli(['--spec-dir', dir, 'generate', manifest, '--output', repo]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    generated();
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'generated');
+    const first = git('rev-parse', 'HEAD');
+    // A change only the nested image sees (its Dockerfile), committed.
+    const cudnn = join(dir, 'templates/ubuntu/cudnn-runtime.Dockerfile.eta');
+    writeFileSync(cudnn, readFileSync(cudnn, 'utf8').replace('echo cudnn', 'echo cudnn 9.5'));
+    generated();
+    git('add', '-A');
+    git('commit', '-qm', 'cudnn');
+    const second = git('rev-parse', 'HEAD');
+    const lib = cli(['--spec-dir', dir, 'export', 'library', manifest, '--output', repo]);
+    expect(lib.code, lib.stderr).toBe(0);
+    const commitOf = Object.fromEntries(parseLibraryFile(lib.stdout).entries.map((e) => [e['Directory'], e['GitCommit']]));
+    expect(commitOf['cuda/12.6.2/ubuntu2204/runtime/cudnn']).toBe(second);
+    expect(commitOf['cuda/12.6.2/ubuntu2204/runtime']).toBe(first);
+    expect(commitOf['cuda/12.6.2/ubuntu2204/base']).toBe(first);
+  });
+});
