@@ -45,6 +45,8 @@ export interface FakeOptions {
   delayMs?: number;
   /** Blob mounts answered 202 (an upload session instead), as registries that do not mount do. */
   noMount?: boolean;
+  /** A manifest PUT naming blobs or manifests the repository lacks is refused (400), as the distribution registry does. */
+  checkReferences?: boolean;
 }
 
 const sha = (s: string | Buffer) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
@@ -158,7 +160,7 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
       } catch {
         return err(res, 400, 'MANIFEST_INVALID');
       }
-      const missing = [doc.config, ...(doc.layers ?? [])].some((b) => b && !blobs.has(`${repo}@${b.digest}`)) || (doc.manifests ?? []).some((c) => !manifests.has(`${repo}@${c.digest}`));
+      const missing = o.checkReferences && ([doc.config, ...(doc.layers ?? [])].some((b) => b && !blobs.has(`${repo}@${b.digest}`)) || (doc.manifests ?? []).some((c) => !manifests.has(`${repo}@${c.digest}`)));
       if (missing) return err(res, 400, 'MANIFEST_BLOB_UNKNOWN');
       manifests.set(`${repo}@${d}`, { body: payload.toString(), mediaType: String(req.headers['content-type']) });
       if (!ref.startsWith('sha256:')) (tags.get(repo) ?? tags.set(repo, new Map()).get(repo)!).set(ref, d);

