@@ -2,7 +2,7 @@
 // without a process per image. undici keeps one pooled keep-alive connection set per host;
 // this module writes only the protocol: auth challenges (Basic and the bearer-token flow),
 // manifests and indexes, blobs, tags, and retries that honour Retry-After.
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import pLimit from 'p-limit';
 import { apiHost, isLoopback, type ImageRef } from '../core/base/image-ref.ts';
@@ -413,12 +413,25 @@ export class RegistryClient {
       const clock = setTimeout(() => timer.abort(new DOMException('deadline', 'TimeoutError')), this.deadlineMs);
       clock.unref();
       const signal = this.o.signal ? AbortSignal.any([this.o.signal, deadline]) : deadline;
+      let payload = s.body;
+      if (isStream(payload)) {
+        // A gigabyte upload takes longer than one request's deadline: while it is sent, the
+        // deadline is the longest gap between two chunks, then the wait for the answer.
+        const watch = new Transform({
+          transform(chunk, _encoding, done) {
+            clock.refresh();
+            done(null, chunk);
+          },
+        });
+        pipeline(payload, watch, () => {});
+        payload = watch;
+      }
       try {
         const res = await request(current, {
           method: s.method,
           dispatcher: this.agent,
           headers: { 'user-agent': 'image-matrix-manager', ...s.headers, ...(auth && sameOrigin ? { authorization: auth } : {}) },
-          body: s.body,
+          body: payload,
           signal,
         });
         const location = header(res.headers, 'location');

@@ -45,6 +45,8 @@ export interface FakeOptions {
   delayMs?: number;
   /** Blob mounts answered 202 (an upload session instead), as registries that do not mount do. */
   noMount?: boolean;
+  /** Blob GETs send 1 MiB at a time, this long apart: a slow but steady source. */
+  dripMs?: number;
   /** A manifest PUT naming blobs or manifests the repository lacks is refused (400), as the distribution registry does. */
   checkReferences?: boolean;
 }
@@ -146,6 +148,14 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(Buffer.byteLength(b)) });
         res.write(b.slice(0, Math.floor(b.length / 2)));
         return setTimeout(() => res.destroy(), 20);
+      }
+      if (b !== undefined && req.method === 'GET' && o.dripMs) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(Buffer.byteLength(b)) });
+        for (let i = 0; i < b.length; i += 1 << 20) {
+          res.write(b.slice(i, i + (1 << 20)));
+          await new Promise((r) => setTimeout(r, o.dripMs));
+        }
+        return res.end();
       }
       return b === undefined ? err(res, 404, 'BLOB_UNKNOWN') : send(res, 200, { 'content-type': 'application/octet-stream' }, b);
     }

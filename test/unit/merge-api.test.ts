@@ -193,6 +193,19 @@ describe('making blobs present', () => {
     expect(dst.log.some((l) => l.path.includes('mount='))).toBe(false);
   });
 
+  it('a large copy may take longer than one request\'s deadline, as long as its bytes keep coming', async () => {
+    const src = await registry({ dripMs: 120 });
+    const dst = await registry();
+    const body = 'v'.repeat(SMALL_BLOB_BYTES + 2 * (1 << 20));
+    const big = src.putBlob('ns/app-staging', body);
+    const c = new RegistryClient({ timeoutMs: 300, retry: { attempts: 1 } });
+    open.push(c);
+    const started = performance.now();
+    expect(await new RepositoryCopier(c).blob({ host: src.host, repository: 'ns/app-staging' }, { host: dst.host, repository: 'ns/app' }, { digest: big, size: body.length })).toBe('copied');
+    expect(performance.now() - started).toBeGreaterThan(600);
+    expect(dst.hasBlob('ns/app', big)).toBe(true);
+  });
+
   it('a stream cut off half-way is copied again from its first byte, in a new upload', async () => {
     const src = await registry();
     const dst = await registry();
