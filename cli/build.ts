@@ -77,6 +77,7 @@ function buildOptions(program: Command): Command {
     .option('--adopt', 'let render tasks replace files manager did not write that stand where they write, and own them from now on')
     .option('--builder <name>', 'buildx builder to use')
     .addOption(multiPlatformOption())
+    .addOption(new Option('--merge <how>', 'how manifest tasks publish tags: through the registry API (api, default), or one docker buildx imagetools create per wave (imagetools), for a registry whose API path misbehaves').choices(['api', 'imagetools']))
     .option('--staging-repository <repo>', 'where per-platform images wait for their manifest (default: the first publish registry)')
     .option('--provenance <value>', 'as buildx --provenance (mode=max, false, …); overrides the spec\'s build.attest')
     .option('--sbom <value>', 'as buildx --sbom (true, false); overrides the spec\'s build.attest')
@@ -174,6 +175,7 @@ async function buildRunOptions(l: Loaded, o: Record<string, unknown>, out: Outpu
     builder: o['builder'] as string | undefined,
     builderInfo: builder,
     stagingRepository: o['stagingRepository'] as string | undefined,
+    ...(o['merge'] ? { merge: o['merge'] as 'api' | 'imagetools' } : {}),
     ...attest,
     ...cacheOptions(o),
     ghaAvailable: ghaAvailable(process.env),

@@ -2,6 +2,7 @@
 // without a process per image. undici keeps one pooled keep-alive connection set per host;
 // this module writes only the protocol: auth challenges (Basic and the bearer-token flow),
 // manifests and indexes, blobs, tags, and retries that honour Retry-After.
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import pLimit from 'p-limit';
 import { apiHost, isLoopback, type ImageRef } from '../core/base/image-ref.ts';
@@ -76,10 +77,14 @@ export interface ManifestResponse {
 
 interface Send {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  /** The token scope the request needs; several are separated by spaces (a mount: push here, pull there). */
   scope: string;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** A stream is sent once: never replayed after a 401 or by a retry (the caller retries the whole copy). */
+  body?: Buffer | Readable;
   maxBytes?: number;
+  /** A successful answer's body is handed back unread, for the caller to stream; the deadline then covers only the headers. */
+  stream?: boolean;
   /** Overrides the retry policy's attempts (a probe tries once). */
   attempts?: number;
 }
@@ -88,6 +93,21 @@ interface Raw {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  url: string;
+  /** With `stream`: the successful answer's body, unread. */
+  stream?: Readable;
+}
+
+/** A blob's bytes on their way: read them once, to the end or until destroyed. */
+export interface BlobStream {
+  stream: Readable;
+  /** Content-Length as the registry said it, if it did. */
+  length?: number;
+}
+
+/** Where a blob upload goes on: the Location a registry answered a POST with. */
+export interface UploadSession {
+  location: string;
   url: string;
 }
 
@@ -223,13 +243,59 @@ export class RegistryClient {
   /** Uploads a blob in one request (the monolithic POST then PUT); returns its digest. */
   async putBlob(host: string, repository: string, body: Buffer): Promise<string> {
     const digest = digestOf(body);
-    const start = await this.send(host, `/v2/${repository}/blobs/uploads/`, { method: 'POST', scope: push(repository) }, [202]);
-    const location = header(start.headers, 'location');
-    if (!location) throw new RegistryError(`${host}/${repository}: the upload has no Location`, { url: start.url, transient: false });
-    const u = new URL(location, start.url);
-    u.searchParams.set('digest', digest);
-    await this.send(host, u.pathname + u.search, { method: 'PUT', scope: push(repository), headers: { 'content-type': 'application/octet-stream' }, body }, [201]);
+    await this.uploadBlob(host, repository, digest, body, body.length, await this.startUpload(host, repository));
     return digest;
+  }
+
+  /** Whether the repository holds the blob (HEAD). */
+  async hasBlob(host: string, repository: string, digest: string): Promise<boolean> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'HEAD', scope: pull(repository) }, [200, 404]);
+    return r.status === 200;
+  }
+
+  /**
+   * Asks the registry to link a blob it holds in another repository into this one, without the
+   * bytes travelling: `mounted`, or the upload session it opened instead (a registry that does
+   * not mount, or cannot read the source, answers 202: the caller copies into that session).
+   * The token has to allow a push here and a pull there.
+   */
+  async mountBlob(host: string, repository: string, from: string, digest: string): Promise<{ mounted: true } | { mounted: false; session: UploadSession }> {
+    const q = new URLSearchParams({ mount: digest, from });
+    const r = await this.send(host, `/v2/${repository}/blobs/uploads/?${q}`, { method: 'POST', scope: `${push(repository)} ${pull(from)}` }, [201, 202]);
+    if (r.status === 201) return { mounted: true };
+    return { mounted: false, session: this.session(host, repository, r) };
+  }
+
+  /** Opens a blob upload (POST) and returns where its bytes go. */
+  async startUpload(host: string, repository: string): Promise<UploadSession> {
+    const r = await this.send(host, `/v2/${repository}/blobs/uploads/`, { method: 'POST', scope: push(repository) }, [202]);
+    return this.session(host, repository, r);
+  }
+
+  private session(host: string, repository: string, r: Raw): UploadSession {
+    const location = header(r.headers, 'location');
+    if (!location) throw new RegistryError(`${host}/${repository}: the upload has no Location`, { url: r.url, transient: false });
+    return { location, url: r.url };
+  }
+
+  /**
+   * Finishes an upload session with the whole blob in one PUT, under its digest (the registry
+   * checks the bytes against it). A stream is sent once: a failure ends the session, and the
+   * caller starts the copy again with a new one.
+   */
+  async uploadBlob(host: string, repository: string, digest: string, body: Buffer | Readable, size: number, at: UploadSession): Promise<void> {
+    // Only the path is followed: the bytes and the credentials go to the registry's own origin.
+    const u = new URL(at.location, at.url);
+    u.searchParams.set('digest', digest);
+    await this.send(host, u.pathname + u.search, { method: 'PUT', scope: push(repository), headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body, ...(isStream(body) ? { attempts: 1 } : {}) }, [201]);
+  }
+
+  /** A blob's bytes as a stream, not read into memory (a layer may be gigabytes); undefined when absent. */
+  async openBlob(host: string, repository: string, digest: string): Promise<BlobStream | undefined> {
+    const r = await this.send(host, `/v2/${repository}/blobs/${digest}`, { method: 'GET', scope: pull(repository), stream: true }, [200, 404]);
+    if (r.status === 404) return undefined;
+    const length = Number(header(r.headers, 'content-length'));
+    return { stream: r.stream!, ...(Number.isSafeInteger(length) && length >= 0 ? { length } : {}) };
   }
 
   /** Stores a manifest under a tag (or its digest); returns the digest. */
@@ -309,7 +375,7 @@ export class RegistryClient {
       // Only the configured origin's own challenge is answered: a 401 from where a redirect led
       // would take the registry's credentials (or a token realm it names) to someone else.
       redirected = new URL(r.url).origin !== new URL(url).origin;
-      if (r.status === 401 && s.scope && !redirected) {
+      if (r.status === 401 && s.scope && !redirected && !isStream(s.body)) {
         const rejected = auth;
         auth = await this.authorize(host, parseChallenge(header(r.headers, 'www-authenticate')), s.scope, url, rejected);
         if (auth) r = await this.fetch(url, s, auth);
@@ -342,14 +408,30 @@ export class RegistryClient {
     for (let hop = 0; ; hop++) {
       const sameOrigin = new URL(current).origin === origin;
       this.spend(current);
-      const deadline = AbortSignal.timeout(this.deadlineMs);
+      const timer = new AbortController();
+      const deadline = timer.signal;
+      const clock = setTimeout(() => timer.abort(new DOMException('deadline', 'TimeoutError')), this.deadlineMs);
+      clock.unref();
       const signal = this.o.signal ? AbortSignal.any([this.o.signal, deadline]) : deadline;
+      let payload = s.body;
+      if (isStream(payload)) {
+        // A gigabyte upload takes longer than one request's deadline: while it is sent, the
+        // deadline is the longest gap between two chunks, then the wait for the answer.
+        const watch = new Transform({
+          transform(chunk, _encoding, done) {
+            clock.refresh();
+            done(null, chunk);
+          },
+        });
+        pipeline(payload, watch, () => {});
+        payload = watch;
+      }
       try {
         const res = await request(current, {
           method: s.method,
           dispatcher: this.agent,
           headers: { 'user-agent': 'image-matrix-manager', ...s.headers, ...(auth && sameOrigin ? { authorization: auth } : {}) },
-          body: s.body,
+          body: payload,
           signal,
         });
         const location = header(res.headers, 'location');
@@ -365,11 +447,19 @@ export class RegistryClient {
         }
         this.strikes.delete(new URL(current).origin);
         const ok = res.statusCode >= 200 && res.statusCode < 300;
+        if (ok && s.stream && s.method === 'GET') {
+          // A gigabyte layer takes longer than one request's deadline: from here the agent's
+          // idle timeout (no byte for the deadline's length) is what ends a stalled stream.
+          clearTimeout(clock);
+          return { status: res.statusCode, headers: res.headers, body: Buffer.alloc(0), url: current, stream: res.body };
+        }
         const body = s.method === 'HEAD' ? (await res.body.dump(), Buffer.alloc(0)) : await readBounded(res.body, ok ? (s.maxBytes ?? MAX_MANIFEST_BYTES) : MAX_ERROR_BYTES, current, ok);
         return { status: res.statusCode, headers: res.headers, body, url: current };
       } catch (e) {
         if (e instanceof RegistryError) throw e;
         throw this.networkError(e, s.method, current, deadline);
+      } finally {
+        clearTimeout(clock);
       }
     }
   }
@@ -465,10 +555,9 @@ export class RegistryClient {
   private async token(c: Extract<Challenge, { scheme: 'bearer' }>, scope: string, cred: Credential | undefined, url: string): Promise<{ token: string; expires: number }> {
     const realm = new URL(c.realm);
     if (realm.protocol !== 'https:' && !isLoopback(realm.host)) throw new RegistryError(`${url}: refusing to send credentials to the non-HTTPS token service ${realm.origin}`, { url, transient: false });
-    const wanted = scope || c.scope;
+    const wanted = (scope || c.scope || '').split(' ').filter(Boolean);
     const params = new URLSearchParams();
     if (c.service) params.set('service', c.service);
-    if (wanted) params.set('scope', wanted);
     let res: Dispatcher.ResponseData;
     const deadline = AbortSignal.timeout(this.deadlineMs);
     const signal = this.o.signal ? AbortSignal.any([this.o.signal, deadline]) : deadline;
@@ -479,9 +568,13 @@ export class RegistryClient {
         params.set('grant_type', 'refresh_token');
         params.set('refresh_token', cred.identityToken);
         params.set('client_id', 'image-matrix-manager');
+        // The OAuth2 form takes the scopes space-separated in one field.
+        if (wanted.length) params.set('scope', wanted.join(' '));
         res = await request(realm.toString(), { method: 'POST', dispatcher: this.agent, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal });
       } else {
         for (const [k, v] of params) realm.searchParams.set(k, v);
+        // The token spec's GET takes each scope as a `scope` parameter of its own.
+        for (const w of wanted) realm.searchParams.append('scope', w);
         const b = basic(cred);
         res = await request(realm.toString(), { method: 'GET', dispatcher: this.agent, headers: b ? { authorization: b } : {}, signal });
       }
@@ -511,6 +604,8 @@ export class RegistryClient {
 
 const pull = (repository: string) => `repository:${repository}:pull`;
 const push = (repository: string) => `repository:${repository}:pull,push`;
+
+const isStream = (b: Send['body']): b is Readable => b !== undefined && !Buffer.isBuffer(b);
 
 function basic(c: Credential | undefined): string | undefined {
   if (!c?.username || c.password === undefined) return undefined;

@@ -5,7 +5,7 @@ import type { Decision } from '../core/plan/decide.ts';
 import { WorkError } from '../core/base/errors.ts';
 import { parseMetadataFile } from '../core/buildx/argv.ts';
 import { parseImageRef } from '../core/base/image-ref.ts';
-import { buildSteps, localSource, manifestSteps, metadataPath, testSteps, type Step } from '../core/buildx/steps.ts';
+import { buildSteps, formatStep, localSource, manifestSteps, metadataPath, testSteps, type IndexStep, type Step } from '../core/buildx/steps.ts';
 import { indexPushRace, retryableDockerError } from '../core/base/retry.ts';
 import { publicationTag, stagingRef, testRecordRef } from '../core/plan/staging.ts';
 import { MEDIA } from '../core/base/manifest.ts';
@@ -15,6 +15,7 @@ import { RegistryError } from '../registries/distribution.ts';
 import { fileBody, writeRendered } from './generate.ts';
 import { summaryWriter } from './summary.ts';
 import { appendLog, startLog } from './logs.ts';
+import { publishIndex, copierFor } from './merge.ts';
 import { restoreTags, tagStates } from './tag-rollback.ts';
 import type { Run, TaskResult } from './run.ts';
 
@@ -114,6 +115,8 @@ async function recordTestPass(r: Run, t: TestTask, image: { ref: string; digest?
 }
 
 async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress): Promise<TaskResult> {
+  const [first] = manifestSteps(m, r.stepContext(r.builder));
+  if (first?.kind === 'index') return publishThroughApi(r, m, d, first, progress);
   await r.engine();
   const argvs = execArgv(manifestSteps(m, r.stepContext(r.builder)));
   progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'}`);
@@ -142,6 +145,36 @@ async function manifest(r: Run, m: ManifestTask, d: Decision, progress: Progress
   }
   await recordPublication(r, m, digest, progress);
   return r.succeed(m, 'ran', spent, d, { digest });
+}
+
+/**
+ * The merge through the registry API (tasks/merge.ts): no engine and no process. A failure
+ * half-way puts back the tags it moved, as a failed `imagetools create` does.
+ */
+async function publishThroughApi(r: Run, m: ManifestTask, d: Decision, step: IndexStep, progress: Progress): Promise<TaskResult> {
+  const started = performance.now();
+  if (!r.client) throw new WorkError(`${m.id}: publishing through the registry API needs the registry client of a push run`);
+  const log = r.logPath(m);
+  startLog(log, `# ${d.reason}\n# ${formatStep(step)}\n`);
+  const say = (line: string) => appendLog(log, `${line}\n`);
+  progress(`${m.refs.length} tags for ${m.platforms.length} platforms from ${m.builds.length} image${m.builds.length === 1 ? '' : 's'} (registry API)`);
+  const before = await tagStates(r.client, m.refs);
+  try {
+    const out = await publishIndex(r.client, step, say, copierFor(r.client, r.abort.signal));
+    say(`# published ${out.digest}: blobs ${out.blobs.mounted} mounted, ${out.blobs.copied} copied, ${out.blobs.present} already there; ${out.manifests} manifests put by digest`);
+    await recordPublication(r, m, out.digest, progress);
+    return r.succeed(m, 'ran', performance.now() - started, d, { digest: out.digest });
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    const aborted = r.abort.signal.aborted;
+    say(`# ${e.message}`);
+    const tags = aborted ? 'tags not checked' : await restoreTags(r.client, before, (line) => {
+      say(line);
+      progress(line);
+    });
+    const res = { argv: [], exitCode: 1, signal: null, stdout: '', stderr: e.message, timedOut: false, aborted, durationMs: performance.now() - started };
+    return r.fail(m, res, `the merge failed: ${e.message}; ${tags}`);
+  }
 }
 
 /**

@@ -68,6 +68,8 @@ export interface Engine {
   /** `build --secret` / `--ssh`: for every build that runs, beside the spec's; not inputs, so not hashed. */
   secrets?: string[];
   ssh?: string[];
+  /** `build --merge`: manifest tasks publish through the registry API (default) or `imagetools create`. */
+  merge?: 'api' | 'imagetools';
 }
 
 /** What the run says as it goes. */

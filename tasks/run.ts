@@ -66,6 +66,7 @@ export function invocationContextOf(plan: Plan, opts: Engine & Pick<ExecuteOptio
     created: opts.created,
     ...(opts.secrets?.length ? { secrets: opts.secrets } : {}),
     ...(opts.ssh?.length ? { ssh: opts.ssh } : {}),
+    ...(opts.merge ? { merge: opts.merge } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import type { BuildSecret, SshMount } from '../load/spec.ts';
 import { parseImageRef } from '../base/image-ref.ts';
 import { HASH_LABEL, TASK_LABEL, imagetoolsCreateArgv, type BuildInvocation, type CacheOptions, type CacheOverride } from './argv.ts';
 import type { Plan } from '../plan/plan.ts';
-import { indexAnnotations, ociLabels } from './oci-labels.ts';
+import { indexAnnotationMap, indexAnnotations, ociLabels } from './oci-labels.ts';
 import { stagingRef } from '../plan/staging.ts';
 import type { BuildTask, ManifestTask } from '../plan/task.ts';
 
@@ -36,6 +36,11 @@ export interface InvocationContext {
   /** `build --secret` / `--ssh` (buildx syntax), for every build beside the spec's own; not hashed. */
   secrets?: string[];
   ssh?: string[];
+  /**
+   * How manifest tasks publish: through the registry API (default), or one `docker buildx
+   * imagetools create` per wave, for a registry whose API path misbehaves.
+   */
+  merge?: 'api' | 'imagetools';
 }
 
 /**
@@ -86,7 +91,6 @@ export function buildLabels(b: BuildTask, c: Pick<InvocationContext, 'plan' | 'r
   return { ...ociLabels(c.plan.spec, { revision: c.revision, source: c.source, created: c.created }), [HASH_LABEL]: b.hash.value, [TASK_LABEL]: b.id };
 }
 
-/** A manifest task's merge: its tags over the built images, the OCI labels as index annotations. */
 /**
  * A merge's tags in two waves: the first tag of each repository, then all the others. buildx
  * pushes every tag of one call at once, each copying the platform manifests before its index,
@@ -103,6 +107,17 @@ export function mergeWaves(refs: string[]): string[][] {
     else first.set(repo, ref);
   }
   return [[...first.values()], rest].filter((w) => w.length > 0);
+}
+
+/**
+ * A manifest task's merge through the registry API: its tags over the built images. One source
+ * (a single-mode build's own index) is copied as it is, so the public tag keeps the digest the
+ * build produced; several become one OCI index with the OCI labels as its annotations, the same
+ * values `imagetools create` is given.
+ */
+export function mergeIndex(m: ManifestTask, sources: string[], c: Pick<InvocationContext, 'plan' | 'revision' | 'source' | 'created'>): { sources: string[]; tags: string[]; annotations: Record<string, string> } {
+  const annotations = sources.length > 1 ? indexAnnotationMap(ociLabels(c.plan.spec, { revision: c.revision, source: c.source, created: c.created })) : {};
+  return { sources: [...sources], tags: [...m.refs], annotations };
 }
 
 /** The argv of each `imagetools create` a merge runs, wave by wave. */

@@ -55,10 +55,16 @@ export function ociLabels(spec: Pick<Spec, 'package' | 'description' | 'version'
   return out;
 }
 
+/** The OCI labels an index carries as its own annotations, sorted by key: both merge paths use these. */
+export function indexAnnotationMap(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(labels)
+      .filter(([k]) => k.startsWith(`${OCI}.`))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+
 /** The same, as `imagetools create --annotation index:…` entries, so registries' pages show them on the index. */
 export function indexAnnotations(labels: Record<string, string>): string[] {
-  return Object.entries(labels)
-    .filter(([k]) => k.startsWith(`${OCI}.`))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `index:${k}=${v}`);
+  return Object.entries(indexAnnotationMap(labels)).map(([k, v]) => `index:${k}=${v}`);
 }

@@ -4,7 +4,7 @@
 // Pure: the task, the images known so far and the run's invocation context in, steps out.
 import { join } from 'node:path';
 import { buildArgv, runTestArgv } from './argv.ts';
-import { buildInvocation, mergeArgvs, type InvocationContext } from './invocation.ts';
+import { buildInvocation, mergeArgvs, mergeIndex, type InvocationContext } from './invocation.ts';
 import type { Plan } from '../plan/plan.ts';
 import { logFileName } from '../plan/staging.ts';
 import type { BuildTask, ManifestTask, ReadmeTask, RenderTask, Task, TestTask } from '../plan/task.ts';
@@ -15,7 +15,19 @@ export type Step =
   /** Generated files written through the staged, link-refusing writer. */
   | { kind: 'write'; files: string[] }
   /** The README pushed to a registry's web API (or docker-pushrm), as the registry's driver does it. */
-  | { kind: 'readme'; registry: string; repository: string };
+  | { kind: 'readme'; registry: string; repository: string }
+  /**
+   * Tags published through the registry API: one source copied as it is, or several merged into
+   * one OCI index with these annotations (core/buildx/oci-index.ts; executed by tasks/merge.ts).
+   */
+  | IndexStep;
+
+export interface IndexStep {
+  kind: 'index';
+  sources: string[];
+  tags: string[];
+  annotations: Record<string, string>;
+}
 
 export interface StepContext {
   inv: InvocationContext;
@@ -60,7 +72,9 @@ export function manifestSteps(m: ManifestTask, c: StepContext): Step[] {
     const src = localSource(m, c.inv.plan, c.hostArch);
     return src ? m.refs.map((ref) => ({ kind: 'exec', argv: ['docker', 'tag', c.image(src.id), ref] })) : [];
   }
-  return mergeArgvs(m, m.builds.map(c.image), c.inv).map((argv) => ({ kind: 'exec', argv }));
+  const sources = m.builds.map(c.image);
+  if (c.inv.merge === 'imagetools') return mergeArgvs(m, sources, c.inv).map((argv) => ({ kind: 'exec', argv }));
+  return [{ kind: 'index', ...mergeIndex(m, sources, c.inv) }];
 }
 
 export function renderSteps(t: RenderTask): Step[] {
@@ -102,5 +116,15 @@ export function formatStep(s: Step): string {
       return `write ${s.files.map(shellQuote).join(' ')}`;
     case 'readme':
       return `push README.md to ${s.repository} (registry ${s.registry})`;
+    case 'index':
+      return formatIndexStep(s);
   }
+}
+
+/** `copy SRC to TAG…`, or `merge SRC… into an OCI index at TAG… annotated K=V…`: what the registry API calls do. */
+function formatIndexStep(s: IndexStep): string {
+  const words = (xs: string[]) => xs.map(shellQuote).join(' ');
+  if (s.sources.length === 1) return `copy ${words(s.sources)} to ${words(s.tags)} (registry API)`;
+  const notes = Object.entries(s.annotations).map(([k, v]) => `${k}=${v}`);
+  return `merge ${words(s.sources)} into an OCI index at ${words(s.tags)}${notes.length ? ` annotated ${words(notes)}` : ''} (registry API)`;
 }

@@ -1,6 +1,7 @@
-// Publishing never stops half-way: a merge whose second wave of tags the registry refuses puts
-// back the tags its first wave moved, so every public tag still points where it did before the
-// run, and the run says so. Through the fault-injecting proxy, in front of the real registry.
+// Publishing never stops half-way: a merge whose second tag the registry refuses puts back the
+// tags it moved first, so every public tag still points where it did before the run, and the
+// run says so; through the registry API (the default) and with `imagetools create` (its second
+// wave). Through the fault-injecting proxy, in front of the real registry.
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,8 +14,8 @@ import { startFaultProxy, type FaultProxy } from '../helpers/proxy.ts';
 
 const env = e2eEnv();
 
-describe('a merge that fails half-way', () => {
-  const ns = `rollback-${Date.now().toString(36)}`;
+describe.each(['api', 'imagetools'])('a merge that fails half-way (--merge %s)', (merge) => {
+  const ns = `rollback-${merge}-${Date.now().toString(36)}`;
   let s: ReturnType<typeof e2eSpec> | undefined;
   let proxy: FaultProxy | undefined;
   const creds = { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password };
@@ -24,7 +25,7 @@ describe('a merge that fails half-way', () => {
     removeLocalImages(ns);
   });
 
-  it('puts back the tags its first wave moved, and says which', async () => {
+  it('puts back the tags it moved first, and says which', async () => {
     proxy = await startFaultProxy(env.registry, []);
     const port = Number(proxy.host.split(':')[1]);
     const login = spawnSync('docker', ['login', proxy.host, '-u', env.user, '--password-stdin'], { input: env.password, encoding: 'utf8' });
@@ -36,7 +37,7 @@ describe('a merge that fails half-way', () => {
       .replace('python: ["3.11", "3.9"]', 'python: ["3.11"]')
       .replace('architectures: [amd64, arm64v8]\n    releases', 'architectures: [amd64]\n    releases')
       .replace('tags: ["base-python{python}-{distro}"]', 'tags: ["base-python{python}-{distro}", "base-latest-{distro}"]'));
-    const build = () => cli(['build', s!.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s!.generated, '--json'], { env: creds });
+    const build = () => cli(['build', s!.manifest, '--releases', 'base', '--python-version', '3.11', '--output', s!.generated, '--json', '--merge', merge], { env: creds });
     const first = build();
     expect(first.code, first.stderr.slice(-2000)).toBe(0);
 

@@ -1,6 +1,7 @@
 // A small in-memory registry speaking the OCI distribution API, for the unit tests of the
 // registry client: the bearer-token flow as Docker Hub runs it (a token service on another
-// origin), Basic auth, Retry-After, blob redirects to another host, paginated tags. The real
+// origin), Basic auth, Retry-After, blob redirects to another host, paginated tags, blob mounts
+// (or a registry declining them), blobs cut off half-way, refused manifest PUTs. The real
 // CNCF registry covers the rest in the end-to-end tier; this covers what it cannot show.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,6 +20,14 @@ export interface FakeRegistry {
   putBlob: (repo: string, body: string) => string;
   /** Serves other bytes under a digest (a corrupt or lying registry). */
   corrupt: (repo: string, digest: string, body: string) => void;
+  /** The next n blob GETs send half the bytes, then drop the connection. */
+  cutBlobs: (n: number) => void;
+  /** PUTs of manifests under this tag (or digest) are answered with this status. */
+  refuseManifest: (ref: string, status: number) => void;
+  /** What the registry holds: a blob in a repository, the digest a tag points at. */
+  hasBlob: (repo: string, digest: string) => boolean;
+  tagged: (repo: string, tag: string) => string | undefined;
+  manifestAt: (repo: string, digest: string) => { body: string; mediaType: string } | undefined;
   close: () => Promise<void>;
 }
 
@@ -34,6 +43,12 @@ export interface FakeOptions {
   noDelete?: boolean;
   /** Holds every answer this long, so concurrent requests overlap. */
   delayMs?: number;
+  /** Blob mounts answered 202 (an upload session instead), as registries that do not mount do. */
+  noMount?: boolean;
+  /** Blob GETs send 1 MiB at a time, this long apart: a slow but steady source. */
+  dripMs?: number;
+  /** A manifest PUT naming blobs or manifests the repository lacks is refused (400), as the distribution registry does. */
+  checkReferences?: boolean;
 }
 
 const sha = (s: string | Buffer) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
@@ -53,6 +68,8 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
   let failStatus = 503;
   let url = '';
   const tokens = new Set<string>();
+  let cutting = 0;
+  const refused = new Map<string, number>();
 
   const basicOk = (h?: string) => h === `Basic ${Buffer.from(`${o.user}:${o.password}`).toString('base64')}`;
   const send = (res: ServerResponse, status: number, headers: Record<string, string> = {}, content = '') => {
@@ -72,7 +89,9 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
     const u = new URL(req.url!, 'http://x');
     const auth = req.headers.authorization;
     log.push({ method: req.method!, path: u.pathname + u.search, auth });
-    const payload = await body(req);
+    // A client that gives up on an upload half-way (its source cut off) leaves nothing to answer.
+    const payload = await body(req).catch(() => undefined);
+    if (!payload) return;
     if (u.pathname === '/token') {
       if (o.user && auth && !basicOk(auth)) return err(res, 401, 'UNAUTHORIZED');
       const token = `tok-${u.searchParams.get('scope') ?? ''}-${tokens.size}`;
@@ -104,7 +123,15 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
     }
     // Monolithic blob uploads: POST for a location, PUT the bytes there with their digest.
     const upload = /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/.exec(u.pathname);
-    if (upload && req.method === 'POST') return send(res, 202, { location: `/v2/${upload[1]}/blobs/uploads/u${log.length}` });
+    if (upload && req.method === 'POST') {
+      const mount = u.searchParams.get('mount');
+      const from = u.searchParams.get('from');
+      if (mount && from && !o.noMount && blobs.has(`${from}@${mount}`)) {
+        blobs.set(`${upload[1]}@${mount}`, blobs.get(`${from}@${mount}`)!);
+        return send(res, 201, { 'docker-content-digest': mount, location: `/v2/${upload[1]}/blobs/${mount}` });
+      }
+      return send(res, 202, { location: `/v2/${upload[1]}/blobs/uploads/u${log.length}` });
+    }
     if (upload && req.method === 'PUT') {
       const d = sha(payload);
       if (u.searchParams.get('digest') !== d) return err(res, 400, 'DIGEST_INVALID');
@@ -116,10 +143,35 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
     if (kind === 'blobs') {
       if (o.blobRedirect && !u.searchParams.has('redirected')) return send(res, 307, { location: `${o.blobRedirect}/v2/${repo}/blobs/${ref}?redirected=1` });
       const b = blobs.get(`${repo}@${ref}`);
+      if (b !== undefined && req.method === 'GET' && cutting > 0) {
+        cutting--;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(Buffer.byteLength(b)) });
+        res.write(b.slice(0, Math.floor(b.length / 2)));
+        return setTimeout(() => res.destroy(), 20);
+      }
+      if (b !== undefined && req.method === 'GET' && o.dripMs) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(Buffer.byteLength(b)) });
+        for (let i = 0; i < b.length; i += 1 << 20) {
+          res.write(b.slice(i, i + (1 << 20)));
+          await new Promise((r) => setTimeout(r, o.dripMs));
+        }
+        return res.end();
+      }
       return b === undefined ? err(res, 404, 'BLOB_UNKNOWN') : send(res, 200, { 'content-type': 'application/octet-stream' }, b);
     }
     if (req.method === 'PUT') {
+      const status = refused.get(ref);
+      if (status) return err(res, status, status === 403 ? 'DENIED' : 'UNSUPPORTED');
       const d = sha(payload);
+      // As the distribution registry does: a manifest naming content the repository lacks is refused.
+      let doc: { config?: { digest: string }; layers?: { digest: string }[]; manifests?: { digest: string }[] } = {};
+      try {
+        doc = JSON.parse(payload.toString()) as typeof doc;
+      } catch {
+        return err(res, 400, 'MANIFEST_INVALID');
+      }
+      const missing = o.checkReferences && ([doc.config, ...(doc.layers ?? [])].some((b) => b && !blobs.has(`${repo}@${b.digest}`)) || (doc.manifests ?? []).some((c) => !manifests.has(`${repo}@${c.digest}`)));
+      if (missing) return err(res, 400, 'MANIFEST_BLOB_UNKNOWN');
       manifests.set(`${repo}@${d}`, { body: payload.toString(), mediaType: String(req.headers['content-type']) });
       if (!ref.startsWith('sha256:')) (tags.get(repo) ?? tags.set(repo, new Map()).get(repo)!).set(ref, d);
       return send(res, 201, { 'docker-content-digest': d, location: `/v2/${repo}/manifests/${d}` });
@@ -158,6 +210,15 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
       const was = manifests.get(`${repo}@${digest}`);
       manifests.set(`${repo}@${digest}`, { body: content, mediaType: was?.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' });
     },
+    cutBlobs: (n) => {
+      cutting = n;
+    },
+    refuseManifest: (ref, status) => {
+      refused.set(ref, status);
+    },
+    hasBlob: (repo, digest) => blobs.has(`${repo}@${digest}`),
+    tagged: (repo, tag) => tags.get(repo)?.get(tag),
+    manifestAt: (repo, digest) => manifests.get(`${repo}@${digest}`),
     putBlob: (repo, content) => {
       const d = sha(content);
       blobs.set(`${repo}@${d}`, content);

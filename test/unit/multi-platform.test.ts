@@ -96,13 +96,19 @@ describe('planning one build per image (single)', () => {
 
 describe('the CLI', () => {
   it('dry-runs single: one buildx call per image with every platform', () => {
-    const r = cli(['--target', 'bento-server:runtime@debian11', '--python-version', '3.9', '--dry-run', '--multi-platform', 'single', '--output', '/nonexistent-out'], {
+    const args = ['--target', 'bento-server:runtime@debian11', '--python-version', '3.9', '--dry-run', '--multi-platform', 'single', '--output', '/nonexistent-out'];
+    const r = cli([...args, '--merge', 'imagetools'], {
       env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
     });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^platforms: one build per image for all its platforms \(single was asked for\)$/m);
     expect(r.stdout).toMatch(/docker buildx build --progress plain --platform linux\/amd64,linux\/arm64,linux\/arm\/v7,linux\/ppc64le,linux\/s390x /);
     expect(r.stdout).toMatch(/docker buildx imagetools create .* '<build:bento-server\/debian11\/runtime\/py3\.9\/amd64\+arm64v8\+arm32v7\+ppc64le\+s390x digest>'$/m);
+    // By default the build's own index is copied to the tags through the registry API, as it is.
+    const api = cli(args, { env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    expect(api.code).toBe(0);
+    expect(api.stdout).not.toMatch(/imagetools create/);
+    expect(api.stdout).toMatch(/^ +copy '<build:bento-server\/debian11\/runtime\/py3\.9\/amd64\+arm64v8\+arm32v7\+ppc64le\+s390x digest>' to \S+ .*\(registry API\)$/m);
   });
 
   it('graph shows either plan without asking a builder, so ids from a single run can be explained', () => {

@@ -83,13 +83,24 @@ describe('build --registry', () => {
     const quay = bento.publish.find((p) => bento.registries[p]!.host === 'quay.io')!;
     expect(onlyRegistries(bento, ['quay.io']).spec.publish).toEqual([quay]);
     expect(onlyRegistries(bento, ['nope', 'gone.example']).errors).toHaveLength(2);
-    const r = cli(['build', 'bento-server', '--target', 'bento-server:runtime', '--distros', 'debian11', '--python-version', '3.9', '--dry-run', '--offline', '--registry', 'quay.io']);
+    const args = ['build', 'bento-server', '--target', 'bento-server:runtime', '--distros', 'debian11', '--python-version', '3.9', '--dry-run', '--offline', '--registry', 'quay.io'];
+    const r = cli([...args, '--merge', 'imagetools']);
     expect(r.code, r.stderr).toBe(0);
     const merges = r.stdout.split('\n').filter((l) => l.includes('imagetools create'));
     expect(merges.length).toBeGreaterThan(0);
     for (const m of merges) {
       expect(m).toMatch(/--tag quay\.io\//);
       expect(m).not.toMatch(/--tag (docker\.io|ghcr\.io|demo\.goharbor\.io)\//);
+    }
+    const api = cli(args);
+    expect(api.code, api.stderr).toBe(0);
+    const published = api.stdout.split('\n').filter((l) => l.endsWith('(registry API)'));
+    // One step per manifest task (imagetools needs a call per wave).
+    expect(published.length).toBeGreaterThan(0);
+    expect(published.length).toBe(api.stdout.split('\n').filter((l) => /^run {2}manifest:/.test(l)).length);
+    for (const m of published) {
+      expect(m).toMatch(/ (to|at) quay\.io\//);
+      expect(m).not.toMatch(/(docker\.io|ghcr\.io|demo\.goharbor\.io)\//);
     }
     const bad = cli(['build', 'bento-server', '--all', '--dry-run', '--registry', 'nope']);
     expect(bad.code).toBe(2);

@@ -41,7 +41,9 @@ describe('the dry run prints the argv the real run runs', () => {
       const log = join(dir, 'spy.log');
       writeFileSync(log, '');
       const env = { PATH: `${bin}:${process.env['PATH']}`, SPY_LOG: log };
-      const args = ['build', join(dir, 'manifest.yaml'), '--all', '--output', join(dir, 'generated'), '--no-registry-check', '--json', ...flags];
+      // Merges as `imagetools create` runs them: the registry-API merge starts no program
+      // (its step is checked in test/unit/merge-api.test.ts and test/e2e/merge-api.test.ts).
+      const args = ['build', join(dir, 'manifest.yaml'), '--all', '--output', join(dir, 'generated'), '--no-registry-check', '--json', '--merge', 'imagetools', ...flags];
       const dry = cli([...args, '--dry-run'], { env });
       expect(dry.code, dry.stderr).toBe(0);
       const planned = (JSON.parse(dry.stdout) as { tasks: Row[] }).tasks;
