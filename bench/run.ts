@@ -427,9 +427,10 @@ async function bigChange(e: E2EEnv): Promise<void> {
   const spec = readFileSync(m, 'utf8');
   const nonce = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const editTemplate = () => writeFileSync(r1, `${template}LABEL bench.edit="${nonce()}"\n`);
+  // The first five values of the python list only (the spec's version is a "1.0" too).
   const renamePythons = () => {
     const n = nonce();
-    writeFileSync(m, Array.from({ length: 5 }, (_, i) => i).reduce((s, i) => s.replace(`"1.${i}"`, `"1.${i}-${n}"`), spec));
+    writeFileSync(m, spec.replace(/^python: \[(.*)\]$/m, (_, list: string) => `python: [${list.split(', ').map((v, i) => (i < 5 ? v.replace(/"$/, `-${n}"`) : v)).join(', ')}]`));
   };
   const ours = (what: string) => {
     const r = manager(['build', m, '--all', '--output', generated, '--json'], dir, env);
