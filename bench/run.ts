@@ -50,7 +50,8 @@ function table(rows: (string | number)[][]): void {
 function timeCmd(argv: string[], cwd = REPO, env: Record<string, string> = {}): { ms: number; code: number; stdout: string; stderr: string } {
   const t0 = performance.now();
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, maxBuffer: 64 << 20 });
-  return { ms: performance.now() - t0, code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  // A process that could not be started or was killed has no output: its error stands in.
+  return { ms: performance.now() - t0, code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? `killed by ${r.signal}`) };
 }
 
 async function planning(): Promise<void> {
