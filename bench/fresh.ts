@@ -14,8 +14,12 @@ import type { BuildTask } from '../core/plan/task.ts';
 import type { RegistryClient } from '../registries/distribution.ts';
 import { writeSummary } from '../tasks/summary.ts';
 
-/** pythons × releases images, amd64 only, no tests: `pythons * releases` build targets. */
-export function flatSpec(dir: string, o: { pythons: number; releases: number; registry: string; namespace: string; baseImage: string }): string {
+/**
+ * pythons × releases images, amd64 only, no tests: `pythons * releases` build targets.
+ * `maxWorkers`: the spec's build.max_workers (2 unless given; null leaves it unset, so the
+ * builder chooses, as for a user who sets none).
+ */
+export function flatSpec(dir: string, o: { pythons: number; releases: number; registry: string; namespace: string; baseImage: string; maxWorkers?: number | null }): string {
   const releases = Array.from({ length: o.releases }, (_, i) => `r${i}`);
   writeFileSync(join(dir, 'manifest.yaml'), [
     'package: fresh',
@@ -29,7 +33,7 @@ export function flatSpec(dir: string, o: { pythons: number; releases: number; re
     '  bookworm: { family: debian, package_manager: apt, image: "' + o.baseImage + '", architectures: [amd64], releases: [' + releases.join(', ') + '] }',
     'registries:',
     `  local: { kind: generic, host: "${o.registry}", namespace: "${o.namespace}", credentials: { username_env: E2E_REGISTRY_USER, password_env: E2E_REGISTRY_PASSWORD } }`,
-    'build: { max_workers: 2 }',
+    ...(o.maxWorkers === null ? [] : [`build: { max_workers: ${o.maxWorkers ?? 2} }`]),
     '',
   ].join('\n'));
   mkdirSync(join(dir, 'templates', 'debian'), { recursive: true });

@@ -2,7 +2,7 @@
 // named baseline measured in the same run. Medians of several runs; nothing here is a test.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlan } from '../core/plan/plan.ts';
 import type { BuildTask, Task } from '../core/plan/task.ts';
@@ -26,8 +26,20 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const tmp = () => mkdtempSync(join(tmpdir(), 'manager-bench-'));
 
+/** When, and how busy the machine was: it is shared, so every figure carries its load. */
+function stamp(): string {
+  return `${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min; ${cpus().length} CPUs)`;
+}
+
 function header(title: string, baseline: string): void {
-  console.log(`\n## ${title}\nbaseline: ${baseline}`);
+  console.log(`\n## ${title}\nbaseline: ${baseline}\nstarted: ${stamp()}`);
+}
+
+/** Runs one benchmark when it is wanted, and says when it ended and at what load. */
+async function section(name: string, fn: () => Promise<void>): Promise<void> {
+  if (!want(name)) return;
+  await fn();
+  console.log(`ended: ${stamp()}`);
 }
 
 function table(rows: (string | number)[][]): void {
@@ -38,7 +50,8 @@ function table(rows: (string | number)[][]): void {
 function timeCmd(argv: string[], cwd = REPO, env: Record<string, string> = {}): { ms: number; code: number; stdout: string; stderr: string } {
   const t0 = performance.now();
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, maxBuffer: 64 << 20 });
-  return { ms: performance.now() - t0, code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  // A process that could not be started or was killed has no output: its error stands in.
+  return { ms: performance.now() - t0, code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? `killed by ${r.signal}`) };
 }
 
 async function planning(): Promise<void> {
@@ -241,16 +254,26 @@ function benchEnv(): E2EEnv | undefined {
 // The installed command, as users run it (the bundle when it is current).
 const manager = (args: string[], cwd: string, env: Record<string, string> = {}) => timeCmd([process.execPath, join(REPO, 'bin', 'manager.js'), ...args], cwd, env);
 
-function bakeLevels(file: string, cwd: string): { ms: number; code: number } {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { group: Record<string, unknown> };
-  const levels = Object.keys(doc.group).filter((g) => /^level\d+$/.test(g)).sort();
+/** BuildKit 0.8 fails a bake of more than ~50 targets in one call ("no such job"). */
+const BAKE_CHUNK = 40;
+const BAKE_HOW = `level by level, at most ${BAKE_CHUNK} targets per \`docker buildx bake\` call (BuildKit 0.8 fails larger bakes with "no such job")`;
+
+/** Bakes an exported file level by level (a level's parents are pushed by the level before), in chunks of BAKE_CHUNK targets. */
+function bakeLevels(file: string, cwd: string): { ms: number; code: number; calls: number; stderr: string } {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { group: Record<string, { targets: string[] }> };
+  const levels = Object.keys(doc.group).filter((g) => /^level\d+$/.test(g)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
   let ms = 0;
+  let calls = 0;
   for (const l of levels) {
-    const r = timeCmd(['docker', 'buildx', 'bake', '-f', file, l], cwd);
-    ms += r.ms;
-    if (r.code !== 0) return { ms, code: r.code };
+    const targets = doc.group[l]!.targets;
+    for (let i = 0; i < targets.length; i += BAKE_CHUNK) {
+      const r = timeCmd(['docker', 'buildx', 'bake', '-f', file, ...targets.slice(i, i + BAKE_CHUNK)], cwd);
+      ms += r.ms;
+      calls++;
+      if (r.code !== 0) return { ms, code: r.code, calls, stderr: r.stderr };
+    }
   }
-  return { ms, code: 0 };
+  return { ms, code: 0, calls, stderr: '' };
 }
 
 /** A PATH with a `docker` that counts its own invocations, for "no docker process" claims. */
@@ -295,7 +318,7 @@ function noopRow(label: string, manifest: string, dir: string, generated: string
 }
 
 async function noopRerun(e: E2EEnv): Promise<void> {
-  header('2. No-op rerun, with the state file and on a fresh runner (no state file: the registry is the only record)', 'docker buildx bake of the same targets on the same engine (every step a cache hit)');
+  header('2. No-op rerun, with the state file and on a fresh runner (no state file: the registry is the only record)', `docker buildx bake of the same targets on the same engine (every step a cache hit), ${BAKE_HOW}`);
   const env = { E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password };
   const rows: (string | number)[][] = [['targets', 'bake ms', 'manager ms (state file)', 'manager ms (fresh runner)', 'fresh vs bake', 'docker processes per no-op (state file)', 'docker processes per no-op (fresh)', 'all skipped']];
   // Each row as soon as it is measured: the larger families take minutes to set up.
@@ -388,8 +411,70 @@ async function freshRunner(e: E2EEnv): Promise<void> {
   console.log('targets: fresh runner within 1.5x of the state-file no-op at 200 and 1,000 images, in a constant number of registry requests');
 }
 
+/**
+ * The 200-image flat family built, then changed: an edit reaching 150 of its 200 images (the
+ * r1 template, which r2 and r3 build FROM), and one reaching 20 (five python values renamed:
+ * their four-image chains). Each tool gets a change of its own, so both do real work and neither
+ * finds the other's images in the cache; bake bakes the whole exported tree, as its user would.
+ */
+async function bigChange(e: E2EEnv): Promise<void> {
+  header('2d. Most of the tree changed: `build --all` (default flags) on the 200-image family after an edit reaching 150 images, and one reaching 20', `docker buildx bake of the same exported targets after the same kind of edit, ${BAKE_HOW}; the bake time is the bake calls alone (not the export)`);
+  const env = { E2E_REGISTRY_USER: e.user, E2E_REGISTRY_PASSWORD: e.password };
+  const dir = tmp();
+  const m = flatSpec(dir, { pythons: 50, releases: 4, registry: e.registry, namespace: `bench-big-${Date.now().toString(36)}`, baseImage: e.baseImage, maxWorkers: null });
+  const generated = join(dir, 'generated');
+  const r1 = join(dir, 'templates', 'debian', 'r1.Dockerfile.eta');
+  const template = readFileSync(r1, 'utf8');
+  const spec = readFileSync(m, 'utf8');
+  const nonce = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const editTemplate = () => writeFileSync(r1, `${template}LABEL bench.edit="${nonce()}"\n`);
+  // The first five values of the python list only (the spec's version is a "1.0" too).
+  const renamePythons = () => {
+    const n = nonce();
+    writeFileSync(m, spec.replace(/^python: \[(.*)\]$/m, (_, list: string) => `python: [${list.split(', ').map((v, i) => (i < 5 ? v.replace(/"$/, `-${n}"`) : v)).join(', ')}]`));
+  };
+  const ours = (what: string) => {
+    const r = manager(['build', m, '--all', '--output', generated, '--json'], dir, env);
+    if (r.code !== 0) throw new Error(`${what}: build failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+    const doc = JSON.parse(r.stdout) as { tasks: { kind: string; status: string }[]; workers?: { count: number; reason: string } };
+    const built = doc.tasks.filter((x) => x.kind === 'build' && x.status === 'built').length;
+    console.log(`  ${what}: manager ${fmt(r.ms / 1000)} s, ${built} built, workers ${doc.workers ? `${doc.workers.count} (${doc.workers.reason})` : 'not reported'} [${stamp()}]`);
+    return { ms: r.ms, built, workers: doc.workers?.count };
+  };
+  const theirs = (what: string) => {
+    const file = join(dir, 'bake.json');
+    for (const args of [['generate', m, '--output', generated], ['bake', m, '--all', '--output', generated, '--file', file]]) {
+      const r = manager(args, dir, env);
+      if (r.code !== 0) throw new Error(`${what}: manager ${args[0]} failed:\n${r.stderr.slice(-2000)}`);
+    }
+    const b = bakeLevels(file, dir);
+    if (b.code !== 0) throw new Error(`${what}: bake failed:\n${b.stderr.slice(-2000)}`);
+    console.log(`  ${what}: bake ${fmt(b.ms / 1000)} s in ${b.calls} calls [${stamp()}]`);
+    return b;
+  };
+  ours('the first build (all 200)');
+  editTemplate();
+  const big = ours('150 of 200 changed');
+  renamePythons();
+  const small = ours('20 of 200 changed');
+  // bake's own changes: the template edited again, then other python names.
+  writeFileSync(m, spec);
+  editTemplate();
+  const bigBake = theirs('150 of 200 changed');
+  renamePythons();
+  const smallBake = theirs('20 of 200 changed');
+  table([
+    ['images changed', 'bake ms', 'manager ms', 'manager vs bake', 'manager built', 'workers', 'manager ms per changed image'],
+    ['150 of 200 (75 %)', fmt(bigBake.ms), fmt(big.ms), `${fmt(bigBake.ms / big.ms, 2)}x`, big.built, big.workers ?? '-', fmt(big.ms / big.built)],
+    ['20 of 200 (10 %)', fmt(smallBake.ms), fmt(small.ms), `${fmt(smallBake.ms / small.ms, 2)}x`, small.built, small.workers ?? '-', fmt(small.ms / small.built)],
+  ]);
+  console.log(`manager's time for the small change is ${fmt((100 * small.ms) / big.ms)} % of its time for the large one (images built: ${fmt((100 * small.built) / big.built)} %); one run each (a run is minutes)`);
+  console.log('target: manager >= 1.2x bake at 150 of 200 changed, and its time proportional to what changed');
+  rmSync(dir, { recursive: true, force: true });
+}
+
 async function coldBuild(e: E2EEnv): Promise<void> {
-  header('4. Cold build of the e2e test spec, --max-workers 2 (fresh namespace, builder cache pruned)', 'docker buildx bake of the same exported targets, level by level');
+  header('4. Cold build of the e2e test spec, --max-workers 2 (fresh namespace, builder cache pruned)', `docker buildx bake of the same exported targets, ${BAKE_HOW}`);
   const runsCold = Number(process.env['BENCH_COLD_RUNS'] ?? 2);
   const ours: number[] = [];
   const ours4: number[] = [];
@@ -411,7 +496,7 @@ async function coldBuild(e: E2EEnv): Promise<void> {
     manager(['generate', b.manifest, '--output', b.generated], b.dir);
     manager(['bake', b.manifest, '--all', '--output', b.generated, '--file', join(b.dir, 'bake.json')], b.dir);
     const br = bakeLevels(join(b.dir, 'bake.json'), b.dir);
-    if (br.code !== 0) throw new Error('bake failed');
+    if (br.code !== 0) throw new Error(`bake failed:\n${br.stderr.slice(-2000)}`);
     bake.push(br.ms);
   }
   table([
@@ -480,18 +565,19 @@ async function platformsBench(e: E2EEnv): Promise<void> {
   console.log('the Dockerfiles are one RUN each, so this measures what a build costs around its steps (context, base pull, export, push), not compile time');
 }
 
-console.log(`# manager benchmarks (${RUNS} runs each, medians; ${new Date().toISOString().slice(0, 10)}, ${process.version})`);
-if (want('planning')) await planning();
-if (want('graph-json')) await graphOutput();
-if (want('scheduling')) await scheduling();
-if (want('generate')) await generateBench();
-if (want('run-path')) await runPath();
+console.log(`# manager benchmarks (${RUNS} runs each, medians; ${process.version}; ${stamp()})`);
+await section('planning', planning);
+await section('graph-json', graphOutput);
+await section('scheduling', scheduling);
+await section('generate', generateBench);
+await section('run-path', runPath);
 const e = benchEnv();
-if (!e) console.log('\n(no engine or registry: skipping the no-op, overhead and cold-build benchmarks; run scripts/provision-test-env.sh)');
+if (!e) console.log('\n(no engine or registry: skipping the no-op, big-change, overhead and cold-build benchmarks; run scripts/provision-test-env.sh)');
 else {
-  if (want('noop')) await noopRerun(e);
-  if (want('fresh')) await freshRunner(e);
-  if (want('overhead')) await overheadBench(e);
-  if (want('cold')) await coldBuild(e);
-  if (want('platforms')) await platformsBench(e);
+  await section('noop', () => noopRerun(e));
+  await section('fresh', () => freshRunner(e));
+  await section('big-change', () => bigChange(e));
+  await section('overhead', () => overheadBench(e));
+  await section('cold', () => coldBuild(e));
+  await section('platforms', () => platformsBench(e));
 }

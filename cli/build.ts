@@ -67,7 +67,7 @@ function buildOptions(program: Command): Command {
     .option('--only <task-ids>', 'exactly these task ids (and what they depend on)', (v: string, p: string[] = []) => [...p, ...v.split(',')])
     .option('--push', 'push images and publish tags (default)')
     .option('--load', 'load images into the local engine instead of pushing')
-    .option('--max-workers <n>', 'parallel tasks (default: spec build.max_workers, else 5)', positiveInt)
+    .option('--max-workers <n>', 'builds and tests at once (default: spec build.max_workers, else chosen from the builder: docs/building.md)', positiveInt)
     .option('--dry-run', 'print what would run, with argv and skip decisions; run nothing')
     .option('--check', 'run BuildKit\'s Dockerfile checks (buildx --call check) on every selected Dockerfile and report them per image with file:line; build nothing')
     .option('--print', 'print the merged spec of the selection as JSON, with the file:line each value came from (as bake --print); run nothing')
@@ -166,7 +166,7 @@ async function buildRunOptions(l: Loaded, o: Record<string, unknown>, out: Outpu
   return {
     logDir: (o['logDir'] as string | undefined) ?? join(l.packageDir, '.logs'),
     mode: o['load'] ? 'load' : 'push',
-    maxWorkers: (o['maxWorkers'] as number | undefined) ?? l.plan.spec.build.maxWorkers,
+    ...(o['maxWorkers'] !== undefined ? { maxWorkers: o['maxWorkers'] as number } : {}),
     dryRun: Boolean(o['dryRun']),
     force: Boolean(o['force']),
     keepGoing: Boolean(o['keepGoing']),

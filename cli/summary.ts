@@ -67,7 +67,7 @@ export function report(s: Summary, out: Output, dryRun: boolean, writeErrors: st
     }
   }
   if (out.opts.json) {
-    out.json({ ok: s.ok && !writeErrors.length, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, tasks: s.results, ...(writeErrors.length ? { writeErrors } : {}), ...(loaded ? { loaded } : {}) });
+    out.json({ ok: s.ok && !writeErrors.length, dryRun, interrupted: s.interrupted ?? false, engineLost: s.engineLost ?? null, registry: s.registry, builder: s.builder ?? null, ...(s.workers ? { workers: s.workers } : {}), tasks: s.results, ...(writeErrors.length ? { writeErrors } : {}), ...(loaded ? { loaded } : {}) });
     if (s.engineLost) out.error(`error: ${s.engineLost}`);
     return;
   }

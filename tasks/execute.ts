@@ -11,6 +11,8 @@ import type { Plan } from '../core/plan/plan.ts';
 import { metadataFile, type MetadataFile } from '../core/views/metadata-file.ts';
 import { buildReport, type Report } from '../core/views/report.ts';
 import { startedEvent } from '../core/views/progress.ts';
+import { givenWorkers, workersFor, type WorkerCount } from '../core/buildx/workers.ts';
+import { normalizePlatform } from '../core/base/manifest.ts';
 import { redactor } from '../core/base/redact.ts';
 import { localRepository, stagingRepository } from '../core/plan/staging.ts';
 import type { StateFile } from '../core/plan/record.ts';
@@ -46,9 +48,17 @@ export interface Summary {
   report?: Report;
   /** Records the run could not write (the state file), one line each; the run fails. */
   writeErrors?: string[];
+  /** How many builds and tests ran at once, and why that many (a real run only). */
+  workers?: WorkerCount;
 }
 
 const COST: Record<Task['kind'], number> = { render: 0.01, build: 30, test: 3, manifest: 1, readme: 0.5 };
+/**
+ * Tasks that do no work on the engine (a render writes files, a merge and a README push are
+ * registry requests): they do not take a build's worker. Tests run the image on the engine, so
+ * they count with the builds.
+ */
+const LIGHT = new Set<Task['kind']>(['render', 'manifest', 'readme']);
 const HOST_PLATFORM = `linux/${HOST_FACTS.hostArch}`;
 
 /**
@@ -156,16 +166,26 @@ class Interrupt {
 async function realRun(p: Prepared): Promise<Summary> {
   const { plan, opts, ordered, state } = p;
   const wanted = [...new Set(ordered.filter((t): t is BuildTask => t.kind === 'build').flatMap((t) => t.platforms))];
-  const r = new Run({ plan, state, stagingRepo: p.stagingRepo, platforms: wanted }, opts, { finder: p.finder, client: p.client, abort: p.abort });
-  ensureLogDir(opts.logDir);
-
+  const given = givenWorkers(opts.maxWorkers, plan.spec.build.maxWorkers);
+  let workers = given;
   const scheduler = new Scheduler(new Map(ordered.map((t) => [t.id, t.deps])), {
-    maxWorkers: opts.maxWorkers,
+    maxWorkers: given.count,
     keepGoing: opts.keepGoing,
     atomic: opts.atomic,
     cost: (id) => estimatedCost(plan.tasks.get(id)!, state.tasks[id]?.durationMs),
     isPublish: (id) => ['manifest', 'readme'].includes(plan.tasks.get(id)!.kind),
+    isLight: (id) => LIGHT.has(plan.tasks.get(id)!.kind),
   });
+  // Unless the count was given, the builder chooses it, once the first task needing the engine has asked for it.
+  const emulated = wanted.some((x) => normalizePlatform(x) !== normalizePlatform(HOST_PLATFORM));
+  const onEngine = (b: BuilderInfo) => {
+    if (given.from !== 'provisional') return;
+    workers = workersFor(b, emulated);
+    scheduler.setMaxWorkers(workers.count);
+    opts.log(`workers: ${workers.count} builds and tests at once (${workers.reason})`);
+  };
+  const r = new Run({ plan, state, stagingRepo: p.stagingRepo, platforms: wanted }, opts, { finder: p.finder, client: p.client, abort: p.abort, onEngine });
+  ensureLogDir(opts.logDir);
   const interrupt = new Interrupt((sig) => {
     opts.log(`received ${sig}: cancelling running builds`);
     scheduler.cancel(`interrupted by ${sig}`);
@@ -190,7 +210,7 @@ async function realRun(p: Prepared): Promise<Summary> {
   // listr2 draws no line for a group that failed through its subtasks; the log gets one.
   const bad = outcome();
   if (bad && opts.renderer !== 'silent') opts.log(`✖ ${title()}: ${bad}`);
-  return summarize(p, r, interrupt.signal);
+  return { ...(await summarize(p, r, interrupt.signal)), workers };
 }
 
 type ListrTask = ListrTaskWrapper<unknown, never, never>;

@@ -17,7 +17,11 @@ export interface Selection {
 
 /** How the scheduler hands out workers. */
 export interface Scheduling {
-  maxWorkers: number;
+  /**
+   * Builds and tests at once (--max-workers); unset, the spec's build.max_workers, else chosen
+   * from the builder when the first build runs (core/buildx/workers.ts).
+   */
+  maxWorkers?: number;
   keepGoing: boolean;
   atomic: boolean;
 }
@@ -94,12 +98,11 @@ export type ExecuteOptions = Selection & Scheduling & Deciding & Writing & Engin
 /** What a caller must say; everything else has a default. */
 export type GivenOptions = Partial<ExecuteOptions> & Pick<ExecuteOptions, 'packageDir' | 'selected' | 'renderer' | 'log'>;
 
-/** A real run of everything given, pushed, with the spec's workers, its logs beside the tree. */
+/** A real run of everything given, pushed, its logs beside the tree; the workers are execute()'s to choose. */
 export function executeDefaults(plan: Plan, given: GivenOptions): ExecuteOptions {
   return {
     logDir: join(given.packageDir, '.logs'),
     mode: 'push',
-    maxWorkers: plan.spec.build.maxWorkers,
     dryRun: false,
     force: false,
     keepGoing: false,

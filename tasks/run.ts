@@ -44,6 +44,8 @@ export interface RunServices {
   finder: FactFinder;
   client: RegistryClient | undefined;
   abort: AbortController;
+  /** Told the builder once, when the first task that needs the engine has it (the worker count is chosen then). */
+  onEngine?: (b: BuilderInfo) => void;
 }
 
 /** The options a build's invocation depends on: one place, for the run and the dry run alike. */
@@ -109,6 +111,7 @@ export class Run {
   readonly client: RegistryClient | undefined;
   readonly abort: AbortController;
   private readonly platformsWanted: string[];
+  private readonly onEngine: ((b: BuilderInfo) => void) | undefined;
 
   constructor(work: RunWork, readonly opts: ExecuteOptions, services: RunServices) {
     this.plan = work.plan;
@@ -118,6 +121,7 @@ export class Run {
     this.finder = services.finder;
     this.client = services.client;
     this.abort = services.abort;
+    this.onEngine = services.onEngine;
     for (const [id, rec] of Object.entries(this.state.tasks)) if (rec.ref) this.images.set(id, { ref: rec.ref, digest: rec.digest });
   }
 
@@ -136,6 +140,7 @@ export class Run {
         );
       }
       this.builder = b;
+      this.onEngine?.(b);
       return b;
     })();
     return this.engineReady;

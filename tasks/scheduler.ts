@@ -2,6 +2,8 @@
 // dependencies have finished, and free workers go to the ready task with the longest
 // remaining path. Execution itself belongs to the caller (listr2 in `build`, a simulated
 // executor in the scheduling benchmark): each task asks `acquire` for permission to run.
+// Light tasks (renders, merges, READMEs: registry and disk work) may have a pool of their own,
+// so they never wait behind builds nor keep one waiting.
 // Every event costs O(log n) plus the task's own edges, so large graphs schedule in linear time.
 
 export type Final = 'done' | 'skipped' | 'failed' | 'blocked' | 'cancelled';
@@ -14,7 +16,14 @@ export interface Grant {
 }
 
 export interface SchedulerOptions {
+  /** Tasks at once; setMaxWorkers may change it mid-run. */
   maxWorkers: number;
+  /**
+   * Tasks that only talk to registries or the disk (renders, merges, READMEs): given, they
+   * have a pool of their own of the same size, beside the builds and tests, so a merge never
+   * holds a build's worker.
+   */
+  isLight?: (id: string) => boolean;
   keepGoing: boolean;
   /** Estimated cost of running a task (any unit), for longest-path priorities. */
   cost: (id: string) => number;
@@ -76,16 +85,20 @@ export class Scheduler {
   /** Tasks that asked since the last decision round. */
   private arrivals: string[] = [];
   private readonly ready: ReadyHeap;
+  private readonly readyLight: ReadyHeap;
   /** Atomic mode: ready publish tasks held until every other task has settled. */
   private held: string[] = [];
   private unsettledOthers = 0;
   private readonly failedIds: string[] = [];
   private running = 0;
+  private runningLight = 0;
+  private maxWorkers: number;
   private stopping: string | undefined;
   private pumpQueued = false;
 
   constructor(deps: Map<string, string[]>, private readonly opts: SchedulerOptions) {
     if (opts.maxWorkers < 1) throw new Error('maxWorkers must be at least 1');
+    this.maxWorkers = opts.maxWorkers;
     // Only dependencies inside the selection count; the rest are assumed present.
     this.deps = new Map([...deps].map(([id, ds]) => [id, ds.filter((d) => deps.has(d))]));
     for (const id of this.deps.keys()) {
@@ -103,15 +116,28 @@ export class Scheduler {
       for (const c of this.dependents.get(id)!) after = Math.max(after, this.priority.get(c)!);
       this.priority.set(id, opts.cost(id) + after);
     }
-    this.ready = new ReadyHeap((a, b) => {
+    const before = (a: string, b: string) => {
       const pa = this.priority.get(a)!;
       const pb = this.priority.get(b)!;
       return pa > pb || (pa === pb && a < b);
-    });
+    };
+    this.ready = new ReadyHeap(before);
+    this.readyLight = new ReadyHeap(before);
   }
 
   private isPublish(id: string): boolean {
     return Boolean(this.opts.isPublish?.(id));
+  }
+
+  private isLight(id: string): boolean {
+    return Boolean(this.opts.isLight?.(id));
+  }
+
+  /** Each pool's limit from now on: running tasks finish, and no more than `n` start beside them. */
+  setMaxWorkers(n: number): void {
+    if (n < 1) throw new Error('maxWorkers must be at least 1');
+    this.maxWorkers = n;
+    this.schedulePump();
   }
 
   private topo(): string[] {
@@ -143,7 +169,10 @@ export class Scheduler {
 
   /** Reports a task's end; frees its worker. */
   release(id: string, final: 'done' | 'skipped' | 'failed' | 'cancelled'): void {
-    if (this.status.get(id) === 'running') this.running--;
+    if (this.status.get(id) === 'running') {
+      if (this.isLight(id)) this.runningLight--;
+      else this.running--;
+    }
     this.settle(id, final);
     if (final === 'cancelled') {
       // Stopped by an interrupt: what waits on it is told by cancel(), as not started.
@@ -198,7 +227,11 @@ export class Scheduler {
 
   private enqueue(id: string): void {
     if (this.opts.atomic && this.isPublish(id)) this.held.push(id);
-    else this.ready.push(id);
+    else this.readyFor(id).push(id);
+  }
+
+  private readyFor(id: string): ReadyHeap {
+    return this.isLight(id) ? this.readyLight : this.ready;
   }
 
   /**
@@ -242,16 +275,23 @@ export class Scheduler {
       for (const id of this.status.keys()) if (this.isPublish(id) && this.status.get(id) === 'pending' && !this.verdict.has(id)) this.block(id, g);
     }
     if (this.opts.atomic && this.unsettledOthers === 0 && !this.failedIds.length) {
-      for (const id of this.held.splice(0)) this.ready.push(id);
+      for (const id of this.held.splice(0)) this.readyFor(id).push(id);
     }
-    while (this.running < this.opts.maxWorkers && this.ready.size) {
-      const id = this.ready.pop()!;
-      if (!this.waiters.has(id) || this.verdict.has(id)) continue;
-      const w = this.waiters.get(id)!;
-      this.waiters.delete(id);
-      this.status.set(id, 'running');
-      this.running++;
-      w({ go: true });
+    while (this.running < this.maxWorkers && this.ready.size) {
+      if (this.grant(this.ready.pop()!)) this.running++;
     }
+    while (this.runningLight < this.maxWorkers && this.readyLight.size) {
+      if (this.grant(this.readyLight.pop()!)) this.runningLight++;
+    }
+  }
+
+  /** Starts a ready task, unless it was decided against meanwhile. */
+  private grant(id: string): boolean {
+    if (!this.waiters.has(id) || this.verdict.has(id)) return false;
+    const w = this.waiters.get(id)!;
+    this.waiters.delete(id);
+    this.status.set(id, 'running');
+    w({ go: true });
+    return true;
   }
 }

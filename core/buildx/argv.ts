@@ -145,23 +145,29 @@ export interface BuilderInfo {
   imageStore?: 'containerd' | 'classic';
   /** The docker driver's engine version: its BuildKit is built in, and distribution builds report it as v0.0.0. */
   engine?: string;
+  /** The docker driver's engine CPUs (`docker info` NCPU): its builds share them (core/buildx/workers.ts). */
+  cpus?: number;
 }
 
-/** The engine's version, and its storage driver status, which names the containerd snapshotter when it is in use. */
+/**
+ * The engine's version, its storage driver status, which names the containerd snapshotter when
+ * it is in use, and its CPUs, which the default worker count is chosen from.
+ */
 export function dockerInfoArgv(context?: string): string[] {
   const argv = ['docker'];
   if (context && context !== 'default') argv.push('--context', context);
-  return [...argv, 'info', '--format', '{{json .ServerVersion}} {{json .DriverStatus}}'];
+  return [...argv, 'info', '--format', '{{json .ServerVersion}} {{json .DriverStatus}} {{json .NCPU}}'];
 }
 
-export function parseDockerInfo(text: string): { engine?: string; imageStore?: 'containerd' | 'classic' } {
-  const m = /^("[^"]*")\s+(.*)$/s.exec(text.trim());
+export function parseDockerInfo(text: string): { engine?: string; imageStore?: 'containerd' | 'classic'; cpus?: number } {
+  const m = /^("[^"]*")\s+(.*?)(?:\s+(\d+))?$/s.exec(text.trim());
   if (!m) return {};
   try {
     const engine = JSON.parse(m[1]!) as string;
     const status = JSON.parse(m[2]!) as [string, string][] | null;
     const imageStore = !Array.isArray(status) ? undefined : status.some(([k, v]) => k === 'driver-type' && /containerd\.snapshotter/.test(v)) ? 'containerd' : 'classic';
-    return { engine: engine || undefined, imageStore };
+    const cpus = m[3] !== undefined && Number(m[3]) > 0 ? Number(m[3]) : undefined;
+    return { engine: engine || undefined, imageStore, ...(cpus ? { cpus } : {}) };
   } catch {
     return {};
   }

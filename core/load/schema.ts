@@ -349,7 +349,7 @@ const PROPERTY_DOCS: Record<string, { description: string; default?: unknown }> 
   'output.readme': { description: 'Write the generated README.md into the package directory; false leaves a README of the repository\'s own alone (a registry with `readme: true` is then an error: there is no README to push).', default: true },
   'output.versions': { description: 'Write the `versions` file (the package version) into the package directory.', default: true },
   build: { description: 'How builds run: workers, timeouts, caches, attestations, multi-platform strategy, CI runners.' },
-  'build.max_workers': { description: 'Tasks run at once (--max-workers overrides).', default: 5 },
+  'build.max_workers': { description: 'Builds and tests run at once (--max-workers overrides); unset, chosen from the builder when the first build runs (from its CPUs or nodes).' },
   'build.timeout': { description: 'Seconds per build or test task (--timeout overrides).', default: 3600 },
   'build.cache': { description: 'A layer cache per image and platform (registry, gha or local); --cache-from / --cache-to / --cache-type override.' },
   'build.multi_platform': { description: 'split: one build per platform merged by a manifest; single: one build for all platforms (needs a builder that can); auto: what the builder can do.', default: 'auto' },

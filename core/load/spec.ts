@@ -188,7 +188,8 @@ export interface CacheSpec {
 }
 
 export interface BuildSettings {
-  maxWorkers: number;
+  /** Unset: chosen from the builder when the first build runs (core/buildx/workers.ts). */
+  maxWorkers?: number;
   timeout: number;
   parentArg: string;
   cache?: CacheSpec;

@@ -660,7 +660,7 @@ function checkCacheLocations({ raw, report }: Normalizing, axes: Record<string, 
 
 function buildSettings(raw: RawSpec): BuildSettings {
   return {
-    maxWorkers: raw.build?.max_workers ?? 5,
+    ...(raw.build?.max_workers !== undefined ? { maxWorkers: raw.build.max_workers } : {}),
     timeout: raw.build?.timeout ?? 3600,
     parentArg: raw.build?.parent_arg ?? 'BASE_IMAGE',
     cache: raw.build?.cache,

@@ -9,6 +9,8 @@ export interface SimulateOptions {
   fail?: string[];
   atomic?: boolean;
   publish?: string[];
+  /** Tasks with a pool of their own (renders, merges, READMEs in a real run). */
+  light?: string[];
 }
 
 export interface Simulation {
@@ -25,6 +27,7 @@ export async function simulate(deps: Map<string, string[]>, cost: (id: string) =
     cost,
     atomic: o.atomic,
     isPublish: (id) => (o.publish ?? []).includes(id),
+    ...(o.light ? { isLight: (id: string) => o.light!.includes(id) } : {}),
   });
   const started: [string, number][] = [];
   const outcome = new Map<string, Grant>();

@@ -108,7 +108,7 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
   });
 
   it('tells the containerd image store from the classic one by the engine\'s driver status', () => {
-    const format = '{{json .ServerVersion}} {{json .DriverStatus}}';
+    const format = '{{json .ServerVersion}} {{json .DriverStatus}} {{json .NCPU}}';
     expect(dockerInfoArgv()).toEqual(['docker', 'info', '--format', format]);
     expect(dockerInfoArgv('default')).toEqual(['docker', 'info', '--format', format]);
     expect(dockerInfoArgv('remote-box')).toEqual(['docker', '--context', 'remote-box', 'info', '--format', format]);
@@ -116,6 +116,10 @@ Platforms:        linux/amd64, linux/386, linux/arm64, linux/ppc64le, linux/arm/
     expect(parseDockerInfo('"20.10.24+dfsg1" [["Backing Filesystem","extfs"],["Supports d_type","true"]]')).toEqual({ engine: '20.10.24+dfsg1', imageStore: 'classic' });
     expect(parseDockerInfo('"20.10.24" null')).toEqual({ engine: '20.10.24', imageStore: undefined });
     expect(parseDockerInfo('garbage')).toEqual({});
+    // The engine's CPUs, which the default worker count is chosen from.
+    expect(parseDockerInfo('"20.10.24+dfsg1" [["Backing Filesystem","extfs"]] 2\n')).toEqual({ engine: '20.10.24+dfsg1', imageStore: 'classic', cpus: 2 });
+    expect(parseDockerInfo('"26.1.5" null 16')).toEqual({ engine: '26.1.5', imageStore: undefined, cpus: 16 });
+    expect(parseDockerInfo('"26.1.5" null 0')).toEqual({ engine: '26.1.5', imageStore: undefined });
   });
 
   it('tells whether a published index holds exactly the staged platform images', () => {

@@ -50,6 +50,43 @@ describe('Scheduler', () => {
     expect(bad.outcome.get('m1')).toMatchObject({ go: false, reason: 'atomic publish: b2 failed, so no public tag changes' });
   });
 
+  it('light tasks run in a pool of their own: a merge never holds a build\'s worker, nor waits behind builds', async () => {
+    // Two chains of builds, each build's merge beside it: with one pool, the merges take turns with the builds.
+    const deps = { b1: [], b2: ['b1'], c1: [], c2: ['c1'], m1: ['b1'], m2: ['b2'], n1: ['c1'], n2: ['c2'] };
+    const cost = { b1: 2, b2: 2, c1: 2, c2: 2, m1: 1, m2: 1, n1: 1, n2: 1 };
+    const shared = await run(deps, cost, { workers: 2 });
+    const apart = await run(deps, cost, { workers: 2, light: ['m1', 'm2', 'n1', 'n2'] });
+    expect(apart.makespan).toBe(5);
+    expect(shared.makespan).toBeGreaterThan(apart.makespan);
+    // Still at most `workers` of each kind at once.
+    for (let t = 0; t < apart.makespan; t++) {
+      const at = (ids: string[]) => apart.started.filter(([id, s]) => ids.includes(id) && s <= t && s + cost[id as keyof typeof cost] > t).length;
+      expect(at(['b1', 'b2', 'c1', 'c2'])).toBeLessThanOrEqual(2);
+      expect(at(['m1', 'm2', 'n1', 'n2'])).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('setMaxWorkers changes the limit mid-run: more start at once when it grows, none past it when it shrinks', async () => {
+    const s = new Scheduler(new Map(['a', 'b', 'c', 'd'].map((id) => [id, []])), { maxWorkers: 1, keepGoing: false, cost: () => 1 });
+    const grants = new Map(['a', 'b', 'c', 'd'].map((id) => [id, s.acquire(id)]));
+    const started = new Set<string>();
+    for (const [id, g] of grants) void g.then((x) => x.go && started.add(id));
+    const settle = async () => {
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    };
+    await settle();
+    expect(started.size).toBe(1);
+    s.setMaxWorkers(3);
+    await settle();
+    expect(started.size).toBe(3);
+    s.setMaxWorkers(1);
+    for (const id of [...started]) s.release(id, 'done');
+    await settle();
+    // Three finished, one left: it starts, alone.
+    expect(started.size).toBe(4);
+    expect(() => s.setMaxWorkers(0)).toThrow(/at least 1/);
+  });
+
   it('cancel tells every queued task why it will not start', async () => {
     const s = new Scheduler(new Map([['a', []], ['b', []]]), { maxWorkers: 1, keepGoing: false, cost: () => 1 });
     const a = await s.acquire('a');
