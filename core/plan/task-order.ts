@@ -1,0 +1,80 @@
+// The plan's run order, and its graph for the callers that want one. The order is computed on
+// plain arrays: building a graphology graph of 50k tasks (an edge object and a generated key
+// per dependency) cost more than the rest of the graph work, and the run path never reads it.
+import { DirectedGraph } from 'graphology';
+import type { Task } from './task.ts';
+
+/**
+ * Task ids, dependencies first: Kahn's algorithm with a first-in first-out queue, tasks taken
+ * in insertion order and each task's dependents in the order their edges were added. That is
+ * graphology-dag's topologicalSort on the graph `taskGraph` builds, id for id, so orders
+ * recorded before stay the same; the same mistakes (an unknown or repeated dependency, a
+ * cycle) throw.
+ */
+export function taskOrder(tasks: Map<string, Task>): string[] {
+  const ids = [...tasks.keys()];
+  const n = ids.length;
+  const index = new Map<string, number>();
+  for (let i = 0; i < n; i++) index.set(ids[i]!, i);
+  // Dependents as one flat array (compressed rows): `start[i]` to `start[i + 1]` are task i's.
+  const start = new Int32Array(n + 1);
+  const inDegree = new Int32Array(n);
+  let i = 0;
+  for (const t of tasks.values()) {
+    checkDeps(t, index);
+    for (const d of t.deps) start[index.get(d)! + 1]!++;
+    inDegree[i++] = t.deps.length;
+  }
+  for (let k = 0; k < n; k++) start[k + 1]! += start[k]!;
+  const fill = start.slice(0, n);
+  const dependents = new Int32Array(start[n]!);
+  i = 0;
+  for (const t of tasks.values()) {
+    for (const d of t.deps) dependents[fill[index.get(d)!]!++] = i;
+    i++;
+  }
+  const queue = new Int32Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let k = 0; k < n; k++) if (inDegree[k] === 0) queue[tail++] = k;
+  const order = new Array<string>(n);
+  while (head < tail) {
+    const k = queue[head]!;
+    order[head++] = ids[k]!;
+    for (let e = start[k]!; e < start[k + 1]!; e++) {
+      const m = dependents[e]!;
+      if (--inDegree[m]! === 0) queue[tail++] = m;
+    }
+  }
+  if (tail !== n) throw new Error('graphology-dag/topological-sort: given graph is not acyclic.');
+  return order;
+}
+
+/** The graphology graph of the tasks: a node per task (its data the task), an edge per dependency. */
+export function taskGraph(tasks: Map<string, Task>): DirectedGraph<{ task: Task }> {
+  const graph = new DirectedGraph<{ task: Task }>();
+  for (const t of tasks.values()) graph.addNode(t.id, { task: t });
+  for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
+  return graph;
+}
+
+/** What adding the task's edges to a graphology graph would refuse: an unknown task, or the same dependency twice. */
+function checkDeps(t: Task, index: Map<string, number>): void {
+  const { deps } = t;
+  for (let a = 0; a < deps.length; a++) {
+    if (!index.has(deps[a]!)) throw new Error(`Graph.addDirectedEdge: source node "${deps[a]}" not found.`);
+    // Most tasks have one or two dependencies; only a readme's (every manifest) needs a set.
+    if (deps.length > 16) continue;
+    for (let b = 0; b < a; b++) if (deps[a] === deps[b]) throw duplicate(deps[a]!, t.id);
+  }
+  if (deps.length > 16) {
+    const seen = new Set<string>();
+    for (const d of deps) {
+      if (seen.has(d)) throw duplicate(d, t.id);
+      seen.add(d);
+    }
+  }
+}
+
+const duplicate = (source: string, target: string) =>
+  new Error(`Graph.addDirectedEdge: an edge linking "${source}" to "${target}" already exists. If you really want to add multiple edges linking those nodes, you should create a multi graph by using the 'multi' option.`);
