@@ -62,13 +62,16 @@ export function hashValue(value: unknown): string {
 export function combine(parts: Record<string, string>, details?: Record<string, string>): Hash {
   const sorted = Object.keys(parts).sort();
   let text = '';
-  const entries: [string, string][] = new Array(sorted.length);
+  const inOrder: Record<string, string> = {};
   for (let i = 0; i < sorted.length; i++) {
     const k = sorted[i]!;
-    text += i ? `\n${k}=${parts[k]}` : `${k}=${parts[k]}`;
-    entries[i] = [k, parts[k]!];
+    const v = parts[k]!;
+    text += i ? `\n${k}=${v}` : `${k}=${v}`;
+    // Defined, not assigned, as Object.fromEntries did: a part named __proto__ stays a part.
+    if (k === '__proto__') Object.defineProperty(inOrder, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else inOrder[k] = v;
   }
-  const h: Hash = { value: sha256(text), parts: Object.fromEntries(entries) };
+  const h: Hash = { value: sha256(text), parts: inOrder };
   if (details && Object.keys(details).length) h.details = details;
   return h;
 }

@@ -157,7 +157,7 @@ function planBuild(ctx: Planning, v: Variant, render: RenderTask, arches: string
     if (commit) floatingArgs[arg] = commit;
     else ctx.unpinned.add(`${g.url}#${g.ref}`);
   }
-  return {
+  const build: BuildTask = {
     kind: 'build',
     id: buildId(pkg, v.key, arches),
     deps: parentBuild ? [render.id, parentBuild] : [render.id],
@@ -175,10 +175,12 @@ function planBuild(ctx: Planning, v: Variant, render: RenderTask, arches: string
     parentBuild,
     baseImage,
     timeout: rel.timeout ?? spec.build.timeout,
-    ...(rel.secrets.length ? { secrets: rel.secrets } : {}),
-    ...(rel.ssh.length ? { ssh: rel.ssh } : {}),
-    ...(rel.entitlements.length ? { entitlements: rel.entitlements } : {}),
   };
+  // Set after, in this order, rather than spread in: a literal with spreads is built the slow way, 50k times.
+  if (rel.secrets.length) build.secrets = rel.secrets;
+  if (rel.ssh.length) build.ssh = rel.ssh;
+  if (rel.entitlements.length) build.entitlements = rel.entitlements;
+  return build;
 }
 
 /** A build's tests, one task per platform it built. */
