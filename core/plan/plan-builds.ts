@@ -103,11 +103,11 @@ function planImageBuilds(ctx: Planning, v: Variant, render: RenderTask): { build
   const gates: string[] = [];
   const tests = v.tests.map((t) => ({ ...t, timeout: t.timeout ?? spec.build.timeout }));
   const testsHash = hashValue(tests);
-  const buildArgsHash = hashValue(v.buildArgs);
+  const common = { ...fileParts, build_args: hashValue(v.buildArgs) };
   const own = new Map<string, BuildTask>();
   ctx.buildsOf.set(v.key, own);
   for (const arches of ctx.single ? [v.arches] : v.arches.map((a) => [a])) {
-    const b = planBuild(ctx, v, render, arches, { ...fileParts, build_args: buildArgsHash });
+    const b = planBuild(ctx, v, render, arches, common);
     ctx.add(b);
     builds.push(b.id);
     gates.push(b.id);
