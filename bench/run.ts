@@ -166,11 +166,11 @@ async function generateBench(): Promise<void> {
   ]);
 }
 
-/** Like timeCmd, without blocking this process (a server here must keep answering), with peak RSS. */
-function timeAsync(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<{ ms: number; code: number; stdout: string; stderr: string; rssMB: number }> {
+/** Like timeCmd, without blocking this process (a server here must keep answering), with CPU time and peak RSS. */
+function timeAsync(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<{ ms: number; code: number; stdout: string; stderr: string; rssMB: number; cpuMs: number }> {
   return new Promise((done, fail) => {
     const t0 = performance.now();
-    const p = spawn('/usr/bin/time', ['-f', '%M', ...argv], { cwd, env: { ...process.env, CI: 'true', ...env } });
+    const p = spawn('/usr/bin/time', ['-f', '%U %S %M', ...argv], { cwd, env: { ...process.env, CI: 'true', ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -178,8 +178,8 @@ function timeAsync(argv: string[], cwd: string, env: Record<string, string> = {}
     p.on('error', fail);
     p.on('close', (code) => {
       const lines = stderr.trimEnd().split('\n');
-      const rss = Number(lines.pop());
-      done({ ms: performance.now() - t0, code: code ?? -1, stdout, stderr: lines.join('\n'), rssMB: rss / 1024 });
+      const [user, sys, rss] = lines.pop()!.split(' ').map(Number);
+      done({ ms: performance.now() - t0, code: code ?? -1, stdout, stderr: lines.join('\n'), rssMB: rss! / 1024, cpuMs: (user! + sys!) * 1000 });
     });
   });
 }
@@ -193,7 +193,7 @@ async function runPath(): Promise<void> {
     { label: '~50k', distros: 50, pythons: 10, releases: 5, arches: 19 },
   ].filter((s) => !process.env['BENCH_RUN_PATH_MAX'] || s.distros * s.pythons * s.releases * s.arches <= Number(process.env['BENCH_RUN_PATH_MAX']));
   const registry = await countingRegistry();
-  const rows: (string | number)[][] = [['size', 'tasks', 'run', 'wall ms (median)', 'peak RSS MB', 'ms per 1k tasks', 'vs ~1k', 'docker processes per run', 'registry requests per run']];
+  const rows: (string | number)[][] = [['size', 'tasks', 'run', 'wall ms (median)', 'CPU ms (median)', 'peak RSS MB', 'ms per 1k tasks', 'vs ~1k', 'docker processes per run', 'registry requests per run']];
   const base: Record<string, number> = {};
   try {
     for (const s of sizes) {
@@ -220,7 +220,7 @@ async function runPath(): Promise<void> {
         const ms = median(results.map((r) => r.ms));
         const per1k = ms / (tasks / 1000);
         base[run] ??= per1k;
-        rows.push([s.label, tasks, run, fmt(ms), fmt(median(results.map((r) => r.rssMB))), fmt(per1k, 1), `${fmt(per1k / base[run]!, 2)}x`, fmt(shim.calls() / runs, 1), fmt((registry.requests() - before) / runs, 1)]);
+        rows.push([s.label, tasks, run, fmt(ms), fmt(median(results.map((r) => r.cpuMs))), fmt(median(results.map((r) => r.rssMB))), fmt(per1k, 1), `${fmt(per1k / base[run]!, 2)}x`, fmt(shim.calls() / runs, 1), fmt((registry.requests() - before) / runs, 1)]);
         console.log(`  ${rows.at(-1)!.join(' | ')}`);
       }
       rmSync(dir, { recursive: true, force: true });
