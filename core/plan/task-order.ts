@@ -16,23 +16,30 @@ export function taskOrder(tasks: Map<string, Task>): string[] {
   const n = ids.length;
   const index = new Map<string, number>();
   for (let i = 0; i < n; i++) index.set(ids[i]!, i);
-  // Dependents as one flat array (compressed rows): `start[i]` to `start[i + 1]` are task i's.
+  // Each dependency's task index, looked up once; then dependents as one flat array
+  // (compressed rows): `start[i]` to `start[i + 1]` are task i's.
+  let edges = 0;
+  for (const t of tasks.values()) edges += t.deps.length;
+  const depOf = new Int32Array(edges);
   const start = new Int32Array(n + 1);
   const inDegree = new Int32Array(n);
   let i = 0;
+  let e = 0;
   for (const t of tasks.values()) {
-    checkDeps(t, index);
-    for (const d of t.deps) start[index.get(d)! + 1]!++;
+    checkRepeats(t);
+    for (const d of t.deps) {
+      const j = index.get(d);
+      if (j === undefined) throw new Error(`Graph.addDirectedEdge: source node "${d}" not found.`);
+      depOf[e++] = j;
+      start[j + 1]!++;
+    }
     inDegree[i++] = t.deps.length;
   }
   for (let k = 0; k < n; k++) start[k + 1]! += start[k]!;
   const fill = start.slice(0, n);
-  const dependents = new Int32Array(start[n]!);
-  i = 0;
-  for (const t of tasks.values()) {
-    for (const d of t.deps) dependents[fill[index.get(d)!]!++] = i;
-    i++;
-  }
+  const dependents = new Int32Array(edges);
+  e = 0;
+  for (let k = 0; k < n; k++) for (let end = e + inDegree[k]!; e < end; e++) dependents[fill[depOf[e]!]!++] = k;
   const queue = new Int32Array(n);
   let head = 0;
   let tail = 0;
@@ -58,21 +65,18 @@ export function taskGraph(tasks: Map<string, Task>): DirectedGraph<{ task: Task 
   return graph;
 }
 
-/** What adding the task's edges to a graphology graph would refuse: an unknown task, or the same dependency twice. */
-function checkDeps(t: Task, index: Map<string, number>): void {
+/** The same dependency twice, which adding the task's edges to a graphology graph refuses. */
+function checkRepeats(t: Task): void {
   const { deps } = t;
-  for (let a = 0; a < deps.length; a++) {
-    if (!index.has(deps[a]!)) throw new Error(`Graph.addDirectedEdge: source node "${deps[a]}" not found.`);
-    // Most tasks have one or two dependencies; only a readme's (every manifest) needs a set.
-    if (deps.length > 16) continue;
-    for (let b = 0; b < a; b++) if (deps[a] === deps[b]) throw duplicate(deps[a]!, t.id);
+  // Most tasks have one or two dependencies; only a readme's (every manifest) needs a set.
+  if (deps.length <= 16) {
+    for (let a = 1; a < deps.length; a++) for (let b = 0; b < a; b++) if (deps[a] === deps[b]) throw duplicate(deps[a]!, t.id);
+    return;
   }
-  if (deps.length > 16) {
-    const seen = new Set<string>();
-    for (const d of deps) {
-      if (seen.has(d)) throw duplicate(d, t.id);
-      seen.add(d);
-    }
+  const seen = new Set<string>();
+  for (const d of deps) {
+    if (seen.has(d)) throw duplicate(d, t.id);
+    seen.add(d);
   }
 }
 
