@@ -42,7 +42,7 @@ function timeCmd(argv: string[], cwd = REPO, env: Record<string, string> = {}): 
 }
 
 async function planning(): Promise<void> {
-  header('1. Planning at scale (load + validate + expand + render + hash + graph)', 'ms per 1k build tasks at the ~1k size');
+  header('1. Planning at scale (load + validate + expand + render + hash + order)', 'CPU ms per 1k build tasks at the ~1k size');
   const sizes = [
     { label: '~1k', distros: 5, pythons: 5, releases: 4, arches: 10 },
     { label: '~5k', distros: 25, pythons: 5, releases: 4, arches: 10 },
