@@ -142,16 +142,29 @@ function lineCol(text: string, index: number): { line: number; column: number } 
  */
 export function strictView<T>(value: T, path = 'it', loose: (path: string) => boolean = (p) => /\.(vars|axes|computed)(\.|\[|$)/.test(p)): T {
   if (!value || typeof value !== 'object' || loose(path)) return value;
+  const isArray = Array.isArray(value);
+  // Each child's view is made once and kept while its value stays: a template reads the same
+  // objects over and over (the README filters every image once per distro), and a new proxy
+  // per read was most of a large README's render.
+  const children = new Map<string, { value: unknown; view: unknown }>();
   return new Proxy(value as object, {
     get(target, key, receiver) {
-      // JSON.stringify asks every object for toJSON; an object without one is not a mistake.
-      if (key === 'toJSON' && !(key in target)) return undefined;
-      if (typeof key === 'symbol' || key in target) {
-        const v = Reflect.get(target, key, receiver);
-        return typeof key === 'string' && !Array.isArray(target) ? strictView(v, `${path}.${key}`, loose) : typeof key === 'string' && /^\d+$/.test(key) ? strictView(v, `${path}[${key}]`, loose) : v;
+      // Read first, asked after: a key that is there with a value (nearly every read) costs one lookup.
+      const v = Reflect.get(target, key, receiver);
+      if (typeof key === 'symbol') return v;
+      if (v === undefined && !(key in target)) {
+        // JSON.stringify asks every object for toJSON; an object without one is not a mistake.
+        if (key === 'toJSON') return undefined;
+        const keys = Object.keys(target);
+        throw new Error(`${path}.${key} is not defined (${path} has ${keys.length ? keys.join(', ') : 'nothing'})`);
       }
-      const keys = Object.keys(target);
-      throw new Error(`${path}.${key} is not defined (${path} has ${keys.length ? keys.join(', ') : 'nothing'})`);
+      // Only objects get a view; an array's own methods and length are read as they are.
+      if (!v || typeof v !== 'object' || (isArray && !/^\d+$/.test(key))) return v;
+      const known = children.get(key);
+      if (known && known.value === v) return known.view;
+      const view = strictView(v, isArray ? `${path}[${key}]` : `${path}.${key}`, loose);
+      children.set(key, { value: v, view });
+      return view;
     },
   }) as T;
 }
