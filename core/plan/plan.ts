@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DirectedGraph } from 'graphology';
+import { DirectedGraph } from 'graphology';
+import { topologicalSort } from 'graphology-dag';
 import { docsContext, directoryContext } from '../render/contexts.ts';
 import { formatPath, type Diagnostic } from '../base/diagnostics.ts';
 import { SpecError } from '../base/errors.ts';
@@ -16,7 +17,6 @@ import { ENGINE_VERSION, Renderer, TemplateError } from '../render/render.ts';
 import type { Spec } from '../load/spec.ts';
 import type { ManifestTask, ReadmeTask, RenderTask, RenderedFile, Task } from './task.ts';
 import { planBuilds } from './plan-builds.ts';
-import { taskGraph, taskOrder } from './task-order.ts';
 import { locate } from '../load/source.ts';
 import { loadSpec, type LoadOptions } from '../load/validate.ts';
 
@@ -40,7 +40,6 @@ export interface Plan {
   spec: Spec;
   variants: Variant[];
   tasks: Map<string, Task>;
-  /** Built on first use (task-order.ts): planning and the run path need only `order`. */
   graph: DirectedGraph<{ task: Task }>;
   /** Task ids, dependencies first; ties broken by id so the order is stable. */
   order: string[];
@@ -86,20 +85,11 @@ export function planSpec(spec: Spec, warnings: Diagnostic[] = [], opts: PlanOpti
   const { manifests, unpinned } = planBuilds(spec, expansion, (v) => renders.get(renderKey(v.dir, v.dockerfile))!, tasks, opts.multiPlatform === 'single');
   if (docsTask?.files.some((f) => f.path === 'README.md')) for (const r of planReadmes(spec, docsTask, manifests)) add(r);
 
-  const order = taskOrder(tasks);
-  let graph: DirectedGraph<{ task: Task }> | undefined;
-  return {
-    spec,
-    variants,
-    tasks,
-    get graph() {
-      return (graph ??= taskGraph(tasks));
-    },
-    order,
-    warnings: [...warnings, ...expansion.notes],
-    excluded: expansion.excluded,
-    pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() },
-  };
+  const graph = new DirectedGraph<{ task: Task }>();
+  for (const t of tasks.values()) graph.addNode(t.id, { task: t });
+  for (const t of tasks.values()) for (const d of t.deps) graph.addDirectedEdge(d, t.id);
+  const order = topologicalSort(graph);
+  return { spec, variants, tasks, graph, order, warnings: [...warnings, ...expansion.notes], excluded: expansion.excluded, pinning: { lockFile: spec.lock?.file, unpinned: [...unpinned].sort() } };
 }
 
 /**
