@@ -148,3 +148,74 @@ describe('a tag two images share, each with its own platform', () => {
     expect(rows.filter((x) => x.status !== 'skipped').map((x) => x.id)).toEqual([]);
   });
 });
+
+describe('an exclude rule on the real engine: a value that does not exist on one architecture upstream', () => {
+  const ns = `exclude-${Date.now().toString(36)}`;
+  const repo = `${env.registry}/${ns}/tool`;
+  let manifest = '';
+  let generated = '';
+  const creds = { E2E_REGISTRY_USER: env.user, E2E_REGISTRY_PASSWORD: env.password };
+
+  beforeAll(() => {
+    const dir = tempDir('manager-e2e-exclude-');
+    manifest = join(dir, 'manifest.yaml');
+    generated = join(dir, 'generated');
+    writeFileSync(manifest, [
+      'package: tool',
+      'templates: ./templates',
+      'architectures: { amd64: linux/amd64, arm64v8: linux/arm64 }',
+      'axes:',
+      '  tool: { arg: TOOL_VERSION, values: ["2", "1"] }',
+      'releases:',
+      '  app:',
+      '    axes: [tool]',
+      '    tags: ["{tool}"]',
+      '    tests: [{ name: version, run: "cat /etc/tool", expect: { output: "^{tool}\\\\s*$" } }]',
+      'distros:',
+      '  bookworm:',
+      '    family: debian',
+      '    package_manager: apt',
+      `    image: "${env.baseImage}"`,
+      '    architectures: [amd64, arm64v8]',
+      '    releases: [app]',
+      'exclude:',
+      '  - { tool: "1", arch: arm64v8 }   # tool 1 was never released for arm64',
+      'registries:',
+      ...localRegistryLines(env, ns),
+      '',
+    ].join('\n'));
+    const tpl = 'ARG <%= it.from.arg %>=<%= it.from.default %>\nFROM ${<%= it.from.arg %>}\nARG TOOL_VERSION\nRUN echo "$TOOL_VERSION" > /etc/tool\n';
+    writeTree({ 'templates/debian/app.Dockerfile.eta': tpl }, dir);
+  });
+
+  it('validate names what the rule removed; the build plans, builds, tests and publishes no image for it', () => {
+    const v = cli(['validate', manifest, '--json']);
+    expect(v.code, v.stderr).toBe(0);
+    const doc = JSON.parse(v.stdout) as { excluded: { path: string; removed: { image: string; arch: string }[] }[] };
+    expect(doc.excluded).toEqual([{ path: 'exclude[0]', removed: [{ image: 'bookworm/app/tool1', arch: 'arm64v8' }] }]);
+    const r = cli(['build', manifest, '--all', '--output', generated, '--json'], { env: creds, timeoutMs: 15 * 60_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const rows = taskRows(r.stdout, r.stderr);
+    // Three platform builds and tests (tool 2 on both, tool 1 on amd64 only), none for the excluded pair.
+    expect(rows.filter((x) => x.kind === 'build').map((x) => [x.id, x.status])).toEqual([
+      ['build:tool/bookworm/app/tool2/amd64', 'built'], ['build:tool/bookworm/app/tool2/arm64v8', 'built'], ['build:tool/bookworm/app/tool1/amd64', 'built'],
+    ]);
+    expect(rows.filter((x) => x.kind === 'test' && x.status === 'ran').length).toBe(3);
+    const platforms = (tag: string) => {
+      const raw = docker(['buildx', 'imagetools', 'inspect', '--raw', `${repo}:${tag}`]);
+      expect(raw.code, raw.stderr).toBe(0);
+      const m = JSON.parse(raw.stdout) as { manifests?: { platform?: { os: string; architecture: string } }[]; config?: unknown };
+      // One platform may be published as its image manifest itself rather than an index of one.
+      if (!m.manifests) {
+        const config = docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', `${repo}:${tag}`]);
+        expect(config.code, config.stderr).toBe(0);
+        return [(JSON.parse(config.stdout) as { architecture: string }).architecture];
+      }
+      return m.manifests.filter((x) => x.platform && x.platform.os !== 'unknown').map((x) => x.platform!.architecture).sort();
+    };
+    expect(platforms('2')).toEqual(['amd64', 'arm64']);
+    expect(platforms('1')).toEqual(['amd64']);
+    const arm = docker(['run', '--rm', '--pull', 'always', '--platform', 'linux/arm64', `${repo}:2`, 'cat', '/etc/tool']);
+    expect(arm.stdout.trim(), arm.stderr).toBe('2');
+  });
+});
