@@ -2,6 +2,8 @@
 // restricted on one distro, built for two platforms on the real engine, pushed to the real
 // registry, tested inside the images, and not rebuilt the second time. The example is used
 // as written, through `extends`: only its base images and registry are pointed at the test's.
+// Then two one-platform distros merged under one shared tag, and an exclude rule removing one
+// value's arm64 image.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
