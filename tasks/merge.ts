@@ -76,10 +76,14 @@ function blobsOf(doc: ManifestDoc): { digest: string; size: number }[] {
  */
 export async function publishIndex(client: RegistryClient, step: IndexStep, log: (line: string) => void, copier = copierFor(client)): Promise<MergeOutcome> {
   const sources = await Promise.all(step.sources.map((s) => load(client, parseImageRef(s), 0)));
-  // One source is copied byte for byte, so the public tag keeps the digest the build produced.
+  // One source that is an index (a single-mode build's own) is copied byte for byte, so the
+  // public tag keeps the digest the build produced. One image manifest (a split build of one
+  // platform) goes under an index of one, as `imagetools create` puts it: a public tag is an
+  // index whatever the number of platforms, and its entry names the platform.
   let top: { digest: string; mediaType: string; body: Buffer } = sources[0]!;
   let reached: Node[] = [];
-  if (sources.length > 1) {
+  const copied = sources.length === 1 && isIndex(sources[0]!.mediaType);
+  if (!copied) {
     const inputs: IndexSource[] = await Promise.all(
       sources.map(async (s) => ({ mediaType: s.mediaType, digest: s.digest, size: s.body.length, doc: s.doc, ...(isIndex(s.mediaType) ? {} : { platform: await platformOf(client, s) }) })),
     );
@@ -117,7 +121,7 @@ export async function publishIndex(client: RegistryClient, step: IndexStep, log:
   }
   await Promise.all(
     [...byRepo.values()].map(async ({ to, tags }) => {
-      if (sources.length === 1) await content(sources[0]!, to);
+      if (copied) await content(sources[0]!, to);
       else await Promise.all(reached.map((n) => present(n, to)));
       for (const t of tags) {
         await client.putManifest(t.host, t.repository, t.tag!, top.mediaType, top.body);

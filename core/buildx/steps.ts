@@ -124,7 +124,8 @@ export function formatStep(s: Step): string {
 /** `copy SRC to TAG…`, or `merge SRC… into an OCI index at TAG… annotated K=V…`: what the registry API calls do. */
 function formatIndexStep(s: IndexStep): string {
   const words = (xs: string[]) => xs.map(shellQuote).join(' ');
-  if (s.sources.length === 1) return `copy ${words(s.sources)} to ${words(s.tags)} (registry API)`;
+  // Which of the two happens to one source depends on what the build pushed, known only then.
+  if (s.sources.length === 1) return `copy ${words(s.sources)} to ${words(s.tags)}, an image manifest as an index of one (registry API)`;
   const notes = Object.entries(s.annotations).map(([k, v]) => `${k}=${v}`);
   return `merge ${words(s.sources)} into an OCI index at ${words(s.tags)}${notes.length ? ` annotated ${words(notes)}` : ''} (registry API)`;
 }

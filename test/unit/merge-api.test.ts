@@ -127,7 +127,7 @@ describe('the index step', () => {
   });
 
   it('prints what it does: a copy of one source, or a merge with its annotations', () => {
-    expect(formatStep({ kind: 'index', sources: ['r/s@sha256:1'], tags: ['r/a:1', 'r/a:latest'], annotations: {} })).toBe('copy r/s@sha256:1 to r/a:1 r/a:latest (registry API)');
+    expect(formatStep({ kind: 'index', sources: ['r/s@sha256:1'], tags: ['r/a:1', 'r/a:latest'], annotations: {} })).toBe('copy r/s@sha256:1 to r/a:1 r/a:latest, an image manifest as an index of one (registry API)');
     expect(formatStep({ kind: 'index', sources: ['r/s@sha256:1', '<build:x digest>'], tags: ['r/a:1'], annotations: { 'org.opencontainers.image.title': 'my app' } })).toBe(
       "merge r/s@sha256:1 '<build:x digest>' into an OCI index at r/a:1 annotated 'org.opencontainers.image.title=my app' (registry API)",
     );
@@ -271,6 +271,17 @@ describe('publishing an index', () => {
     expect(out.digest).toBe(built);
     expect(reg.manifestAt('ns/app', built)!.body).toBe(body);
     expect(reg.manifestAt('ns/app', att.digest)).toBeDefined();
+  });
+
+  it('one source that is an image manifest (a split build of one platform) goes under an index of one naming its platform, as imagetools puts it', async () => {
+    const reg = await registry();
+    const img = image(reg, 'ns/app-staging', 'img', 'arm64');
+    const out = await publishIndex(client(), { kind: 'index', sources: [`${reg.host}/ns/app-staging@${img.digest}`], tags: [`${reg.host}/ns/app:1`], annotations: {} }, () => {});
+    expect(out.mediaType).toBe(MEDIA.ociIndex);
+    expect(out.digest).not.toBe(img.digest);
+    const index = JSON.parse(reg.manifestAt('ns/app', out.digest)!.body) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    expect(index.manifests.map((m) => [m.digest, m.platform.architecture])).toEqual([[img.digest, 'arm64']]);
+    expect(reg.manifestAt('ns/app', img.digest)).toBeDefined();
   });
 
   it('several sources that are indexes contribute their entries, attestations and all', async () => {
