@@ -1,9 +1,10 @@
 // On the real engine and registry: every program a real run started is the argv its dry run
-// printed, byte for byte (each task's log opens every command with `$ argv`). The unit tier
-// holds the same through a spy for every mode; this is the real thing, for one.
+// printed, byte for byte (each task's log opens every command with `$ argv`), and every merge
+// through the registry API is the step the dry run printed (its log opens with `# <step>`). The
+// unit tier holds the same through a spy for every mode; this is the real thing, for one.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Step } from '../../core/buildx/steps.ts';
+import { formatStep, type Step } from '../../core/buildx/steps.ts';
 import { cli } from '../helpers/cli.ts';
 import { e2eEnv, e2eSpec, removeLocalImages, taskRows } from '../helpers/e2e.ts';
 
@@ -31,14 +32,16 @@ describe('the dry run prints what the real run runs, on the real engine', () => 
     const fill = (w: string) => w.replace(/<([^<>]+) digest>/g, (_, id: string) => refOf.get(id) ?? `<${id} digest>`);
     let compared = 0;
     for (const t of planned) {
-      const printed = (t.steps ?? []).flatMap((x) => (x.kind === 'exec' ? [x.argv.map(fill).join(' ')] : []));
+      const printed = (t.steps ?? []).flatMap((x) =>
+        x.kind === 'exec' ? [`$ ${x.argv.map(fill).join(' ')}`] : x.kind === 'index' ? [`# ${formatStep({ ...x, sources: x.sources.map(fill) })}`] : []);
       if (!printed.length) continue;
       const log = ran.find((r) => r.id === t.id)!.log!;
-      const started = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
+      const started = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('$ ') || /^# (copy|merge) .*\(registry API\)$/.test(l));
       expect(started, t.id).toEqual(printed);
       compared += printed.length;
     }
-    // Three builds, their tests and three merges at least.
+    // Three builds, their tests and three merges at least, the merges through the registry API.
     expect(compared).toBeGreaterThanOrEqual(7);
+    expect(planned.some((t) => t.steps?.some((x) => x.kind === 'index'))).toBe(true);
   });
 });
