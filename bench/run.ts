@@ -24,7 +24,17 @@ const want = (name: string) => only.length === 0 || only.includes(name);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, d = 1) => n.toFixed(d);
-const tmp = () => mkdtempSync(join(tmpdir(), 'manager-bench-'));
+/** Every temp dir a bench makes, removed when the process ends, whether the bench passed, threw or was interrupted. */
+const made = new Set<string>();
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'manager-bench-'));
+  made.add(dir);
+  return dir;
+};
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 /** When, and how busy the machine was: it is shared, so every figure carries its load. */
 function stamp(): string {
